@@ -273,11 +273,15 @@ def locked_message(variable: str, how: str) -> str:
 # Calling the student's functions: under a time limit, and without tracebacks in display cells
 # ---------------------------------------------------------------------------------------------
 #: Seconds a display cell may spend in the student's code before it gives up.
-DISPLAY_TIME_LIMIT_S = 20.0
+DISPLAY_TIME_LIMIT_S = 10.0
 
 
-class CallTimedOut(Exception):
-    """A call did not return within its time limit."""
+class CallTimedOut(BaseException):
+    """A call did not return within its time limit.
+
+    A BaseException, like KeyboardInterrupt, so that an ``except Exception`` inside the
+    student's loop cannot swallow it; every caller in this lab catches it by name.
+    """
 
 
 _limit_active = False
@@ -309,7 +313,8 @@ def call_with_time_limit(fn, args=(), kwargs=None, seconds: float = 5.0):
 
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         _limit_active = True
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        # Fire again every quarter second in case the first interruption is swallowed.
+        signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
         try:
             return fn(*args, **kwargs)
         finally:
@@ -432,11 +437,23 @@ def ledger_problems(ledger: Any, schema: Optional[dict] = None) -> list[str]:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema or load_schema())
-    problems = []
+    problems = [f"{where}: {value!r} is not a finite number" for where, value in _non_finite(ledger)]
     for err in sorted(validator.iter_errors(ledger), key=lambda e: list(e.absolute_path)):
         where = ".".join(str(p) for p in err.absolute_path) or "the ledger"
         problems.append(f"{where}: {err.message}")
     return problems
+
+
+def _non_finite(value: Any, where: str = "the ledger"):
+    """Yield (place, value) for every NaN or infinite float inside ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, str(key) if where == "the ledger" else f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _non_finite(item, f"{where}.{i}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield where, value
 
 
 def build_ledger(
@@ -553,3 +570,56 @@ def save_to_textbook_ledger(
     tmp.write_text(json.dumps(book, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def record_design(*, training_memory, max_trainable_width, activation_choice, batch_size_chosen,
+                  act2_estimate_kib, **answers) -> Optional[dict]:
+    """Compute the Design Ledger with the student's functions and write ``design_ledger.json``.
+
+    ``max_trainable_width_laptop_gpu`` is the student's ``max_trainable_width`` for the laptop
+    GPU at ``batch_size_chosen`` (FP32, Adam); ``training_memory_estimate_error_kb`` is the Act 2
+    estimate minus the student's training memory of the MNIST network at batch 32 (FP32, Adam),
+    both in KiB. The other answers are recorded as they are.
+
+    Returns:
+        The ledger written, or ``None`` (with a message saying what is missing) when it cannot
+        be computed yet. An older ``design_ledger.json`` is then left as it was, and reported.
+    """
+    missing = []
+    if activation_choice not in ACTIVATION_TRANSISTORS:
+        missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
+    if isinstance(batch_size_chosen, bool) or not isinstance(batch_size_chosen, numbers.Integral) or batch_size_chosen < 1:
+        missing.append(f"batch_size_chosen is {batch_size_chosen!r}: set it to a whole number >= 1")
+    if not prediction_is_set(act2_estimate_kib):
+        missing.append(f"act2_estimate_kib is {act2_estimate_kib!r}: set your Act 2 prediction (a positive number)")
+    ledger = None
+    if not missing:
+        ok_memory, memory = try_call(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+        ok_width, width = try_call(max_trainable_width, DEVICE_BUDGETS_BYTES[LAPTOP_GPU], batch_size_chosen)
+        if not (ok_memory and ok_width):
+            missing.append("training_memory and max_trainable_width must work first (see above)")
+        else:
+            try:
+                error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
+                ledger = build_ledger(
+                    activation_choice=activation_choice,
+                    max_trainable_width_laptop_gpu=width,
+                    training_memory_estimate_error_kb=error_kib,
+                    batch_size_chosen=batch_size_chosen,
+                    act2_estimate_kib=act2_estimate_kib,
+                    **answers,
+                )
+            except (LedgerError, TypeError, KeyError) as exc:
+                missing.append(str(exc))
+    if missing:
+        print("The Design Ledger was not written yet:\n  - " + "\n  - ".join(missing))
+        if pathlib.Path(LEDGER_FILENAME).exists():
+            print(f"  ({LEDGER_FILENAME} from an earlier run is still on disk and out of date.)")
+        return None
+    path = write_ledger(ledger)
+    print(f"Wrote {path}:")
+    print(f"  activation_choice              = {ledger['activation_choice']!r}")
+    print(f"  batch_size_chosen              = {ledger['batch_size_chosen']}")
+    print(f"  max_trainable_width_laptop_gpu = {ledger['max_trainable_width_laptop_gpu']:,}")
+    print(f"  training_memory_estimate_error_kb = {ledger['training_memory_estimate_error_kb']:+,.2f} KiB")
+    return ledger

@@ -1,0 +1,54 @@
+# Lab 05 "Neural Computation": build, test and grade.
+# `make` builds everything that is out of date; `make help` lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
+           $(wildcard tools/*.py)
+OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
+           solutions/lab05_nn_compute.ipynb solutions/lab05_reference.py
+
+SUBMISSION ?=
+FORCE      ?=
+
+.DEFAULT_GOAL := all
+.PHONY: all help venv build test grade-one clean lock
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+all: $(STAMP) $(OUTPUTS) ## Create the virtualenv and build student/, autograder/ and solutions/ if out of date
+
+venv: $(STAMP) ## Create .venv from the pinned requirements.txt
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+$(OUTPUTS) &: $(SOURCES) $(STAMP)
+	$(PY) -m tools.build
+
+build: $(STAMP) ## Rebuild student/, autograder/ and solutions/ even if up to date
+	$(PY) -m tools.build
+
+test: $(STAMP) ## Run the test suite
+	$(PY) -m pytest
+
+grade-one: $(STAMP) ## Grade one submission: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1]
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip"; exit 2; }
+	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force)
+
+lock: ## Re-pin requirements.txt from requirements.in (needs the network)
+	rm -rf build/lock && $(PYTHON) -m venv build/lock
+	build/lock/bin/pip install --quiet -r requirements.in
+	build/lock/bin/pip freeze --exclude-editable | sort -f > requirements.txt
+
+clean: ## Remove the virtualenv and scratch files (generated outputs are committed, so kept)
+	rm -rf $(VENV) build .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

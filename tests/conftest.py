@@ -1,0 +1,66 @@
+"""Shared fixtures: import paths for the lab's modules, and graded notebooks built once per run."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import sys
+import zipfile
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ASSIGNMENT = ROOT / "assignment"
+SOLUTIONS = ROOT / "solutions"
+STUDENT = ROOT / "student"
+AUTOGRADER_ZIP = ROOT / "autograder" / "autograder.zip"
+NOTEBOOK = "lab05_nn_compute.ipynb"
+
+for path in (ASSIGNMENT, SOLUTIONS, ROOT):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+
+def grade(path: pathlib.Path):
+    """Grade a submission through the committed bundle; returns (results.json dict, {question: score})."""
+    from tools.grade_one import grade as grade_submission, question_scores
+
+    results, _ = grade_submission(path, AUTOGRADER_ZIP)
+    return results, {q: s for q, (s, _) in question_scores(results).items()}
+
+
+def possible_points() -> dict[str, float]:
+    """{question: max points} for the autograded questions, read from the bundle's tests."""
+    from tools.grade_one import question_scores
+
+    points = {}
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        for name in zf.namelist():
+            if name.startswith("tests/") and name.endswith(".py"):
+                scope: dict = {}
+                exec(compile(zf.read(name).decode(), name, "exec"), scope)  # noqa: S102 - our own tests
+                pts = scope["points"]
+                points[scope["name"]] = sum(pts) if isinstance(pts, list) else pts
+    return points
+
+
+@pytest.fixture(scope="session")
+def solution_grades(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("solution")
+    shutil.copy(SOLUTIONS / NOTEBOOK, folder / NOTEBOOK)
+    return grade(folder / NOTEBOOK)
+
+
+@pytest.fixture(scope="session")
+def student_grades(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")
+    shutil.copy(STUDENT / NOTEBOOK, folder / NOTEBOOK)
+    return grade(folder / NOTEBOOK)
+
+
+def read_json(path: pathlib.Path):
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,83 @@
+"""Make submission variants of the solution notebook: the same notebook with one thing changed."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import pathlib
+import zipfile
+
+import nbformat
+
+from conftest import NOTEBOOK, SOLUTIONS
+
+
+def solution() -> nbformat.NotebookNode:
+    """The executed solution notebook, outputs removed (as a student would submit it)."""
+    nb = nbformat.read(str(SOLUTIONS / NOTEBOOK), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def _defines(cell, name: str) -> bool:
+    if cell.cell_type != "code":
+        return False
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return False
+    return any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
+
+
+def replace_function(nb: nbformat.NotebookNode, name: str, source: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` in which the top-level function ``name`` is replaced by ``source``."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if _defines(cell, name):
+            tree = ast.parse(cell.source)
+            lines = cell.source.splitlines()
+            node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+            start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+            cell.source = "\n".join(lines[:start] + source.strip("\n").splitlines() + lines[node.end_lineno:])
+            return nb
+    raise KeyError(f"no cell defines {name}")
+
+
+def replace_cell(nb: nbformat.NotebookNode, contains: str, source: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose first code cell containing ``contains`` is replaced by ``source``."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and contains in cell.source:
+            cell.source = source
+            return nb
+    raise KeyError(f"no code cell contains {contains!r}")
+
+
+def append_after(nb: nbformat.NotebookNode, contains: str, source: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with a new code cell right after the first code cell containing ``contains``."""
+    nb = copy.deepcopy(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and contains in cell.source:
+            new = nbformat.v4.new_code_cell(source)
+            new.id = f"{cell.id}-extra"
+            nb.cells.insert(i + 1, new)
+            return nb
+    raise KeyError(f"no code cell contains {contains!r}")
+
+
+def write(nb: nbformat.NotebookNode, folder: pathlib.Path, extra: dict[str, str] | None = None) -> pathlib.Path:
+    """Write ``nb`` as a submission in ``folder``: a bare notebook, or a zip when ``extra`` files are given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = nbformat.writes(nb)
+    if not extra:
+        path = folder / NOTEBOOK
+        path.write_text(text, encoding="utf-8")
+        return path
+    path = folder / "submission.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(NOTEBOOK, text)
+        for name, content in extra.items():
+            zf.writestr(name, content)
+    return path

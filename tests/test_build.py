@@ -1,0 +1,158 @@
+"""The built distributions exist, match the source, and leak nothing to students."""
+
+from __future__ import annotations
+
+import ast
+import filecmp
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
+from tools.reference import reference_module_source
+
+GRADED_FUNCTIONS = ("transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound",
+                    "stall_depth", "parameter_count", "layer_macs", "training_memory", "inference_memory",
+                    "max_trainable_width")
+GENERATED = ("student", "autograder", "solutions")
+
+
+def student_files():
+    return sorted(p for p in STUDENT.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    """A fresh build from assignment/ into a temporary folder."""
+    out = tmp_path_factory.mktemp("rebuild")
+    proc = subprocess.run([sys.executable, "-m", "tools.build", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, f"tools.build failed:\n{proc.stderr[-3000:]}"
+    return out
+
+
+def test_every_output_is_present():
+    for path in (AUTOGRADER_ZIP, STUDENT / NOTEBOOK, STUDENT / "requirements.txt", STUDENT / "lab05_helpers.py",
+                 STUDENT / "lab05_plots.py", STUDENT / "lab05_checks.py", STUDENT / "design_ledger.schema.json",
+                 SOLUTIONS / NOTEBOOK, SOLUTIONS / "lab05_reference.py"):
+        assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run `make`"
+
+
+def test_reference_module_is_extracted_from_the_master_notebook():
+    expected = reference_module_source(ASSIGNMENT / NOTEBOOK, f"assignment/{NOTEBOOK}")
+    got = (SOLUTIONS / "lab05_reference.py").read_text(encoding="utf-8")
+    assert got == expected, "solutions/lab05_reference.py differs from the master notebook: run `make`"
+
+
+def test_reference_module_defines_every_graded_function():
+    tree = ast.parse((SOLUTIONS / "lab05_reference.py").read_text())
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    missing = set(GRADED_FUNCTIONS) - defined
+    assert not missing, f"reference module lacks {sorted(missing)}"
+
+
+def test_committed_outputs_match_a_fresh_build(rebuilt):
+    """`make` twice gives the same bytes, and what is committed is what the source builds."""
+    for folder in GENERATED:
+        ours, fresh = ROOT / folder, rebuilt / folder
+        names = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file())
+        committed = sorted(str(p.relative_to(ours)) for p in ours.rglob("*") if p.is_file()
+                           and "__pycache__" not in p.parts)
+        assert committed == names, f"{folder}/ holds {committed}, a fresh build holds {names}: run `make`"
+        _, mismatch, errors = filecmp.cmpfiles(ours, fresh, names, shallow=False)
+        assert not mismatch and not errors, (
+            f"{folder}/: {mismatch + errors} differ from a fresh build of assignment/: run `make` and commit")
+
+
+def test_autograder_zip_is_reproducible_and_complete():
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        assert names == sorted(names), "zip entries are not in a fixed order"
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}, "zip entries carry build times"
+        for required in ("run_autograder", "run_otter.py", "setup.sh", "environment.yml", "otter_config.json",
+                         "files/lab05_reference.py", "files/lab05_hidden.py", "files/lab05_helpers.py"):
+            assert required in names, f"{required} missing from autograder.zip (has {names})"
+        env = zf.read("environment.yml").decode()
+        config = json.loads(zf.read("otter_config.json"))
+    assert "python=3.11" in env, f"the bundle's Python is not pinned to 3.11:\n{env}"
+    assert "otter-grader[grading,plugins]==7.0.0" in env, env
+    assert config.get("pdf") is False, config
+
+
+def test_notebooks_carry_no_execution_metadata_and_stable_ids():
+    for path in (STUDENT / NOTEBOOK, SOLUTIONS / NOTEBOOK, ROOT / "autograder" / NOTEBOOK):
+        nb = nbformat.read(str(path), as_version=4)
+        ids = [c.id for c in nb.cells]
+        assert ids == [f"cell-{i:03d}" for i in range(len(ids))], f"{path}: unstable cell ids"
+        assert not any("execution" in c.metadata for c in nb.cells), f"{path}: execution metadata left in"
+
+
+def test_student_notebook_has_no_outputs():
+    nb = nbformat.read(str(STUDENT / NOTEBOOK), as_version=4)
+    with_output = [c.id for c in nb.cells if c.cell_type == "code" and c.outputs]
+    assert not with_output, f"student notebook cells with outputs: {with_output}"
+
+
+def test_student_distribution_holds_no_solution_marker_or_hidden_test():
+    for path in student_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT", "# SOLUTION", "lab05_hidden",
+                       "lab05_reference", "hidden: true", "BEGIN TESTS"):
+            assert marker not in text, f"{path.relative_to(ROOT)} contains {marker!r}"
+    names = {p.name for p in student_files()}
+    assert not names & {"lab05_hidden.py", "lab05_reference.py", "autograder_requirements.txt"}, names
+
+
+def _function_bodies(source: str) -> dict[str, list[str]]:
+    """The statements of each graded function after its given argument checks, as source lines."""
+    bodies = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name in GRADED_FUNCTIONS:
+            statements = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            solution = [ast.unparse(s) for s in statements
+                        if "check_" not in ast.unparse(s)]  # argument checks are given to students
+            bodies[node.name] = solution
+    return bodies
+
+
+def test_student_notebook_holds_no_solution_code():
+    reference = _function_bodies((SOLUTIONS / "lab05_reference.py").read_text())
+    student_bodies = _function_bodies(_cells_as_module(STUDENT / NOTEBOOK))
+    for name, lines in reference.items():
+        assert name in student_bodies, f"the student notebook does not define {name}"
+        leaked = [line for line in lines if line in student_bodies[name] and "NotImplementedError" not in line]
+        assert not leaked, f"{name}: solution lines in the student notebook: {leaked}"
+        assert any("NotImplementedError" in line for line in student_bodies[name]), \
+            f"{name}: the student stub should raise NotImplementedError"
+
+
+def _cells_as_module(path: pathlib.Path) -> str:
+    nb = nbformat.read(str(path), as_version=4)
+    code = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not cell.source.lstrip().startswith(("%", "!")):
+            code.append("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%")))
+    return "\n\n".join(code)
+
+
+def test_student_distribution_holds_no_reference_value():
+    """Figures a hidden test checks never appear in what students receive."""
+    import lab05_reference as ref
+    from lab05_helpers import DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES
+
+    mnist = list(MNIST_LAYER_SIZES)
+    values = {ref.parameter_count(mnist), ref.training_memory(mnist, 32)["total"], ref.inference_memory(mnist),
+              *ref.training_memory(mnist, 32).values(), ref.extra_transistors(1000, 10, "sigmoid"),
+              *(ref.max_trainable_width(b) for b in DEVICE_BUDGETS_BYTES.values() if ref.max_trainable_width(b) > 100)}
+    patterns = {v: re.compile(rf"(?<![\d.]){v:,}(?![\d])|(?<![\d.,]){v}(?![\d,])") for v in values}
+    for path in student_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for value, pattern in patterns.items():
+            assert not pattern.search(text), f"{path.relative_to(ROOT)} contains the reference value {value}"

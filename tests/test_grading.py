@@ -1,0 +1,161 @@
+"""Grading through the committed bundle, the same code path Gradescope runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import notebooks
+from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT, grade, possible_points
+
+MANUAL = {"batch_doubling_explanation"}
+
+
+def test_reference_solution_earns_full_marks(solution_grades):
+    _, scores = solution_grades
+    possible = possible_points()
+    assert set(scores) == set(possible), f"graded questions {sorted(scores)}, bundle has {sorted(possible)}"
+    short = {q: f"{scores[q]:g}/{possible[q]:g}" for q in possible if scores[q] != possible[q]}
+    assert not short, f"the solution lost points: {short}"
+
+
+def test_blank_student_notebook_earns_zero_on_every_question(student_grades):
+    _, scores = student_grades
+    earned = {q: s for q, s in scores.items() if s}
+    assert not earned, f"the untouched student notebook earned points: {earned}"
+
+
+def test_every_question_has_explicit_points_per_test():
+    import zipfile as zf_mod
+
+    with zf_mod.ZipFile(AUTOGRADER_ZIP) as zf:
+        for name in zf.namelist():
+            if name.startswith("tests/") and name.endswith(".py"):
+                scope: dict = {}
+                exec(compile(zf.read(name).decode(), name, "exec"), scope)  # noqa: S102
+                points = scope["points"]
+                cases = [v for v in scope.values() if type(v).__name__ == "test_case"]
+                assert isinstance(points, list) and len(points) == len(cases), (
+                    f"{name}: points {points!r} should list one value per test case ({len(cases)})")
+                assert [c.points for c in cases] == [None] * len(cases) or \
+                       [c.points for c in cases] == points, f"{name}: test points disagree with {points}"
+
+
+NUMPY_RESULTS = '''
+import functools as _functools
+
+def _numpy_results(fn):
+    @_functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if isinstance(out, dict):
+            return {k: np.int64(v) for k, v in out.items()}
+        if isinstance(out, list):
+            return np.array(out, dtype=np.int64)
+        if isinstance(out, bool) or out is None:
+            return out
+        if isinstance(out, int):
+            return np.int64(out)
+        if isinstance(out, float):
+            return np.float64(out)
+        return out
+    return wrapper
+
+for _name in ("transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound", "stall_depth",
+              "parameter_count", "layer_macs", "training_memory", "inference_memory", "max_trainable_width"):
+    globals()[_name] = _numpy_results(globals()[_name])
+'''
+
+
+def test_numpy_scalar_results_still_earn_full_marks(tmp_path):
+    nb = notebooks.append_after(notebooks.solution(), "def max_trainable_width", NUMPY_RESULTS)
+    nb = notebooks.replace_cell(nb, "batch_size_chosen = ", 'activation_choice = "gelu"\nbatch_size_chosen = np.int64(64)')
+    _, scores = grade(notebooks.write(nb, tmp_path))
+    possible = possible_points()
+    short = {q: f"{scores[q]:g}/{possible[q]:g}" for q in possible if scores[q] != possible[q]}
+    assert not short, f"NumPy results lost points: {short}"
+
+
+def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
+    import lab05_helpers as helpers
+    import lab05_reference as ref
+
+    hand_made = helpers.build_ledger(
+        activation_choice="relu", batch_size_chosen=64,
+        max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
+        training_memory_estimate_error_kb=900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024,
+        act1_prediction="C", act2_estimate_kib=900, act1_reflection_reason="A", act1_failure_mode="silent",
+        act2_reflection="B", batch_doubling_ratio=1.067, batch_doubling_explanation="x", deployment_answer="B")
+    nb = notebooks.replace_cell(notebooks.solution(), "helpers.record_design(", "design_ledger = None")
+    submission = notebooks.write(nb, tmp_path, {"design_ledger.json": json.dumps(hand_made)})
+    _, scores = grade(submission)
+    assert scores["design_ledger"] == 0, f"a hand-made ledger earned {scores['design_ledger']} points"
+    others = {q: s for q, s in scores.items() if q != "design_ledger"}
+    assert all(s > 0 for s in others.values()), f"other questions changed: {others}"
+
+
+def test_a_function_that_never_returns_costs_only_its_question(tmp_path, solution_grades):
+    looping = '''
+def stall_depth(threshold=1e-6, max_derivative=0.25):
+    depth = 1
+    while gradient_bound(depth, max_derivative) >= threshold or True:
+        depth += 1
+    return depth
+'''
+    _, scores = grade(notebooks.write(notebooks.replace_function(notebooks.solution(), "stall_depth", looping), tmp_path))
+    _, full = solution_grades
+    changed = {q: (full[q], scores[q]) for q in full if scores[q] != full[q]}
+    assert set(changed) == {"gradient_decay"}, f"questions that changed (full, got): {changed}"
+    assert 0 < scores["gradient_decay"] < full["gradient_decay"], scores["gradient_decay"]
+
+
+def test_the_export_cell_writes_a_zip_that_grades_full_marks(tmp_path):
+    """The student path end to end: run the notebook, export, grade the zip."""
+    for item in STUDENT.iterdir():
+        if item.is_file() and item.suffix != ".ipynb":
+            shutil.copy(item, tmp_path)
+    nbformat.write(notebooks.solution(), str(tmp_path / NOTEBOOK))
+    nb = nbformat.read(str(tmp_path / NOTEBOOK), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    zips = sorted(tmp_path.glob("lab05_nn_compute_*.zip"))
+    assert len(zips) == 1, f"expected one exported zip, found {[z.name for z in zips]}"
+    with zipfile.ZipFile(zips[0]) as zf:
+        names = set(zf.namelist())
+    assert {NOTEBOOK, "design_ledger.json"} <= names, f"the export zip holds {sorted(names)}"
+    _, scores = grade(zips[0])
+    possible = possible_points()
+    assert scores == {q: possible[q] for q in scores}, f"exported zip scored {scores}"
+
+
+def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
+    submission = tmp_path / NOTEBOOK
+    shutil.copy(SOLUTIONS / NOTEBOOK, submission)
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "tools.grade_one", str(submission), "--out", str(out)]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    total = sum(possible_points().values())
+    assert f"total" in first.stdout and f"{total:g} / {total:g}" in first.stdout, first.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert any(t.get("name") == "design_ledger" for t in results["tests"]), results
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert second.returncode == 2 and "already exists" in second.stderr, (second.returncode, second.stderr)
+    forced = subprocess.run(cmd + ["--force"], cwd=ROOT, capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+
+
+@pytest.mark.parametrize("bad, message", [("missing.zip", "does not exist"), ("notes.txt", "is not a submission")])
+def test_grade_one_rejects_what_it_cannot_grade(tmp_path, bad, message):
+    path = tmp_path / bad
+    if bad.endswith(".txt"):
+        path.write_text("hello")
+    proc = subprocess.run([sys.executable, "-m", "tools.grade_one", str(path), "--out", str(tmp_path / "o")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr, (proc.returncode, proc.stderr)

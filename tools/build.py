@@ -1,0 +1,186 @@
+"""Build the student distribution, the autograder bundle and the executed solution.
+
+    python -m tools.build [--out DIR]
+
+Reads only ``assignment/``. Writes, under DIR (the repository root by default):
+
+* ``solutions/lab05_reference.py``: the reference module extracted from the master notebook;
+* ``student/``: the student notebook, the files it needs and ``requirements.txt``;
+* ``autograder/``: Otter's autograder output with the bundle under the stable name
+  ``autograder.zip``;
+* ``solutions/lab05_nn_compute.ipynb``: the solution notebook, executed.
+
+Everything written is normalised (fixed zip timestamps and entry order, predictable cell ids,
+no execution metadata) so that building twice from the same source gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+
+from tools import normalize
+from tools.reference import reference_module_source
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ASSIGNMENT = ROOT / "assignment"
+NAME = "lab05_nn_compute"
+MASTER = f"{NAME}.ipynb"
+REFERENCE = "lab05_reference.py"
+LEDGER = "design_ledger.json"
+#: Files beside the master that are instructor-only inputs and never reach students as such.
+INSTRUCTOR_ONLY = {MASTER, "autograder_requirements.txt", "lab05_hidden.py"}
+STUDENT_REQUIREMENTS = """\
+# Everything needed to run the Lab 05 notebook and its checks on your own machine:
+#   python -m pip install -r requirements.txt
+"""
+EXECUTE_TIMEOUT_S = 600
+SEED_CELL = "import random\nrandom.seed(0)"
+
+
+class BuildError(RuntimeError):
+    """The build cannot go on; the message says why and what to fix."""
+
+
+def _student_requirements(source: pathlib.Path) -> str:
+    """Pins for students: the grading environment's pins plus Otter, Jupyter and widgets."""
+    pins = [line for line in source.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    versions = normalize.installed_versions(["otter-grader", "ipykernel", "ipywidgets", "jupyterlab"])
+    extra = [f"{name}=={version}" for name, version in versions.items() if version]
+    return STUDENT_REQUIREMENTS + "\n".join(sorted(set(pins + extra), key=str.lower)) + "\n"
+
+
+def stage_sources(stage: pathlib.Path) -> str:
+    """Copy ``assignment/`` into ``stage`` and add the extracted reference module."""
+    shutil.copytree(ASSIGNMENT, stage, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", LEDGER))
+    reference = reference_module_source(stage / MASTER, f"assignment/{MASTER}")
+    (stage / REFERENCE).write_text(reference, encoding="utf-8")
+    # Otter Assign copies student_files from beside the master; the notebook writes the real one.
+    (stage / LEDGER).write_text("{}\n", encoding="utf-8")
+    return reference
+
+
+def run_otter_assign(stage: pathlib.Path, dist: pathlib.Path) -> None:
+    """Run Otter Assign; it also grades the solution through the new bundle and needs 100%."""
+    from otter.assign import main as assign
+
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            assign(str(stage / MASTER), str(dist), no_pdfs=True)
+    except Exception as exc:
+        sys.stderr.write(log.getvalue())
+        raise BuildError(f"otter assign failed: {exc}") from exc
+
+
+def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) -> "nbformat.NotebookNode":
+    """Run the solution notebook top to bottom in a scratch folder holding the student files."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(autograder_dir / MASTER), as_version=4)
+    # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
+    nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
+    with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
+        for f in [autograder_dir / MASTER, *files]:
+            shutil.copy(f, scratch)
+        client = NotebookClient(
+            nb, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": scratch}},
+            env={**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+        )
+        client.execute()
+    del nb.cells[0]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "grader.export(" in cell.source:
+            cell.outputs = []  # names a zip after the time it was made
+    return nb
+
+
+def build(out: pathlib.Path) -> None:
+    out = out.resolve()
+    with tempfile.TemporaryDirectory(prefix="lab05-build-") as tmp:
+        tmp = pathlib.Path(tmp)
+        stage, dist = tmp / "stage", tmp / "dist"
+        reference = stage_sources(stage)
+        run_otter_assign(stage, dist)
+
+        student_src, autograder_src = dist / "student", dist / "autograder"
+        for leftover in (autograder_src / LEDGER, autograder_src / ".OTTER_LOG", student_src / ".OTTER_LOG"):
+            leftover.unlink(missing_ok=True)
+
+        # student/
+        student_out = out / "student"
+        _replace_dir(student_out)
+        for item in sorted(student_src.iterdir()):
+            if item.suffix == ".ipynb":
+                normalize.write_notebook(normalize.notebook(_read(item)), student_out / item.name)
+            else:
+                shutil.copy(item, student_out / item.name)
+        (student_out / "requirements.txt").write_text(
+            _student_requirements(ASSIGNMENT / "autograder_requirements.txt"), encoding="utf-8"
+        )
+
+        # autograder/
+        autograder_out = out / "autograder"
+        _replace_dir(autograder_out)
+        zips = sorted(autograder_src.glob(f"{NAME}-autograder_*.zip"))
+        if len(zips) != 1:
+            raise BuildError(f"expected one autograder zip from otter assign, found {[z.name for z in zips]}")
+        normalize.zip_file(zips[0], autograder_out / "autograder.zip")
+        for item in sorted(autograder_src.iterdir()):
+            if item in zips:
+                continue
+            target = autograder_out / item.name
+            if item.is_dir():
+                shutil.copytree(item, target)
+                for nested in sorted(target.rglob("*.ipynb")):
+                    normalize.write_notebook(normalize.notebook(_read(nested)), nested)
+            elif item.suffix == ".ipynb":
+                normalize.write_notebook(normalize.notebook(_read(item)), target)
+            else:
+                shutil.copy(item, target)
+
+        # solutions/
+        solutions_out = out / "solutions"
+        solutions_out.mkdir(parents=True, exist_ok=True)
+        (solutions_out / REFERENCE).write_text(reference, encoding="utf-8")
+        support = [p for p in sorted(stage.iterdir()) if p.is_file() and p.name not in {MASTER, LEDGER}]
+        executed = execute_solution(autograder_src, support)
+        normalize.write_notebook(normalize.notebook(executed, keep_outputs=True), solutions_out / MASTER)
+
+
+def _read(path: pathlib.Path):
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
+def _replace_dir(path: pathlib.Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=pathlib.Path, default=ROOT, help="where to write student/, autograder/ "
+                        "and solutions/ (default: the repository root)")
+    args = parser.parse_args(argv)
+    try:
+        build(args.out)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"built student/, autograder/ and solutions/ in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
