@@ -322,6 +322,8 @@ def call_with_time_limit(fn, args=(), kwargs=None, seconds: float = 5.0):
             signal.signal(signal.SIGALRM, previous)
             _limit_active = False
 
+    # No timer signal here: run in a daemon thread and stop waiting after `seconds`. A loop that
+    # never ends keeps its thread (and a core) busy until the kernel restarts.
     outcome: dict = {}
 
     def _target():
@@ -374,11 +376,11 @@ def display_guard(draw):
             return call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
         except NotImplementedError as exc:
             detail = f" ({exc})" if str(exc) else ""
-            print(f"✋ A function this figure needs is not implemented yet{detail}.")
+            print(f"✋ A function this display needs is not implemented yet{detail}.")
         except CallTimedOut as exc:
-            print(f"✋ The figure {exc}: one of your functions may loop forever.")
+            print(f"✋ This display {exc}: one of your functions may loop forever.")
         except Exception as exc:  # display code: report, never crash
-            print(f"✋ The figure could not be drawn: {type(exc).__name__}: {exc}")
+            print(f"✋ This display could not be shown: {type(exc).__name__}: {exc}")
         return None
 
     return guarded
@@ -623,3 +625,41 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
     print(f"  max_trainable_width_laptop_gpu = {ledger['max_trainable_width_laptop_gpu']:,}")
     print(f"  training_memory_estimate_error_kb = {ledger['training_memory_estimate_error_kb']:+,.2f} KiB")
     return ledger
+
+
+def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: bool = False) -> Optional[pathlib.Path]:
+    """Write the submission zip (the notebook and ``design_ledger.json``) for Gradescope.
+
+    Checks that the ledger exists first, and checks the zip after writing it: if anything goes
+    wrong, the partial zip is removed and the reason printed, so a broken zip is never left
+    behind to be uploaded by mistake.
+
+    Returns:
+        The zip's path, or ``None`` if no zip was written.
+    """
+    import zipfile
+
+    if is_grading():
+        return None
+    if not pathlib.Path(LEDGER_FILENAME).is_file():
+        print(f"✋ {LEDGER_FILENAME} is missing: run the cell that records your design, save the "
+              "notebook, then run this cell again. No zip was written.")
+        return None
+    stamp = _dt.datetime.now().strftime("%Y_%m_%dT%H_%M_%S")
+    path = pathlib.Path(f"{pathlib.Path(notebook).stem}_{stamp}.zip")
+    try:
+        grader.export(notebook, export_path=str(path), pdf=pdf, files=[LEDGER_FILENAME], force_save=False)
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            damaged = zf.testzip()
+        missing = {pathlib.Path(notebook).name, LEDGER_FILENAME} - names
+        if damaged or missing:
+            raise RuntimeError(f"the zip is incomplete (damaged: {damaged}, missing: {sorted(missing)})")
+    except Exception as exc:
+        path.unlink(missing_ok=True)
+        print(f"✋ The export failed and no zip was kept: {type(exc).__name__}: {exc}")
+        if pdf:
+            print("   PDF export needs pandoc and LaTeX on this machine; ask your instructor.")
+        return None
+    print(f"Wrote {path}: upload it to Gradescope.")
+    return path

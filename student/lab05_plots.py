@@ -39,7 +39,6 @@ from lab05_helpers import (
     ACTIVATION_TRANSISTORS,
     BATCH_SIZE_CHOICES,
     BYTES_FP32,
-    BYTES_PER_KIB,
     BYTES_PER_MIB,
     DEVICE_BUDGETS_BYTES,
     DRAM_LATENCY_NS,
@@ -222,7 +221,9 @@ def _check_bytes_per_value(value: Any) -> float:
     try:
         return check_positive("bytes_per_value", value)
     except ValueError:
-        raise ValueError(f"bytes_per_value must be a positive number of bytes ({usual}), got {value!r}") from None
+        raise ValueError(
+            f"bytes_per_value must be a positive number of bytes ({usual}), got {value!r}"
+        ) from None
 
 
 def _precision_name(bytes_per_value: float) -> str:
@@ -301,6 +302,12 @@ def _draw_budget_lines(ax, selected: Optional[str] = None) -> list:
     return lines
 
 
+def _challenge_shape() -> str:
+    """The width challenge's network in words: '784 → W → W // 2 → 10'."""
+    sizes = challenge_layer_sizes(2)
+    return f"{sizes[0]} → W → W // 2 → {sizes[-1]}"
+
+
 def _prediction_letter(prediction: Any) -> str:
     return prediction.strip().upper()
 
@@ -362,7 +369,9 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     print(f"You predicted {letter} ({label}).")
 
     names = [name for name in ACTIVATION_PROFILES if name in transistor_table]
-    estimates = {name for name in names if ACTIVATION_PROFILES[name]["source"].startswith("estimate")}
+    estimates = {
+        name for name in names if ACTIVATION_PROFILES[name]["source"].startswith("estimate")
+    }
 
     # The printed table: what the figure cannot show (power and where each figure comes from).
     header = f"{'activation':<11}{'transistors':>12}  {'cycles':<8}{'power vs ReLU':<27}source"
@@ -405,8 +414,15 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     )
     for bar, n, count in zip(bars, names, counts):
         note = f"{count:,}\n(estimate)" if n in estimates else f"{count:,}"
-        ax.annotate(note, (bar.get_x() + bar.get_width() / 2, count), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=9)
+        ax.annotate(
+            note,
+            (bar.get_x() + bar.get_width() / 2, count),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     ax.set_yscale("log")
     baseline = transistor_table.get("relu")
     if baseline:
@@ -430,13 +446,27 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     for i, n in enumerate(names):
         low, high = ACTIVATION_PROFILES[n]["cycles"]
         colour = ACTIVATION_COLOURS.get(n, OKABE_ITO["black"])
-        ax.bar(i, high - low, bottom=low, width=0.5, color=colour, edgecolor=OKABE_ITO["black"],
-               hatch="//" if n in estimates else "")
+        ax.bar(
+            i,
+            high - low,
+            bottom=low,
+            width=0.5,
+            color=colour,
+            edgecolor=OKABE_ITO["black"],
+            hatch="//" if n in estimates else "",
+        )
         ax.plot([i - 0.25, i + 0.25], [low, low], color=OKABE_ITO["black"], linewidth=2)
         ax.plot([i - 0.25, i + 0.25], [high, high], color=OKABE_ITO["black"], linewidth=2)
         text = f"{low}" if low == high else f"{low}-{high}"
-        ax.annotate(text, (i, high), xytext=(0, 4), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=9)
+        ax.annotate(
+            text,
+            (i, high),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     top = max(ACTIVATION_PROFILES[n]["cycles"][1] for n in names)
     ax.set_ylim(0, top * 1.2)
     ax.set_xticks(range(len(names)), [tick(n) for n in names])
@@ -457,9 +487,15 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
         top_ax.set_xlabel("input x")
         top_ax.set_ylabel(f"{name}(x)")
         bottom_ax.plot(xs, slope, color=colour, linewidth=2)
-        bottom_ax.fill_between(xs, 0, 1, where=np.abs(slope) < FLAT_DERIVATIVE_BELOW,
-                               transform=bottom_ax.get_xaxis_transform(),
-                               color="0.85", label=f"slope < {FLAT_DERIVATIVE_BELOW:g}: gradient blocked")
+        bottom_ax.fill_between(
+            xs,
+            0,
+            1,
+            where=np.abs(slope) < FLAT_DERIVATIVE_BELOW,
+            transform=bottom_ax.get_xaxis_transform(),
+            color="0.85",
+            label=f"slope < {FLAT_DERIVATIVE_BELOW:g}: gradient blocked",
+        )
         bottom_ax.set_ylim(-0.15, 1.25)
         peak = float(np.max(slope))
         bottom_ax.set_title(f"its derivative: at most {peak:.2f}", fontsize=10)
@@ -468,8 +504,9 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
         for a in (top_ax, bottom_ax):
             a.axvline(0, color="0.6", linewidth=0.8)
     axd["slope_relu"].legend(loc="center right", fontsize=8.5)
-    fig.suptitle("What an activation costs in silicon, and what its derivative passes back",
-                 fontsize=13)
+    fig.suptitle(
+        "What an activation costs in silicon, and what its derivative passes back", fontsize=13
+    )
     return _finish(fig)
 
 
@@ -538,8 +575,9 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
 
 
 @display_guard
-def gradient_decay_figure(gradient_bound: Callable, stall_depth: Callable,
-                          sigmoid_derivative: Callable, depth: int = 10):
+def gradient_decay_figure(
+    gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
+):
     """Gradient magnitude against depth: sigmoid's bound, ReLU, tanh, and the stall line.
 
     The sigmoid line is the student's gradient_bound(depths, sigmoid_derivative(0.0)); the
@@ -570,31 +608,79 @@ def gradient_decay_figure(gradient_bound: Callable, stall_depth: Callable,
 
     tanh_peak = 1.0 - np.tanh(0.0) ** 2
     tanh_saturated = 1.0 - np.tanh(TANH_SATURATED_INPUT) ** 2
-    relu_active = float(np.gradient(relu(np.array([1.0, 2.0])))[0])  # slope of an active unit
+    relu_active = relu(2.0) - relu(1.0)  # the slope of an active ReLU unit
 
     fig, ax = plt.subplots(figsize=(12, 6), layout="constrained")
-    ax.plot(depths, np.full(depths.shape, relu_active), color=OKABE_ITO["orange"], linewidth=5,
-            alpha=0.6, label=f"ReLU (active units): {relu_active:g} per layer")
-    ax.plot(depths, tanh_peak**depths, color=OKABE_ITO["green"], linestyle=":", linewidth=2.5,
-            label=f"tanh: no ({_slope_text(max_slope)})^L bound — vanishes only by saturation")
-    ax.plot(depths, tanh_saturated**depths, color=OKABE_ITO["green"], linestyle="--", linewidth=1.8,
-            label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: "
-            f"({tanh_saturated:.3f})^L")
-    ax.plot(depths, bound, "o-", color=OKABE_ITO["blue"], linewidth=2.2, markersize=5,
-            label=f"sigmoid: bound ({_slope_text(max_slope)})^L (your gradient_bound)")
-    ax.axhline(LEARNING_STALLS_BELOW, color=ALARM_COLOUR, linestyle="--", linewidth=2,
-               label=f"learning stalls ({_sci(LEARNING_STALLS_BELOW)})")
+    ax.plot(
+        depths,
+        np.full(depths.shape, relu_active),
+        color=OKABE_ITO["orange"],
+        linewidth=5,
+        alpha=0.6,
+        label=f"ReLU (active units): {relu_active:g} per layer",
+    )
+    ax.plot(
+        depths,
+        tanh_peak**depths,
+        color=OKABE_ITO["green"],
+        linestyle=":",
+        linewidth=2.5,
+        label=f"tanh: no ({_slope_text(max_slope)})^L bound — vanishes only by saturation",
+    )
+    ax.plot(
+        depths,
+        tanh_saturated**depths,
+        color=OKABE_ITO["green"],
+        linestyle="--",
+        linewidth=1.8,
+        label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: "
+        f"({tanh_saturated:.3f})^L",
+    )
+    ax.plot(
+        depths,
+        bound,
+        "o-",
+        color=OKABE_ITO["blue"],
+        linewidth=2.2,
+        markersize=5,
+        label=f"sigmoid: bound ({_slope_text(max_slope)})^L (your gradient_bound)",
+    )
+    ax.axhline(
+        LEARNING_STALLS_BELOW,
+        color=ALARM_COLOUR,
+        linestyle="--",
+        linewidth=2,
+        label=f"learning stalls ({_sci(LEARNING_STALLS_BELOW)})",
+    )
     if stall is not None:
         stall = int(_number(stall, "stall_depth"))
-        ax.axvline(stall, color=OKABE_ITO["black"], linestyle="-.", linewidth=1.4,
-                   label=f"stall depth = {stall}")
-    ax.plot([depth], [at_depth], marker="*", markersize=18, color=OKABE_ITO["yellow"],
-            markeredgecolor=OKABE_ITO["black"], linestyle="none", zorder=6,
-            label=f"depth {depth}: bound {_sci(at_depth)}")
-    ax.annotate(f"depth {depth}:\nbound {_sci(at_depth)}", (depth, at_depth), xytext=(18, 30),
-                textcoords="offset points", fontsize=10,
-                arrowprops=dict(arrowstyle="->", color=OKABE_ITO["black"]),
-                bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"))
+        ax.axvline(
+            stall,
+            color=OKABE_ITO["black"],
+            linestyle="-.",
+            linewidth=1.4,
+            label=f"stall depth = {stall}",
+        )
+    ax.plot(
+        [depth],
+        [at_depth],
+        marker="*",
+        markersize=18,
+        color=OKABE_ITO["yellow"],
+        markeredgecolor=OKABE_ITO["black"],
+        linestyle="none",
+        zorder=6,
+        label=f"depth {depth}: bound {_sci(at_depth)}",
+    )
+    ax.annotate(
+        f"depth {depth}:\nbound {_sci(at_depth)}",
+        (depth, at_depth),
+        xytext=(18, 30),
+        textcoords="offset points",
+        fontsize=10,
+        arrowprops=dict(arrowstyle="->", color=OKABE_ITO["black"]),
+        bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"),
+    )
 
     ax.set_yscale("log")
     # The saturated-tanh line may run off the bottom: the axis follows the sigmoid bound.
@@ -607,8 +693,10 @@ def gradient_decay_figure(gradient_bound: Callable, stall_depth: Callable,
     ax.set_xlabel("depth L (layers the gradient passes back through)")
     ax.set_ylabel("gradient magnitude (log scale)")
     if stall is not None:
-        title = (f"Sigmoid's gradient bound falls below {_sci(LEARNING_STALLS_BELOW)} "
-                 f"at depth {stall}")
+        title = (
+            f"Sigmoid's gradient bound falls below {_sci(LEARNING_STALLS_BELOW)} "
+            f"at depth {stall}"
+        )
     else:
         title = "Sigmoid's gradient bound never falls below the stall line"
     ax.set_title(title)
@@ -686,26 +774,36 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
     )
 
     print()
-    print(f"The ledger of {' -> '.join(map(str, MNIST_LAYER_SIZES))} at batch {MNIST_BATCH_SIZE}, "
-          f"FP32, Adam (from your training_memory):")
+    print(
+        f"The ledger of {' → '.join(map(str, MNIST_LAYER_SIZES))} at batch {MNIST_BATCH_SIZE}, "
+        f"FP32, Adam (from your training_memory):"
+    )
     for key in MEMORY_COMPONENTS:
         share = memory[key] / total if total else math.nan
         print(f"  {COMPONENT_LABELS[key]:<16}{to_kib(memory[key]):>12,.2f} KiB  {share:>6.1%}")
     print(f"  {'total':<16}{total_kib:>12,.2f} KiB  {1:>6.1%}")
 
-    inference_1 = _number(inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)")
+    inference_1 = _number(
+        inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)"
+    )
     inference_b = _number(
         inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),
         f"inference_memory(MNIST_LAYER_SIZES, {MNIST_BATCH_SIZE})",
     )
     ratio_1, ratio_b = total / inference_1, total / inference_b
     print()
-    print(f"Inference at batch 1 needs {to_kib(inference_1):,.2f} KiB: training (batch "
-          f"{MNIST_BATCH_SIZE}) / inference (batch 1) = {ratio_1:.2f}x.")
-    print(f"Inference at batch {MNIST_BATCH_SIZE} needs {to_kib(inference_b):,.2f} KiB: at equal "
-          f"batch, training / inference = {ratio_b:.2f}x.")
-    print(f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
-          f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch.")
+    print(
+        f"Inference at batch 1 needs {to_kib(inference_1):,.2f} KiB: training (batch "
+        f"{MNIST_BATCH_SIZE}) / inference (batch 1) = {ratio_1:.2f}x."
+    )
+    print(
+        f"Inference at batch {MNIST_BATCH_SIZE} needs {to_kib(inference_b):,.2f} KiB: at equal "
+        f"batch, training / inference = {ratio_b:.2f}x."
+    )
+    print(
+        f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
+        f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch."
+    )
     return PrintedDict(
         estimate_kib=estimate,
         training_bytes=total,
@@ -722,8 +820,14 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
 
 
 @display_guard
-def memory_ledger_figure(training_memory: Callable, layer_sizes: Sequence[int], batch_size: int,
-                         bytes_per_value: float, optimizer: str, device: str):
+def memory_ledger_figure(
+    training_memory: Callable,
+    layer_sizes: Sequence[int],
+    batch_size: int,
+    bytes_per_value: float,
+    optimizer: str,
+    device: str,
+):
     """The training memory ledger: stacked components per batch size against device budgets.
 
     One stacked bar (weights, gradients, optimizer state, activations) per batch size in
@@ -765,26 +869,45 @@ def memory_ledger_figure(training_memory: Callable, layer_sizes: Sequence[int], 
         bottom = 0.0
         for key in MEMORY_COMPONENTS:
             ax.bar(
-                i, ledger[key], bottom=bottom, width=0.62,
+                i,
+                ledger[key],
+                bottom=bottom,
+                width=0.62,
                 color=COMPONENT_COLOURS[key],
                 alpha=1.0 if selected else 0.55,
-                edgecolor=ALARM_COLOUR if too_big else (OKABE_ITO["black"] if selected else "white"),
+                edgecolor=(
+                    ALARM_COLOUR if too_big else (OKABE_ITO["black"] if selected else "white")
+                ),
                 linewidth=2.2 if (selected or too_big) else 0.6,
                 hatch="///" if too_big else None,
                 zorder=2,
             )
             bottom += ledger[key]
-        ax.annotate(fmt_bytes(ledger["total"]), (i, ledger["total"]), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=8.5,
-                    fontweight="bold" if selected else "normal",
-                    color=ALARM_COLOUR if too_big else OKABE_ITO["black"])
+        ax.annotate(
+            fmt_bytes(ledger["total"]),
+            (i, ledger["total"]),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8.5,
+            fontweight="bold" if selected else "normal",
+            color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
+        )
 
     _draw_budget_lines(ax, selected=device)
     label_x = len(batches) - 0.3  # the budget labels get a column of their own, right of the bars
     for name, size in DEVICE_BUDGETS_BYTES.items():
-        ax.text(label_x, size, f"{name}\n{fmt_bytes(size)}", ha="left", va="bottom", fontsize=9,
-                color=DEVICE_COLOURS.get(name, "black"),
-                fontweight="bold" if name == device else "normal")
+        ax.text(
+            label_x,
+            size,
+            f"{name}\n{fmt_bytes(size)}",
+            ha="left",
+            va="bottom",
+            fontsize=9,
+            color=DEVICE_COLOURS.get(name, "black"),
+            fontweight="bold" if name == device else "normal",
+        )
 
     positives = [v for ledger in ledgers for v in ledger.values() if v > 0]
     low = min(min(positives), min(DEVICE_BUDGETS_BYTES.values())) / 2
@@ -792,8 +915,9 @@ def memory_ledger_figure(training_memory: Callable, layer_sizes: Sequence[int], 
     ax.set_ylim(low, high)
     _binary_log_axis(ax.yaxis, low, high)
     ax.set_xlim(-0.6, len(batches) + 0.9)
-    ax.set_xticks(range(len(batches)),
-                  [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches])
+    ax.set_xticks(
+        range(len(batches)), [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
+    )
     for label, b in zip(ax.get_xticklabels(), batches):
         if b == batch_size:
             label.set_fontweight("bold")
@@ -803,30 +927,60 @@ def memory_ledger_figure(training_memory: Callable, layer_sizes: Sequence[int], 
 
     setting = f"{_precision_name(bytes_per_value)}, {optimizer}, batch {batch_size}"
     if chosen["total"] > budget:
-        ax.text(0.5, 0.56,
-                f"OUT OF MEMORY: training does not fit {device}\n"
-                f"needs {fmt_bytes(chosen['total'])}, the budget is {fmt_bytes(budget)}",
-                transform=ax.transAxes, ha="center", va="center", fontsize=17, fontweight="bold",
-                color="white", zorder=10,
-                bbox=dict(boxstyle="round,pad=0.6", facecolor=ALARM_COLOUR, edgecolor="black"))
-        ax.set_title(f"OUT OF MEMORY on the {device} ({setting}): "
-                     f"{fmt_bytes(chosen['total'])} > {fmt_bytes(budget)}", color=ALARM_COLOUR,
-                     fontweight="bold")
+        ax.text(
+            0.5,
+            0.56,
+            f"OUT OF MEMORY: training does not fit {device}\n"
+            f"needs {fmt_bytes(chosen['total'])}, the budget is {fmt_bytes(budget)}",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=17,
+            fontweight="bold",
+            color="white",
+            zorder=10,
+            bbox=dict(boxstyle="round,pad=0.6", facecolor=ALARM_COLOUR, edgecolor="black"),
+        )
+        ax.set_title(
+            f"OUT OF MEMORY on the {device} ({setting}): "
+            f"{fmt_bytes(chosen['total'])} > {fmt_bytes(budget)}",
+            color=ALARM_COLOUR,
+            fontweight="bold",
+        )
     else:
         headroom = budget - chosen["total"]
-        ax.set_title(f"Fits the {device} ({setting}): {fmt_bytes(chosen['total'])} of "
-                     f"{fmt_bytes(budget)} ({chosen['total'] / budget:.2%} of it), "
-                     f"headroom {fmt_bytes(headroom)}")
+        ax.set_title(
+            f"Fits the {device} ({setting}): {fmt_bytes(chosen['total'])} of "
+            f"{fmt_bytes(budget)} ({chosen['total'] / budget:.2%} of it), "
+            f"headroom {fmt_bytes(headroom)}"
+        )
 
-    handles = [Patch(facecolor=COMPONENT_COLOURS[k], edgecolor="black",
-                     label=f"{COMPONENT_LABELS[k]} ({fmt_bytes(chosen[k])} at batch {batch_size})")
-               for k in MEMORY_COMPONENTS]
+    handles = [
+        Patch(
+            facecolor=COMPONENT_COLOURS[k],
+            edgecolor="black",
+            label=f"{COMPONENT_LABELS[k]} ({fmt_bytes(chosen[k])} at batch {batch_size})",
+        )
+        for k in MEMORY_COMPONENTS
+    ]
     if any(over):
-        handles.append(Patch(facecolor="white", edgecolor=ALARM_COLOUR, hatch="///",
-                             label=f"over the {device} budget"))
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor=ALARM_COLOUR,
+                hatch="///",
+                label=f"over the {device} budget",
+            )
+        )
     handles += [line for line in ax.get_lines() if line.get_label().endswith(")")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
-              title="components and budgets", title_fontsize=9)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=9,
+        title="components and budgets",
+        title_fontsize=9,
+    )
     return _finish(fig)
 
 
@@ -848,34 +1002,45 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
     except ImportError:
         ipywidgets = None
     if ipywidgets is None or _helpers.is_grading():
-        why = ("the sliders need ipywidgets, which is not installed" if ipywidgets is None
-               else "the sliders are off while the autograder runs")
-        print(f"({why}: the static figure above works without them; change its settings and "
-              f"run it again.)")
+        why = (
+            "the sliders need ipywidgets, which is not installed"
+            if ipywidgets is None
+            else "the sliders are off while the autograder runs"
+        )
+        print(
+            f"({why}: the static figure above works without them; change its settings and "
+            f"run it again.)"
+        )
         return None
 
     def draw(batch_size, precision, optimizer, device):
         # memory_ledger_figure detaches each figure from pyplot, so redraws never pile up.
-        return memory_ledger_figure(training_memory, layer_sizes, batch_size,
-                                    PRECISION_BYTES[precision], optimizer, device)
+        return memory_ledger_figure(
+            training_memory, layer_sizes, batch_size, PRECISION_BYTES[precision], optimizer, device
+        )
 
     ipywidgets.interact(
         draw,
-        batch_size=ipywidgets.SelectionSlider(options=list(BATCH_SIZE_CHOICES), value=MNIST_BATCH_SIZE,
-                                              description="batch size"),
-        precision=ipywidgets.ToggleButtons(options=list(PRECISION_BYTES), value="fp32",
-                                           description="precision"),
-        optimizer=ipywidgets.Dropdown(options=list(OPTIMIZER_STATE_PER_PARAM), value="adam",
-                                      description="optimizer"),
-        device=ipywidgets.Dropdown(options=list(DEVICE_BUDGETS_BYTES), value=LAPTOP_GPU,
-                                   description="device"),
+        batch_size=ipywidgets.SelectionSlider(
+            options=list(BATCH_SIZE_CHOICES), value=MNIST_BATCH_SIZE, description="batch size"
+        ),
+        precision=ipywidgets.ToggleButtons(
+            options=list(PRECISION_BYTES), value="fp32", description="precision"
+        ),
+        optimizer=ipywidgets.Dropdown(
+            options=list(OPTIMIZER_STATE_PER_PARAM), value="adam", description="optimizer"
+        ),
+        device=ipywidgets.Dropdown(
+            options=list(DEVICE_BUDGETS_BYTES), value=LAPTOP_GPU, description="device"
+        ),
     )
     return None
 
 
 @display_guard
-def width_challenge_figure(training_memory: Callable, max_trainable_width: Callable,
-                           batch_size: int = MNIST_BATCH_SIZE):
+def width_challenge_figure(
+    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
+):
     """Training memory of [784, W, W // 2, 10] against W, with each device's widest W.
 
     Totals are the student's training_memory at ``batch_size``, FP32, Adam. Each device gets a
@@ -895,23 +1060,34 @@ def width_challenge_figure(training_memory: Callable, max_trainable_width: Calla
     lo, hi = WIDTH_CHALLENGE_RANGE
     widths = np.unique(np.geomspace(lo, hi, WIDTH_POINTS).round().astype(int))
     widths = widths[widths >= 2]
-    totals = np.array([_memory(training_memory, challenge_layer_sizes(int(w)), batch_size,
-                               BYTES_FP32, "adam")["total"] for w in widths])
+    totals = np.array(
+        [
+            _memory(training_memory, challenge_layer_sizes(int(w)), batch_size, BYTES_FP32, "adam")[
+                "total"
+            ]
+            for w in widths
+        ]
+    )
 
     fig, ax = plt.subplots(figsize=(12, 6.5), layout="constrained")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.plot(widths, totals, color=OKABE_ITO["blue"], linewidth=2.5,
-            label=f"training memory (your training_memory; batch {batch_size}, FP32, Adam)")
+    ax.plot(
+        widths,
+        totals,
+        color=OKABE_ITO["blue"],
+        linewidth=2.5,
+        label=f"training memory (your training_memory; batch {batch_size}, FP32, Adam)",
+    )
     _draw_budget_lines(ax)
 
-    print(f"Widest [784, W, W // 2, 10] that trains at batch {batch_size}, FP32, Adam "
-          f"(your max_trainable_width):")
-    found = {}
+    print(
+        f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam "
+        f"(your max_trainable_width):"
+    )
     for device, budget in DEVICE_BUDGETS_BYTES.items():
         width = max_trainable_width(budget, batch_size, BYTES_FP32, "adam")
         width = int(_number(width, f"max_trainable_width({budget}, {batch_size})"))
-        found[device] = width
         colour = DEVICE_COLOURS.get(device, OKABE_ITO["black"])
         if width < 2:
             where = "not even W = 2 fits"
@@ -925,20 +1101,45 @@ def width_challenge_figure(training_memory: Callable, max_trainable_width: Calla
         else:
             where = f"W = {width:,}"
             note = None
-            total = _memory(training_memory, challenge_layer_sizes(width), batch_size,
-                            BYTES_FP32, "adam")["total"]
-            ax.plot([width], [total], marker="o", markersize=10, color=colour,
-                    markeredgecolor=OKABE_ITO["black"], linestyle="none", zorder=6,
-                    label=f"{device}: W = {width:,}")
-            ax.annotate(f"{device}: W = {width:,}", (width, total), xytext=(-12, 12),
-                        textcoords="offset points", ha="right", va="bottom", fontsize=10,
-                        fontweight="bold", color=colour,
-                        bbox=dict(boxstyle="round", facecolor="white", edgecolor=colour))
+            total = _memory(
+                training_memory, challenge_layer_sizes(width), batch_size, BYTES_FP32, "adam"
+            )["total"]
+            ax.plot(
+                [width],
+                [total],
+                marker="o",
+                markersize=10,
+                color=colour,
+                markeredgecolor=OKABE_ITO["black"],
+                linestyle="none",
+                zorder=6,
+                label=f"{device}: W = {width:,}",
+            )
+            ax.annotate(
+                f"{device}: W = {width:,}",
+                (width, total),
+                xytext=(-12, 12),
+                textcoords="offset points",
+                ha="right",
+                va="bottom",
+                fontsize=10,
+                fontweight="bold",
+                color=colour,
+                bbox=dict(boxstyle="round", facecolor="white", edgecolor=colour),
+            )
         if note:
             left = note.startswith("←")
-            ax.text(0.01 if left else 0.99, budget, note, transform=ax.get_yaxis_transform(),
-                    ha="left" if left else "right", va="bottom", fontsize=10, color=colour,
-                    fontweight="bold")
+            ax.text(
+                0.01 if left else 0.99,
+                budget,
+                note,
+                transform=ax.get_yaxis_transform(),
+                ha="left" if left else "right",
+                va="bottom",
+                fontsize=10,
+                color=colour,
+                fontweight="bold",
+            )
         print(f"  {device:<16} budget {fmt_bytes(budget):>10}: {where}")
 
     low = min(float(totals.min()), min(DEVICE_BUDGETS_BYTES.values())) / 3
@@ -946,11 +1147,12 @@ def width_challenge_figure(training_memory: Callable, max_trainable_width: Calla
     ax.set_ylim(low, high)
     _binary_log_axis(ax.yaxis, low, high)
     ax.set_xlim(lo / 1.15, hi * 1.15)
-    ax.xaxis.set_major_locator(ticker.FixedLocator([float(4**k) for k in range(3, 9)
-                                                    if lo <= 4**k <= hi]))
+    ax.xaxis.set_major_locator(
+        ticker.FixedLocator([float(4**k) for k in range(3, 9) if lo <= 4**k <= hi])
+    )
     ax.xaxis.set_minor_locator(ticker.NullLocator())
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    ax.set_xlabel("hidden width W (network 784 → W → W // 2 → 10, log scale)")
+    ax.set_xlabel(f"hidden width W (network {_challenge_shape()}, log scale)")
     ax.set_ylabel("training memory (bytes, log scale)")
     ax.set_title(f"How wide can you train? Walls at batch {batch_size}, FP32, Adam")
     ax.grid(True, alpha=0.25)
@@ -972,13 +1174,18 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
     widths = [check_count("every width", w, minimum=2) for w in widths]
     if not widths:
         raise ValueError("widths must name at least one hidden width W >= 2")
-    fig, axes = plt.subplots(1, len(widths), figsize=(3.1 * len(widths) + 0.6, 4.6),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(widths), figsize=(3.1 * len(widths) + 0.6, 4.6), layout="constrained", squeeze=False
+    )
     # Light colours, so the black percentages stay readable on every wedge.
-    colours = [OKABE_ITO["sky_blue"], OKABE_ITO["orange"], OKABE_ITO["green"], OKABE_ITO["purple"],
-               OKABE_ITO["yellow"]]
+    colours = [
+        OKABE_ITO["sky_blue"],
+        OKABE_ITO["orange"],
+        OKABE_ITO["green"],
+        OKABE_ITO["purple"],
+        OKABE_ITO["yellow"],
+    ]
     print("Layer 1's share of the multiply-accumulates (from your layer_macs):")
-    shares_by_width = {}
     for ax, width in zip(axes[0], widths):
         sizes = challenge_layer_sizes(width)
         macs = [_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes)]
@@ -986,26 +1193,41 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
         if total <= 0:
             raise ValueError(f"layer_macs({sizes}) returned {macs}; expected positive counts")
         shares = [m / total for m in macs]
-        shares_by_width[width] = shares
-        labels = [f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else ""
-                  for i, s in enumerate(shares, start=1)]
-        ax.pie(macs, labels=labels, colors=[colours[i % len(colours)] for i in range(len(macs))],
-               autopct=lambda p: f"{p:.1f}%" if p >= 100 * PIE_LABEL_MIN_SHARE else "",
-               startangle=90, counterclock=False,
-               wedgeprops=dict(edgecolor="white", linewidth=1.2),
-               textprops=dict(fontsize=10), pctdistance=0.65)
+        labels = [
+            f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else "" for i, s in enumerate(shares, start=1)
+        ]
+        ax.pie(
+            macs,
+            labels=labels,
+            colors=[colours[i % len(colours)] for i in range(len(macs))],
+            autopct=lambda p: f"{p:.1f}%" if p >= 100 * PIE_LABEL_MIN_SHARE else "",
+            startangle=90,
+            counterclock=False,
+            wedgeprops=dict(edgecolor="white", linewidth=1.2),
+            textprops=dict(fontsize=10),
+            pctdistance=0.65,
+        )
         ax.set_title(f"W = {width:,}", fontsize=12, fontweight="bold")
-        ax.text(0.5, -0.04, "\n".join(f"layer {i}: {_percent(s)}" for i, s in enumerate(shares, start=1)),
-                transform=ax.transAxes, ha="center", va="top", fontsize=9)
+        ax.text(
+            0.5,
+            -0.04,
+            "\n".join(f"layer {i}: {_percent(s)}" for i, s in enumerate(shares, start=1)),
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=9,
+        )
         print(f"  W = {width:>6,}: layer 1 does {_percent(shares[0])} of the MACs")
-    fig.suptitle("Share of multiply-accumulates per layer, network 784 → W → W // 2 → 10",
-                 fontsize=12)
+    fig.suptitle(
+        f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12
+    )
     return _finish(fig)
 
 
 @display_guard
-def compute_waterfall_figure(layer_macs: Callable, parameter_count: Callable,
-                             layer_sizes: Sequence[int], batch_size: int):
+def compute_waterfall_figure(
+    layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
+):
     """FLOPs of one training step as a waterfall: forward, backward, update, total.
 
     Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; backward =
@@ -1031,16 +1253,25 @@ def compute_waterfall_figure(layer_macs: Callable, parameter_count: Callable,
     backward = BACKWARD_PRODUCTS_PER_LAYER * forward
     update = ADAM_FLOPS_PER_PARAM * params
     total = forward + backward + update
-    steps = [("Forward", 0.0, forward, OKABE_ITO["blue"]),
-             ("Backward", forward, backward, OKABE_ITO["orange"]),
-             ("Update (Adam,\nthis lab's estimate)", forward + backward, update, OKABE_ITO["green"]),
-             ("Total", 0.0, total, "0.45")]
+    steps = [
+        ("Forward", 0.0, forward, OKABE_ITO["blue"]),
+        ("Backward", forward, backward, OKABE_ITO["orange"]),
+        ("Update (Adam,\nthis lab's estimate)", forward + backward, update, OKABE_ITO["green"]),
+        ("Total", 0.0, total, "0.45"),
+    ]
 
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
     for i, (name, start, height, colour) in enumerate(steps):
         ax.bar(i, height, bottom=start, width=0.6, color=colour, edgecolor=OKABE_ITO["black"])
-        ax.annotate(f"{height / forward:.2f}x forward\n{height:,.0f} FLOPs", (i, start + height),
-                    xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=9.5)
+        ax.annotate(
+            f"{height / forward:.2f}x forward\n{height:,.0f} FLOPs",
+            (i, start + height),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9.5,
+        )
         if i < len(steps) - 1:
             level = start + height
             ax.plot([i + 0.3, i + 0.7], [level, level], color="0.4", linestyle=":", linewidth=1.2)
@@ -1049,16 +1280,24 @@ def compute_waterfall_figure(layer_macs: Callable, parameter_count: Callable,
     ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" "))
     ax.set_xlabel("part of one training step")
     ax.set_ylabel("FLOPs per training step")
-    ax.set_title(f"One training step of {' → '.join(map(str, sizes))} at batch {batch_size}: "
-                 f"{total / forward:.2f}x the forward pass")
+    ax.set_title(
+        f"One training step of {' → '.join(map(str, sizes))} at batch {batch_size}: "
+        f"{total / forward:.2f}x the forward pass"
+    )
     ax.grid(True, axis="y", alpha=0.25)
 
-    print(f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {macs:,.0f} MACs "
-          f"x batch {batch_size})")
-    print(f"Backward pass: {backward:>16,.0f} FLOPs ({BACKWARD_PRODUCTS_PER_LAYER} products per "
-          f"layer: {BACKWARD_PRODUCTS_PER_LAYER}x forward)")
-    print(f"Adam update:   {update:>16,.0f} FLOPs ({ADAM_FLOPS_PER_PARAM} per parameter, this "
-          f"lab's estimate, x {params:,.0f} parameters)")
+    print(
+        f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {macs:,.0f} MACs "
+        f"x batch {batch_size})"
+    )
+    print(
+        f"Backward pass: {backward:>16,.0f} FLOPs ({BACKWARD_PRODUCTS_PER_LAYER} products per "
+        f"layer: {BACKWARD_PRODUCTS_PER_LAYER}x forward)"
+    )
+    print(
+        f"Adam update:   {update:>16,.0f} FLOPs ({ADAM_FLOPS_PER_PARAM} per parameter, this "
+        f"lab's estimate, x {params:,.0f} parameters)"
+    )
     print(f"Total:         {total:>16,.0f} FLOPs = {total / forward:.2f}x the forward pass")
     return _finish(fig)
 
@@ -1082,11 +1321,13 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
     batches = np.array(SCALING_BATCHES)
 
     def ratios(layers):
-        return np.array([
-            _memory(training_memory, layers, 2 * int(b), BYTES_FP32, "adam")["total"]
-            / _memory(training_memory, layers, int(b), BYTES_FP32, "adam")["total"]
-            for b in batches
-        ])
+        return np.array(
+            [
+                _memory(training_memory, layers, 2 * int(b), BYTES_FP32, "adam")["total"]
+                / _memory(training_memory, layers, int(b), BYTES_FP32, "adam")["total"]
+                for b in batches
+            ]
+        )
 
     mine, wide_ratios = ratios(sizes), ratios(wide)
     name = " → ".join(map(str, sizes))
@@ -1095,21 +1336,47 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
     fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
     ax.set_xscale("log", base=2)
     ax.plot(batches, mine, "o-", color=OKABE_ITO["blue"], linewidth=2.2, label=f"{name} (this lab)")
-    ax.plot(batches, wide_ratios, "s--", color=OKABE_ITO["orange"], linewidth=2,
-            label=f"wider network {wide_name} (more weights per stored activation)")
-    ax.axhline(2.0, color=ALARM_COLOUR, linestyle="--", linewidth=1.8,
-               label="2x (activations dominate)")
-    ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1.2,
-               label="1x (weights, gradients and optimizer state dominate)")
+    ax.plot(
+        batches,
+        wide_ratios,
+        "s--",
+        color=OKABE_ITO["orange"],
+        linewidth=2,
+        label=f"wider network {wide_name} (more weights per stored activation)",
+    )
+    ax.axhline(
+        2.0, color=ALARM_COLOUR, linestyle="--", linewidth=1.8, label="2x (activations dominate)"
+    )
+    ax.axhline(
+        1.0,
+        color="0.5",
+        linestyle=":",
+        linewidth=1.2,
+        label="1x (weights, gradients and optimizer state dominate)",
+    )
 
     marked = MNIST_BATCH_SIZE if MNIST_BATCH_SIZE in SCALING_BATCHES else int(batches[0])
     at_marked = float(mine[list(batches).index(marked)])
-    ax.plot([marked], [at_marked], marker="*", markersize=18, color=OKABE_ITO["yellow"],
-            markeredgecolor="black", linestyle="none", zorder=6)
-    ax.annotate(f"batch {marked} → {2 * marked}: {at_marked:.3f}x", (marked, at_marked),
-                xytext=(-20, 45), textcoords="offset points", ha="right", fontsize=10,
-                arrowprops=dict(arrowstyle="->"),
-                bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"))
+    ax.plot(
+        [marked],
+        [at_marked],
+        marker="*",
+        markersize=18,
+        color=OKABE_ITO["yellow"],
+        markeredgecolor="black",
+        linestyle="none",
+        zorder=6,
+    )
+    ax.annotate(
+        f"batch {marked} → {2 * marked}: {at_marked:.3f}x",
+        (marked, at_marked),
+        xytext=(-20, 45),
+        textcoords="offset points",
+        ha="right",
+        fontsize=10,
+        arrowprops=dict(arrowstyle="->"),
+        bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"),
+    )
     ax.set_ylim(0.9, 2.1)
     ax.xaxis.set_major_locator(ticker.FixedLocator([float(b) for b in batches[::2]]))
     ax.xaxis.set_minor_locator(ticker.FixedLocator([float(b) for b in batches[1::2]]))
@@ -1129,11 +1396,15 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
     print(f"{name}: batch {marked} → {2 * marked} grows training memory {at_marked:.3f}x.")
     for label, first in ((name, first_mine), (wide_name, first_wide)):
         if first is None:
-            print(f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to "
-                  f"{int(batches[-1]):,}.")
+            print(
+                f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to "
+                f"{int(batches[-1]):,}."
+            )
         else:
-            print(f"{label}: doubling first exceeds {NEAR_DOUBLING_RATIO:g}x at batch {first:,} "
-                  f"(→ {2 * first:,}).")
+            print(
+                f"{label}: doubling first exceeds {NEAR_DOUBLING_RATIO:g}x at batch {first:,} "
+                f"(→ {2 * first:,})."
+            )
     return _finish(fig)
 
 
@@ -1141,9 +1412,10 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
 # Deployment and the memory hierarchy
 # ---------------------------------------------------------------------------------------------
 @display_guard
-def deployment_table(training_memory: Callable, inference_memory: Callable,
-                     layer_sizes: Sequence[int]):
-    """Which device can run inference (batch 1) and training (MNIST_BATCH_SIZE, Adam), per precision.
+def deployment_table(
+    training_memory: Callable, inference_memory: Callable, layer_sizes: Sequence[int]
+):
+    """Which devices can run inference (batch 1) and training (MNIST_BATCH_SIZE, Adam).
 
     Args:
         training_memory: the student's training_memory.
@@ -1157,36 +1429,54 @@ def deployment_table(training_memory: Callable, inference_memory: Callable,
     sizes = check_layer_sizes(layer_sizes)
     rows = PrintedList()
     for precision, size in PRECISION_BYTES.items():
-        inference = _number(inference_memory(sizes, 1, size), f"inference_memory({sizes}, 1, {size})")
+        inference = _number(
+            inference_memory(sizes, 1, size), f"inference_memory({sizes}, 1, {size})"
+        )
         training = _memory(training_memory, sizes, MNIST_BATCH_SIZE, size, "adam")["total"]
         for device, budget in DEVICE_BUDGETS_BYTES.items():
-            rows.append(dict(device=device, precision=precision, inference_bytes=inference,
-                             inference_fits=inference <= budget, training_bytes=training,
-                             training_fits=training <= budget))
-    rows.sort(key=lambda r: (list(DEVICE_BUDGETS_BYTES).index(r["device"]),
-                             list(PRECISION_BYTES).index(r["precision"])))
+            rows.append(
+                dict(
+                    device=device,
+                    precision=precision,
+                    inference_bytes=inference,
+                    inference_fits=inference <= budget,
+                    training_bytes=training,
+                    training_fits=training <= budget,
+                )
+            )
+    rows.sort(
+        key=lambda r: (
+            list(DEVICE_BUDGETS_BYTES).index(r["device"]),
+            list(PRECISION_BYTES).index(r["precision"]),
+        )
+    )
 
     def verdict(fits):
         return "fits" if fits else "DOES NOT FIT"
 
-    inference_head = "inference (batch 1)"
-    training_head = f"training (batch {MNIST_BATCH_SIZE}, Adam)"
-    header = (f"{'device':<16}{'budget':>11}  {'precision':<10}{inference_head:<30}"
-              f"{training_head}")
-    print(header)
-    print("-" * (len(header) + 8))
+    header = (
+        f"{'device':<16}{'budget':>11}  {'precision':<11}{'inference (batch 1)':<26}"
+        f"training (batch {MNIST_BATCH_SIZE}, Adam)"
+    )
+    lines = []
     for row in rows:
         budget = fmt_bytes(DEVICE_BUDGETS_BYTES[row["device"]])
         inference = f"{fmt_bytes(row['inference_bytes']):>11}  {verdict(row['inference_fits'])}"
         training = f"{fmt_bytes(row['training_bytes']):>11}  {verdict(row['training_fits'])}"
-        print(f"{row['device']:<16}{budget:>11}  {row['precision'].upper():<10}{inference:<30}"
-              f"{training}")
+        lines.append(
+            f"{row['device']:<16}{budget:>11}  {row['precision'].upper():<11}"
+            f"{inference:<26}{training}"
+        )
+    print(header)
+    print("-" * max(len(line) for line in [header] + lines))
+    print("\n".join(lines))
     return rows
 
 
 @display_guard
-def memory_hierarchy_summary(training_memory: Callable, layer_sizes: Sequence[int],
-                             batch_size: int):
+def memory_hierarchy_summary(
+    training_memory: Callable, layer_sizes: Sequence[int], batch_size: int
+):
     """Print the activations of one training step against the L1 cache, and the latency gap.
 
     Args:
@@ -1203,16 +1493,29 @@ def memory_hierarchy_summary(training_memory: Callable, layer_sizes: Sequence[in
     activations = _memory(training_memory, sizes, batch_size, BYTES_FP32, "adam")["activations"]
     times = activations / L1_CACHE_BYTES
     latency_ratio = DRAM_LATENCY_NS / L1_LATENCY_NS
-    print(f"Activations stored at batch {batch_size}: {activations:,.0f} B = {fmt_bytes(activations)}, "
-          f"{times:.2f}x the {fmt_bytes(L1_CACHE_BYTES)} of a typical L1 data cache.")
-    print(f"L1 answers in about {L1_LATENCY_NS:g} ns, main memory (DRAM) in about "
-          f"{DRAM_LATENCY_NS:g} ns: a {latency_ratio:g}x gap.")
+    print(
+        f"Activations stored at batch {batch_size}: {activations:,.0f} B "
+        f"= {fmt_bytes(activations)}, "
+        f"{times:.2f}x the {fmt_bytes(L1_CACHE_BYTES)} of a typical L1 data cache."
+    )
+    print(
+        f"L1 answers in about {L1_LATENCY_NS:g} ns, main memory (DRAM) in about "
+        f"{DRAM_LATENCY_NS:g} ns: a {latency_ratio:g}x gap."
+    )
     if times > 1:
-        print("So the activations cannot all stay in L1 between the forward and backward passes: "
-              "whatever spills is fetched again from slower memory, and where data lives can cost "
-              "as much time as the arithmetic.")
+        print(
+            "So the activations cannot all stay in L1 between the forward and backward passes: "
+            "whatever spills is fetched again from slower memory, and where data lives can cost "
+            "as much time as the arithmetic."
+        )
     else:
-        print("So this step's activations fit in L1 and are served at L1 speed; a larger batch or "
-              "a wider network would spill them to slower memory.")
-    return PrintedDict(activations_bytes=activations, l1_bytes=L1_CACHE_BYTES, times_l1=times,
-                       latency_ratio=latency_ratio)
+        print(
+            "So this step's activations fit in L1 and are served at L1 speed; a larger batch or "
+            "a wider network would spill them to slower memory."
+        )
+    return PrintedDict(
+        activations_bytes=activations,
+        l1_bytes=L1_CACHE_BYTES,
+        times_l1=times,
+        latency_ratio=latency_ratio,
+    )

@@ -98,7 +98,7 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
         client.execute()
     del nb.cells[0]
     for cell in nb.cells:
-        if cell.cell_type == "code" and "grader.export(" in cell.source:
+        if cell.cell_type == "code" and "export_submission(" in cell.source:
             cell.outputs = []  # names a zip after the time it was made
     return nb
 
