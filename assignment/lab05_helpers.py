@@ -230,7 +230,7 @@ def challenge_layer_sizes(width: int) -> list:
 # Formatting
 # ---------------------------------------------------------------------------------------------
 def fmt_bytes(n_bytes: float) -> str:
-    """Format a byte count with a binary unit: ``fmt_bytes(437544) == '427.29 KiB'``."""
+    """Format a byte count with a binary unit: ``fmt_bytes(1536) == '1.50 KiB'``."""
     n = float(n_bytes)
     for unit, size in (("GiB", BYTES_PER_GIB), ("MiB", BYTES_PER_MIB), ("KiB", BYTES_PER_KIB)):
         if abs(n) >= size:

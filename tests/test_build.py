@@ -7,6 +7,7 @@ import filecmp
 import json
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -100,16 +101,6 @@ def test_student_notebook_has_no_outputs():
     assert not with_output, f"student notebook cells with outputs: {with_output}"
 
 
-def test_student_distribution_holds_no_solution_marker_or_hidden_test():
-    for path in student_files():
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT", "# SOLUTION", "lab05_hidden",
-                       "lab05_reference", "hidden: true", "BEGIN TESTS"):
-            assert marker not in text, f"{path.relative_to(ROOT)} contains {marker!r}"
-    names = {p.name for p in student_files()}
-    assert not names & {"lab05_hidden.py", "lab05_reference.py", "autograder_requirements.txt"}, names
-
-
 def _function_bodies(source: str) -> dict[str, list[str]]:
     """The statements of each graded function after its given argument checks, as source lines."""
     bodies = {}
@@ -142,17 +133,35 @@ def _cells_as_module(path: pathlib.Path) -> str:
     return "\n\n".join(code)
 
 
-def test_student_distribution_holds_no_reference_value():
-    """Figures a hidden test checks never appear in what students receive."""
-    import lab05_reference as ref
-    from lab05_helpers import DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES
+def test_student_distribution_passes_the_leak_scan():
+    from tools import leakcheck
 
-    mnist = list(MNIST_LAYER_SIZES)
-    values = {ref.parameter_count(mnist), ref.training_memory(mnist, 32)["total"], ref.inference_memory(mnist),
-              *ref.training_memory(mnist, 32).values(), ref.extra_transistors(1000, 10, "sigmoid"),
-              *(ref.max_trainable_width(b) for b in DEVICE_BUDGETS_BYTES.values() if ref.max_trainable_width(b) > 100)}
-    patterns = {v: re.compile(rf"(?<![\d.]){v:,}(?![\d])|(?<![\d.,]){v}(?![\d,])") for v in values}
-    for path in student_files():
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for value, pattern in patterns.items():
-            assert not pattern.search(text), f"{path.relative_to(ROOT)} contains the reference value {value}"
+    problems = leakcheck.scan(STUDENT)
+    assert not problems, "the student distribution leaks:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("planted, reported", [
+    ("    params = parameter_count(sizes)", "solution code of training_memory"),
+    ("# BEGIN SOLUTION", "Otter marker"),
+    ("import lab05_hidden", "hidden test 'lab05_hidden'"),
+    ("lab05_hidden.check_stall_depth(env)", "hidden test 'check_stall_depth'"),
+    ("total = 1,876,384", "reference value 1,876,384"),
+    ("weights = 437544", "reference value 437,544"),
+])
+def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
+    from tools import leakcheck
+
+    shutil.copytree(STUDENT, tmp_path / "student")
+    with open(tmp_path / "student" / "lab05_plots.py", "a", encoding="utf-8") as f:
+        f.write("\n" + planted + "\n")
+    problems = leakcheck.scan(tmp_path / "student")
+    assert any(reported in p for p in problems), f"planted {planted!r}; expected a report with {reported!r}; got {problems}"
+
+
+def test_the_leak_scan_flags_autograder_only_files(tmp_path):
+    from tools import leakcheck
+
+    shutil.copytree(STUDENT, tmp_path / "student")
+    shutil.copy(SOLUTIONS / "lab05_reference.py", tmp_path / "student")
+    problems = leakcheck.scan(tmp_path / "student")
+    assert "lab05_reference.py: autograder-only file" in problems, problems

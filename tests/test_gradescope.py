@@ -1,0 +1,207 @@
+"""The bundle works the way Gradescope runs it, in the environment Gradescope builds from it."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import zipfile
+
+import jsonschema
+import nbformat
+import pytest
+import yaml
+
+import notebooks
+from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT, possible_points
+
+VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"]
+#: Gradescope's results.json, as its autograder specification describes it.
+RESULTS_SCHEMA = {
+    "type": "object",
+    "required": ["tests"],
+    "properties": {
+        "score": {"type": "number"},
+        "execution_time": {"type": "number"},
+        "output": {"type": "string"},
+        "visibility": {"enum": VISIBILITY},
+        "stdout_visibility": {"enum": VISIBILITY},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "output", "visibility"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "output": {"type": "string"},
+                    "visibility": {"enum": VISIBILITY},
+                    "number": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                },
+                "anyOf": [{"required": ["score", "max_score"]}, {"required": ["status"]}],
+            },
+        },
+    },
+}
+
+
+def run_like_gradescope(root: pathlib.Path, submission_files: dict[str, bytes]) -> dict:
+    """Lay out /autograder under ``root`` as Gradescope does and run the bundle's own entry point."""
+    source, submission, results = root / "source", root / "submission", root / "results"
+    for folder in (source, submission, results):
+        folder.mkdir(parents=True)
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        zf.extractall(source)
+    for name, data in submission_files.items():
+        (submission / name).write_bytes(data)
+    (root / "submission_metadata.json").write_text(json.dumps({"id": 1, "assignment": {"title": "Lab 05"}}))
+    # run_autograder activates Gradescope's conda env and runs run_otter.py against /autograder;
+    # here the project's environment stands in for that env, and the folder for /autograder.
+    entry = (source / "run_otter.py").read_text().replace('"/autograder"', repr(str(root)))
+    proc = subprocess.run([sys.executable, "-c", entry], cwd=source, capture_output=True, text=True, timeout=900)
+    assert (results / "results.json").is_file(), f"no results.json; exit {proc.returncode}\n{proc.stderr[-3000:]}"
+    return json.loads((results / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def gradescope_results(tmp_path_factory):
+    nb = notebooks.solution()
+    files = {NOTEBOOK: nbformat.writes(nb).encode()}
+    return run_like_gradescope(tmp_path_factory.mktemp("autograder"), files)
+
+
+def test_results_follow_gradescopes_format(gradescope_results):
+    jsonschema.validate(gradescope_results, RESULTS_SCHEMA)
+
+
+def test_scores_add_up_to_full_marks_for_the_solution(gradescope_results):
+    scored = [t for t in gradescope_results["tests"] if "max_score" in t]
+    possible = possible_points()
+    got = {t["name"]: (t["score"], t["max_score"]) for t in scored}
+    assert got == {q: (p, p) for q, p in possible.items()}, f"expected full marks {possible}, got {got}"
+    for test in scored:
+        assert test["score"] <= test["max_score"], test
+
+
+def test_hidden_results_are_not_visible_before_grades_are_published(gradescope_results):
+    for test in gradescope_results["tests"]:
+        if "max_score" in test:  # a question's entry: it includes hidden test results
+            assert test["visibility"] != "visible", f"{test['name']} is visible at submission time"
+        else:
+            assert test["name"] == "Public Tests" and test["visibility"] == "visible", test
+
+
+def test_a_submission_zip_as_students_export_it_grades_the_same(tmp_path):
+    """Gradescope unpacks an uploaded zip into submission/: the notebook and a (here stale) ledger."""
+    results = run_like_gradescope(tmp_path, {NOTEBOOK: nbformat.writes(notebooks.solution()).encode(),
+                                             "design_ledger.json": b"{}"})
+    scored = {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
+    assert scored == possible_points(), f"with a stale ledger file in the upload: {scored}"
+
+
+# --- the grading environment ----------------------------------------------------------------------
+def bundle_environment() -> dict:
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        return yaml.safe_load(zf.read("environment.yml"))
+
+
+def pip_pins() -> dict[str, str]:
+    pins = {}
+    for dep in bundle_environment()["dependencies"]:
+        if isinstance(dep, dict):
+            for line in dep["pip"]:
+                name, _, version = line.partition("==")
+                pins[re.sub(r"\[.*\]", "", name).lower()] = version
+    return pins
+
+
+def test_bundle_pins_the_versions_the_tests_run_with():
+    env = bundle_environment()
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    assert python == f"python={sys.version_info.major}.{sys.version_info.minor}", (python, sys.version_info)
+    for name, version in pip_pins().items():
+        installed = importlib.metadata.version(name)
+        assert version == installed, f"the bundle pins {name}=={version}; the tests run with {installed}"
+
+
+def _requirement_closure(roots: list[tuple[str, set[str]]]) -> set[str]:
+    """Distribution names reachable from ``roots`` through installed requirements (with extras)."""
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name, extras = stack.pop()
+        key = name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for spec in requires:
+            req = Requirement(spec)
+            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in (extras or {""})):
+                continue
+            stack.append((req.name, set(req.extras)))
+    return seen
+
+
+def _imports(source: str) -> set[str]:
+    """Top-level modules a source imports, leaving out imports guarded by ``except ImportError``."""
+    guarded = set()
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                for h in node.handlers):
+            guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    names = set()
+    for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_module_the_grading_run_imports_is_in_the_bundle_environment():
+    """Catches 'passes locally, but on Gradescope: No module named matplotlib'."""
+    sources = []
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        for name in zf.namelist():
+            if name.endswith(".py") and (name.startswith("files/") or name.startswith("tests/")):
+                sources.append((name, zf.read(name).decode()))
+    nb = nbformat.read(str(STUDENT / NOTEBOOK), as_version=4)
+    code = "\n".join("\n".join(l for l in c.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+                     for c in nb.cells if c.cell_type == "code")
+    sources.append((NOTEBOOK, code))
+    local = {pathlib.Path(n).stem for n, _ in sources}
+    pins = pip_pins()
+    available = _requirement_closure([(name, {"grading", "plugins"} if name == "otter-grader" else set())
+                                      for name in pins] + [("jupyter_server", set())])
+    providers = importlib.metadata.packages_distributions()
+    for name, source in sources:
+        for module in sorted(_imports(source) - local - set(sys.stdlib_module_names)):
+            dists = {d.lower().replace("_", "-") for d in providers.get(module, [])}
+            assert dists & available, (f"{name} imports {module} (from {sorted(dists) or 'no installed package'}), "
+                                       "which the bundle's environment.yml does not install: add it to "
+                                       "assignment/autograder_requirements.txt")
+
+
+def test_students_can_install_what_grader_check_needs():
+    text = (STUDENT / "requirements.txt").read_text()
+    pins = dict(line.split("==") for line in text.splitlines() if "==" in line and not line.startswith("#"))
+    for name in ("otter-grader", "numpy", "matplotlib", "jsonschema", "ipykernel"):
+        assert name in pins, f"student/requirements.txt lacks {name}: {sorted(pins)}"
+        assert pins[name] == importlib.metadata.version(name), (name, pins[name])

@@ -1,0 +1,153 @@
+"""Scan everything students receive for what only the autograder may hold.
+
+    python -m tools.leakcheck [FOLDER]        (default: student/)
+
+Reports, and exits 1 on, any of:
+* a solution or prompt marker left by Otter Assign (``BEGIN SOLUTION``, ``# SOLUTION`` …);
+* solution code: a statement of a reference function's body (after the argument checks that
+  students are given) appearing in a student file;
+* a hidden test: the hidden test module's name or the name of one of its checks;
+* an autograder-only file (the reference module, the hidden tests, the grading requirements);
+* a reference value a hidden test checks (the chapter figures: parameter count, memory
+  totals, maximum widths, extra transistors), written with or without thousands separators.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ASSIGNMENT = ROOT / "assignment"
+REFERENCE = ROOT / "solutions" / "lab05_reference.py"
+HIDDEN = ASSIGNMENT / "lab05_hidden.py"
+PUBLIC = ASSIGNMENT / "lab05_checks.py"
+AUTOGRADER_ONLY = ("lab05_reference.py", "lab05_hidden.py", "autograder_requirements.txt")
+# (Otter keeps "<!-- BEGIN QUESTION -->" comments in students' markdown on purpose: they mark
+# manually graded answers for PDF filtering, so they are not listed here.)
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT", "END PROMPT", "# SOLUTION", "BEGIN TESTS",
+           "BEGIN TEST CONFIG", "hidden: true")
+
+
+def _text(path: pathlib.Path) -> str:
+    """A file's text; a notebook contributes its cells' sources and outputs."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix != ".ipynb":
+        return raw
+    nb = json.loads(raw)
+    parts = []
+    for cell in nb.get("cells", []):
+        source = cell.get("source", "")
+        parts.append("".join(source) if isinstance(source, list) else source)
+        for output in cell.get("outputs", []):
+            parts.append(json.dumps(output))
+    parts.append(json.dumps(nb.get("metadata", {})))
+    return "\n".join(parts)
+
+
+def solution_statements(reference_source: str) -> dict[str, list[str]]:
+    """Each graded function's body statements that are the solution (not docstrings or given checks)."""
+    out = {}
+    for node in ast.parse(reference_source).body:
+        if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+            continue
+        lines = []
+        for stmt in node.body:
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue  # docstring
+            text = ast.unparse(stmt)
+            if re.match(r"^\w+ = check_\w+\(", text) or text.startswith("check_"):
+                continue  # argument checks are given to students
+            lines.extend(line.strip() for line in text.splitlines()
+                         if len(line.strip()) > 12 and not re.fullmatch(r"return \w+", line.strip()))
+        out[node.name] = lines
+    return out
+
+
+def _check_names(source: str) -> set[str]:
+    return {node.name for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("check_")}
+
+
+def hidden_names(hidden_source: str, public_source: str) -> list[str]:
+    """The hidden module's name and the names of its checks (those that are not public checks too)."""
+    names = ["lab05_hidden"]
+    public = _check_names(public_source)
+    for node in ast.parse(hidden_source).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("check_") and node.name not in public:
+            names.append(f"{node.name}(")
+            names.append(f"test_{node.name.removeprefix('check_')}_hidden")
+    return names
+
+
+def reference_values() -> dict[int, str]:
+    """Values the hidden tests check on the chapter's cases, with where each comes from."""
+    sys.path[:0] = [str(ASSIGNMENT), str(REFERENCE.parent)]
+    try:
+        import lab05_helpers as helpers
+        import lab05_reference as ref
+    finally:
+        del sys.path[:2]
+    mnist = list(helpers.MNIST_LAYER_SIZES)
+    values = {ref.parameter_count(mnist): "parameter_count(MNIST)",
+              ref.inference_memory(mnist): "inference_memory(MNIST)",
+              ref.extra_transistors(1000, 10, "sigmoid"): "extra_transistors(1000, 10, 'sigmoid')"}
+    for key, value in ref.training_memory(mnist, 32).items():
+        values.setdefault(value, f"training_memory(MNIST, 32)[{key!r}]")
+    for device, budget in helpers.DEVICE_BUDGETS_BYTES.items():
+        width = ref.max_trainable_width(budget)
+        if width >= 1000:  # small widths (12) are too common a number to mean anything
+            values.setdefault(width, f"max_trainable_width({device})")
+    return values
+
+
+def scan(folder: pathlib.Path) -> list[str]:
+    """Every leak found in ``folder``, one readable line each."""
+    problems = []
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    solutions = solution_statements(REFERENCE.read_text(encoding="utf-8"))
+    hidden = hidden_names(HIDDEN.read_text(encoding="utf-8"), PUBLIC.read_text(encoding="utf-8"))
+    values = reference_values()
+    patterns = {v: re.compile(rf"(?<![\w.,]){v}(?![\w,])|(?<![\w.,]){v:,}(?![\w,])") for v in values}
+    for path in files:
+        rel = path.relative_to(folder)
+        if path.name in AUTOGRADER_ONLY:
+            problems.append(f"{rel}: autograder-only file")
+            continue
+        text = _text(path)
+        for marker in MARKERS:
+            if marker in text:
+                problems.append(f"{rel}: Otter marker {marker!r}")
+        for name in hidden:
+            if name in text:
+                problems.append(f"{rel}: hidden test {name.rstrip('(')!r}")
+        for function, statements in solutions.items():
+            for statement in statements:
+                if statement in text:
+                    problems.append(f"{rel}: solution code of {function}: {statement!r}")
+        for value, pattern in patterns.items():
+            if pattern.search(text):
+                problems.append(f"{rel}: reference value {value:,} ({values[value]})")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    folder = pathlib.Path(args[0]) if args else ROOT / "student"
+    if not folder.is_dir():
+        print(f"leakcheck: {folder} is not a folder: build the student distribution with `make` first",
+              file=sys.stderr)
+        return 2
+    problems = scan(folder)
+    for line in problems:
+        print(line)
+    count = len(list(p for p in folder.rglob('*') if p.is_file()))
+    print(f"leakcheck: {len(problems)} leak(s) in {count} file(s) under {folder}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
