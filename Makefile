@@ -13,9 +13,13 @@ OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
 
 SUBMISSION ?=
 FORCE      ?=
+# PDF=1: students' export adds a PDF of the notebook and the autograder makes one (for courses that
+# grade written answers from PDFs; needs pandoc and LaTeX on students' machines and on Gradescope).
+PDF        ?=
+export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv build test grade-one clean lock
+.PHONY: all help venv build goldens test leak-check grade-one clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,7 +30,6 @@ venv: $(STAMP) ## Create .venv from the pinned requirements.txt
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
@@ -36,6 +39,12 @@ $(OUTPUTS) &: $(SOURCES) $(STAMP)
 
 build: $(STAMP) ## Rebuild student/, autograder/ and solutions/ even if up to date
 	$(PY) -m tools.build
+
+goldens: build ## Accept an intended change: rebuild the committed outputs, then review and commit them
+	@git status --short -- student autograder solutions
+
+leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-only files and reference values
+	$(PY) -m tools.leakcheck student
 
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest

@@ -165,3 +165,17 @@ def test_the_leak_scan_flags_autograder_only_files(tmp_path):
     shutil.copy(SOLUTIONS / "lab05_reference.py", tmp_path / "student")
     problems = leakcheck.scan(tmp_path / "student")
     assert "lab05_reference.py: autograder-only file" in problems, problems
+
+
+def test_generated_outputs_are_committed():
+    """What `make` built here is what the repository holds (run after `make` in CI)."""
+    proc = subprocess.run(["git", "status", "--porcelain", "--", *GENERATED], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, f"git status failed: {proc.stderr}"
+    assert proc.stdout == "", ("generated files differ from the commit: run `make`, review, and commit them\n"
+                               + proc.stdout)
+
+
+def test_make_with_nothing_changed_does_no_work():
+    proc = subprocess.run(["make", "--question", "all"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, f"`make` would rebuild although nothing changed:\n{proc.stdout}{proc.stderr}"

@@ -57,9 +57,33 @@ def _student_requirements(source: pathlib.Path) -> str:
     return STUDENT_REQUIREMENTS + "\n".join(sorted(set(pins + extra), key=str.lower)) + "\n"
 
 
-def stage_sources(stage: pathlib.Path) -> str:
+def pdf_requested() -> bool:
+    """Whether PDFs are on for this build (``make PDF=1`` sets LAB05_PDF=1)."""
+    return os.environ.get("LAB05_PDF", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def enable_pdfs(master: pathlib.Path) -> None:
+    """Turn on PDFs in a staged master: the export cell adds one, and the autograder makes one."""
+    import nbformat
+    import yaml
+
+    nb = nbformat.read(str(master), as_version=4)
+    config_cell = next(c for c in nb.cells if c.cell_type == "raw" and c.source.startswith("# ASSIGNMENT CONFIG"))
+    config = yaml.safe_load(config_cell.source.split("\n", 1)[1])
+    config.setdefault("generate", {})["pdf"] = True
+    config_cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
+    exports = [c for c in nb.cells if c.cell_type == "code" and "export_submission(grader, pdf=False)" in c.source]
+    if len(exports) != 1:
+        raise BuildError("the master needs exactly one `helpers.export_submission(grader, pdf=False)` cell")
+    exports[0].source = exports[0].source.replace("pdf=False", "pdf=True")
+    nbformat.write(nb, str(master))
+
+
+def stage_sources(stage: pathlib.Path, pdf: bool = False) -> str:
     """Copy ``assignment/`` into ``stage`` and add the extracted reference module."""
     shutil.copytree(ASSIGNMENT, stage, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", LEDGER))
+    if pdf:
+        enable_pdfs(stage / MASTER)
     reference = reference_module_source(stage / MASTER, f"assignment/{MASTER}")
     (stage / REFERENCE).write_text(reference, encoding="utf-8")
     # Otter Assign copies student_files from beside the master; the notebook writes the real one.
@@ -103,12 +127,12 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
     return nb
 
 
-def build(out: pathlib.Path) -> None:
+def build(out: pathlib.Path, pdf: bool = False) -> None:
     out = out.resolve()
     with tempfile.TemporaryDirectory(prefix="lab05-build-") as tmp:
         tmp = pathlib.Path(tmp)
         stage, dist = tmp / "stage", tmp / "dist"
-        reference = stage_sources(stage)
+        reference = stage_sources(stage, pdf)
         run_otter_assign(stage, dist)
 
         student_src, autograder_src = dist / "student", dist / "autograder"
@@ -172,9 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=pathlib.Path, default=ROOT, help="where to write student/, autograder/ "
                         "and solutions/ (default: the repository root)")
+    parser.add_argument("--pdf", action="store_true", default=pdf_requested(),
+                        help="students' export adds a PDF and the autograder makes one (needs pandoc and "
+                        "LaTeX wherever it runs); default from LAB05_PDF")
     args = parser.parse_args(argv)
     try:
-        build(args.out)
+        build(args.out, args.pdf)
     except BuildError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
