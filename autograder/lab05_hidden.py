@@ -105,6 +105,17 @@ def diagnose(got: float, expected: float, alternatives: Iterable[tuple[float, st
     return default
 
 
+def array_call(env: dict, name: str, values: np.ndarray, text: str):
+    """Call ``name`` on an array; a failure says the function must work elementwise on arrays."""
+    try:
+        return call(env, name, values.copy())
+    except checks.CallBroken:
+        raise
+    except checks.CheckFailed as exc:
+        fail(f"{exc}. For an array it should work elementwise: use NumPy functions (np.exp, np.abs, "
+             "np.power, np.where) rather than math functions and if statements, which take one number.")
+
+
 def rng() -> np.random.Generator:
     return np.random.default_rng(SEED)
 
@@ -139,6 +150,8 @@ def check_transistor_tax(env: dict) -> None:
                             (ref.transistor_tax(activation), "the baseline argument seems to be ignored"),
                             (helpers.ACTIVATION_TRANSISTORS[activation], "it should be a ratio of two "
                                                                          "transistor counts, not a count"),
+                            (helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
+                             "integer division (//) drops the fraction: divide with /"),
                         ], "it should be the ratio of the two units' transistor counts")
                         fail(f"{text} returned {show(got)}: {why}.")
                 fails.check(one)
@@ -170,6 +183,8 @@ def check_extra_transistors(env: dict) -> None:
                         (n * (t[activation] - t[baseline]), "it should count the units of every layer, "
                                                             "not one layer"),
                         (n * layers * (t[activation] - t["relu"]), "the baseline argument seems to be ignored"),
+                        (n * layers * t[activation] / t[baseline], "it should be the number of extra transistors "
+                                                                   "(a difference of counts), not a ratio"),
                     ], "it should count every unit of every layer times the extra transistors each "
                        "unit needs over the baseline")
                     fail(f"{text} returned {show(got)}: {why}.")
@@ -180,7 +195,7 @@ def check_extra_transistors(env: dict) -> None:
 def check_sigmoid_derivative_values(env: dict) -> None:
     """sigmoid_derivative matches the reference on scalars across the whole input range."""
     gen = rng()
-    xs = list(np.linspace(-30.0, 30.0, 61)) + list(gen.normal(0.0, 8.0, 20)) + [0, 2, -3]
+    xs = [0, 2, -3] + list(np.linspace(-30.0, 30.0, 61)) + list(gen.normal(0.0, 8.0, 20))
     fails = Failures()
     with isolated(env, "sigmoid_derivative"):
         for x in xs:
@@ -198,6 +213,8 @@ def check_sigmoid_derivative_values(env: dict) -> None:
                     why = diagnose(got, expected, [
                         (sig, "it returned the sigmoid itself, not its slope"),
                         (sig * (1 + sig), "the product should use 1 minus the sigmoid"),
+                        (1 - math.tanh(x) ** 2, "that is the slope of tanh; the sigmoid's slope is "
+                                                "sigmoid(x) * (1 - sigmoid(x))"),
                     ], "it should be the sigmoid's slope at x")
                     fail(f"{text} returned {show(got)}: {why}.")
             fails.check(one)
@@ -220,7 +237,7 @@ def check_sigmoid_derivative_robust(env: dict) -> None:
         for xs in arrays:
             def array(xs=xs):
                 text = describe_call("sigmoid_derivative", (xs,))
-                got = call(env, "sigmoid_derivative", xs.copy())
+                got = array_call(env, "sigmoid_derivative", xs, text)
                 if not isinstance(got, np.ndarray) or got.shape != xs.shape:
                     fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
                          f"return an ndarray of the same shape {xs.shape}, one slope per element.")
@@ -259,7 +276,7 @@ def check_gradient_bound(env: dict) -> None:
         for depths in (np.arange(0, 21), np.array([[1, 2], [3, 4]])):
             def array(depths=depths):
                 text = describe_call("gradient_bound", (depths,))
-                got = call(env, "gradient_bound", depths.copy())
+                got = array_call(env, "gradient_bound", depths, text)
                 if not isinstance(got, np.ndarray) or got.shape != depths.shape:
                     fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
                          f"it should return an ndarray of shape {depths.shape}, one bound per depth.")
@@ -357,6 +374,8 @@ def check_parameter_count(env: dict) -> None:
                         (weights_only + sum(layers[:-1]), "the biases belong to each layer's outputs, "
                                                           "not its inputs"),
                         (weights_only + sum(layers), "the input layer has no biases"),
+                        (layers[0] * layers[1] + layers[1], "only the first layer is counted: add up the "
+                                                            "weights and biases of every layer"),
                     ], "it should count every weight and every bias")
                     fail(f"{text} returned {got}: {why}.")
             fails.check(one)
@@ -521,6 +540,10 @@ def _width_hint(got: int, budget, batch, bpv, opt) -> str:
     if got > expected:
         return ("that width does not fit: the answer is the largest width whose training memory is at "
                 "most the budget")
+    at_wall = ref.training_memory(helpers.challenge_layer_sizes(expected), batch, bpv, opt)["total"] == budget
+    if got == expected - 1 and at_wall:
+        return ("a width whose training memory equals the budget exactly still fits: it must be at most "
+                "the budget (<=), not strictly below it")
     if got == expected - 1 or (got == expected - 2 and expected % 2 == 1):
         return "a wider network still fits; check the edge of your search (every width counts)"
     for name, value in (("batch_size", ref.max_trainable_width(budget, 32, bpv, opt)),
@@ -599,15 +622,31 @@ def _own(env: Mapping, fn: Callable[[], Any]):
         return None
 
 
+def _own_number(env: Mapping, fn: Callable[[], Any]) -> float | None:
+    """Like :func:`_own`, for a finite number; None if the student's functions give anything else."""
+    value = _own(env, fn)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def check_batch_doubling(env: dict) -> None:
     """batch_doubling_ratio is the ratio of the training totals at batch 64 and 32."""
-    checks.check_batch_doubling(env)
-    ratio = float(env["batch_doubling_ratio"])
+    if "batch_doubling_ratio" not in env:
+        fail("`batch_doubling_ratio` is not defined: run the cell where you compute it.")
+    ratio = expect_number(env["batch_doubling_ratio"], "batch_doubling_ratio")
     mnist = list(helpers.MNIST_LAYER_SIZES)
     expected = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
-    own = _own(env, lambda: env["training_memory"](mnist, 64)["total"] / env["training_memory"](mnist, 32)["total"])
-    if close(ratio, expected, rel=1e-6) or (own is not None and close(ratio, float(own), rel=1e-6)):
+    # The ratio your own training_memory gives is right here, even where that function is wrong
+    # (which costs points once, in its own question).
+    own = _own_number(env, lambda: env["training_memory"](mnist, 64)["total"] / env["training_memory"](mnist, 32)["total"])
+    if close(ratio, expected, rel=1e-6) or (own is not None and close(ratio, own, rel=1e-6)):
         return
+    if close(ratio, 1 / expected, rel=1e-6) or (own and close(ratio, 1 / own, rel=1e-6)):
+        fail(f"batch_doubling_ratio is {show(ratio)}: the ratio is inverted; it should be the training "
+             "total at batch 64 divided by the total at batch 32.")
     if close(ratio, 2.0, rel=1e-3):
         fail(f"batch_doubling_ratio is {show(ratio)}: compute it from training_memory, which says how much "
              "of the total actually grows with the batch.")
@@ -640,6 +679,8 @@ def check_ledger_answers(env: dict) -> None:
                 mine_json = mine
             if isinstance(value, float) and isinstance(mine_json, (int, float)):
                 agree = close(value, float(mine_json))
+            elif variable in ANSWERS and isinstance(value, str) and isinstance(mine_json, str):
+                agree = value.strip().lower() == mine_json.strip().lower()  # as expect_choice reads them
             else:
                 agree = value == mine_json
             if not agree:
@@ -670,7 +711,7 @@ def check_ledger_computed(env: dict) -> None:
         estimate = float(ledger["predictions"]["act2_estimate_kib"])
         mnist = list(helpers.MNIST_LAYER_SIZES)
         actual = helpers.to_kib(ref.training_memory(mnist, helpers.MNIST_BATCH_SIZE)["total"])
-        own_total = _own(env, lambda: env["training_memory"](mnist, helpers.MNIST_BATCH_SIZE)["total"])
+        own_total = _own_number(env, lambda: env["training_memory"](mnist, helpers.MNIST_BATCH_SIZE)["total"])
         candidates = [estimate - actual]
         if own_total is not None:
             candidates.append(estimate - helpers.to_kib(own_total))
@@ -679,6 +720,17 @@ def check_ledger_computed(env: dict) -> None:
         if any(close(got, -c, rel=1e-9, abs_tol=1e-6) for c in candidates):
             fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: the sign is flipped; it "
                  "is your estimate minus the actual training memory.")
+        if any(close(got, c * helpers.BYTES_PER_KIB, rel=1e-9, abs_tol=1e-3) for c in candidates):
+            fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: that is in bytes; the "
+                 "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate.")
+        if batch != helpers.MNIST_BATCH_SIZE:
+            at_batch = [ref.training_memory(mnist, batch)["total"],
+                        _own_number(env, lambda: env["training_memory"](mnist, batch)["total"])]
+            if any(t is not None and close(got, estimate - helpers.to_kib(t), rel=1e-9, abs_tol=1e-6)
+                   for t in at_batch):
+                fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it compares your "
+                     f"estimate with the training memory at batch_size_chosen ({batch}); it should use "
+                     f"batch {helpers.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about.")
         fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it should be your estimate "
              "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB.")
     fails.check(estimate_error)

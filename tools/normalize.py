@@ -44,6 +44,7 @@ def notebook(nb: nbformat.NotebookNode, keep_outputs: bool = False) -> nbformat.
             continue
         count += 1
         cell.execution_count = count
+        cell.outputs = coalesce_streams(cell.outputs)
         for output in cell.outputs:
             output.get("metadata", {}).pop("execution", None)
             # A widget's view names a random model id and is dead without a live kernel.
@@ -52,6 +53,19 @@ def notebook(nb: nbformat.NotebookNode, keep_outputs: bool = False) -> nbformat.
                 output["execution_count"] = count
     nbformat.validate(nb)
     return nb
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Merge neighbouring stdout (or stderr) outputs: how a kernel splits them depends on timing."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: pathlib.Path) -> None:
