@@ -19,7 +19,7 @@ PDF        ?=
 export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv build goldens test leak-check grade-one clean lock
+.PHONY: all help venv build goldens test leak-check release grade-one clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,11 @@ build: $(STAMP) ## Rebuild student/, autograder/ and solutions/ even if up to da
 
 goldens: build ## Accept an intended change: rebuild the committed outputs, then review and commit them
 	@git status --short -- student autograder solutions
+
+release: $(OUTPUTS) ## Zip the student distribution into build/lab05_student.zip
+	mkdir -p build && rm -f build/lab05_student.zip
+	cd student && ../$(PY) -m zipfile -c ../build/lab05_student.zip $$(ls)
+	@echo "wrote build/lab05_student.zip"
 
 leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-only files and reference values
 	$(PY) -m tools.leakcheck student
