@@ -13,6 +13,13 @@ OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
 
 SUBMISSION ?=
 FORCE      ?=
+# make grade: the folder of submissions, and optional settings (empty = the grader's default)
+SUBMISSIONS ?=
+WORKERS     ?=
+TIMEOUT     ?=
+OUT         ?=
+REGRADE     ?=
+MEMORY      ?=
 # PDF=1: students' export adds a PDF of the notebook and the autograder makes one (for courses that
 # grade written answers from PDFs; needs pandoc and LaTeX on students' machines and on Gradescope).
 PDF        ?=
@@ -57,6 +64,23 @@ test: $(STAMP) ## Run the test suite
 grade-one: $(STAMP) ## Grade one submission: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip"; exit 2; }
 	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force)
+
+.PHONY: grade bench-grade
+grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIMEOUT=s] [OUT=dir] [REGRADE=1] [MEMORY=4GiB]
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/gradescope-export-or-folder [WORKERS=n] [TIMEOUT=seconds] [OUT=folder] [REGRADE=1] [MEMORY=4GiB]"; exit 2; }
+	$(PY) -m tools.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY))
+
+bench-grade: $(STAMP) ## Time a serial `otter run` loop against the batch grader on N generated submissions [N=8]
+	$(PY) -m tools.bench_grading $(if $(N),--count $(N))
+
+.PHONY: mutants bench-hidden
+EXTENDED ?=
+
+mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the catch table [EXTENDED=1]
+	$(PY) -m tools.mutation $(if $(EXTENDED),--extended)
+
+bench-hidden: $(STAMP) ## Time grading with and without the hidden tests (what they add per submission)
+	$(PY) -m tools.bench_hidden
 
 lock: ## Re-pin requirements.txt from requirements.in (needs the network)
 	rm -rf build/lock && $(PYTHON) -m venv build/lock

@@ -312,6 +312,8 @@ def call_with_time_limit(fn, args=(), kwargs=None, seconds: float = 5.0):
             raise CallTimedOut(message)
 
         previous = signal.signal(signal.SIGALRM, _on_alarm)
+        outer_remaining, outer_interval = signal.getitimer(signal.ITIMER_REAL)  # e.g. the cell's limit
+        started = time.monotonic()
         _limit_active = True
         # Fire again every quarter second in case the first interruption is swallowed.
         signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
@@ -321,6 +323,9 @@ def call_with_time_limit(fn, args=(), kwargs=None, seconds: float = 5.0):
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
             _limit_active = False
+            if outer_remaining > 0:  # give the enclosing timer what is left of its time
+                left = max(outer_remaining - (time.monotonic() - started), 0.001)
+                signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
 
     # No timer signal here: run in a daemon thread and stop waiting after `seconds`. A loop that
     # never ends keeps its thread (and a core) busy until the kernel restarts.
@@ -361,17 +366,66 @@ def try_call(fn, *args, **kwargs):
     return False, None
 
 
+#: Seconds any one of the student's cells may run while the autograder runs the notebook.
+CELL_TIME_LIMIT_S = 60.0
+
+
+def limit_cell_time_while_grading(seconds: float = CELL_TIME_LIMIT_S) -> bool:
+    """While the autograder runs this notebook, stop any cell that runs longer than ``seconds``.
+
+    Otter runs a submission top to bottom with no time limit per cell, so one call of a function
+    that never returns would hang the whole grading run. With this on, such a cell is stopped
+    with an error and grading goes on. Otter's own cells (its set-up, ``grader.check`` and the
+    final test run) are left alone: their tests have time limits of their own. Outside grading,
+    and where there is no timer signal (Windows), nothing changes.
+
+    Returns:
+        Whether the limit was switched on.
+    """
+    import signal
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not is_grading() or not hasattr(signal, "setitimer"):
+        return False
+
+    def _on_alarm(signum, frame):
+        raise CallTimedOut(f"this cell did not finish within {seconds:g} s while being graded, so it was "
+                           "stopped; look for a loop that never ends")
+
+    def _arm(info):
+        source = getattr(info, "raw_cell", "") or ""
+        if "otter" in source or "grader." in source or "Checker" in source:
+            return
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
+
+    def _disarm(result):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+    shell.events.register("pre_run_cell", _arm)
+    shell.events.register("post_run_cell", _disarm)
+    return True
+
+
 def display_guard(draw):
     """Decorate a display function so that problems in the student's code print one line.
 
     The decorated function runs under :data:`DISPLAY_TIME_LIMIT_S`; a stub, an exception or a
-    timeout prints a friendly message and returns ``None``. The undecorated function stays
+    timeout prints a friendly message and returns ``None``. While the autograder runs the
+    notebook, displays (which earn no points) are skipped. The undecorated function stays
     available as ``draw.__wrapped__`` (tests call it to see real errors).
     """
     import functools
 
     @functools.wraps(draw)
     def guarded(*args, **kwargs):
+        if is_grading():
+            print("(Figures and reveals are skipped while the autograder runs the notebook.)")
+            return None
         try:
             return call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
         except NotImplementedError as exc:

@@ -81,3 +81,78 @@ def write(nb: nbformat.NotebookNode, folder: pathlib.Path, extra: dict[str, str]
         for name, content in extra.items():
             zf.writestr(name, content)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the mutation corpus (tests/mutants.py, tools/mutation.py)
+# ---------------------------------------------------------------------------------------------
+def function_source(nb: nbformat.NotebookNode, name: str) -> str:
+    """The source of the top-level function ``name`` as the notebook defines it."""
+    for cell in nb.cells:
+        if _defines(cell, name):
+            tree = ast.parse(cell.source)
+            node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+            start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+            return "\n".join(cell.source.splitlines()[start:node.end_lineno])
+    raise KeyError(f"no cell defines {name}")
+
+
+def edit_function(nb: nbformat.NotebookNode, name: str, old: str, new: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` in which the text ``old`` (found exactly once) in function ``name`` becomes ``new``."""
+    source = function_source(nb, name)
+    count = source.count(old)
+    if count != 1:
+        raise KeyError(f"{old!r} occurs {count} times in {name}, expected once")
+    return replace_function(nb, name, source.replace(old, new))
+
+
+def cell_source(nb: nbformat.NotebookNode, contains: str) -> str:
+    """The source of the first code cell containing ``contains``."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and contains in cell.source:
+            return cell.source
+    raise KeyError(f"no code cell contains {contains!r}")
+
+
+def set_variable(nb: nbformat.NotebookNode, name: str, expression: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` in which the cell that assigns ``name`` ends with ``name = expression``."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        targets = [t for n in tree.body if isinstance(n, ast.Assign) for t in n.targets]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            cell.source = cell.source.rstrip("\n") + f"\n{name} = {expression}"
+            return nb
+    raise KeyError(f"no code cell assigns {name}")
+
+
+def executed(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` numbered as "Restart and run all" leaves it: non-empty code cells 1, 2, 3, ..."""
+    nb = copy.deepcopy(nb)
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.strip():
+            count += 1
+            cell.execution_count = count
+    return nb
+
+
+def for_assignment(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose Otter metadata names another assignment."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.setdefault("otter", {})["assignment_name"] = name
+    return nb
+
+
+def write_zip(path: pathlib.Path, files: dict[str, str | bytes]) -> pathlib.Path:
+    """A zip at ``path`` holding ``files`` ({name in the zip: text or bytes})."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return path

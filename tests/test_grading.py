@@ -159,3 +159,17 @@ def test_grade_one_rejects_what_it_cannot_grade(tmp_path, bad, message):
     proc = subprocess.run([sys.executable, "-m", "tools.grade_one", str(path), "--out", str(tmp_path / "o")],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and message in proc.stderr, (proc.returncode, proc.stderr)
+
+
+def test_a_cell_that_never_finishes_is_stopped_and_grading_goes_on(tmp_path, solution_grades):
+    """Otter has no per-cell time limit; the notebook sets one while it is graded."""
+    nb = notebooks.replace_cell(notebooks.solution(), "batch_doubling_ratio = ",
+                                "batch_doubling_ratio = 1.0\nwhile True:\n    pass")
+    nb = notebooks.replace_cell(nb, "helpers.limit_cell_time_while_grading()",
+                                "import lab05_helpers as helpers\nimport lab05_plots as plots\n"
+                                "helpers.limit_cell_time_while_grading(3)")
+    results, scores = grade(notebooks.write(nb, tmp_path))
+    _, full = solution_grades
+    changed = {q: (full[q], scores[q]) for q in full if scores[q] != full[q]}
+    assert set(changed) <= {"batch_doubling", "design_ledger"} and "batch_doubling" in changed, \
+        f"questions that changed (full, got): {changed}; expected batch_doubling (and the ledger that records it)"

@@ -52,7 +52,9 @@ def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADE
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                 otter_run(str(submission), autograder=str(autograder), output_dir=out, no_logo=True)
         except Exception as exc:
-            raise GradeError(f"Otter could not grade {submission.name}: {exc}") from exc
+            error = GradeError(f"Otter could not grade {submission.name}: {exc}")
+            error.log = log.getvalue()  # keeps the traceback for whoever reports the error
+            raise error from exc
         results_path = pathlib.Path(out) / "results.json"
         if not results_path.is_file():
             raise GradeError(f"Otter wrote no results for {submission.name}")

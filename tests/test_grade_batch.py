@@ -1,0 +1,469 @@
+"""Batch grading (tools/grade_batch.py): one mixed Gradescope export graded once, checked many ways.
+
+The fixture submissions are generated here from the solution and student notebooks: good ones,
+broken ones (corrupt, no notebook, two notebooks, another assignment), misbehaving ones (a cell
+that raises, loops forever, kills its kernel, eats memory, prints 200 MB) and one that tampers
+with the grader. They are graded together in ONE batch (module fixture) to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+import notebooks
+from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT, grade, possible_points
+from tools import grade_batch as gb
+
+TIMEOUT = 60            # seconds: a normal submission grades in 4-10 s here
+MEMORY = "3GiB"         # per worker and kernel; the gradual allocation stops here
+LOOP_CELL = '''
+import os, subprocess
+child = subprocess.Popen(["sleep", "1000"])
+open({marker!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+while True:
+    pass
+'''
+MEMORY_CELLS = ('''
+huge = bytearray(10**13)  # far more than the machine has: MemoryError
+''', '''
+def eat():
+    chunks = []
+    try:
+        while True:
+            chunks.append(bytearray(b"x") * (64 * 2**20))  # touched pages: real memory
+    except MemoryError:
+        open({marker!r}, "w").write(str(len(chunks) * 64 * 2**20))
+        raise
+eat()
+''')
+TAMPER_CELL = '''
+print(open("tests/design_ledger.py").read()[:100])
+grader.check = lambda *args, **kwargs: None
+import lab05_helpers
+lab05_helpers.LAST_WRITTEN["text"] = "{}"
+'''
+
+
+def _ledger() -> str:
+    import lab05_helpers as helpers
+    import lab05_reference as ref
+
+    return json.dumps(helpers.build_ledger(
+        activation_choice="relu", batch_size_chosen=64,
+        max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
+        training_memory_estimate_error_kb=1.0, act1_prediction="C", act2_estimate_kib=900,
+        act1_reflection_reason="A", act1_failure_mode="silent", act2_reflection="B",
+        batch_doubling_ratio=1.067, batch_doubling_explanation="x", deployment_answer="B"))
+
+
+def _partial():
+    return notebooks.replace_function(notebooks.solution(), "transistor_tax",
+                                      'def transistor_tax(activation, baseline="relu"):\n    return 1.0\n')
+
+
+def _no_ledger_writer():
+    return notebooks.replace_cell(notebooks.solution(), "helpers.record_design(", "design_ledger = None")
+
+
+def _text(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb)
+
+
+def _folder(export: pathlib.Path, name: str, files: dict[str, str | bytes]) -> None:
+    folder = export / name
+    folder.mkdir(parents=True)
+    for file, content in files.items():
+        (folder / file).write_bytes(content.encode() if isinstance(content, str) else content)
+
+
+def _tree_digest(folder: pathlib.Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# What each fixture submission is, and the status it must get.
+EXPECTED = {
+    "submission_1001": "ok",       # solution, unzipped upload, run top to bottom
+    "submission_1002": "ok",       # blank student notebook
+    "submission_1003": "ok",       # partial solution, uploaded as the exported zip
+    "submission_1004": "ok",       # no ledger in the upload; the notebook writes it
+    "submission_1005": "ok",       # ledger that is not JSON; the notebook writes a new one
+    "submission_1006": "ok",       # notebook does not write a ledger; uploaded one has wrong types and NaN
+    "submission_1007": "error",    # corrupt notebook JSON
+    "submission_1008": "invalid",  # zip without a notebook
+    "submission_1009": "invalid",  # zip with two notebooks
+    "submission_1010": "invalid",  # notebook of another assignment
+    "submission_1011": "ok",       # a cell raises
+    "submission_1012": "timeout",  # a cell loops forever (and starts a child process)
+    "submission_1013": "error",    # a cell kills its own kernel
+    "submission_1014": "ok",       # cells that exhaust memory, at once and gradually
+    "submission_1015": "ok",       # a cell prints 200 MB
+    "submission_1016": "ok",       # reads the tests and patches the grader
+    "submission_1017": "invalid",  # listed in the metadata, folder missing
+    "submission_1018": "ok",       # notebook writes no ledger, none uploaded
+    "extra_upload": "invalid",     # a folder the metadata does not list (holds only a text file)
+}
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mixed")
+    export, out = root / "export", root / "out"
+    export.mkdir()
+    markers = {"loop": root / "loop.pids", "memory": root / "memory.bytes"}
+    sol, ledger = notebooks.solution(), _ledger()
+    _folder(export, "submission_1001", {NOTEBOOK: _text(notebooks.executed(sol)), "design_ledger.json": ledger})
+    _folder(export, "submission_1002", {NOTEBOOK: (STUDENT / NOTEBOOK).read_text(encoding="utf-8")})
+    (export / "submission_1003").mkdir()
+    notebooks.write_zip(export / "submission_1003" / "lab05_nn_compute_2026.zip",
+                        {NOTEBOOK: _text(_partial()), "design_ledger.json": ledger})
+    _folder(export, "submission_1004", {NOTEBOOK: _text(sol)})
+    _folder(export, "submission_1005", {NOTEBOOK: _text(sol), "design_ledger.json": '{"activation_choice": "relu",'})
+    bad_types = json.loads(ledger) | {"batch_size_chosen": "sixty-four", "act2_estimate_kib": math.nan,
+                                      "activation_choice": 7}
+    _folder(export, "submission_1006", {NOTEBOOK: _text(_no_ledger_writer()), "design_ledger.json": json.dumps(bad_types)})
+    _folder(export, "submission_1007", {NOTEBOOK: _text(sol)[:5000]})
+    (export / "submission_1008").mkdir()
+    notebooks.write_zip(export / "submission_1008" / "upload.zip", {"design_ledger.json": ledger})
+    (export / "submission_1009").mkdir()
+    notebooks.write_zip(export / "submission_1009" / "upload.zip",
+                        {NOTEBOOK: _text(sol), "lab05_copy.ipynb": _text(sol), "design_ledger.json": ledger})
+    _folder(export, "submission_1010", {NOTEBOOK: _text(notebooks.for_assignment(sol, "lab04_data_engineering"))})
+    _folder(export, "submission_1011", {NOTEBOOK: _text(notebooks.append_after(
+        sol, "def max_trainable_width", 'raise RuntimeError("a student bug")'))})
+    _folder(export, "submission_1012", {NOTEBOOK: _text(notebooks.append_after(
+        sol, "def max_trainable_width", LOOP_CELL.format(marker=str(markers["loop"]))))})
+    _folder(export, "submission_1013", {NOTEBOOK: _text(notebooks.append_after(
+        sol, "def max_trainable_width", "import os\nos.kill(os.getpid(), 9)"))})
+    memory = notebooks.append_after(sol, "def parameter_count", MEMORY_CELLS[1].format(marker=str(markers["memory"])))
+    _folder(export, "submission_1014", {NOTEBOOK: _text(notebooks.append_after(memory, "def max_trainable_width",
+                                                                              MEMORY_CELLS[0]))})
+    _folder(export, "submission_1015", {NOTEBOOK: _text(notebooks.append_after(
+        sol, "def max_trainable_width", 'print("x" * (200 * 2**20))'))})
+    _folder(export, "submission_1016", {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width",
+                                                                              TAMPER_CELL))})
+    _folder(export, "submission_1018", {NOTEBOOK: _text(_no_ledger_writer())})
+    _folder(export, "extra_upload", {"notes.txt": "not a notebook"})
+    people = {name: [{":name": f"Student {name[-4:]}", ":email": f"s{name[-4:]}@example.edu", ":sid": name[-4:]}]
+              for name in EXPECTED if name.startswith("submission_")}
+    people["submission_1002"].append({":name": "Partner 1002", ":email": "p1002@example.edu", ":sid": "9002"})
+    metadata = "".join(
+        f"{name}:\n  :submitters:\n" + "".join(
+            f"  - :name: {p[':name']}\n    :email: {p[':email']}\n    :sid: '{p[':sid']}'\n" for p in who)
+        + "  :created_at: 2026-10-01 12:00:00.000000000 -07:00\n  :score: 1.0\n"
+        for name, who in people.items())
+    (export / gb.METADATA_FILE).write_text(metadata, encoding="utf-8")
+    before = _tree_digest(export)
+    stream = io.StringIO()
+    start = time.monotonic()
+    result = gb.grade_batch(export, out, workers=2, timeout=TIMEOUT, memory_limit=MEMORY, stream=stream)
+    elapsed = time.monotonic() - start
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        table = {row["submission"]: row for row in csv.DictReader(f)}
+    return {"export": export, "out": out, "result": result, "rows": {r["submission"]: r for r in result.rows},
+            "csv": table, "before": before, "markers": markers, "progress": stream.getvalue(), "elapsed": elapsed}
+
+
+def _scores(row: dict) -> dict[str, float]:
+    return {q: s for q, s, _ in row["questions"]}
+
+
+def test_every_submission_gets_one_row_with_the_expected_status(mixed):
+    got = {key: row["status"] for key, row in mixed["rows"].items()}
+    assert sorted(got) == sorted(EXPECTED), f"rows: expected {sorted(EXPECTED)}, got {sorted(got)}"
+    wrong = {k: f"expected {EXPECTED[k]}, got {got[k]} ({mixed['rows'][k]['message']})"
+             for k in EXPECTED if got[k] != EXPECTED[k]}
+    assert not wrong, f"statuses: {wrong}"
+    assert sorted(mixed["csv"]) == sorted(EXPECTED), f"grades.csv rows: {sorted(mixed['csv'])}"
+
+
+def test_good_submissions_score_exactly_as_when_graded_alone(mixed, solution_grades, student_grades, tmp_path):
+    _, partial_alone = grade(notebooks.write(_partial(), tmp_path, {"design_ledger.json": _ledger()}))
+    for key, alone in (("submission_1001", solution_grades[1]), ("submission_1002", student_grades[1]),
+                       ("submission_1003", partial_alone)):
+        got = _scores(mixed["rows"][key])
+        assert got == alone, f"{key}: graded alone {alone}, in the mixed batch {got}"
+    assert partial_alone["transistor_tax"] < solution_grades[1]["transistor_tax"], partial_alone
+
+
+def test_misbehaving_cells_that_do_not_stop_grading_cost_nothing_else(mixed, solution_grades):
+    full = solution_grades[1]
+    for key, what in (("submission_1011", "a cell that raises"), ("submission_1014", "cells that exhaust memory"),
+                      ("submission_1015", "a cell printing 200 MB"), ("submission_1004", "no ledger uploaded"),
+                      ("submission_1005", "an uploaded ledger that is not JSON")):
+        got = _scores(mixed["rows"][key])
+        assert got == full, f"{key} ({what}): expected the solution's scores {full}, got {got}"
+
+
+def test_a_notebook_that_writes_no_ledger_loses_only_the_ledger_question(mixed, solution_grades):
+    full = solution_grades[1]
+    for key in ("submission_1006", "submission_1018"):
+        got = _scores(mixed["rows"][key])
+        assert got["design_ledger"] == 0, f"{key}: design_ledger expected 0, got {got['design_ledger']}"
+        others = {q: (full[q], s) for q, s in got.items() if q != "design_ledger" and s != full[q]}
+        assert not others, f"{key}: other questions changed (solution, got): {others}"
+
+
+def test_rows_that_were_not_graded_earn_no_points(mixed):
+    questions = list(possible_points())
+    for key, row in mixed["csv"].items():
+        if row["status"] == "ok":
+            continue
+        earned = {q: row[q] for q in questions if float(row[q]) != 0}
+        assert not earned and float(row["total"]) == 0, f"{key} ({row['status']}) earned {earned}, total {row['total']}"
+        assert row["message"], f"{key} ({row['status']}) has no message saying why"
+
+
+@pytest.mark.parametrize("key, words", [
+    ("submission_1007", ["corrupt", "not valid notebook JSON"]),
+    ("submission_1008", ["holds no notebook"]),
+    ("submission_1009", ["2 notebooks", "lab05_copy.ipynb"]),
+    ("submission_1010", ["lab04_data_engineering", "lab05_nn_compute"]),
+    ("submission_1012", ["stopped after 60s", "loop forever"]),
+    ("submission_1013", ["kernel died"]),
+    ("submission_1017", ["not in the export folder"]),
+    ("extra_upload", ["holds no notebook"]),
+])
+def test_messages_say_what_went_wrong(mixed, key, words):
+    message = mixed["csv"][key]["message"]
+    missing = [w for w in words if w not in message]
+    assert not missing, f"{key}: message should mention {missing}; got {message!r}"
+
+
+def test_a_timeout_kills_the_kernel_and_what_it_started(mixed):
+    pids = [int(p) for p in mixed["markers"]["loop"].read_text().split()]
+    assert len(pids) == 2, f"the looping cell should have recorded its kernel and child pids, got {pids}"
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in pids if _alive(p)]
+    assert not alive, f"kernel and child of the timed-out submission {pids}: still alive {alive}"
+    row = mixed["rows"]["submission_1012"]
+    assert row["seconds"] >= TIMEOUT, f"the timed-out submission ran {row['seconds']} s, timeout {TIMEOUT}"
+
+
+def test_the_memory_limit_stops_a_gradual_allocation(mixed):
+    allocated = int(mixed["markers"]["memory"].read_text())
+    limit = gb.parse_size(MEMORY)
+    assert 0 < allocated < limit, f"the allocation loop got {allocated} bytes; expected MemoryError below {limit}"
+
+
+def test_integrity_flags_reach_the_gradebook_and_summary(mixed):
+    flags = {key: row["flags"] for key, row in mixed["csv"].items()}
+    assert flags["submission_1001"] == "", f"solution run top to bottom: expected no flags, got {flags['submission_1001']!r}"
+    assert flags["submission_1002"] == "run_order", f"never-run blank notebook: got {flags['submission_1002']!r}"
+    tamper = set(flags["submission_1016"].split(";"))
+    assert {"reads_grader_files", "patches_grader"} <= tamper, f"tampering notebook flagged {tamper}"
+    assert "tests/design_ledger.py" in mixed["csv"]["submission_1016"]["flag_details"], \
+        mixed["csv"]["submission_1016"]["flag_details"]
+    assert "run_order" in flags["submission_1012"], f"a timed-out row keeps its flags, got {flags['submission_1012']!r}"
+    summary = (mixed["out"] / "summary.txt").read_text()
+    assert "reads_grader_files 1" in summary and "patches_grader 1" in summary, summary
+
+
+def test_identity_comes_from_gradescope_metadata(mixed):
+    row = mixed["csv"]["submission_1001"]
+    got = (row["name"], row["email"], row["sid"])
+    assert got == ("Student 1001", "s1001@example.edu", "1001"), f"submission_1001 identity: got {got}"
+    assert mixed["csv"]["submission_1002"]["name"] == "Student 1002; Partner 1002", mixed["csv"]["submission_1002"]
+    assert mixed["csv"]["extra_upload"]["name"] == "extra_upload", mixed["csv"]["extra_upload"]
+    assert mixed["csv"]["submission_1001"]["gradescope_score"] == "1.0", mixed["csv"]["submission_1001"]
+
+
+def test_gradebook_columns_and_totals(mixed):
+    possible = possible_points()
+    with open(mixed["out"] / "grades.csv", newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    questions = [h for h in header if h in possible]
+    assert sorted(questions) == sorted(possible), f"question columns {questions}, bundle questions {sorted(possible)}"
+    assert questions[0] == "transistor_tax", f"questions should follow the notebook's order, got {questions}"
+    for column in ("submission", "name", "email", "sid", "status", "total", "possible", "flags", "message"):
+        assert column in header, f"grades.csv has no {column!r} column: {header}"
+    for key, row in mixed["csv"].items():
+        total = sum(float(row[q]) for q in questions)
+        assert math.isclose(total, float(row["total"])), f"{key}: questions sum to {total}, total says {row['total']}"
+        assert float(row["possible"]) == sum(possible.values()), f"{key}: possible {row['possible']}"
+
+
+def test_otter_results_are_kept_for_each_graded_submission(mixed):
+    for key, row in mixed["rows"].items():
+        folder = mixed["out"] / "results" / key
+        if row["status"] == "ok":
+            results = json.loads((folder / "results.json").read_text())
+            names = {t["name"] for t in results["tests"]}
+            assert set(possible_points()) <= names, f"{key}: results.json tests {sorted(names)}"
+    summary = (mixed["out"] / "summary.txt").read_text()
+    for part in ("status: ok 11, error 2, timeout 1, invalid 5", "mean score per question", "slowest submissions"):
+        assert part in summary, f"summary.txt should contain {part!r}:\n{summary}"
+    png = (mixed["out"] / "summary.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, f"summary.png: {len(png)} bytes, header {png[:8]!r}"
+
+
+def test_the_submissions_folder_is_never_changed(mixed):
+    after = _tree_digest(mixed["export"])
+    changed = sorted(set(after) ^ set(mixed["before"]) | {k for k in after if mixed["before"].get(k) != after[k]})
+    assert not changed, f"files added, removed or changed in the submissions folder: {changed}"
+
+
+def test_progress_is_one_line_per_submission_without_a_terminal(mixed):
+    lines = [line for line in mixed["progress"].splitlines() if line.strip()]
+    graded = mixed["result"].graded
+    assert len(lines) == graded, f"expected {graded} progress lines, got {len(lines)}:\n{mixed['progress']}"
+    assert "\r" not in mixed["progress"], "progress without a terminal must not redraw with carriage returns"
+
+
+def test_a_rerun_reuses_what_was_graded(mixed):
+    again = gb.grade_batch(mixed["export"], mixed["out"], workers=2, timeout=TIMEOUT, memory_limit=MEMORY,
+                           progress=False)
+    assert again.graded == 0, f"a re-run graded {again.graded} submissions again; expected 0 (all reused)"
+    first = {r["submission"]: (r["status"], r["total"]) for r in mixed["result"].rows}
+    second = {r["submission"]: (r["status"], r["total"]) for r in again.rows}
+    assert first == second, f"re-run rows differ: first {first}, second {second}"
+
+
+def test_loose_folder_regrade_and_progress_bar(tmp_path):
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    (folder / "alice.ipynb").write_text((STUDENT / NOTEBOOK).read_text(encoding="utf-8"), encoding="utf-8")
+    notebooks.write_zip(folder / "bob.zip", {"design_ledger.json": "{}"})
+    (folder / "notes.txt").write_text("not a submission")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    first = gb.grade_batch(folder, out, workers=1, timeout=TIMEOUT, stream=terminal)
+    rows = {r["submission"]: r for r in first.rows}
+    assert {k: r["status"] for k, r in rows.items()} == {"alice": "ok", "bob": "invalid"}, rows
+    assert rows["alice"]["name"] == "alice.ipynb", f"identity falls back to the file name, got {rows['alice']['name']}"
+    assert first.ignored == ["notes.txt"], f"ignored entries: {first.ignored}"
+    assert "\r[" in terminal.getvalue() and "2/2" in terminal.getvalue(), f"progress bar: {terminal.getvalue()!r}"
+    stamp = json.loads((out / "results" / "alice" / gb.ROW_FILE).read_text())["graded_at"]
+    second = gb.grade_batch(folder, out, workers=1, timeout=TIMEOUT, progress=False)
+    assert second.graded == 0, f"without --regrade nothing is graded again, got {second.graded}"
+    time.sleep(1.1)
+    third = gb.grade_batch(folder, out, workers=1, timeout=TIMEOUT, progress=False, regrade=True)
+    assert third.graded == 2, f"--regrade grades every submission again, got {third.graded}"
+    restamp = json.loads((out / "results" / "alice" / gb.ROW_FILE).read_text())["graded_at"]
+    assert restamp != stamp, f"regraded row kept its old time {stamp}"
+
+
+def test_otter_itself_rejects_another_assignment(tmp_path):
+    """Our early check mirrors Otter's: it refuses a notebook whose metadata names another assignment."""
+    from tools.grade_one import GradeError, grade as grade_one
+
+    path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
+    with pytest.raises(GradeError) as caught:
+        grade_one(path, AUTOGRADER_ZIP)
+    assert "Received submission for assignment 'lab04_data_engineering'" in str(caught.value), str(caught.value)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.grade_batch", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("make_args, expected", [
+    (lambda t: [str(t / "nowhere")], "does not exist"),
+    (lambda t: [str(t / "file.zip")], "is a file"),
+    (lambda t: [str(t / "empty")], "no submissions found"),
+    (lambda t: [str(t / "class"), "--workers", "0"], "accepted: a whole number >= 1"),
+    (lambda t: [str(t / "class"), "--workers", "two"], "not a whole number"),
+    (lambda t: [str(t / "class"), "--timeout", "0"], "accepted: a number of seconds > 0"),
+    (lambda t: [str(t / "class"), "--memory-limit", "lots"], "accepted: a number of bytes"),
+    (lambda t: [str(t / "class"), "--out", str(t / "class" / "grades")], "inside the submissions folder"),
+    (lambda t: [str(t / "class"), "--autograder", str(t / "missing.zip")], "does not exist"),
+])
+def test_bad_input_gets_a_clear_error(tmp_path, make_args, expected):
+    (tmp_path / "file.zip").write_bytes(b"PK")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "a.ipynb").write_text("{}")
+    args = make_args(tmp_path)
+    done = _cli(*args, "--out", str(tmp_path / "out")) if "--out" not in args else _cli(*args)
+    assert done.returncode == 2, f"{args}: expected exit 2, got {done.returncode}\n{done.stderr}"
+    assert expected in done.stderr, f"{args}: expected {expected!r} in the error, got {done.stderr!r}"
+    assert not (tmp_path / "class" / "grades").exists(), "nothing may be written into the submissions folder"
+
+
+def test_make_grade_passes_every_setting():
+    done = subprocess.run(["make", "-n", "grade", "SUBMISSIONS=export dir", "WORKERS=3", "TIMEOUT=90",
+                           "OUT=somewhere", "REGRADE=1", "MEMORY=2GiB"], cwd=ROOT, capture_output=True, text=True)
+    line = next((l for l in done.stdout.splitlines() if "tools.grade_batch" in l), "")
+    for part in ('"export dir"', "--workers 3", "--timeout 90", '--out "somewhere"', "--regrade",
+                 "--memory-limit 2GiB"):
+        assert part in line, f"make grade should pass {part!r}; the command is {line!r} ({done.stderr})"
+    usage = subprocess.run(["make", "-n", "grade"], cwd=ROOT, capture_output=True, text=True)
+    assert "SUBMISSIONS=" in usage.stdout + usage.stderr, f"make grade without SUBMISSIONS: {usage.stdout}"
+
+
+@pytest.mark.parametrize("text, expected", [("4GiB", 4 * 1024 ** 3), ("512M", 512 * 1024 ** 2), ("0", 0),
+                                            ("1.5G", int(1.5 * 1024 ** 3)), (str(2 * 1024 ** 3), 2 * 1024 ** 3)])
+def test_memory_sizes(text, expected):
+    assert gb.parse_size(text) == expected, f"parse_size({text!r}): expected {expected}, got {gb.parse_size(text)}"
+
+
+def test_metadata_with_plain_keys_and_missing_fields(tmp_path):
+    (tmp_path / "submission_1").mkdir()
+    (tmp_path / "submission_2").mkdir()
+    (tmp_path / gb.METADATA_FILE).write_text(
+        "submission_1:\n  submitters:\n  - name: Ada\n    email: ada@example.edu\n    sid: 7\n"
+        "submission_2:\n  :created_at: 2026-10-01\n", encoding="utf-8")
+    subs, _ = gb.discover(tmp_path)
+    got = {s.key: (s.name, s.email, s.sid) for s in subs}
+    assert got == {"submission_1": ("Ada", "ada@example.edu", "7"), "submission_2": ("", "", "")}, got
+
+
+def test_kill_tree_reaches_children_in_their_own_session(tmp_path):
+    """A kernel runs in its own session, below the worker: killing the worker's tree must reach it."""
+    marker = tmp_path / "pids"
+    script = (f"import subprocess, os, time\n"
+              f"k = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
+              f"open({str(marker)!r}, 'w').write(str(k.pid))\n"
+              f"time.sleep(1000)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 20
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(marker.read_text())
+    gb.kill_tree(parent.pid)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), f"the grandchild {child} in its own session survived kill_tree"
+
+
+def test_descendants_from_ps_where_there_is_no_proc():
+    """macOS has no /proc: the process table comes from `ps` and still finds children."""
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        table = gb._ps_table()
+        assert table.get(child.pid, (None,))[0] == os.getpid(), f"ps table entry for {child.pid}: {table.get(child.pid)}"
+        found = {pid for pid, _ in gb.descendants(os.getpid(), table)}
+        assert child.pid in found, f"descendants of the test process from ps: {sorted(found)}, missing {child.pid}"
+    finally:
+        child.kill()
+        child.wait()

@@ -1,0 +1,193 @@
+"""Benchmark: a serial loop of `otter run` against the batch grader, on the same submissions.
+
+    python -m tools.bench_grading [--count 8] [--workers 2] [--keep]
+
+Generates COUNT submissions into a temporary folder (the solution, the blank student notebook,
+and partial solutions with some functions broken, as notebooks and as exported zips), grades
+them once with one ``otter run -a autograder/autograder.zip -o DIR SUBMISSION`` process each,
+one after the other, and once with ``tools.grade_batch`` on WORKERS workers, then prints both
+wall times, the throughput ratio and whether every question score agrees. It reports speed
+only; the test suite checks correctness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import pathlib
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.grade_batch import grade_batch  # noqa: E402
+from tools.grade_one import DEFAULT_AUTOGRADER, question_scores  # noqa: E402
+
+NOTEBOOK = "lab05_nn_compute.ipynb"
+SOLUTION = ROOT / "solutions" / NOTEBOOK
+BLANK = ROOT / "student" / NOTEBOOK
+
+# Partial solutions: these functions are redefined, right after their own cell, to give up.
+BROKEN = [
+    ("transistor_tax",),
+    ("gradient_bound", "stall_depth"),
+    ("training_memory",),
+    ("parameter_count", "layer_macs", "max_trainable_width"),
+    ("sigmoid_derivative", "inference_memory"),
+]
+
+
+def _strip(nb: dict) -> dict:
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return nb
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _break(nb: dict, names: tuple[str, ...]) -> dict:
+    nb = copy.deepcopy(nb)
+    for name in names:
+        for i, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] == "code" and f"def {name}(" in _source(cell):
+                nb["cells"].insert(i + 1, {
+                    "cell_type": "code", "id": f"broken-{name}", "metadata": {}, "outputs": [],
+                    "execution_count": None,
+                    "source": f"def {name}(*args, **kwargs):\n    raise NotImplementedError('{name}')\n"})
+                break
+    return nb
+
+
+def make_submissions(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
+    """``count`` submissions in ``folder``: solution, blank, then partial ones; every third a zip."""
+    folder.mkdir(parents=True, exist_ok=True)
+    solution = _strip(json.loads(SOLUTION.read_text(encoding="utf-8")))
+    variants = [("solution", solution), ("blank", json.loads(BLANK.read_text(encoding="utf-8")))]
+    variants += [(f"partial{i + 1}", _break(solution, names)) for i, names in enumerate(BROKEN)]
+    paths = []
+    for i in range(count):
+        label, nb = variants[i % len(variants)]
+        text = json.dumps(nb, indent=1)
+        if i % 3 == 2:
+            path = folder / f"{i + 1:02d}_{label}.zip"
+            with zipfile.ZipFile(path, "w") as zf:
+                zf.writestr(NOTEBOOK, text)
+        else:
+            path = folder / f"{i + 1:02d}_{label}.ipynb"
+            path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib.Path) -> tuple[float, dict]:
+    """Grade each path with its own `otter run` process, one after the other."""
+    otter = pathlib.Path(sys.executable).with_name("otter")
+    if not otter.exists():
+        otter = pathlib.Path(shutil.which("otter") or "otter")
+    scores = {}
+    start = time.perf_counter()
+    for path in paths:
+        dest = out / path.stem
+        dest.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([str(otter), "run", "-a", str(autograder), "-o", str(dest), str(path)],
+                              capture_output=True, text=True)
+        results = dest / "results.json"
+        if done.returncode != 0 or not results.is_file():
+            scores[path.stem] = f"otter run failed ({done.returncode}): {done.stderr.strip()[-300:]}"
+            continue
+        scores[path.stem] = {q: s for q, (s, _) in question_scores(json.loads(results.read_text())).items()}
+    return time.perf_counter() - start, scores
+
+
+def batch(folder: pathlib.Path, autograder: pathlib.Path, out: pathlib.Path, workers: int) -> tuple[float, dict]:
+    start = time.perf_counter()
+    result = grade_batch(folder, out, workers=workers, autograder=autograder, progress=False, regrade=True)
+    elapsed = time.perf_counter() - start
+    scores = {}
+    for row in result.rows:
+        key = pathlib.Path(row["file"]).stem
+        scores[key] = ({q: s for q, s, _ in row["questions"]} if row["status"] == "ok"
+                       else f"{row['status']}: {row['message']}")
+    return elapsed, scores
+
+
+def _cpu() -> float:
+    """CPU seconds used by this process and every finished process below it (kernels included)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=8, help="submissions to grade (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="batch grader workers (default 2)")
+    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.workers < 1:
+        print("bench-grading: --count and --workers must be whole numbers >= 1", file=sys.stderr)
+        return 2
+    if not args.autograder.is_file():
+        print(f"bench-grading: {args.autograder} does not exist: run `make` first", file=sys.stderr)
+        return 2
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="lab05-bench-"))
+    try:
+        # grade a private copy of the bundle: a rebuild during the run must not change either side
+        bundle = tmp / "autograder.zip"
+        shutil.copyfile(args.autograder, bundle)
+        paths = make_submissions(tmp / "submissions", args.count)
+        print(f"{len(paths)} submissions: {', '.join(p.name for p in paths)}")
+        print(f"machine: {os.cpu_count()} cores; batch grader with {args.workers} workers\n")
+        n = len(paths)
+        cpu = _cpu()
+        serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
+        serial_cpu, cpu = _cpu() - cpu, _cpu()
+        print(f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.1f} s and {serial_cpu / n:.1f} "
+              "CPU-s per submission)")
+        batch_time, batch_scores = batch(tmp / "submissions", bundle, tmp / "batch", args.workers)
+        batch_cpu = _cpu() - cpu
+        print(f"batch grader, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.1f} s and "
+              f"{batch_cpu / n:.1f} CPU-s per submission; {batch_cpu / batch_time / (os.cpu_count() or 1):.0%} "
+              "of all cores busy)")
+        ratio = serial_time / batch_time if batch_time else float("inf")
+        print(f"throughput ratio        : {ratio:.2f}x")
+        cores = min(args.workers, os.cpu_count() or 1)
+        print(f"ceiling on this machine : {serial_time / n / (batch_cpu / n / cores):.2f}x (all {cores} cores busy "
+              f"with nothing else; grading CPU is mostly the notebook's own kernel)")
+        load = os.getloadavg()[0]
+        if load > 0.5:
+            print(f"note: 1-minute load average after the run is {load:.1f}: other processes shared the cores")
+        disagree = {k: (serial_scores.get(k), batch_scores.get(k)) for k in serial_scores
+                    if serial_scores.get(k) != batch_scores.get(k)}
+        totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}
+        print("totals                  : " + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                                                       for k, v in sorted(totals.items())))
+        if disagree:
+            print(f"scores agree            : NO, {len(disagree)} differ:")
+            for key, (a, b) in sorted(disagree.items()):
+                print(f"  {key}: otter run {a}\n  {' ' * len(key)}  batch     {b}")
+            return 1
+        print(f"scores agree            : yes, every question of all {len(paths)} submissions")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
