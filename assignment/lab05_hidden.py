@@ -476,9 +476,9 @@ def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> str:
            "batch, at bytes_per_value bytes each")
     parts = {k: got[k] for k in ("weights", "gradients", "optimizer", "activations")}
     if close(value, sum(parts.values())):
-        wrong = [k for k in parts if not close(got[k], expected[k])]
-        return (f"it is the sum of your components, but your {' and '.join(wrong)} "
-                f"{'is' if len(wrong) == 1 else 'are'} not right (see this question's other tests)")
+        wrong = [k if k != "optimizer" else "optimizer state" for k in parts if not close(got[k], expected[k])]
+        return (f"it adds up your components, but your {' and '.join(wrong)} "
+                f"{'is' if wrong == ['optimizer state'] else 'are'} not right (see this question's other tests)")
     left_out = [k for k in parts if parts[k] and close(value, sum(parts.values()) - parts[k])]
     if left_out:
         return f"the total leaves out the {' or the '.join(left_out)}"

@@ -368,6 +368,16 @@ def check_batch_doubling(env: Mapping) -> None:
         fail("`batch_doubling_ratio` is not defined: run the cell where you compute it.")
     ratio = expect_number(env["batch_doubling_ratio"], "batch_doubling_ratio")
     if not ratio > 1:
+        mnist = list(helpers.MNIST_LAYER_SIZES)
+        try:
+            own = [expect_memory_dict(call(env, "training_memory", mnist, b), f"training_memory({mnist}, {b})")
+                   for b in (32, 64)]
+        except CheckFailed:
+            own = None
+        if own and own[0]["total"] == own[1]["total"]:
+            fail(f"batch_doubling_ratio is {show(ratio)} because your training_memory gives the same total at "
+                 "batch 64 as at batch 32: fix training_memory first (every example in a batch keeps its "
+                 "own activations).")
         fail(f"batch_doubling_ratio is {show(ratio)}; a larger batch needs more memory, so the ratio "
              "of the totals (batch 64 over batch 32) is above 1.")
 
