@@ -107,14 +107,14 @@ def diagnose(got: float, expected: float, alternatives: Iterable[tuple[float, st
     return default
 
 
-def array_call(env: dict, name: str, values: np.ndarray, text: str):
+def array_call(env: dict, name: str, values: np.ndarray):
     """Call ``name`` on an array; a failure says the function must work elementwise on arrays."""
     try:
         return call(env, name, values.copy())
     except checks.CallBroken:
         raise
     except checks.CheckFailed as exc:
-        fail(f"{exc}. For an array it should work elementwise: use NumPy functions (np.exp, np.abs, "
+        fail(f"{str(exc).rstrip('.')}. For an array it should work elementwise: use NumPy functions (np.exp, np.abs, "
              "np.power, np.where) rather than math functions and if statements, which take one number.")
 
 
@@ -239,7 +239,7 @@ def check_sigmoid_derivative_robust(env: dict) -> None:
         for xs in arrays:
             def array(xs=xs):
                 text = describe_call("sigmoid_derivative", (xs,))
-                got = array_call(env, "sigmoid_derivative", xs, text)
+                got = array_call(env, "sigmoid_derivative", xs)
                 if not isinstance(got, np.ndarray) or got.shape != xs.shape:
                     fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
                          f"return an ndarray of the same shape {xs.shape}, one slope per element.")
@@ -278,7 +278,7 @@ def check_gradient_bound(env: dict) -> None:
         for depths in (np.arange(0, 21), np.array([[1, 2], [3, 4]])):
             def array(depths=depths):
                 text = describe_call("gradient_bound", (depths,))
-                got = array_call(env, "gradient_bound", depths, text)
+                got = array_call(env, "gradient_bound", depths)
                 if not isinstance(got, np.ndarray) or got.shape != depths.shape:
                     fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
                          f"it should return an ndarray of shape {depths.shape}, one bound per depth.")

@@ -13,7 +13,7 @@ then the catch rate (mutants whose question lost points) and the false positives
 variants that lost any points, and mutants that changed a question other than their own). Exits
 with status 1 unless every mutant is caught cleanly and no correct variant loses a point.
 
-``tests/test_mutants.py`` runs the same corpus once per session and asserts on the report.
+``tests/test_mutants.py`` grades the same corpus once per test run and asserts on the report.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _grade(path: str, autograder: str) -> dict:
 
 
 @dataclasses.dataclass
-class TestCase:
+class CaseResult:
     """One test case of a question, as results.json reports it."""
 
     number: int
@@ -147,14 +147,14 @@ class TestCase:
     text: str
 
 
-def test_cases(output: str) -> list[TestCase]:
+def case_results(output: str) -> list[CaseResult]:
     """Split a question's output in results.json into its test cases."""
     cases = []
     for match in _RESULT_BLOCK.finditer(output):
         body = match["body"]
         call = _CHECK_CALL.search(body)
         passed = "Test case passed" in body and "Test case failed" not in body
-        cases.append(TestCase(int(match["number"]), passed, call["check"] if call else "",
+        cases.append(CaseResult(int(match["number"]), passed, call["check"] if call else "",
                               bool(call and call["module"] == "hidden"), body))
     return cases
 
@@ -207,12 +207,12 @@ class Outcome:
             return "MISSED"
         return "caught" if not self.elsewhere else "caught, LEAKS"
 
-    def cases(self, question: str | None = None) -> list[TestCase]:
-        return test_cases(self.outputs.get(question or self.mutant.question, ""))
+    def cases(self, question: str | None = None) -> list[CaseResult]:
+        return case_results(self.outputs.get(question or self.mutant.question, ""))
 
     def hidden_failure_text(self) -> str:
         """The text of every failed hidden test case, across all questions."""
-        return "\n".join(c.text for q in self.outputs for c in test_cases(self.outputs[q]) if c.hidden and not c.passed)
+        return "\n".join(c.text for q in self.outputs for c in case_results(self.outputs[q]) if c.hidden and not c.passed)
 
 
 @dataclasses.dataclass
@@ -304,7 +304,10 @@ def run(corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS,
             futures = {pool.submit(_grade, str(paths[name]), str(bundle)): name for name in order}
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
-                raw[name] = future.result()
+                try:
+                    raw[name] = future.result()
+                except Exception as exc:  # a worker died (killed, out of memory): report the row
+                    raw[name] = {"error": f"the grading worker failed: {type(exc).__name__}: {exc}", "seconds": 0.0}
                 if progress:
                     progress(name, raw[name])
     base_raw = raw[BASELINE]
