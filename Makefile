@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           $(wildcard tools/*.py)
+           tools/build.py tools/normalize.py tools/reference.py
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
            solutions/lab05_nn_compute.ipynb solutions/lab05_reference.py
 

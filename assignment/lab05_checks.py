@@ -27,7 +27,7 @@ TIME_LIMIT_S = 5.0
 
 MEMORY_KEYS = ("weights", "gradients", "optimizer", "activations", "total")
 LETTERS = ("A", "B", "C", "D")
-FAILURE_MODES = ("silent", "loud", "gradual")
+FAILURE_MODES = helpers.FAILURE_MODES
 
 
 class CheckFailed(AssertionError):

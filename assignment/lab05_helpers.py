@@ -512,6 +512,18 @@ def _non_finite(value: Any, where: str = "the ledger"):
         yield where, value
 
 
+FAILURE_MODES = ("silent", "loud", "gradual")
+
+
+def _canonical_choice(value: Any, options) -> Any:
+    """The option ``value`` names, with case and surrounding spaces ignored; else ``value``."""
+    if isinstance(value, str):
+        for option in options:
+            if value.strip().lower() == option.lower():
+                return option
+    return value
+
+
 def build_ledger(
     *,
     activation_choice: Any,
@@ -535,6 +547,13 @@ def build_ledger(
     Raises:
         LedgerError: naming every field that is missing or of the wrong kind.
     """
+    canonical = _canonical_choice
+    activation_choice = canonical(activation_choice, ACTIVATION_TRANSISTORS)
+    act1_prediction, act1_reflection_reason, act2_reflection, deployment_answer = (
+        canonical(v, ACT1_PREDICTION_OPTIONS)
+        for v in (act1_prediction, act1_reflection_reason, act2_reflection, deployment_answer)
+    )
+    act1_failure_mode = canonical(act1_failure_mode, FAILURE_MODES)
     ledger = json_native(
         {
             "chapter": LEDGER_CHAPTER,
@@ -642,6 +661,7 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
         be computed yet. An older ``design_ledger.json`` is then left as it was, and reported.
     """
     missing = []
+    activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
     if activation_choice not in ACTIVATION_TRANSISTORS:
         missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
     if isinstance(batch_size_chosen, bool) or not isinstance(batch_size_chosen, numbers.Integral) or batch_size_chosen < 1:

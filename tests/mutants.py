@@ -418,6 +418,9 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
         'np.float64(sum(v for k, v in training_memory(list(MNIST_LAYER_SIZES), 64).items() if k != "total")) / '
         'sum(v for k, v in training_memory(list(MNIST_LAYER_SIZES), 32).items() if k != "total")')}),
     OK("ledger_other_choices", variables={"activation_choice": '"gelu"', "batch_size_chosen": "1"}),
+    OK("answers_in_other_case_and_spacing", variables={
+        "act1_reflection_reason": '"a"', "act1_failure_mode": '" Silent "', "act2_reflection": '"b "',
+        "deployment_answer": '" B"', "activation_choice": '"ReLU"'}),
 ]
 
 
@@ -504,12 +507,6 @@ def sigmoid_derivative(x):
     s = 1 / (1 + np.exp(-np.clip(x, -500, 500)))
     return s * (1 - s)
 '''),
-    # The checks accept answers in any case and spacing, but today the ledger (lab05_helpers.build_ledger)
-    # refuses them, so this variant loses the design_ledger points: a known false positive until
-    # build_ledger normalises the letters and the failure mode the way lab05_checks.expect_choice reads them.
-    OK("answers_in_other_case_and_spacing", variables={
-        "act1_reflection_reason": '"a"', "act1_failure_mode": '" Silent "', "act2_reflection": '"b "',
-        "deployment_answer": '" B"'}),
 ]
 
 CORPUS = MUTANTS + VARIANTS
