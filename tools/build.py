@@ -109,6 +109,9 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
     import nbformat
     from nbclient import NotebookClient
 
+    import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache here, not in a
+    # cell of the solution (a fresh machine would otherwise print "building the font cache" there)
+
     nb = nbformat.read(str(autograder_dir / MASTER), as_version=4)
     # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
     nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
