@@ -173,3 +173,17 @@ def test_a_cell_that_never_finishes_is_stopped_and_grading_goes_on(tmp_path, sol
     changed = {q: (full[q], scores[q]) for q in full if scores[q] != full[q]}
     assert set(changed) <= {"batch_doubling", "design_ledger"} and "batch_doubling" in changed, \
         f"questions that changed (full, got): {changed}; expected batch_doubling (and the ledger that records it)"
+
+
+def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_path):
+    """A student who runs everything before writing any code sees messages, not tracebacks."""
+    for item in STUDENT.iterdir():
+        shutil.copy(item, tmp_path)
+    nb = nbformat.read(str(tmp_path / NOTEBOOK), as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [(i, o.get("ename")) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"cells that raised (index, exception): {errors}"
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "This instrument opens once you commit to a prediction" in text, "the locked instruments said nothing"
+    assert not list(tmp_path.glob("*.zip")), "the export wrote a zip although no ledger exists"
