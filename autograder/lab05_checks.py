@@ -26,7 +26,7 @@ import lab05_helpers as helpers
 TIME_LIMIT_S = 5.0
 
 MEMORY_KEYS = ("weights", "gradients", "optimizer", "activations", "total")
-LETTERS = ("A", "B", "C", "D")
+LETTERS = tuple(helpers.ACT1_PREDICTION_OPTIONS)
 FAILURE_MODES = helpers.FAILURE_MODES
 
 

@@ -33,18 +33,24 @@ def grade(path: pathlib.Path):
     return results, {q: s for q, (s, _) in question_scores(results).items()}
 
 
-def possible_points() -> dict[str, float]:
-    """{question: max points} for the autograded questions, read from the bundle's tests."""
-    from tools.grade_one import question_scores
-
-    points = {}
+def bundle_test_files() -> dict[str, dict]:
+    """{file name: the module namespace} of every test file in the bundle."""
+    files = {}
     with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
         for name in zf.namelist():
             if name.startswith("tests/") and name.endswith(".py"):
                 scope: dict = {}
                 exec(compile(zf.read(name).decode(), name, "exec"), scope)  # noqa: S102 - our own tests
-                pts = scope["points"]
-                points[scope["name"]] = sum(pts) if isinstance(pts, list) else pts
+                files[name] = scope
+    return files
+
+
+def possible_points() -> dict[str, float]:
+    """{question: max points} for the autograded questions, read from the bundle's tests."""
+    points = {}
+    for scope in bundle_test_files().values():
+        pts = scope["points"]
+        points[scope["name"]] = sum(pts) if isinstance(pts, list) else pts
     return points
 
 

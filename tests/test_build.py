@@ -16,11 +16,9 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
+from lab05_hidden import GRADED_FUNCTIONS
 from tools.reference import reference_module_source
 
-GRADED_FUNCTIONS = ("transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound",
-                    "stall_depth", "parameter_count", "layer_macs", "training_memory", "inference_memory",
-                    "max_trainable_width")
 GENERATED = ("student", "autograder", "solutions")
 
 

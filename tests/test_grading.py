@@ -13,7 +13,8 @@ import pytest
 from nbclient import NotebookClient
 
 import notebooks
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT, grade, possible_points
+from conftest import NOTEBOOK, ROOT, SOLUTIONS, STUDENT, bundle_test_files, grade, possible_points
+from lab05_hidden import GRADED_FUNCTIONS
 
 MANUAL = {"batch_doubling_explanation"}
 
@@ -33,19 +34,13 @@ def test_blank_student_notebook_earns_zero_on_every_question(student_grades):
 
 
 def test_every_question_has_explicit_points_per_test():
-    import zipfile as zf_mod
-
-    with zf_mod.ZipFile(AUTOGRADER_ZIP) as zf:
-        for name in zf.namelist():
-            if name.startswith("tests/") and name.endswith(".py"):
-                scope: dict = {}
-                exec(compile(zf.read(name).decode(), name, "exec"), scope)  # noqa: S102
-                points = scope["points"]
-                cases = [v for v in scope.values() if type(v).__name__ == "test_case"]
-                assert isinstance(points, list) and len(points) == len(cases), (
-                    f"{name}: points {points!r} should list one value per test case ({len(cases)})")
-                assert [c.points for c in cases] == [None] * len(cases) or \
-                       [c.points for c in cases] == points, f"{name}: test points disagree with {points}"
+    for name, scope in bundle_test_files().items():
+        points = scope["points"]
+        cases = [v for v in scope.values() if type(v).__name__ == "test_case"]
+        assert isinstance(points, list) and len(points) == len(cases), (
+            f"{name}: points {points!r} should list one value per test case ({len(cases)})")
+        assert [c.points for c in cases] == [None] * len(cases) or \
+               [c.points for c in cases] == points, f"{name}: test points disagree with {points}"
 
 
 NUMPY_RESULTS = '''
@@ -68,10 +63,9 @@ def _numpy_results(fn):
         return out
     return wrapper
 
-for _name in ("transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound", "stall_depth",
-              "parameter_count", "layer_macs", "training_memory", "inference_memory", "max_trainable_width"):
+for _name in GRADED_FUNCTIONS:
     globals()[_name] = _numpy_results(globals()[_name])
-'''
+'''.replace("GRADED_FUNCTIONS", repr(GRADED_FUNCTIONS))
 
 
 def test_numpy_scalar_results_still_earn_full_marks(tmp_path):
