@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import pathlib
+from collections.abc import MutableMapping
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -52,7 +53,7 @@ def isolated(env: dict, *under_test: str):
     """Replace every graded function except ``under_test`` by the reference one, then restore."""
     saved = {}
     for name in GRADED_FUNCTIONS:
-        if name not in under_test and isinstance(env, dict):
+        if name not in under_test and isinstance(env, MutableMapping):
             saved[name] = env.get(name, _MISSING)
             env[name] = getattr(ref, name)
     try:
@@ -671,7 +672,7 @@ def check_batch_doubling(env: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 def check_ledger_answers(env: dict) -> None:
     """The ledger records the notebook's own choices, predictions and reflections."""
-    ledger = checks.read_fresh_ledger()
+    ledger = checks.read_fresh_ledger(env=env)
     fails = Failures()
     recorded = {
         "activation_choice": ledger["activation_choice"],
@@ -704,7 +705,7 @@ def check_ledger_answers(env: dict) -> None:
 
 def check_ledger_computed(env: dict) -> None:
     """The ledger's computed values agree with the reference (or the student's own functions)."""
-    ledger = checks.read_fresh_ledger()
+    ledger = checks.read_fresh_ledger(env=env)
     fails = Failures()
     batch = ledger["batch_size_chosen"]
     budget = helpers.DEVICE_BUDGETS_BYTES[helpers.LAPTOP_GPU]

@@ -79,6 +79,27 @@ def student_function(env: Mapping, name: str):
     return fn
 
 
+#: Longest part of an exception's message that a check repeats.
+ERROR_TEXT_LIMIT = 160
+
+
+def error_text(exc: BaseException, limit: int = ERROR_TEXT_LIMIT) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters.
+
+    Messages are shown to the student at once; a long one (for example a file's contents
+    carried in an exception) is never echoed whole.
+    """
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a message that cannot be shown is not shown
+        return ""
+    lines = text.strip().splitlines()
+    first = " ".join(lines[0].split()) if lines else ""
+    if len(lines) > 1 or len(first) > limit:
+        first = first[: limit - 3].rstrip() + "..."
+    return first
+
+
 def call(env: Mapping, name: str, *args, **kwargs):
     """Call the student's ``name(*args, **kwargs)`` under :data:`TIME_LIMIT_S`.
 
@@ -99,7 +120,7 @@ def call(env: Mapping, name: str, *args, **kwargs):
         except CheckFailed:
             raise
         except Exception as exc:
-            fail(f"{text} raised {type(exc).__name__}: {exc}")
+            fail(f"{text} raised {type(exc).__name__}: {error_text(exc)}")
     numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if numeric:
         fail(f"{text} produced a warning ({numeric[0].message}); it should compute its answer "
@@ -395,15 +416,31 @@ def read_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)) -> d
     try:
         ledger = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        fail(f"{path} is not valid JSON ({exc}); run the cell that records your design again.")
+        fail(f"{path} is not valid JSON ({error_text(exc)}); run the cell that records your design again.")
     return ledger
 
 
-def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)) -> dict:
+def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME), env: Any = None) -> dict:
     """The ledger, if this kernel wrote it (by running the cell that records the design).
 
-    A file edited by hand, or left over from an earlier session, is not accepted.
+    A file edited by hand, or left over from an earlier session, is not accepted. Under trusted
+    scoring (``env`` reads files from the probe, which starts with no ledger) the ledger is the
+    one the notebook's code wrote in the probe's run.
     """
+    reader = getattr(env, "read_file", None)
+    if reader is not None and type(env).__module__ == "lab05_trusted":
+        text = reader(path.name)
+        if text is None:
+            fail(f"{path} was not written when the notebook ran: set activation_choice and batch_size_chosen, "
+                 "then run the cell that records your design.")
+        try:
+            ledger = json.loads(text)
+        except ValueError as exc:
+            fail(f"{path} is not valid JSON ({error_text(exc)}); run the cell that records your design again.")
+        problems = helpers.ledger_problems(ledger)
+        if problems:
+            fail(f"{path} does not match design_ledger.schema.json:\n  - " + "\n  - ".join(problems[:5]))
+        return ledger
     ledger = read_ledger(path)
     written = helpers.LAST_WRITTEN
     fresh = path.stat().st_mtime >= helpers.IMPORTED_AT - 1
@@ -419,4 +456,4 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
 
 def check_design_ledger(env: Mapping) -> None:
     """Public: this run of the notebook wrote design_ledger.json, and it matches its schema."""
-    read_fresh_ledger()
+    read_fresh_ledger(env=env)

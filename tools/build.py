@@ -35,6 +35,7 @@ NAME = "lab05_nn_compute"
 MASTER = f"{NAME}.ipynb"
 REFERENCE = "lab05_reference.py"
 LEDGER = "design_ledger.json"
+PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel (see the module)
 #: Files beside the master that are instructor-only inputs and never reach students as such.
 INSTRUCTOR_ONLY = {MASTER, "autograder_requirements.txt", "lab05_hidden.py"}
 STUDENT_REQUIREMENTS = """\
@@ -96,12 +97,15 @@ def run_otter_assign(stage: pathlib.Path, dist: pathlib.Path) -> None:
     from otter.assign import main as assign
 
     log = io.StringIO()
+    sys.path.insert(0, str(stage))  # Otter imports the config's plugin, and the solution's grading runs it
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             assign(str(stage / MASTER), str(dist), no_pdfs=True)
     except Exception as exc:
         sys.stderr.write(log.getvalue())
         raise BuildError(f"otter assign failed: {exc}") from exc
+    finally:
+        sys.path.remove(str(stage))
 
 
 def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) -> "nbformat.NotebookNode":
@@ -160,7 +164,10 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         zips = sorted(autograder_src.glob(f"{NAME}-autograder_*.zip"))
         if len(zips) != 1:
             raise BuildError(f"expected one autograder zip from otter assign, found {[z.name for z in zips]}")
-        normalize.zip_file(zips[0], autograder_out / "autograder.zip")
+        # Gradescope runs run_otter.py from source/, the zip's top level: the plugin named in the
+        # config must be importable from there (it finds the rest of the lab in files/).
+        plugin = (stage / PLUGIN).read_bytes()
+        normalize.zip_file(zips[0], autograder_out / "autograder.zip", extra={PLUGIN: plugin})
         for item in sorted(autograder_src.iterdir()):
             if item in zips:
                 continue

@@ -48,17 +48,38 @@ def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADE
         raise GradeError(f"{autograder} does not exist: run `make` to build the autograder bundle")
     log = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="lab05-grade-") as out:
+        plugin_dir = extract_plugin(autograder, pathlib.Path(out) / "bundle")
         try:
+            sys.path.insert(0, str(plugin_dir))
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                 otter_run(str(submission), autograder=str(autograder), output_dir=out, no_logo=True)
         except Exception as exc:
             error = GradeError(f"Otter could not grade {submission.name}: {exc}")
             error.log = log.getvalue()  # keeps the traceback for whoever reports the error
             raise error from exc
+        finally:
+            sys.path.remove(str(plugin_dir))
         results_path = pathlib.Path(out) / "results.json"
         if not results_path.is_file():
             raise GradeError(f"Otter wrote no results for {submission.name}")
         return json.loads(results_path.read_text(encoding="utf-8")), log.getvalue()
+
+
+def extract_plugin(autograder: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
+    """Unpack the bundle's plugin and ``files/`` into ``dest`` (as Gradescope's source/ holds them).
+
+    Otter imports the plugin named in the bundle's config by module name; on Gradescope it is
+    found beside ``run_otter.py``. Returns the folder to put on ``sys.path``.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(autograder) as zf:
+        for name in zf.namelist():
+            if name == "lab05_trusted.py" or (name.startswith("files/") and not name.endswith("/")):
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(name))
+    return dest
 
 
 def question_scores(results: dict) -> dict[str, tuple[float, float]]:

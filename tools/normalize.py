@@ -74,12 +74,15 @@ def write_notebook(nb: nbformat.NotebookNode, path: pathlib.Path) -> None:
     pathlib.Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
-def zip_file(source: pathlib.Path, dest: pathlib.Path) -> None:
-    """Copy a zip with entries sorted by name, fixed timestamps and fixed permissions."""
+def zip_file(source: pathlib.Path, dest: pathlib.Path, extra: dict[str, bytes] | None = None) -> None:
+    """Copy a zip with entries sorted by name, fixed timestamps and fixed permissions.
+
+    ``extra`` adds (or replaces) entries: ``{name in the zip: contents}``.
+    """
     with zipfile.ZipFile(source) as zin:
-        entries = sorted((i for i in zin.infolist() if not i.is_dir()), key=lambda i: i.filename)
-        payload = [(i.filename, zin.read(i)) for i in entries]
-    write_zip(dest, payload)
+        payload = {i.filename: zin.read(i) for i in zin.infolist() if not i.is_dir()}
+    payload.update(extra or {})
+    write_zip(dest, sorted(payload.items()))
 
 
 def write_zip(dest: pathlib.Path, entries: list[tuple[str, bytes]]) -> None:

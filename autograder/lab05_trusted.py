@@ -1,0 +1,723 @@
+"""Trusted scoring for Lab 05: every test's verdict comes from outside the student's kernel.
+
+Otter runs the tests inside the kernel that ran the student's notebook, after the student's code,
+so that code can change the verdict (patch the checker, walk the test's frames to the reference,
+return objects equal to anything, rewrite the results file). This module takes the verdict out:
+
+1. Before any student code runs (Otter's ``before_grading`` event), the grading process removes
+   the files Otter would unpickle from the submission (``.OTTER_LOG``), makes Otter read the
+   kernel's results file with an allow-list of Otter's own result types only, and takes in
+   memory everything it will need later: the notebook's code as submitted, the test files, the
+   reference and the support files. Nothing on disk is read again after the kernel has run.
+2. After Otter's run (``after_grading``), the student's code is run again in a probe
+   (:mod:`lab05_probe`): a fresh process that cannot read the reference, the tests or any
+   expected value. The same test files run here, in the grading process, with an environment
+   whose functions and values are fetched from the probe as plain JSON (:mod:`lab05_wire`).
+   Time limits are enforced by killing the probe.
+3. The trusted results replace Otter's; where the kernel's own results differ, the submission
+   is flagged (``kernel_results_differ``) and the questions named.
+
+Where it runs: on Gradescope the grader is root and the probe runs as an unprivileged user
+(uid 65534) with resource limits; local grading (``make grade``/``grade-one``) runs Otter inside
+a sandbox and this scoring outside it, with the probe in a sandbox of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import pickle
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+HERE = pathlib.Path(__file__).resolve().parent
+for _folder in (HERE / "files", HERE):  # on Gradescope this module sits beside files/, not in it
+    if _folder.is_dir() and str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
+
+import lab05_helpers  # noqa: E402
+import lab05_wire as wire  # noqa: E402
+NOTEBOOK_NAME = "lab05_nn_compute.ipynb"
+#: Files the probe receives: the support modules students have, and the probe itself.
+PROBE_FILES = ("lab05_probe.py", "lab05_wire.py", "lab05_helpers.py", "lab05_plots.py", "lab05_checks.py",
+               "design_ledger.schema.json")
+#: Files a submission must not bring to the grader: Otter deserializes them.
+UNTRUSTED_PICKLES = (".OTTER_LOG",)
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
+#: Unprivileged user and group the probe runs as when the grader is root (Gradescope).
+PROBE_UID = PROBE_GID = 65534
+PROBE_MEMORY_BYTES = 2 * 1024 ** 3
+PROBE_PROCESSES = 64
+PROBE_FILE_BYTES = 64 * 1024 ** 2
+#: Seconds the probe may take to start (interpreter, NumPy, IPython), before any cell runs.
+START_LIMIT_S = 60.0
+#: Most restarts of the probe for one submission (a restart follows every timeout).
+MAX_STARTS = 40
+FLAG = "kernel_results_differ"
+#: Environment variable with which local grading says the scoring happens outside Otter's run.
+EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
+
+
+class ProbeError(RuntimeError):
+    """The probe broke the protocol, died, or could not be started."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting the probe
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Started:
+    """A running probe: its pipes and a way to kill it with everything it started."""
+
+    process: subprocess.Popen
+    kill: Callable[[], None]
+    confined: str
+
+
+def _limits(memory: int = PROBE_MEMORY_BYTES, processes: int = PROBE_PROCESSES) -> None:
+    import resource
+
+    for which, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_NPROC, processes),
+                         (resource.RLIMIT_FSIZE, PROBE_FILE_BYTES), (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def _kill_user(uid: int) -> None:
+    """Kill every process of ``uid`` (as that user: ``kill(-1)`` reaches exactly its processes)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.setgroups([])
+            os.setgid(PROBE_GID)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def probe_environment(workdir: pathlib.Path) -> dict[str, str]:
+    return {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": str(workdir),
+            "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".config"),
+            "IPYTHONDIR": str(workdir / ".ipython"), "TMPDIR": str(workdir / ".tmp"),
+            "JUPYTER_CONFIG_DIR": str(workdir / ".jupyter"), "PYTHONDONTWRITEBYTECODE": "1",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def unprivileged_spawner(argv: list[str], workdir: pathlib.Path) -> Started:
+    """Start the probe as uid 65534 with resource limits (the grader is root, e.g. on Gradescope);
+    as an ordinary user, with the limits only (nothing here is secret from that user anyway)."""
+    root = os.geteuid() == 0
+    if root:
+        for path in [workdir, *workdir.rglob("*")]:
+            os.chown(path, PROBE_UID, PROBE_GID)
+        for target in {os.path.realpath(sys.executable), sys.prefix, sys.base_prefix}:
+            _open_path_to(pathlib.Path(target) / "x")
+
+    def prepare():  # pragma: no cover - runs in the child
+        os.setsid()
+        _limits()
+        if root:
+            os.setgroups([])
+            os.setgid(PROBE_GID)
+            os.setuid(PROBE_UID)
+
+    try:
+        process = subprocess.Popen(argv, cwd=workdir, env=probe_environment(workdir), stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=prepare,
+                                   close_fds=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ProbeError(f"the probe could not be started: {wire.short(exc, 200)}") from None
+
+    def kill():
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if root:
+            _kill_user(PROBE_UID)
+        process.wait()
+
+    return Started(process, kill, "uid 65534" if root else "none (not root)")
+
+
+def _open_path_to(executable: pathlib.Path) -> None:
+    """Let other users reach the Python environment (Gradescope installs it under /root, 0700)."""
+    for parent in executable.parents:
+        if parent == parent.parent:
+            break
+        try:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)  # search only: names must be known, nothing is listed
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Talking to the probe
+# ---------------------------------------------------------------------------------------------
+class ProbeTimedOut(Exception):
+    """The probe did not answer in time (it has been killed)."""
+
+
+class Session:
+    """The probe of one submission: started lazily, restarted after every timeout.
+
+    A cell that runs past its limit is skipped in every later start, so a cell that never
+    returns costs its time once.
+    """
+
+    def __init__(self, cells: list[str], support: dict[str, bytes], spawner, *, cell_limit: float,
+                 overrides: Callable[[], dict[str, Callable]] | None = None):
+        self.cells = cells
+        self.support = support
+        self.spawner = spawner
+        self.cell_limit = cell_limit
+        self.skip: set[int] = set()
+        self.started: Started | None = None
+        self.workdir: pathlib.Path | None = None
+        self.buffer = b""
+        self.starts = 0
+        self.overrides = overrides or (lambda: {})
+        self.events: list[str] = []
+        self.confined = ""
+        self.fatal: ProbeError | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def ensure(self) -> None:
+        while self.started is None:
+            if self.starts >= MAX_STARTS:
+                raise ProbeError(f"the notebook's code was restarted {MAX_STARTS} times; grading stops here")
+            self.starts += 1
+            try:
+                self._start()
+            except ProbeError as exc:
+                if self.started is None and self.starts == 1 and "could not be started" in str(exc):
+                    self.fatal = exc
+                raise
+
+    def _start(self) -> None:
+        self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="lab05-probe-"))
+        for name, data in self.support.items():
+            (self.workdir / name).write_bytes(data)
+        for sub in (".config", ".ipython", ".tmp", ".jupyter"):
+            (self.workdir / sub).mkdir()
+        argv = [sys.executable, "-I", "-X", "utf8", str(self.workdir / "lab05_probe.py")]
+        self.started = self.spawner(argv, self.workdir)
+        self.confined = self.started.confined
+        self.buffer = b""
+        try:
+            self._send({"op": "setup", "cells": self.cells, "skip": sorted(self.skip)})
+            deadline = time.monotonic() + START_LIMIT_S
+            current = None
+            while True:
+                message = self._receive(deadline)
+                if message.get("event") == "cell" and type(message.get("index")) is int:
+                    current = message["index"]
+                    deadline = time.monotonic() + self.cell_limit
+                elif message.get("event") == "ready":
+                    return
+                else:
+                    raise ProbeError("the probe sent something unexpected while running the notebook")
+        except ProbeTimedOut:
+            if current is None:
+                self.stop()
+                raise ProbeError("the probe did not start in time") from None
+            self.skip.add(current)
+            self.events.append(f"cell {current + 1} did not finish within {self.cell_limit:g} s and was skipped")
+            self.stop()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.started is not None:
+            try:
+                self.started.kill()
+            finally:
+                for stream in (self.started.process.stdin, self.started.process.stdout):
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+                self.started = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    # -- the pipe ---------------------------------------------------------------------------
+    def _send(self, message) -> None:
+        try:
+            self.started.process.stdin.write(wire.dumps(message))
+            self.started.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise ProbeError("the probe stopped reading (it exited or was killed)") from None
+
+    def _receive(self, deadline: float) -> dict:
+        out = self.started.process.stdout
+        fd = out.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProbeTimedOut()
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise ProbeError("the probe exited")
+            self.buffer += chunk
+            if len(self.buffer) > wire.MAX_MESSAGE_BYTES:
+                raise ProbeError("the probe sent a message larger than allowed")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        message = wire.loads(line)
+        if type(message) is not dict:
+            raise ProbeError("the probe sent something that is not a message")
+        return message
+
+    # -- requests ---------------------------------------------------------------------------
+    def request(self, message: dict, timeout: float) -> dict:
+        """Send one request and return its reply, answering the probe's questions meanwhile.
+
+        Raises ProbeTimedOut (after killing the probe) if no reply comes within ``timeout``.
+        """
+        self.ensure()
+        try:
+            self._send(message)
+            deadline = time.monotonic() + timeout
+            while True:
+                answer = self._receive(deadline)
+                if "reply" in answer:
+                    reply = answer["reply"]
+                    if type(reply) is not dict:
+                        raise ProbeError("the probe sent a reply that is not an object")
+                    return reply
+                if type(answer.get("ref")) is dict:
+                    self._send(self._answer_ref(answer["ref"]))
+                    continue
+                raise ProbeError("the probe sent something unexpected")
+        except ProbeTimedOut:
+            self.stop()
+            raise
+        except BaseException:  # a broken pipe, a bad message, or an interruption here
+            self.stop()
+            raise
+
+    def _answer_ref(self, ref: dict) -> dict:
+        """Run a stand-in (a graded function that behaves as the reference) for the probe."""
+        fn = self.overrides().get(ref.get("name"))
+        if fn is None:
+            return {"error": {"base": "NameError", "message": f"{wire.short(ref.get('name'), 40)} is not available"}}
+        try:
+            args = wire.decode(ref.get("args", []))
+            kwargs = wire.decode(ref.get("kwargs", {"$dict": []}))
+            if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
+                raise wire.WireError("arguments that are not a list and a dict")
+            return {"value": wire.encode(fn(*args, **kwargs))}
+        except Exception as exc:  # noqa: BLE001 - the reference's own argument checks, reported back
+            base = next((c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"), "Exception")
+            return {"error": {"base": base, "message": wire.short(exc)}}
+
+
+# ---------------------------------------------------------------------------------------------
+# The environment the tests see
+# ---------------------------------------------------------------------------------------------
+_MISSING = object()
+
+
+class ProbeEnv(MutableMapping):
+    """The notebook's globals as the tests see them, fetched from the probe.
+
+    Functions come back as :class:`RemoteFunction`; values as decoded JSON. Assigning a trusted
+    callable to a name (as :func:`lab05_hidden.isolated` does) makes the student's code see that
+    callable under the name while the tests call it; assigning back the remote function, or
+    deleting the name, undoes it.
+    """
+
+    def __init__(self, session: Session, call_limit: float):
+        self.session = session
+        self.call_limit = call_limit
+        self.overrides: dict[str, Callable] = {}
+        session.overrides = lambda: self.overrides
+
+    def _ask(self, op: str, name: str) -> dict:
+        try:
+            return self.session.request({"op": op, "name": name}, self.call_limit)
+        except ProbeTimedOut:
+            return {"timed_out": True}
+
+    def __getitem__(self, name: str):
+        if name in self.overrides:
+            return self.overrides[name]
+        reply = self._ask("get", name)
+        if reply.get("missing"):
+            raise KeyError(name)
+        if reply.get("timed_out"):
+            return wire.Opaque(f"(reading {name} did not finish within {self.call_limit:g} s)")
+        if reply.get("function"):
+            return RemoteFunction(self, name)
+        try:
+            return wire.decode(reply.get("value"))
+        except wire.WireError as exc:
+            return wire.Opaque(f"(unreadable value: {exc})")
+
+    def __contains__(self, name) -> bool:
+        if name in self.overrides:
+            return True
+        return self._ask("has", str(name)).get("value") is True
+
+    def __setitem__(self, name: str, value) -> None:
+        if isinstance(value, RemoteFunction) and value.name == name:
+            self.overrides.pop(name, None)
+        elif callable(value):
+            self.overrides[name] = value
+        else:
+            raise TypeError("only functions can stand in for the notebook's names")
+
+    def __delitem__(self, name: str) -> None:
+        self.overrides.pop(name, None)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def read_file(self, name: str) -> str | None:
+        """The text of a file the notebook wrote beside itself in this run, or None."""
+        reply = self._ask("file", name)
+        if reply.get("too_large"):
+            return None
+        text = reply.get("text")
+        return text if type(text) is str else None
+
+
+class RemoteFunction(lab05_helpers.RemoteCall):
+    """A student function living in the probe; calling it asks the probe."""
+
+    def __init__(self, env: ProbeEnv, name: str):
+        self.env = env
+        self.name = self.__name__ = name
+
+    def __repr__(self) -> str:
+        return f"<function {self.name}>"
+
+    def __call__(self, *args, **kwargs):
+        return self.call_with_limit(args, kwargs, self.env.call_limit)
+
+    def call_with_limit(self, args, kwargs, seconds: float):
+        import warnings
+
+        request = {"op": "call", "name": self.name, "args": wire.encode(list(args)),
+                   "kwargs": wire.encode(dict(kwargs or {})), "swap": sorted(self.env.overrides)}
+        try:
+            reply = self.env.session.request(request, seconds)
+        except ProbeTimedOut:
+            raise lab05_helpers.CallTimedOut(f"did not return within {seconds:g} s") from None
+        for warning in reply.get("warnings", []) if type(reply.get("warnings")) is list else []:
+            if type(warning) is dict:
+                warnings.warn(wire.short(warning.get("message", "")), RuntimeWarning, stacklevel=2)
+        if reply.get("missing"):
+            raise NameError(f"name '{self.name}' is not defined")
+        if "not_callable" in reply:
+            raise TypeError(f"'{wire.safe_name(reply['not_callable'])}' object is not callable")
+        if type(reply.get("error")) is dict:
+            raise rebuild_error(reply["error"])
+        if "value" not in reply:
+            raise ProbeError("the probe's reply has no value")
+        try:
+            return wire.decode(reply["value"])
+        except wire.WireError as exc:
+            return wire.Opaque(f"(an answer that could not be read: {exc})")
+
+
+
+_ERROR_TYPES: dict[tuple[str, str], type] = {}
+
+
+def rebuild_error(error: dict) -> Exception:
+    """An exception of the student's type name whose class derives from the same built-in."""
+    import builtins
+
+    base = getattr(builtins, wire.safe_name(error.get("base", "Exception")), None)
+    if not (isinstance(base, type) and issubclass(base, Exception)) or base.__name__ in ("SystemExit",):
+        base = Exception
+    name = wire.safe_name(error.get("type", base.__name__)).split(".")[-1] or base.__name__
+    if name == base.__name__:
+        cls = base
+    else:
+        cls = _ERROR_TYPES.setdefault((name, base.__name__), type(name, (base,), {}))
+    return cls(wire.short(error.get("message", "")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+# ---------------------------------------------------------------------------------------------
+def code_cells(notebook: dict) -> list[str]:
+    """The source of every code cell, in order (as Otter would run them)."""
+    cells = []
+    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            cells.append("".join(source) if isinstance(source, list) else str(source))
+    return cells
+
+
+def read_notebook_cells(path: os.PathLike) -> list[str]:
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    return code_cells(nb)
+
+
+@dataclass
+class Prepared:
+    """What trusted scoring needs, read before any student code runs."""
+
+    cells: list[str]
+    test_paths: list[str]
+    test_sources: dict[str, str]
+    support: dict[str, bytes]
+
+
+def prepare(notebook_path: os.PathLike, tests_dir: os.PathLike, files_dir: os.PathLike) -> Prepared:
+    """Read the notebook's code, the test files and the probe's files into memory."""
+    tests_dir, files_dir = pathlib.Path(tests_dir), pathlib.Path(files_dir)
+    paths = sorted(str(p) for p in tests_dir.glob("*.py"))
+    sources = {p: pathlib.Path(p).read_text(encoding="utf-8") for p in paths}
+    support = {}
+    for name in PROBE_FILES:
+        for folder in (files_dir, HERE):
+            if (folder / name).is_file():
+                support[name] = (folder / name).read_bytes()
+                break
+        else:
+            raise ProbeError(f"{name} is missing from the autograder bundle")
+    _import_trusted_modules()
+    return Prepared(read_notebook_cells(notebook_path), paths, sources, support)
+
+
+def _import_trusted_modules() -> None:
+    """Import what scoring runs, now, before the kernel exists (later the disk is not trusted)."""
+    import numpy  # noqa: F401
+    import otter.test_files  # noqa: F401
+    import otter.test_files.exception_test  # noqa: F401
+
+    import lab05_checks  # noqa: F401
+    import lab05_hidden  # noqa: F401
+    import lab05_reference  # noqa: F401
+
+
+
+def _test_files(prepared: Prepared):
+    """Otter's test file objects, compiled from the sources read before the kernel ran."""
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    files = []
+    for path in prepared.test_paths:
+        source = prepared.test_sources[path]
+        namespace: dict[str, Any] = {"__name__": pathlib.Path(path).stem}
+        exec(compile(source, path, "exec"), namespace)  # the bundle's own test files
+        name = namespace["name"]
+        cases = [v.to_dataclass() for v in namespace.values() if type(v).__name__ == "test_case"]
+        for tc in cases:
+            if tc.name is None:
+                tc.name = tc.body.test_func.__name__
+        cases = ExceptionTestFile.resolve_test_file_points(namespace.get("points"), cases)
+        test_file = ExceptionTestFile(name, path, cases, namespace.get("all_or_nothing", False))
+        test_file.source = source
+        files.append(test_file)
+    return files
+
+
+@dataclass
+class Scored:
+    """The trusted results: Otter test file objects, run against the probe."""
+
+    test_files: list
+    events: list[str] = field(default_factory=list)
+    confined: str = ""
+    seconds: float = 0.0
+
+    def scores(self) -> dict[str, float]:
+        return {tf.name: float(tf.score) for tf in self.test_files}
+
+    def passed(self) -> dict[str, bool]:
+        return {f"{tf.name} / {r.test_case.name}": bool(r.passed)
+                for tf in self.test_files for r in tf.test_case_results}
+
+
+def score(prepared: Prepared, spawner=unprivileged_spawner) -> Scored:
+    """Run every test file against the notebook's code in a probe; the probe is stopped after."""
+    import lab05_checks
+
+    started = time.monotonic()
+    session = Session(prepared.cells, prepared.support, spawner, cell_limit=lab05_helpers.CELL_TIME_LIMIT_S)
+    env = ProbeEnv(session, lab05_checks.TIME_LIMIT_S)
+    files = _test_files(prepared)
+    try:
+        for test_file in files:
+            try:
+                test_file.run(env)
+            except ProbeError as exc:  # pragma: no cover - run() catches Exceptions per case
+                session.events.append(str(exc))
+    finally:
+        session.stop()
+    if session.fatal is not None:
+        raise session.fatal
+    return Scored(files, session.events, session.confined, time.monotonic() - started)
+
+
+def differences(kernel: dict[str, float], trusted: dict[str, float]) -> list[str]:
+    """The questions whose score from the kernel's own run differs from the trusted score."""
+    names = sorted(set(kernel) | set(trusted))
+    return [n for n in names if abs(kernel.get(n, 0.0) - trusted.get(n, 0.0)) > 1e-9]
+
+
+def flag_text(questions: Iterable[str]) -> str:
+    questions = list(questions)
+    if not questions:
+        return ""
+    return (f"integrity flag {FLAG}: the scores computed inside the notebook's kernel differ from the "
+            f"trusted scores for {', '.join(questions)}; the trusted scores stand.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the kernel's results without running its code
+# ---------------------------------------------------------------------------------------------
+ALLOWED_GLOBALS = {
+    ("otter.test_files", "GradingResults"),
+    ("otter.test_files.abstract_test", "TestCase"),
+    ("otter.test_files.abstract_test", "TestCaseResult"),
+    ("otter.test_files.exception_test", "ExceptionTestFile"),
+    ("otter.test_files.exception_test", "test_case"),
+    ("otter.test_files.ok_test", "OKTestFile"),
+    ("nbformat.notebooknode", "NotebookNode"),
+    ("collections", "OrderedDict"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("copyreg", "_reconstructor"),
+    ("builtins", "object"),
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles Otter's result types and plain data only; anything else is refused."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not one of Otter's result types")
+
+
+class _GuardedPickle:
+    """Stands in for the ``pickle`` module inside ``otter.execute``: loads are restricted."""
+
+    def __getattr__(self, name):
+        return getattr(pickle, name)
+
+    @staticmethod
+    def load(file, **kwargs):
+        return RestrictedUnpickler(file).load()
+
+    @staticmethod
+    def loads(data, **kwargs):
+        return RestrictedUnpickler(io.BytesIO(data)).load()
+
+
+def guard_otter_unpickling() -> None:
+    """Make Otter read the kernel's results file with :class:`RestrictedUnpickler`."""
+    import otter.execute
+
+    otter.execute.pickle = _GuardedPickle()
+
+
+def strip_untrusted_files(folder: os.PathLike) -> list[str]:
+    """Delete the files in ``folder`` that Otter would deserialize; returns their names."""
+    removed = []
+    for path in pathlib.Path(folder).iterdir():
+        if path.name in UNTRUSTED_PICKLES or path.suffix.lower() in PICKLE_SUFFIXES:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path.name)
+    return removed
+
+
+# ---------------------------------------------------------------------------------------------
+# The Otter plugin
+# ---------------------------------------------------------------------------------------------
+def _plugin_base():
+    from otter.plugins import AbstractOtterPlugin
+
+    return AbstractOtterPlugin
+
+
+class TrustedScoring(_plugin_base()):
+    """Otter plugin (named in the assignment's config): scores every test outside the kernel."""
+
+    def before_grading(self, config):
+        # runs in the submission folder, before the notebook is executed
+        self.removed = strip_untrusted_files(".")
+        guard_otter_unpickling()
+        self.external = os.environ.get(EXTERNAL_ENV) == "external"
+        if self.external:
+            return
+        if str(getattr(config, "autograder_dir", "")) == "/autograder":
+            _close_autograder_folder()
+        self.prepared = prepare(self.submission_path, "tests", HERE / "files" if (HERE / "files").is_dir()
+                                else ".")
+
+    def after_grading(self, results):
+        if self.external:
+            return
+        kernel = {name: float(tf.score) for name, tf in getattr(results, "results", {}).items()}
+        try:
+            scored = score(self.prepared)
+        except Exception as exc:  # noqa: BLE001 - no trusted verdict: no points from the kernel either
+            results.results = {}
+            results.set_output(f"Trusted scoring failed ({wire.short(exc)}); please alert your instructor.")
+            return
+        replace_results(results, scored, kernel, self.removed)
+
+    def generate_report(self):
+        return ""
+
+
+def replace_results(results, scored: Scored, kernel: dict[str, float], removed: list[str]) -> list[str]:
+    """Put the trusted test files in Otter's results; returns the questions that differed."""
+    differ = differences(kernel, scored.scores())
+    results.results = {tf.name: tf for tf in scored.test_files}
+    results._catastrophic_error = None
+    results.all_hidden = False
+    lines = [flag_text(differ)] if differ else []
+    if removed:
+        lines.append(f"Removed from the submission before grading (Otter would have deserialized them): "
+                     f"{', '.join(removed)}.")
+    lines += scored.events
+    results.set_output("\n".join(lines) if lines else None)
+    results.set_plugin_data("TrustedScoring", {"differ": differ, "confined": scored.confined})
+    return differ
+
+
+def _close_autograder_folder() -> None:
+    """On Gradescope: the probe's user may not read the bundle (reference, tests) or the upload."""
+    for path in ("/autograder/source", "/autograder/submission", "/autograder/results"):
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass

@@ -1,0 +1,126 @@
+"""Trusted scoring: code in the student's kernel cannot forge its own score.
+
+Each attack of tests/attacks.py is graded through the bundle (Otter's own grading code, with the
+bundle's plugin) and must score exactly what its honest code earns: the blank notebook's 0.
+Where the kernel's own results were forged, the submission carries the integrity flag.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import zipfile
+
+import nbformat
+import numpy as np
+import pytest
+
+import attacks
+import lab05_wire as wire
+from conftest import AUTOGRADER_ZIP, NOTEBOOK, grade
+
+FLAG = "kernel_results_differ"
+
+
+def _grade_nb(nb, folder: pathlib.Path, extra: dict | None = None):
+    folder.mkdir(parents=True, exist_ok=True)
+    if extra:
+        path = folder / "submission.zip"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr(NOTEBOOK, nbformat.writes(nb))
+            for name, data in extra.items():
+                zf.writestr(name, data)
+    else:
+        path = folder / NOTEBOOK
+        path.write_text(nbformat.writes(nb), encoding="utf-8")
+    return grade(path)
+
+
+@pytest.mark.parametrize("attack", sorted(attacks.FORGERIES))
+def test_a_forgery_in_the_kernel_earns_nothing(attack, tmp_path):
+    results, scores = _grade_nb(attacks.with_cells(*attacks.FORGERIES[attack]), tmp_path)
+    earned = {q: s for q, s in scores.items() if s}
+    assert not earned, f"{attack}: a blank notebook plus the attack should earn 0 everywhere; got {earned}"
+
+
+@pytest.mark.parametrize("attack", ["checker_results_set_to_passed", "dynamic_import_of_the_reference",
+                                    "frame_walk_to_the_reference", "test_files_rewritten"])
+def test_a_forged_kernel_result_is_flagged_with_the_questions(attack, tmp_path):
+    results, scores = _grade_nb(attacks.with_cells(*attacks.FORGERIES[attack]), tmp_path)
+    output = results.get("output", "")
+    assert FLAG in output, f"{attack}: expected the flag {FLAG} in results.json's output; got {output!r}"
+    assert "transistor_tax" in output, f"{attack}: the flag should name the forged questions; got {output!r}"
+
+
+def test_an_honest_submission_carries_no_flag(solution_grades):
+    results, _ = solution_grades
+    assert FLAG not in (results.get("output") or ""), f"the solution was flagged: {results.get('output')!r}"
+
+
+def test_a_pickle_payload_in_the_kernels_results_never_runs(tmp_path):
+    marker = tmp_path / "results-payload-ran"
+    results, scores = _grade_nb(attacks.with_cells(attacks.pickle_payload(marker)), tmp_path / "sub")
+    assert not marker.exists(), "the kernel's results file was unpickled with its payload: the marker exists"
+    assert not any(scores.values()), f"expected 0 everywhere; got {scores}"
+
+
+def test_an_otter_log_payload_in_the_upload_never_runs(tmp_path):
+    marker = tmp_path / "otter-log-payload-ran"
+    extra = {".OTTER_LOG": attacks.otter_log_payload(marker), "design_ledger.json": "{}"}
+    results, scores = _grade_nb(attacks.blank(), tmp_path / "sub", extra)
+    assert not marker.exists(), "the upload's .OTTER_LOG was deserialized: the marker exists"
+    assert ".OTTER_LOG" in (results.get("output") or ""), "the output should say the .OTTER_LOG was removed"
+
+
+def test_an_exception_cannot_carry_the_reference_into_a_message(tmp_path):
+    nb = attacks.with_cells(attacks.LEAK_REFERENCE)
+    results, _ = _grade_nb(nb, tmp_path)
+    text = json.dumps(results)
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        reference = zf.read("files/lab05_reference.py").decode()
+    lines = [line.strip() for line in reference.splitlines() if len(line.strip()) > 30]
+    leaked = [line for line in lines if line in text]
+    assert not leaked, f"results.json repeats lines of the reference module: {leaked[:3]}"
+
+
+def test_the_solution_is_scored_by_the_probe_not_the_kernel(solution_grades):
+    results, scores = solution_grades
+    assert sum(scores.values()) == 33, f"the solution should earn 33 through trusted scoring; got {scores}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The wire format
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [1, 2.5, "A", None, True, [1, [2, 3]], (1, "x"), {"weights": 4, "total": 9},
+                                   np.arange(6).reshape(2, 3), np.float64(0.25), np.int64(7), float("nan")])
+def test_plain_values_cross_the_wire_with_their_types(value):
+    got = wire.decode(wire.loads(wire.dumps(wire.encode(value))))
+    assert type(got) is type(value), f"{value!r}: expected type {type(value).__name__}, got {type(got).__name__}"
+    if isinstance(value, np.ndarray):
+        assert np.array_equal(got, value) and got.dtype == value.dtype, f"{value!r} came back as {got!r}"
+    elif value == value:
+        assert got == value, f"{value!r} came back as {got!r}"
+
+
+def test_a_str_subclass_arrives_as_an_opaque_description():
+    class Anything(str):
+        def __eq__(self, other):
+            return True
+        __hash__ = str.__hash__
+
+    got = wire.decode(wire.encode(Anything("A")))
+    assert not isinstance(got, str), f"a str subclass should not arrive as a str; got {type(got).__name__}"
+    assert got != "A" and got != "B", "the opaque stand-in must not compare equal to answers"
+
+
+@pytest.mark.parametrize("data, why", [
+    ({"$nd": ["<f8", [3], [1.0, 2.0]]}, "values that do not match the shape"),
+    ({"$nd": ["|O", [1], [1]]}, "object arrays"),
+    ({"$exec": "print(1)"}, "unknown tags"),
+    ({"a": 1, "b": 2}, "plain objects"),
+    ({"$nd": ["<f8", [10 ** 7], []]}, "huge arrays"),
+])
+def test_the_decoder_refuses_what_it_cannot_rebuild(data, why):
+    with pytest.raises(wire.WireError):
+        wire.decode(data)
+        pytest.fail(f"decode accepted {why}: {data!r}")
