@@ -528,17 +528,7 @@ def _test_files(prepared: Prepared):
 
     files = []
     for path in prepared.test_paths:
-        source = prepared.test_sources[path]
-        namespace: dict[str, Any] = {"__name__": pathlib.Path(path).stem}
-        exec(compile(source, path, "exec"), namespace)  # the bundle's own test files
-        name = namespace["name"]
-        cases = [v.to_dataclass() for v in namespace.values() if type(v).__name__ == "test_case"]
-        for tc in cases:
-            if tc.name is None:
-                tc.name = tc.body.test_func.__name__
-        cases = ExceptionTestFile.resolve_test_file_points(namespace.get("points"), cases)
-        test_file = ExceptionTestFile(name, path, cases, namespace.get("all_or_nothing", False))
-        test_file.source = source
+        test_file = ExceptionTestFile.from_string(prepared.test_sources[path], path=path)
         files.append(test_file)
     return files
 
@@ -721,3 +711,45 @@ def _close_autograder_folder() -> None:
             os.chmod(path, 0o700)
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring outside Otter's run (local grading: Otter runs in a sandbox, this runs outside it)
+# ---------------------------------------------------------------------------------------------
+def kernel_scores(results_json: Any) -> dict[str, float]:
+    """{question: score} from the ``results.json`` of Otter's run (untrusted data: read defensively)."""
+    scores: dict[str, float] = {}
+    tests = results_json.get("tests") if isinstance(results_json, dict) else None
+    for test in tests if isinstance(tests, list) else []:
+        if not isinstance(test, dict) or not isinstance(test.get("name"), str):
+            continue
+        score = test.get("score")
+        if "max_score" not in test or type(score) not in (int, float):
+            continue
+        question = test["name"].split(" - ")[0].strip()
+        scores[question] = scores.get(question, 0.0) + float(score)
+    return scores
+
+
+def score_outside(notebook: dict, bundle: os.PathLike, kernel_results: Any, spawner,
+                  removed: Iterable[str] = ()) -> tuple[dict, Scored, list[str]]:
+    """Score ``notebook`` (parsed JSON) with the unpacked ``bundle``'s tests, in a probe started by
+    ``spawner``; returns ``(results.json as Gradescope reads it, the scored tests, questions whose
+    kernel scores differed)``. ``kernel_results`` is Otter's results.json from the sandboxed run."""
+    import json
+
+    from otter.run.run_autograder.autograder_config import AutograderConfig
+    from otter.test_files import GradingResults
+
+    bundle = pathlib.Path(bundle)
+    _import_trusted_modules()
+    test_paths = sorted(str(p) for p in (bundle / "tests").glob("*.py"))
+    support = {name: ((bundle / "files" / name) if (bundle / "files" / name).is_file() else HERE / name).read_bytes()
+               for name in PROBE_FILES}
+    prepared = Prepared(code_cells(notebook), test_paths,
+                        {p: pathlib.Path(p).read_text(encoding="utf-8") for p in test_paths}, support)
+    scored = score(prepared, spawner)
+    results = GradingResults(scored.test_files)
+    differ = replace_results(results, scored, kernel_scores(kernel_results), list(removed))
+    config = json.loads((bundle / "otter_config.json").read_text(encoding="utf-8"))
+    return results.to_gradescope_dict(AutograderConfig(config)), scored, differ
