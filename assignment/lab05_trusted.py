@@ -5,17 +5,17 @@ so that code can change the verdict (patch the checker, walk the test's frames t
 return objects equal to anything, rewrite the results file). This module takes the verdict out:
 
 1. Before any student code runs (Otter's ``before_grading`` event), the grading process removes
-   the files Otter would unpickle from the submission (``.OTTER_LOG``), makes Otter read the
-   kernel's results file with an allow-list of Otter's own result types only, and takes in
-   memory everything it will need later: the notebook's code as submitted, the test files, the
-   reference and the support files. Nothing on disk is read again after the kernel has run.
-2. After Otter's run (``after_grading``), the student's code is run again in a probe
+   the files Otter would unpickle from the submission (``.OTTER_LOG``) and makes Otter read the
+   kernel's results file with an allow-list of Otter's own result types only.
+2. Still before Otter starts the kernel, the student's code runs in a probe
    (:mod:`lab05_probe`): a fresh process that cannot read the reference, the tests or any
-   expected value. The same test files run here, in the grading process, with an environment
+   expected value. The bundle's test files run here, in the grading process, with an environment
    whose functions and values are fetched from the probe as plain JSON (:mod:`lab05_wire`).
-   Time limits are enforced by killing the probe.
-3. The trusted results replace Otter's; where the kernel's own results differ, the submission
-   is flagged (``kernel_results_differ``) and the questions named.
+   Time limits are enforced by killing the probe. The probe is done before the kernel exists, so
+   nothing the kernel leaves behind (files, processes) can reach it.
+3. After Otter's run (``after_grading``), the trusted results replace Otter's; where the
+   kernel's own results differ, the submission is flagged (``kernel_results_differ``) and the
+   questions named.
 
 Where it runs: on Gradescope the grader is root and the probe runs as an unprivileged user
 (uid 65534) with resource limits; local grading (``make grade``/``grade-one``) runs Otter inside
@@ -658,31 +658,37 @@ def _plugin_base():
 
 
 class TrustedScoring(_plugin_base()):
-    """Otter plugin (named in the assignment's config): scores every test outside the kernel."""
+    """Otter plugin (named in the assignment's config): scores every test outside the kernel.
+
+    The probe runs in ``before_grading``, before Otter starts the kernel: nothing the kernel does
+    (files it leaves, processes it starts) exists yet while the student's code is scored.
+    """
 
     def before_grading(self, config):
         # runs in the submission folder, before the notebook is executed
         self.removed = strip_untrusted_files(".")
         guard_otter_unpickling()
         self.external = os.environ.get(EXTERNAL_ENV) == "external"
+        self.scored, self.failure = None, None
         if self.external:
             return
         if str(getattr(config, "autograder_dir", "")) == "/autograder":
             _close_autograder_folder()
-        self.prepared = prepare(self.submission_path, "tests", HERE / "files" if (HERE / "files").is_dir()
-                                else ".")
+        try:
+            files = HERE / "files" if (HERE / "files").is_dir() else pathlib.Path(".")
+            self.scored = score(prepare(self.submission_path, "tests", files))
+        except Exception as exc:  # noqa: BLE001 - reported in after_grading, with no points
+            self.failure = exc
 
     def after_grading(self, results):
         if self.external:
             return
-        kernel = {name: float(tf.score) for name, tf in getattr(results, "results", {}).items()}
-        try:
-            scored = score(self.prepared)
-        except Exception as exc:  # noqa: BLE001 - no trusted verdict: no points from the kernel either
+        if self.scored is None:  # no trusted verdict: no points from the kernel either
             results.results = {}
-            results.set_output(f"Trusted scoring failed ({wire.short(exc)}); please alert your instructor.")
+            results.set_output(f"Trusted scoring failed ({wire.short(self.failure)}); please alert your instructor.")
             return
-        replace_results(results, scored, kernel, self.removed)
+        kernel = {name: float(tf.score) for name, tf in getattr(results, "results", {}).items()}
+        replace_results(results, self.scored, kernel, self.removed)
 
     def generate_report(self):
         return ""
