@@ -246,7 +246,8 @@ def test_environment_identity_and_network(scratch, monkeypatch):
 
 def test_python_jupyter_numpy_and_matplotlib_start(scratch):
     code = """
-    import json, matplotlib, numpy, IPython, jupyter_client, nbformat, otter
+    import json, socket, matplotlib, numpy, IPython, jupyter_client, nbformat, otter
+    socket.create_server(("localhost", 0)).close()  # Otter's log server binds "localhost"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     plt.plot([1, 2]); plt.savefig("fig.png")

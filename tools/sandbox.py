@@ -252,6 +252,7 @@ def command(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = ()
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
+    args += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700 as root
     for name in ETC_FILES:
         path = Path("/etc") / name
         if path.exists():
