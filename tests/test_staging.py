@@ -6,7 +6,6 @@ import glob
 import json
 import os
 import pathlib
-import stat
 import zipfile
 
 import nbformat

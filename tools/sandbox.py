@@ -37,11 +37,9 @@ only, and the result says so, so that it can be recorded.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import fcntl
 import json
 import os
-import pathlib
 import resource
 import shutil
 import signal
