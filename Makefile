@@ -61,9 +61,9 @@ leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-on
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest
 
-grade-one: $(STAMP) ## Grade one submission: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1]
-	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip"; exit 2; }
-	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force)
+grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1] [TIMEOUT=s]
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=600]"; exit 2; }
+	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 .PHONY: grade bench-grade
 grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIMEOUT=s] [OUT=dir] [REGRADE=1] [MEMORY=4GiB]

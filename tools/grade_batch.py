@@ -393,7 +393,7 @@ def grade_submission(task: dict, settings: dict, report=None) -> dict:
     Writes Otter's results.json and the grading log into ``task["result_dir"]``. ``report`` is
     called with the integrity flags as soon as they are known (before grading starts).
     """
-    from tools.grade_one import grade, question_scores
+    from tools.grade_one import grade_in_process as grade, question_scores  # its workers isolate grading
     from tools.integrity import flag_codes, scan_notebook
 
     row = {"status": "error", "questions": [], "total": 0.0, "flags": [], "flag_details": [], "message": ""}

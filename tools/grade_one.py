@@ -1,46 +1,259 @@
-"""Grade one submission locally, through the same code Gradescope runs.
+"""Grade one submission locally, through the same code Gradescope runs, inside the sandbox.
 
     python -m tools.grade_one SUBMISSION [--autograder autograder/autograder.zip] [--out DIR] [--force]
+                              [--timeout SECONDS]
 
-SUBMISSION is the zip a student exported (notebook + design_ledger.json) or a bare notebook.
-Prints the score of each question and writes Otter's ``results.json`` (the file Gradescope
-reads) and a ``scores.txt`` summary into DIR (default ``grades/<submission name>/``). An
-existing DIR is never replaced unless ``--force`` is given.
+SUBMISSION is the zip a student exported (notebook + design_ledger.json), a bare notebook, or a
+folder (Gradescope's unzipped upload). It is staged (tools/staging.py: canonical names only, one
+notebook, no code or pickles from the upload), then ``otter run`` grades it inside bubblewrap
+(tools/sandbox.py: the bundle and the Python environment read-only, nothing else of this machine
+visible, a memory limit and an outer timeout). Prints the score of each question and writes
+Otter's ``results.json`` (the file Gradescope reads), a ``scores.txt`` summary and the grading log
+into DIR (default ``grades/<submission name>/``). An existing DIR is never replaced unless
+``--force`` is given. Where bubblewrap cannot run, grading is refused; ``UNSANDBOXED=1`` grades
+anyway, without the sandbox, and says so in the output and in scores.txt.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
+import math
+import os
 import pathlib
+import shutil
+import stat
+import subprocess
 import sys
 import tempfile
+import time
+import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import sandbox  # noqa: E402
+from tools.staging import StagingError, stage  # noqa: E402
+
 DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
+DEFAULT_TIMEOUT = 600.0              # seconds, as on Gradescope
+DEFAULT_MEMORY = 4 * 1024 ** 3       # address space per process in the sandbox
 ACCEPTED = (".zip", ".ipynb")
+MAX_RESULTS_BYTES = 16 * 1024 ** 2   # results.json larger than this is not Otter's
+MAX_LOG_BYTES = 4 * 1024 ** 2        # the log kept is the last 4 MiB of what grading printed
 
 
 class GradeError(RuntimeError):
     """A submission could not be graded; the message says why."""
 
 
+@dataclasses.dataclass
+class Graded:
+    results: dict          # Otter's results.json, validated against the bundle
+    log: str               # what grading printed (its last MAX_LOG_BYTES)
+    unsandboxed: bool      # True when it ran without bubblewrap (UNSANDBOXED=1)
+    seconds: float
+    removed: list[str]     # what staging dropped from the upload, and why
+
+
+def unsandboxed_requested() -> bool:
+    """Whether the environment asks to grade without the sandbox (``UNSANDBOXED=1``)."""
+    return os.environ.get("UNSANDBOXED", "").strip().lower() in ("1", "true", "yes")
+
+
 def check_submission(path: pathlib.Path) -> pathlib.Path:
-    """The submission path, if it names a file Otter can grade."""
+    """The submission path, if it names something Otter can grade."""
     if not path.exists():
         raise GradeError(f"{path} does not exist")
-    if not path.is_file() or path.suffix.lower() not in ACCEPTED:
-        raise GradeError(f"{path} is not a submission: expected a .zip exported by the notebook or a .ipynb")
+    if not path.is_dir() and (not path.is_file() or path.suffix.lower() not in ACCEPTED):
+        raise GradeError(f"{path} is not a submission: expected a .zip exported by the notebook, a .ipynb, "
+                         "or a folder holding one")
     return path.resolve()
 
 
-def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER) -> tuple[dict, str]:
-    """Grade ``submission`` with Otter's own grading code (``otter run``, no container).
+def bundle_questions(autograder: pathlib.Path) -> dict[str, float]:
+    """{question: points possible} of the bundle, read from its tests without running them."""
+    from tools.grade_batch import bundle_questions as read
+
+    try:
+        return read(autograder)[1]
+    except (zipfile.BadZipFile, OSError, SyntaxError, UnicodeDecodeError) as exc:
+        raise GradeError(f"{autograder} is not a readable autograder bundle ({exc}): run `make`") from exc
+
+
+def validate_results(results, questions: dict[str, float]) -> dict:
+    """``results`` if it is a result of this bundle: known test names, 0 <= score <= max_score."""
+    def bad(why: str) -> GradeError:
+        return GradeError(f"results.json is not a valid result of this autograder: {why}; not graded")
+
+    if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
+        raise bad("expected a JSON object with a list of tests")
+    earned: dict[str, float] = {}
+    possible: dict[str, float] = {}
+    for test in results["tests"]:
+        if not isinstance(test, dict) or not isinstance(test.get("name"), str):
+            raise bad(f"a test entry without a name: {str(test)[:200]}")
+        name = test["name"]
+        if "max_score" not in test and "score" not in test:
+            continue  # text only, e.g. Otter's "Public Tests" summary
+        question = name.split(" - ")[0].strip()
+        if question not in questions:
+            raise bad(f"test {name!r} is not one of the bundle's questions ({', '.join(sorted(questions))})")
+        score, top = test.get("score", 0) or 0, test.get("max_score", 0) or 0
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (score, top)):
+            raise bad(f"test {name!r} has score {score!r} of {top!r}; expected numbers")
+        if not 0 <= score <= top:
+            raise bad(f"test {name!r} has score {score!r} of max_score {top!r}; expected 0 <= score <= max_score")
+        earned[question] = earned.get(question, 0.0) + score
+        possible[question] = possible.get(question, 0.0) + top
+    over = {q: m for q, m in possible.items() if m > questions[q] + 1e-9}
+    if over:
+        raise bad(", ".join(f"{q} is worth {m:g} in results.json but {questions[q]:g} in the bundle"
+                            for q, m in over.items()))
+    total = results.get("score")
+    if total is not None and (not isinstance(total, (int, float)) or isinstance(total, bool)
+                              or not math.isfinite(total) or abs(total - sum(earned.values())) > 1e-6):
+        raise bad(f"its total {total!r} is not the sum of its tests ({sum(earned.values()):g})")
+    return results
+
+
+def _read_results(scratch: pathlib.Path) -> dict:
+    """scratch/out/results.json, read without following links and with a size cap."""
+    where = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        try:
+            out = os.open("out", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=where)
+        except OSError as exc:
+            raise GradeError(f"Otter wrote no results ({exc.strerror})") from exc
+        try:
+            fd = os.open("results.json", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=out)
+        except FileNotFoundError:
+            raise GradeError("Otter wrote no results") from None
+        except OSError as exc:
+            raise GradeError(f"results.json cannot be read ({exc.strerror}); not graded") from exc
+        finally:
+            os.close(out)
+    finally:
+        os.close(where)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise GradeError("results.json is not a regular file; not graded")
+        data = f.read(MAX_RESULTS_BYTES + 1)
+    if len(data) > MAX_RESULTS_BYTES:
+        raise GradeError(f"results.json is larger than {MAX_RESULTS_BYTES:,} bytes; not graded")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise GradeError(f"results.json is not JSON ({exc}); not graded") from exc
+
+
+def _read_log(path: pathlib.Path) -> str:
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_LOG_BYTES:
+            f.seek(size - MAX_LOG_BYTES)
+        return f.read(MAX_LOG_BYTES).decode("utf-8", "replace")
+
+
+def _otter_error(log: str) -> str:
+    """The last exception line Otter printed (e.g. its refusal), or the last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if (head.endswith(("Error", "Exception")) or head.endswith("Exit")) and " " not in head:
+            return line
+    return lines[-1] if lines else "no output"
+
+
+def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER, *,
+                   timeout: float = DEFAULT_TIMEOUT, memory_bytes: int | None = DEFAULT_MEMORY,
+                   unsandboxed: bool | None = None) -> Graded:
+    """Stage ``submission`` and grade it with ``otter run`` in the sandbox; see the module docstring.
+
+    Raises GradeError (what went wrong) or sandbox.SandboxUnavailable (bwrap cannot run and
+    ``unsandboxed`` is off; None means: read UNSANDBOXED from the environment).
+    """
+    if unsandboxed is None:
+        unsandboxed = unsandboxed_requested()
+    autograder = pathlib.Path(autograder).resolve()
+    if not autograder.is_file():
+        raise GradeError(f"{autograder} does not exist: run `make` to build the autograder bundle")
+    questions = bundle_questions(autograder)
+    if not unsandboxed:
+        sandbox.check_available()
+    begin = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="lab05-grade-") as work:
+        work = pathlib.Path(work)
+        os.chmod(work, 0o755)  # the read-only inputs must be readable by the sandbox's user
+        try:
+            staged = stage(pathlib.Path(submission), work / "staged")
+        except StagingError as exc:
+            raise GradeError(f"{pathlib.Path(submission).name} cannot be graded ({exc.status}): {exc}") from exc
+        inputs = work / "inputs"
+        inputs.mkdir(mode=0o755)
+        bundle = inputs / "autograder.zip"
+        shutil.copyfile(autograder, bundle)
+        if staged.files == [staged.notebook_path.name]:
+            gradable = inputs / staged.notebook_path.name
+            shutil.copyfile(staged.notebook_path, gradable)
+        else:
+            gradable = inputs / "submission.zip"
+            with zipfile.ZipFile(gradable, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name in staged.files:
+                    zf.write(work / "staged" / name, name)
+        for path in inputs.iterdir():
+            os.chmod(path, 0o644)
+        scratch = work / "scratch"
+        (scratch / "out").mkdir(parents=True)
+        argv = [sandbox.python_executable(), "-m", "otter", "run", "-a", str(bundle), "-o", str(scratch / "out"),
+                "--no-logo", str(gradable)]
+        limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
+        log_path = work / "grading_log.txt"
+        with open(log_path, "wb") as log_file:
+            outcome = sandbox.run(argv, timeout=timeout, scratch=scratch, readonly=[inputs], limits=limits,
+                                  stdout=log_file, stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
+        log = _read_log(log_path)
+        if staged.removed:
+            log = "staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed) + log
+        name = pathlib.Path(submission).name
+        if outcome.timed_out:
+            error = GradeError(f"grading {name} did not finish within {timeout:g} s and was stopped "
+                               "(a cell may loop forever or wait for input)")
+            error.log = log
+            raise error
+        if outcome.returncode != 0:
+            error = GradeError(f"Otter could not grade {name}: {_otter_error(log)}")
+            error.log = log
+            raise error
+        try:
+            results = validate_results(_read_results(scratch), questions)
+        except GradeError as exc:
+            exc.log = log
+            raise
+    return Graded(results=results, log=log, unsandboxed=unsandboxed, seconds=time.monotonic() - begin,
+                  removed=staged.removed)
+
+
+def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER, **kwargs) -> tuple[dict, str]:
+    """Grade ``submission`` in the sandbox (see :func:`grade_detailed`).
 
     Returns:
         ``(results, log)``: Gradescope's results.json as a dict, and what grading printed.
+    """
+    graded = grade_detailed(submission, autograder, **kwargs)
+    return graded.results, graded.log
+
+
+def grade_in_process(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER) -> tuple[dict, str]:
+    """Grade in this process with Otter's Python API: NO sandbox, NO staging, NO time limit.
+
+    Only for callers that isolate grading themselves (tools/grade_batch.py's worker processes, until
+    the batch grader runs on tools/sandbox.py).
     """
     from otter.run import main as otter_run
 
@@ -108,29 +321,55 @@ def format_scores(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 600") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text} is not a usable timeout; accepted: a number of seconds > 0")
+    return value
+
+
+UNSANDBOXED_NOTE = "graded WITHOUT the sandbox (UNSANDBOXED=1): the student's code ran with all your rights"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("submission", type=pathlib.Path, help="a .zip exported by the notebook, or a .ipynb")
+    parser.add_argument("submission", type=pathlib.Path,
+                        help="a .zip exported by the notebook, a .ipynb, or a folder holding one")
     parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
     parser.add_argument("--out", type=pathlib.Path, help="folder for results.json (default grades/<name>/)")
     parser.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
+                        help=f"seconds before grading is stopped (default {DEFAULT_TIMEOUT:g})")
     args = parser.parse_args(argv)
+    unsandboxed = unsandboxed_requested()
     try:
         submission = check_submission(args.submission)
         out = args.out or ROOT / "grades" / submission.stem
         if out.exists() and not args.force:
             raise GradeError(f"{out} already exists; pass --force (make grade-one ... FORCE=1) to replace "
                              "it, or choose another folder with --out")
-        results, log = grade(submission, args.autograder.resolve())
+        if unsandboxed:
+            print(f"grade-one: WARNING: {UNSANDBOXED_NOTE}", file=sys.stderr)
+        graded = grade_detailed(submission, args.autograder.resolve(), timeout=args.timeout, unsandboxed=unsandboxed)
+    except sandbox.SandboxUnavailable as exc:
+        print(f"grade-one: cannot grade safely: {exc}", file=sys.stderr)
+        return 2
     except GradeError as exc:
         print(f"grade-one: {exc}", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    table = format_scores(results)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (out / "scores.txt").write_text(table + "\n", encoding="utf-8")
-    (out / "grading_log.txt").write_text(log, encoding="utf-8")
-    print(f"{submission.name}\n\n{table}\n\nOtter's results: {out / 'results.json'}")
+    table = format_scores(graded.results)
+    how = UNSANDBOXED_NOTE if graded.unsandboxed else "graded in the sandbox (bubblewrap)"
+    (out / "results.json").write_text(json.dumps(graded.results, indent=2) + "\n", encoding="utf-8")
+    (out / "scores.txt").write_text(f"{table}\n\n{how}\n", encoding="utf-8")
+    (out / "grading_log.txt").write_text(graded.log, encoding="utf-8")
+    dropped = ("\ndropped from the upload:\n" + "\n".join(f"  {r}" for r in graded.removed) + "\n"
+               if graded.removed else "")
+    print(f"{submission.name}\n\n{table}\n{dropped}\n{how} in {graded.seconds:.1f} s\n"
+          f"Otter's results: {out / 'results.json'}")
     return 0
 
 
