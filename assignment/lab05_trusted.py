@@ -181,7 +181,10 @@ class Session:
     """
 
     def __init__(self, cells: list[str], support: dict[str, bytes], spawner, *, cell_limit: float,
-                 overrides: Callable[[], dict[str, Callable]] | None = None):
+                 overrides: Callable[[], dict[str, Callable]] | None = None, deadline: float | None = None,
+                 python: str | None = None):
+        self.deadline = deadline if deadline is not None else float("inf")
+        self.python = python or sys.executable
         self.cells = cells
         self.support = support
         self.spawner = spawner
@@ -215,24 +218,27 @@ class Session:
             (self.workdir / name).write_bytes(data)
         for sub in (".config", ".ipython", ".tmp", ".jupyter"):
             (self.workdir / sub).mkdir()
-        argv = [sys.executable, "-I", "-X", "utf8", str(self.workdir / "lab05_probe.py")]
+        argv = [self.python, "-I", "-X", "utf8", str(self.workdir / "lab05_probe.py")]
         self.started = self.spawner(argv, self.workdir)
         self.confined = self.started.confined
         self.buffer = b""
         try:
             self._send({"op": "setup", "cells": self.cells, "skip": sorted(self.skip)})
-            deadline = time.monotonic() + START_LIMIT_S
+            deadline = min(time.monotonic() + START_LIMIT_S, self.deadline)
             current = None
             while True:
                 message = self._receive(deadline)
                 if message.get("event") == "cell" and type(message.get("index")) is int:
                     current = message["index"]
-                    deadline = time.monotonic() + self.cell_limit
+                    deadline = min(time.monotonic() + self.cell_limit, self.deadline)
                 elif message.get("event") == "ready":
                     return
                 else:
                     raise ProbeError("the probe sent something unexpected while running the notebook")
         except ProbeTimedOut:
+            if time.monotonic() >= self.deadline:
+                self.stop()
+                raise ProbeError("grading ran out of time for this submission") from None
             if current is None:
                 self.stop()
                 raise ProbeError("the probe did not start in time") from None
@@ -294,10 +300,12 @@ class Session:
 
         Raises ProbeTimedOut (after killing the probe) if no reply comes within ``timeout``.
         """
+        if time.monotonic() >= self.deadline:
+            raise ProbeError("grading ran out of time for this submission")
         self.ensure()
         try:
             self._send(message)
-            deadline = time.monotonic() + timeout
+            deadline = min(time.monotonic() + timeout, self.deadline)
             while True:
                 answer = self._receive(deadline)
                 if "reply" in answer:
@@ -550,12 +558,18 @@ class Scored:
                 for tf in self.test_files for r in tf.test_case_results}
 
 
-def score(prepared: Prepared, spawner=unprivileged_spawner) -> Scored:
-    """Run every test file against the notebook's code in a probe; the probe is stopped after."""
+def score(prepared: Prepared, spawner=unprivileged_spawner, *, deadline: float | None = None,
+          python: str | None = None) -> Scored:
+    """Run every test file against the notebook's code in a probe; the probe is stopped after.
+
+    ``deadline`` (``time.monotonic()``) ends the whole scoring: later calls fail. ``python`` is
+    the interpreter the probe runs (as the spawner's sandbox sees it).
+    """
     import lab05_checks
 
     started = time.monotonic()
-    session = Session(prepared.cells, prepared.support, spawner, cell_limit=lab05_helpers.CELL_TIME_LIMIT_S)
+    session = Session(prepared.cells, prepared.support, spawner, cell_limit=lab05_helpers.CELL_TIME_LIMIT_S,
+                      deadline=deadline, python=python)
     env = ProbeEnv(session, lab05_checks.TIME_LIMIT_S)
     files = _test_files(prepared)
     try:
@@ -737,16 +751,10 @@ def kernel_scores(results_json: Any) -> dict[str, float]:
     return scores
 
 
-def score_outside(notebook: dict, bundle: os.PathLike, kernel_results: Any, spawner,
-                  removed: Iterable[str] = ()) -> tuple[dict, Scored, list[str]]:
-    """Score ``notebook`` (parsed JSON) with the unpacked ``bundle``'s tests, in a probe started by
-    ``spawner``; returns ``(results.json as Gradescope reads it, the scored tests, questions whose
-    kernel scores differed)``. ``kernel_results`` is Otter's results.json from the sandboxed run."""
-    import json
-
-    from otter.run.run_autograder.autograder_config import AutograderConfig
-    from otter.test_files import GradingResults
-
+def score_unpacked(notebook: dict, bundle: os.PathLike, spawner, *, deadline: float | None = None,
+                   python: str | None = None) -> Scored:
+    """Score ``notebook`` (parsed JSON) with the tests of an unpacked ``bundle`` (its ``tests/``
+    and ``files/``), in a probe started by ``spawner``."""
     bundle = pathlib.Path(bundle)
     _import_trusted_modules()
     test_paths = sorted(str(p) for p in (bundle / "tests").glob("*.py"))
@@ -754,8 +762,19 @@ def score_outside(notebook: dict, bundle: os.PathLike, kernel_results: Any, spaw
                for name in PROBE_FILES}
     prepared = Prepared(code_cells(notebook), test_paths,
                         {p: pathlib.Path(p).read_text(encoding="utf-8") for p in test_paths}, support)
-    scored = score(prepared, spawner)
+    return score(prepared, spawner, deadline=deadline, python=python)
+
+
+def gradescope_results(scored: Scored, bundle: os.PathLike, kernel_results: Any,
+                       removed: Iterable[str] = ()) -> tuple[dict, list[str]]:
+    """``(results.json as Gradescope reads it, questions whose kernel scores differed)`` from the
+    trusted results and the ``results.json`` of Otter's (sandboxed, untrusted) run."""
+    import json
+
+    from otter.run.run_autograder.autograder_config import AutograderConfig
+    from otter.test_files import GradingResults
+
     results = GradingResults(scored.test_files)
     differ = replace_results(results, scored, kernel_scores(kernel_results), list(removed))
-    config = json.loads((bundle / "otter_config.json").read_text(encoding="utf-8"))
-    return results.to_gradescope_dict(AutograderConfig(config)), scored, differ
+    config = json.loads((pathlib.Path(bundle) / "otter_config.json").read_text(encoding="utf-8"))
+    return results.to_gradescope_dict(AutograderConfig(config)), differ

@@ -58,6 +58,16 @@ class Graded:
     unsandboxed: bool      # True when it ran without bubblewrap (UNSANDBOXED=1)
     seconds: float
     removed: list[str]     # what staging dropped from the upload, and why
+    differ: list[str] = dataclasses.field(default_factory=list)  # questions the kernel scored otherwise
+    confined: str = ""     # where the trusted scoring's probe ran
+
+    @property
+    def flags(self) -> list[str]:
+        return [KERNEL_FLAG] if self.differ else []
+
+
+KERNEL_FLAG = "kernel_results_differ"
+PROBE_LIMITS = dict(memory_bytes=2 * 1024 ** 3, processes=64)
 
 
 def unsandboxed_requested() -> bool:
@@ -208,15 +218,25 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_
                     zf.write(work / "staged" / name, name)
         for path in inputs.iterdir():
             os.chmod(path, 0o644)
+        unpacked = unpack_bundle(bundle, inputs / "bundle")
+        trusted = trusted_module(unpacked)
+        deadline = time.monotonic() + timeout
+        # The verdict: the notebook's code runs again in a probe, in a sandbox of its own, and the
+        # bundle's tests run here, outside every sandbox. First, so that nothing Otter's run does
+        # exists yet.
+        scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed), deadline=deadline,
+                                        python=sandbox.python_executable())
         scratch = work / "scratch"
         (scratch / "out").mkdir(parents=True)
         argv = [sandbox.python_executable(), "-m", "otter", "run", "-a", str(bundle), "-o", str(scratch / "out"),
                 "--no-logo", str(gradable)]
         limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
         log_path = work / "grading_log.txt"
+        env = {"PYTHONPATH": str(unpacked), trusted.EXTERNAL_ENV: "external"}  # Otter imports the plugin
         with open(log_path, "wb") as log_file:
-            outcome = sandbox.run(argv, timeout=timeout, scratch=scratch, readonly=[inputs], limits=limits,
-                                  stdout=log_file, stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
+            outcome = sandbox.run(argv, timeout=max(1.0, deadline - time.monotonic()), scratch=scratch,
+                                  readonly=[inputs], limits=limits, env=env, stdout=log_file,
+                                  stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
         log = _read_log(log_path)
         if staged.removed:
             log = "staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed) + log
@@ -231,12 +251,60 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_
             error.log = log
             raise error
         try:
-            results = validate_results(_read_results(scratch), questions)
+            kernel = validate_results(_read_results(scratch), questions)
+        except GradeError as exc:  # what Otter's run says is only compared with the verdict
+            kernel = {}
+            log += f"\nOtter's own results are not usable ({exc}); the trusted scores stand.\n"
+        pickles = [r for r in staged.removed if any(s in r for s in (".OTTER_LOG", ".pkl", ".pickle", ".dill"))]
+        results, differ = trusted.gradescope_results(scored, unpacked, kernel, pickles)
+        try:
+            results = validate_results(results, questions)
         except GradeError as exc:
             exc.log = log
             raise
+        log += "".join(f"\n{event}" for event in scored.events)
     return Graded(results=results, log=log, unsandboxed=unsandboxed, seconds=time.monotonic() - begin,
-                  removed=staged.removed)
+                  removed=staged.removed, differ=differ, confined=scored.confined)
+
+
+def unpack_bundle(bundle: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
+    """The bundle's files as Gradescope's ``source/`` holds them (our own build output: trusted)."""
+    with zipfile.ZipFile(bundle) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            parts = pathlib.PurePosixPath(name).parts
+            if info.is_dir() or name.startswith("/") or ".." in parts:
+                continue
+            target = dest.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(info))
+    for path in [dest, *dest.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return dest
+
+
+def trusted_module(unpacked: pathlib.Path):
+    """The bundle's trusted-scoring module (imported once per process, from the first bundle)."""
+    if "lab05_trusted" not in sys.modules:
+        sys.path.insert(0, str(unpacked))
+        try:
+            import lab05_trusted  # noqa: F401
+        finally:
+            sys.path.remove(str(unpacked))
+    return sys.modules["lab05_trusted"]
+
+
+def probe_spawner(unsandboxed: bool):
+    """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start)."""
+    limits = dataclasses.replace(sandbox.Limits(), **PROBE_LIMITS)
+
+    def spawn(argv, workdir):
+        trusted = sys.modules["lab05_trusted"]
+        box = sandbox.start(argv, scratch=workdir, cwd=workdir, limits=limits, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, unsandboxed=unsandboxed)
+        return trusted.Started(box.popen, box.kill, "unsandboxed" if unsandboxed else "bubblewrap")
+
+    return spawn
 
 
 def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER, **kwargs) -> tuple[dict, str]:
@@ -363,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table = format_scores(graded.results)
     how = UNSANDBOXED_NOTE if graded.unsandboxed else "graded in the sandbox (bubblewrap)"
+    if graded.differ:
+        how += (f"\nintegrity flag {KERNEL_FLAG}: the scores computed in the notebook's kernel differ from the "
+                f"trusted scores for {', '.join(graded.differ)}; the trusted scores stand")
     (out / "results.json").write_text(json.dumps(graded.results, indent=2) + "\n", encoding="utf-8")
     (out / "scores.txt").write_text(f"{table}\n\n{how}\n", encoding="utf-8")
     (out / "grading_log.txt").write_text(graded.log, encoding="utf-8")
