@@ -2,6 +2,8 @@
 # `make` builds everything that is out of date; `make help` lists the targets.
 
 PYTHON ?= python3
+# The oldest Python the project supports (README: "Python 3.11+").
+PYTHON_FLOOR := 3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -26,16 +28,26 @@ PDF        ?=
 export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv build goldens test leak-check release grade-one clean lock
+.PHONY: all help venv check-python build goldens test leak-check release grade-one clean lock
+
+# Before pip meets a pin it cannot install: is $(PYTHON) there, new enough, and able to make a venv?
+CHECK_PYTHON = @command -v $(PYTHON) >/dev/null 2>&1 || { \
+	echo "make: cannot find the Python interpreter '$(PYTHON)'. This project needs Python $(PYTHON_FLOOR) or newer:"; \
+	echo "make: install one, or point make at it:  make PYTHON=/path/to/bin/python3"; exit 1; } >&2; \
+	$(PYTHON) tools/check_python.py $(PYTHON_FLOOR) '$(PYTHON)'
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 all: $(STAMP) $(OUTPUTS) ## Create the virtualenv and build student/, autograder/ and solutions/ if out of date
 
-venv: $(STAMP) ## Create .venv from the pinned requirements.txt
+venv: $(STAMP) ## Create .venv from the pinned requirements.txt [PYTHON=python3]
+
+check-python: ## Check that PYTHON (default python3) is new enough and can create a virtualenv
+	$(CHECK_PYTHON)
 
 $(STAMP): requirements.txt
+	$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
@@ -83,6 +95,7 @@ bench-hidden: $(STAMP) ## Time grading with and without the hidden tests (what t
 	$(PY) -m tools.bench_hidden
 
 lock: ## Re-pin requirements.txt from requirements.in (needs the network)
+	$(CHECK_PYTHON)
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
 	build/lock/bin/pip install --quiet -r requirements.in
 	build/lock/bin/pip freeze --exclude-editable | sort -f > requirements.txt
