@@ -2,14 +2,14 @@
 # `make` builds everything that is out of date; `make help` lists the targets.
 
 PYTHON ?= python3
-# The oldest Python the project supports (README: "Python 3.11+").
+# The oldest Python the project supports (README: "Python 3.11+"); `make lock` resolves for it.
 PYTHON_FLOOR := 3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           tools/build.py tools/normalize.py tools/reference.py
+           tools/build.py tools/normalize.py tools/reference.py tools/pins.py requirements.in requirements.txt
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
            solutions/lab05_nn_compute.ipynb solutions/lab05_reference.py
 
@@ -48,7 +48,7 @@ check-python: ## Check that PYTHON (default python3) is new enough and can creat
 
 $(STAMP): requirements.txt
 	$(CHECK_PYTHON)
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
@@ -94,11 +94,14 @@ mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the cat
 bench-hidden: $(STAMP) ## Time grading with and without the hidden tests (what they add per submission)
 	$(PY) -m tools.bench_hidden
 
-lock: ## Re-pin requirements.txt from requirements.in (needs the network)
+lock: ## Re-pin requirements.txt from requirements.in for the oldest supported Python (needs the network)
 	$(CHECK_PYTHON)
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
-	build/lock/bin/pip install --quiet -r requirements.in
-	build/lock/bin/pip freeze --exclude-editable | sort -f > requirements.txt
+	build/lock/bin/python -m pip install --quiet --dry-run --ignore-installed --only-binary=:all: \
+	    --python-version $(PYTHON_FLOOR).0 --target build/lock/target --report build/lock/report.json -r requirements.in
+	build/lock/bin/python -m tools.pins lock build/lock/report.json requirements.txt $(PYTHON_FLOOR).0
+	build/lock/bin/python -m pip install --quiet -r requirements.txt
+	build/lock/bin/python -m pip check
 
 clean: ## Remove the virtualenv and scratch files (generated outputs are committed, so kept)
 	rm -rf $(VENV) build .pytest_cache

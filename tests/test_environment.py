@@ -1,16 +1,19 @@
-"""`make` says what Python it needs before pip fails."""
+"""The lock installs on every Python the README names, and `make` says what it needs before pip fails."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import stat
 import subprocess
 import sys
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from conftest import ROOT
-from tools import check_python
+from tools import check_python, pins
 
 
 def readme_floor() -> str:
@@ -24,9 +27,28 @@ def makefile_floor() -> str:
     return re.search(r"^PYTHON_FLOOR\s*:?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
 
 
-def test_readme_and_makefile_name_the_same_oldest_python():
+def test_readme_makefile_and_lock_name_the_same_oldest_python():
     floor = readme_floor()
     assert makefile_floor() == floor, f"Makefile PYTHON_FLOOR={makefile_floor()}, README says Python {floor}+"
+    header = (ROOT / "requirements.txt").read_text().splitlines()[:3]
+    assert any(f"resolved for Python {floor}.0 and newer" in line for line in header), (
+        f"requirements.txt was not resolved for Python {floor}.0: run `make lock`\n" + "\n".join(header))
+
+
+def test_every_pin_supports_the_readmes_oldest_python():
+    """Each pinned release's Requires-Python admits X.Y.0 for the README's "Python X.Y+"."""
+    floor = Version(readme_floor() + ".0")
+    lock = pins.read_lock()
+    assert len(lock) > 50, f"requirements.txt pins only {len(lock)} packages: is it the full lock?"
+    offenders = []
+    for name, version in lock.values():
+        dist = importlib.metadata.distribution(name)
+        assert dist.version == version, f"requirements.txt pins {name}=={version}; installed: {dist.version}"
+        requires = dist.metadata.get("Requires-Python")
+        if requires and not SpecifierSet(requires).contains(floor, prereleases=True):
+            offenders.append(f"{name}=={version} (Requires-Python {requires})")
+    assert not offenders, (f"the README promises Python {floor}+, but these pins need more: {offenders}; "
+                           "run `make lock`, which resolves for the README's oldest Python")
 
 
 # --- the interpreter check `make` runs before `python -m venv` --------------------------------------
