@@ -2,12 +2,14 @@
 # `make` builds everything that is out of date; `make help` lists the targets.
 
 PYTHON ?= python3
+# The oldest Python the project supports (README: "Python 3.11+"); `make lock` resolves for it.
+PYTHON_FLOOR := 3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           tools/build.py tools/normalize.py tools/reference.py
+           tools/build.py tools/normalize.py tools/reference.py tools/pins.py requirements.in requirements.txt
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
            solutions/lab05_nn_compute.ipynb solutions/lab05_reference.py
 
@@ -26,17 +28,27 @@ PDF        ?=
 export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv build goldens test leak-check release grade-one clean lock
+.PHONY: all help venv check-python build goldens test leak-check release grade-one clean lock
+
+# Before pip meets a pin it cannot install: is $(PYTHON) there, new enough, and able to make a venv?
+CHECK_PYTHON = @command -v $(PYTHON) >/dev/null 2>&1 || { \
+	echo "make: cannot find the Python interpreter '$(PYTHON)'. This project needs Python $(PYTHON_FLOOR) or newer:"; \
+	echo "make: install one, or point make at it:  make PYTHON=/path/to/bin/python3"; exit 1; } >&2; \
+	$(PYTHON) tools/check_python.py $(PYTHON_FLOOR) '$(PYTHON)'
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 all: $(STAMP) $(OUTPUTS) ## Create the virtualenv and build student/, autograder/ and solutions/ if out of date
 
-venv: $(STAMP) ## Create .venv from the pinned requirements.txt
+venv: $(STAMP) ## Create .venv from the pinned requirements.txt [PYTHON=python3]
+
+check-python: ## Check that PYTHON (default python3) is new enough and can create a virtualenv
+	$(CHECK_PYTHON)
 
 $(STAMP): requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
@@ -82,10 +94,14 @@ mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the cat
 bench-hidden: $(STAMP) ## Time grading with and without the hidden tests (what they add per submission)
 	$(PY) -m tools.bench_hidden
 
-lock: ## Re-pin requirements.txt from requirements.in (needs the network)
+lock: ## Re-pin requirements.txt from requirements.in for the oldest supported Python (needs the network)
+	$(CHECK_PYTHON)
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
-	build/lock/bin/pip install --quiet -r requirements.in
-	build/lock/bin/pip freeze --exclude-editable | sort -f > requirements.txt
+	build/lock/bin/python -m pip install --quiet --dry-run --ignore-installed --only-binary=:all: \
+	    --python-version $(PYTHON_FLOOR).0 --target build/lock/target --report build/lock/report.json -r requirements.in
+	build/lock/bin/python -m tools.pins lock build/lock/report.json requirements.txt $(PYTHON_FLOOR).0
+	build/lock/bin/python -m pip install --quiet -r requirements.txt
+	build/lock/bin/python -m pip check
 
 clean: ## Remove the virtualenv and scratch files (generated outputs are committed, so kept)
 	rm -rf $(VENV) build .pytest_cache

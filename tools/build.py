@@ -2,12 +2,14 @@
 
     python -m tools.build [--out DIR]
 
-Reads only ``assignment/``. Writes, under DIR (the repository root by default):
+Reads ``assignment/`` and the lock (``requirements.txt``, ``requirements.in``). Writes, under DIR
+(the repository root by default):
 
 * ``solutions/lab05_reference.py``: the reference module extracted from the master notebook;
 * ``student/``: the student notebook, the files it needs and ``requirements.txt``;
 * ``autograder/``: Otter's autograder output with the bundle under the stable name
-  ``autograder.zip``;
+  ``autograder.zip``; its environment pins the versions of the lock (``requirements.txt``, see
+  ``tools/pins.py``);
 * ``solutions/lab05_nn_compute.ipynb``: the solution notebook, executed.
 
 Everything written is normalised (fixed zip timestamps and entry order, predictable cell ids,
@@ -26,7 +28,7 @@ import shutil
 import sys
 import tempfile
 
-from tools import normalize
+from tools import normalize, pins
 from tools.reference import reference_module_source
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -36,12 +38,18 @@ MASTER = f"{NAME}.ipynb"
 REFERENCE = "lab05_reference.py"
 LEDGER = "design_ledger.json"
 PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel (see the module)
+#: The grading environment's requirements file, as the master's config names it (``requirements:``);
+#: the build writes it into the staged sources from the lock.
+BUNDLE_REQUIREMENTS = "autograder_requirements.txt"
 #: Files beside the master that are instructor-only inputs and never reach students as such.
-INSTRUCTOR_ONLY = {MASTER, "autograder_requirements.txt", "lab05_hidden.py"}
+INSTRUCTOR_ONLY = {MASTER, BUNDLE_REQUIREMENTS, "lab05_hidden.py"}
 STUDENT_REQUIREMENTS = """\
 # Everything needed to run the Lab 05 notebook and its checks on your own machine:
 #   python -m pip install -r requirements.txt
 """
+#: What students install: Otter, a kernel, widgets and what the notebook's modules import, at the
+#: lock's versions (pip resolves the rest).
+STUDENT_PACKAGES = ("otter-grader", "ipykernel", "ipywidgets", "numpy", "matplotlib", "jsonschema")
 EXECUTE_TIMEOUT_S = 600
 SEED_CELL = "import random\nrandom.seed(0)"
 
@@ -50,12 +58,27 @@ class BuildError(RuntimeError):
     """The build cannot go on; the message says why and what to fix."""
 
 
-def _student_requirements(source: pathlib.Path) -> str:
-    """Pins for students: the grading environment's pins plus Otter, Jupyter and widgets."""
-    pins = [line for line in source.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    versions = normalize.installed_versions(["otter-grader", "ipykernel", "ipywidgets", "jupyterlab"])
-    extra = [f"{name}=={version}" for name, version in versions.items() if version]
-    return STUDENT_REQUIREMENTS + "\n".join(sorted(set(pins + extra), key=str.lower)) + "\n"
+def _student_requirements(lock: dict[str, tuple[str, str]]) -> str:
+    """Pins for students: Otter, Jupyter's kernel, widgets and the notebook's imports, from the lock."""
+    lines = [f"{lock[pins.canonical(name)][0]}=={lock[pins.canonical(name)][1]}" for name in STUDENT_PACKAGES]
+    return STUDENT_REQUIREMENTS + "\n".join(sorted(lines, key=str.lower)) + "\n"
+
+
+def write_bundle_requirements(stage: pathlib.Path) -> None:
+    """Write the grading environment's pins (the lock minus test-only packages) for Otter Assign."""
+    from otter.version import __version__ as otter_version
+
+    try:
+        grading = pins.bundle_pins()
+    except pins.PinError as exc:
+        raise BuildError(str(exc)) from exc
+    if grading.get(pins.OTTER) != otter_version:
+        raise BuildError(f"Otter {otter_version} is running, but requirements.txt pins "
+                         f"{pins.OTTER}=={grading.get(pins.OTTER)}: run `make venv`")
+    if (stage / BUNDLE_REQUIREMENTS).exists():
+        raise BuildError(f"assignment/{BUNDLE_REQUIREMENTS} is generated from requirements.txt: delete it "
+                         "and change requirements.in, then `make lock`")
+    (stage / BUNDLE_REQUIREMENTS).write_text(pins.bundle_requirements(grading), encoding="utf-8")
 
 
 def pdf_requested() -> bool:
@@ -85,6 +108,7 @@ def stage_sources(stage: pathlib.Path, pdf: bool = False) -> str:
     shutil.copytree(ASSIGNMENT, stage, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", LEDGER))
     if pdf:
         enable_pdfs(stage / MASTER)
+    write_bundle_requirements(stage)
     reference = reference_module_source(stage / MASTER, f"assignment/{MASTER}")
     (stage / REFERENCE).write_text(reference, encoding="utf-8")
     # Otter Assign copies student_files from beside the master; the notebook writes the real one.
@@ -154,9 +178,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
                 normalize.write_notebook(normalize.notebook(_read(item)), student_out / item.name)
             else:
                 shutil.copy(item, student_out / item.name)
-        (student_out / "requirements.txt").write_text(
-            _student_requirements(ASSIGNMENT / "autograder_requirements.txt"), encoding="utf-8"
-        )
+        (student_out / "requirements.txt").write_text(_student_requirements(pins.read_lock()), encoding="utf-8")
 
         # autograder/
         autograder_out = out / "autograder"

@@ -8,7 +8,6 @@ difference, so that building twice from the same source gives identical files.
 from __future__ import annotations
 
 import copy
-import importlib.metadata
 import pathlib
 import zipfile
 
@@ -95,14 +94,3 @@ def write_zip(dest: pathlib.Path, entries: list[tuple[str, bytes]]) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
             zout.writestr(info, data)
-
-
-def installed_versions(names: list[str]) -> dict[str, str | None]:
-    """The installed version of each distribution name, or None when it is not installed."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
