@@ -201,9 +201,7 @@ def main() -> None:
     channel = Channel()
     setup = channel.receive()
     stub_otter()
-    import matplotlib
-
-    matplotlib.use("Agg")
+    os.environ["MPLBACKEND"] = "Agg"  # no display here; figures are skipped while grading anyway
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()

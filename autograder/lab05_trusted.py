@@ -55,6 +55,10 @@ UNTRUSTED_PICKLES = (".OTTER_LOG",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
 #: Unprivileged user and group the probe runs as when the grader is root (Gradescope).
 PROBE_UID = PROBE_GID = 65534
+#: ... and the one Otter's kernel runs as (another one: the two cannot reach each other).
+KERNEL_UID = KERNEL_GID = 65533
+KERNEL_MEMORY_BYTES = 4 * 1024 ** 3
+KERNEL_PROCESSES = 256
 PROBE_MEMORY_BYTES = 2 * 1024 ** 3
 PROBE_PROCESSES = 64
 PROBE_FILE_BYTES = 64 * 1024 ** 2
@@ -100,7 +104,7 @@ def _kill_user(uid: int) -> None:
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             os.setgroups([])
-            os.setgid(PROBE_GID)
+            os.setgid(uid)
             os.setuid(uid)
             os.kill(-1, signal.SIGKILL)
         finally:
@@ -164,6 +168,100 @@ def _open_path_to(executable: pathlib.Path) -> None:
                 os.chmod(parent, mode | 0o001)  # search only: names must be known, nothing is listed
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Otter's kernel without root (Gradescope runs the grader as root)
+# ---------------------------------------------------------------------------------------------
+KERNEL_LAUNCHER = r"""
+import json, os, resource, sys
+connection, config = sys.argv[1], json.loads(sys.argv[2])
+uid, home = config["uid"], config["home"]
+with open(connection, "rb") as f:
+    data = f.read()
+copy = os.path.join(home, "connection.json")
+fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, data)
+os.close(fd)
+os.chown(copy, uid, uid)
+os.setgroups([])
+os.setresgid(uid, uid, uid)
+os.setresuid(uid, uid, uid)
+if os.getresuid() != (uid, uid, uid) or os.getgroups():
+    sys.exit("could not drop the kernel's privileges")
+for name, value in config["limits"].items():
+    resource.setrlimit(getattr(resource, name), (value, value))
+for key, sub in (("HOME", ""), ("IPYTHONDIR", ".ipython"), ("MPLCONFIGDIR", ".config"), ("TMPDIR", ".tmp"),
+                 ("JUPYTER_RUNTIME_DIR", ".runtime"), ("JUPYTER_DATA_DIR", ".data")):
+    os.environ[key] = os.path.join(home, sub) if sub else home
+    os.makedirs(os.environ[key], exist_ok=True)
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", copy])
+"""
+
+
+def unprivileged_kernel(submission_dir: os.PathLike) -> pathlib.Path:
+    """Make Otter start the notebook's kernel as uid 65533 (the grader being root).
+
+    Otter starts the kernel named ``python3``; a kernel spec of that name on ``JUPYTER_PATH``
+    (searched first) runs a launcher that copies the connection file, drops to the kernel's uid
+    with resource limits and starts ipykernel. The submission folder becomes the kernel's (the
+    notebook writes its ledger there) and so does the file the kernel writes its results to.
+    Returns a function that undoes this (and kills whatever the kernel's user left running).
+    """
+    import json
+
+    home = pathlib.Path(tempfile.mkdtemp(prefix="lab05-kernel-home-"))
+    specs = pathlib.Path(tempfile.mkdtemp(prefix="lab05-kernelspec-"))
+    spec = specs / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "launch.py").write_text(KERNEL_LAUNCHER, encoding="utf-8")
+    config = {"uid": KERNEL_UID, "home": str(home),
+              "limits": {"RLIMIT_AS": KERNEL_MEMORY_BYTES, "RLIMIT_NPROC": KERNEL_PROCESSES, "RLIMIT_CORE": 0}}
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-I", "{resource_dir}/launch.py", "{connection_file}", json.dumps(config)],
+        "display_name": "Python 3 (lab05, unprivileged)", "language": "python"}), encoding="utf-8")
+    for path in [specs, *specs.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    for path in [home, pathlib.Path(submission_dir), *pathlib.Path(submission_dir).rglob("*")]:
+        if not path.is_symlink():
+            os.chown(path, KERNEL_UID, KERNEL_GID)
+    for target in {os.path.realpath(sys.executable), sys.prefix, sys.base_prefix,
+                   os.path.realpath(submission_dir)}:
+        _open_path_to(pathlib.Path(target) / "x")
+    previous = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(specs), previous]))
+    _results_file_for_the_kernel()
+
+    def undo() -> None:
+        import otter.execute
+
+        if previous is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = previous
+        otter.execute.tempfile = tempfile
+        _kill_user(KERNEL_UID)  # whatever the notebook left running
+        shutil.rmtree(specs, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+    return undo
+
+
+def _results_file_for_the_kernel() -> None:
+    """Otter's results file (made by ``tempfile.mkstemp`` in otter.execute) must be the kernel's."""
+    import otter.execute
+
+    class _Tempfile:
+        def __getattr__(self, name):
+            return getattr(tempfile, name)
+
+        @staticmethod
+        def mkstemp(*args, **kwargs):
+            handle, path = tempfile.mkstemp(*args, **kwargs)
+            os.chown(path, KERNEL_UID, KERNEL_GID)
+            return handle, path
+
+    otter.execute.tempfile = _Tempfile()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -683,7 +781,7 @@ class TrustedScoring(_plugin_base()):
         self.removed = strip_untrusted_files(".")
         guard_otter_unpickling()
         self.external = os.environ.get(EXTERNAL_ENV) == "external"
-        self.scored, self.failure = None, None
+        self.scored, self.failure, self.undo_kernel = None, None, None
         if self.external:
             return
         if str(getattr(config, "autograder_dir", "")) == "/autograder":
@@ -693,10 +791,13 @@ class TrustedScoring(_plugin_base()):
             self.scored = score(prepare(self.submission_path, "tests", files))
         except Exception as exc:  # noqa: BLE001 - reported in after_grading, with no points
             self.failure = exc
+        self.undo_kernel = unprivileged_kernel(".") if os.geteuid() == 0 else None
 
     def after_grading(self, results):
         if self.external:
             return
+        if self.undo_kernel is not None:
+            self.undo_kernel()
         if self.scored is None:  # no trusted verdict: no points from the kernel either
             results.results = {}
             results.set_output(f"Trusted scoring failed ({wire.short(self.failure)}); please alert your instructor.")

@@ -1,0 +1,119 @@
+"""Measure what trusted scoring adds to grading one submission, against its budget of 1.5 s.
+
+    python -m tools.bench_trusted [--rounds 7] [--autograder autograder/autograder.zip] [--submission NB]
+
+Grades the same submission (the solution notebook by default, outputs cleared) through the
+bundle on Otter's own code path (as Gradescope runs it, in this warm process), alternately with
+the bundle's trusted-scoring plugin switched to its "external" mode (Otter's run only, no probe)
+and switched on (the probe re-runs the notebook and every test is scored outside the kernel),
+A B A B ..., after one discarded warm-up grade each. Reports the median wall time of each, the
+median of the paired differences, and the time of the trusted scoring alone (probe start, the
+notebook's cells, every test) measured inside the same runs. Nothing is asserted: this is a
+benchmark; wall times move with whatever else the machine does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.grade_one import DEFAULT_AUTOGRADER, grade_in_process, question_scores  # noqa: E402
+
+NOTEBOOK = "lab05_nn_compute.ipynb"
+BUDGET_S = 1.5
+EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
+
+
+def _submission(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    path = folder / NOTEBOOK
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _grade(path: pathlib.Path, bundle: pathlib.Path, trusted: bool) -> tuple[float, float, dict]:
+    """(wall seconds, seconds spent in trusted scoring, scores)."""
+    if trusted:
+        os.environ.pop(EXTERNAL_ENV, None)
+    else:
+        os.environ[EXTERNAL_ENV] = "external"
+    spent = []
+    import lab05_trusted
+
+    real_score = lab05_trusted.score
+
+    def timed(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return real_score(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - began)
+
+    lab05_trusted.score = timed
+    began = time.perf_counter()
+    try:
+        results, _ = grade_in_process(path, bundle)
+    finally:
+        lab05_trusted.score = real_score
+        os.environ.pop(EXTERNAL_ENV, None)
+    wall = time.perf_counter() - began
+    return wall, sum(spent), {q: s for q, (s, _) in question_scores(results).items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--submission", type=pathlib.Path, default=ROOT / "solutions" / NOTEBOOK)
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="lab05-bench-trusted-") as tmp:
+        tmp = pathlib.Path(tmp)
+        bundle = tmp / "autograder.zip"
+        shutil.copyfile(args.autograder, bundle)
+        from tools.grade_one import extract_plugin
+
+        sys.path.insert(0, str(extract_plugin(bundle, tmp / "plugin")))
+        submission = _submission(args.submission, tmp)
+        _grade(submission, bundle, False), _grade(submission, bundle, True)  # warm-up, discarded
+        plain, trusted, probe, pairs = [], [], [], []
+        scores = {}
+        for _ in range(args.rounds):
+            a, _, scores_a = _grade(submission, bundle, False)
+            b, alone, scores_b = _grade(submission, bundle, True)
+            plain.append(a)
+            trusted.append(b)
+            probe.append(alone)
+            pairs.append(b - a)
+            if scores_a != scores_b:
+                print(f"scores differ between the runs: without {scores_a}, with {scores_b}", file=sys.stderr)
+                return 1
+            scores = scores_b
+    added = statistics.median(pairs)
+    print(f"submission: {args.submission.name} ({sum(scores.values()):g} points), {args.rounds} interleaved rounds")
+    print(f"Otter's run alone (plugin external): median {statistics.median(plain):.2f} s")
+    print(f"with trusted scoring:                median {statistics.median(trusted):.2f} s")
+    print(f"trusted scoring alone (inside those runs): median {statistics.median(probe):.2f} s")
+    print(f"added per submission (median of paired differences): {added:+.2f} s; budget {BUDGET_S:g} s: "
+          f"{'within' if added <= BUDGET_S else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
