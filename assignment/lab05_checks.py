@@ -429,10 +429,13 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
     """
     reader = getattr(env, "read_file", None)
     if reader is not None and type(env).__module__ == "lab05_trusted":
-        text = reader(path.name)
+        text, written = reader(path.name)
         if text is None:
             fail(f"{path} was not written when the notebook ran: set activation_choice and batch_size_chosen, "
                  "then run the cell that records your design.")
+        if not written:
+            fail(f"{path} was not written by this run of the notebook's cell that records your design (a file "
+                 "written by other code earns nothing): run that cell as it is given.")
         try:
             ledger = json.loads(text)
         except ValueError as exc:
