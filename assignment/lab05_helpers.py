@@ -415,29 +415,59 @@ def display_guard(draw):
     """Decorate a display function so that problems in the student's code print one line.
 
     The decorated function runs under :data:`DISPLAY_TIME_LIMIT_S`; a stub, an exception or a
-    timeout prints a friendly message and returns ``None``. While the autograder runs the
+    timeout prints a friendly message and returns ``None``. Nothing of a display that fails is
+    shown: the figures it opened are closed and what it printed before failing is dropped, so
+    the message stands alone instead of under a half-drawn figure. While the autograder runs the
     notebook, displays (which earn no points) are skipped. The undecorated function stays
     available as ``draw.__wrapped__`` (tests call it to see real errors).
     """
+    import contextlib
     import functools
+    import io
+    import sys
 
     @functools.wraps(draw)
     def guarded(*args, **kwargs):
         if is_grading():
             print("(Figures and reveals are skipped while the autograder runs the notebook.)")
             return None
+        figures_before = _open_figures()
+        printed = io.StringIO()
         try:
-            return call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
+            with contextlib.redirect_stdout(printed):
+                result = call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
         except NotImplementedError as exc:
             detail = f" ({exc})" if str(exc) else ""
-            print(f"✋ A function this display needs is not implemented yet{detail}.")
+            message = f"✋ A function this display needs is not implemented yet{detail}."
         except CallTimedOut as exc:
-            print(f"✋ This display {exc}: one of your functions may loop forever.")
+            message = f"✋ This display {exc}: one of your functions may loop forever."
         except Exception as exc:  # display code: report, never crash
-            print(f"✋ This display could not be shown: {type(exc).__name__}: {exc}")
+            message = f"✋ This display could not be shown: {type(exc).__name__}: {exc}"
+        else:
+            sys.stdout.write(printed.getvalue())
+            return result
+        _close_figures_opened_since(figures_before)
+        print(message)
         return None
 
     return guarded
+
+
+def _open_figures() -> set:
+    """Numbers of the figures open in pyplot (none when pyplot was never imported)."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return set(pyplot.get_fignums()) if pyplot else set()
+
+
+def _close_figures_opened_since(before: set) -> None:
+    """Close every pyplot figure that is open now but was not in ``before``."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    for number in set(pyplot.get_fignums()) - before if pyplot else ():
+        pyplot.close(number)
 
 
 # ---------------------------------------------------------------------------------------------
