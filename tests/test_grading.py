@@ -180,4 +180,11 @@ def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_
     assert not errors, f"cells that raised (index, exception): {errors}"
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "This instrument opens once you commit to a prediction" in text, "the locked instruments said nothing"
-    assert not list(tmp_path.glob("*.zip")), "the export wrote a zip although no ledger exists"
+    # Unfinished work exports: the notebook alone (no ledger yet), with a list of what is unfinished.
+    zips = list(tmp_path.glob("*.zip"))
+    assert len(zips) == 1, f"expected the export to write one zip, got {zips}"
+    with zipfile.ZipFile(zips[0]) as zf:
+        assert zf.namelist() == [NOTEBOOK], f"expected the notebook only, got {zf.namelist()}"
+    assert "unfinished" in text and "functions still to write" in text, f"the export did not warn: {text[-800:]}"
+    assert "False" not in [o.get("data", {}).get("text/plain") for c in nb.cells if c.cell_type == "code"
+                           for o in c.outputs], "a cell shows a stray False"
