@@ -7,9 +7,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           tools/build.py tools/normalize.py tools/reference.py
+           tools/build.py tools/normalize.py tools/reference.py tools/handout.py
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
-           solutions/lab05_nn_compute.ipynb solutions/lab05_reference.py
+           solutions/lab05_nn_compute.ipynb solutions/lab05_nn_compute_handout.ipynb \
+           solutions/lab05_reference.py
 
 SUBMISSION ?=
 FORCE      ?=
