@@ -27,7 +27,7 @@ PDF        ?=
 export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv build goldens test leak-check release grade-one clean lock
+.PHONY: all help venv build goldens test test-browser leak-check release grade-one clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,8 +59,11 @@ release: $(OUTPUTS) ## Zip the student distribution into build/lab05_student.zip
 leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-only files and reference values
 	$(PY) -m tools.leakcheck student
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the test suite (the real-browser test too, where Chromium is installed)
 	$(PY) -m pytest
+
+test-browser: $(STAMP) ## Run only the real-browser test: JupyterLab in headless Chromium (apt-get install chromium chromium-driver)
+	$(PY) -m pytest -m browser
 
 grade-one: $(STAMP) ## Grade one submission: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip"; exit 2; }
