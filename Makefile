@@ -9,9 +9,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           tools/build.py tools/normalize.py tools/reference.py tools/pins.py requirements.in requirements.txt
+           tools/build.py tools/normalize.py tools/reference.py tools/pins.py tools/handout.py requirements.in requirements.txt
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
-           solutions/lab05_nn_compute.ipynb solutions/lab05_reference.py
+           solutions/lab05_nn_compute.ipynb solutions/lab05_nn_compute_handout.ipynb \
+           solutions/lab05_reference.py
 
 SUBMISSION ?=
 FORCE      ?=
@@ -28,7 +29,7 @@ PDF        ?=
 export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv check-python build goldens test leak-check release grade-one clean lock
+.PHONY: all help venv check-python build goldens test test-browser leak-check release grade-one clean lock
 
 # Before pip meets a pin it cannot install: is $(PYTHON) there, new enough, and able to make a venv?
 CHECK_PYTHON = @command -v $(PYTHON) >/dev/null 2>&1 || { \
@@ -70,8 +71,11 @@ release: $(OUTPUTS) ## Zip the student distribution into build/lab05_student.zip
 leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-only files and reference values
 	$(PY) -m tools.leakcheck student
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the test suite (the real-browser test too, where Chromium is installed)
 	$(PY) -m pytest
+
+test-browser: $(STAMP) ## Run only the real-browser test: JupyterLab in headless Chromium (apt-get install chromium chromium-driver)
+	$(PY) -m pytest -m browser
 
 grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1] [TIMEOUT=s]
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=600]"; exit 2; }

@@ -428,29 +428,59 @@ def display_guard(draw):
     """Decorate a display function so that problems in the student's code print one line.
 
     The decorated function runs under :data:`DISPLAY_TIME_LIMIT_S`; a stub, an exception or a
-    timeout prints a friendly message and returns ``None``. While the autograder runs the
+    timeout prints a friendly message and returns ``None``. Nothing of a display that fails is
+    shown: the figures it opened are closed and what it printed before failing is dropped, so
+    the message stands alone instead of under a half-drawn figure. While the autograder runs the
     notebook, displays (which earn no points) are skipped. The undecorated function stays
     available as ``draw.__wrapped__`` (tests call it to see real errors).
     """
+    import contextlib
     import functools
+    import io
+    import sys
 
     @functools.wraps(draw)
     def guarded(*args, **kwargs):
         if is_grading():
             print("(Figures and reveals are skipped while the autograder runs the notebook.)")
             return None
+        figures_before = _open_figures()
+        printed = io.StringIO()
         try:
-            return call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
+            with contextlib.redirect_stdout(printed):
+                result = call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
         except NotImplementedError as exc:
             detail = f" ({exc})" if str(exc) else ""
-            print(f"✋ A function this display needs is not implemented yet{detail}.")
+            message = f"✋ A function this display needs is not implemented yet{detail}."
         except CallTimedOut as exc:
-            print(f"✋ This display {exc}: one of your functions may loop forever.")
+            message = f"✋ This display {exc}: one of your functions may loop forever."
         except Exception as exc:  # display code: report, never crash
-            print(f"✋ This display could not be shown: {type(exc).__name__}: {exc}")
+            message = f"✋ This display could not be shown: {type(exc).__name__}: {exc}"
+        else:
+            sys.stdout.write(printed.getvalue())
+            return result
+        _close_figures_opened_since(figures_before)
+        print(message)
         return None
 
     return guarded
+
+
+def _open_figures() -> set:
+    """Numbers of the figures open in pyplot (none when pyplot was never imported)."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return set(pyplot.get_fignums()) if pyplot else set()
+
+
+def _close_figures_opened_since(before: set) -> None:
+    """Close every pyplot figure that is open now but was not in ``before``."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    for number in set(pyplot.get_fignums()) - before if pyplot else ():
+        pyplot.close(number)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -660,8 +690,12 @@ def save_to_textbook_ledger(
     return path
 
 
+#: Ledger values computed by the notebook's code: null while that code cannot compute them.
+COMPUTED_LEDGER_VALUES = ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb", "batch_doubling_ratio")
+
+
 def record_design(*, training_memory, max_trainable_width, activation_choice, batch_size_chosen,
-                  act2_estimate_kib, **answers) -> Optional[dict]:
+                  act2_estimate_kib, batch_doubling_ratio=None, **answers) -> Optional[dict]:
     """Compute the Design Ledger with the student's functions and write ``design_ledger.json``.
 
     ``max_trainable_width_laptop_gpu`` is the student's ``max_trainable_width`` for the laptop
@@ -669,11 +703,16 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
     estimate minus the student's training memory of the MNIST network at batch 32 (FP32, Adam),
     both in KiB. The other answers are recorded as they are.
 
+    Unfinished work is recorded as far as it goes: a computed value whose function is not
+    working yet (a stub, an error, a loop that never ends), and a ``batch_doubling_ratio`` not
+    computed yet, are written as ``null`` and listed. The choices and answers themselves must be
+    set for the ledger to be written.
+
     Returns:
         The ledger written, or ``None`` (with a message saying what is missing) when it cannot
-        be computed yet. An older ``design_ledger.json`` is then left as it was, and reported.
+        be written yet. An older ``design_ledger.json`` is then left as it was, and reported.
     """
-    missing = []
+    missing, unfinished = [], []
     activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
     if activation_choice not in ACTIVATION_TRANSISTORS:
         missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
@@ -685,21 +724,29 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
     if not missing:
         ok_memory, memory = try_call(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
         ok_width, width = try_call(max_trainable_width, DEVICE_BUDGETS_BYTES[LAPTOP_GPU], batch_size_chosen)
-        if not (ok_memory and ok_width):
-            missing.append("training_memory and max_trainable_width must work first (see above)")
-        else:
-            try:
+        if not ok_width:
+            width = None
+            unfinished.append("max_trainable_width_laptop_gpu: max_trainable_width does not work yet (see above)")
+        if not prediction_is_set(batch_doubling_ratio):
+            unfinished.append(f"batch_doubling_ratio is {batch_doubling_ratio!r}: not computed yet")
+            batch_doubling_ratio = None
+        try:
+            if ok_memory:
                 error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
-                ledger = build_ledger(
-                    activation_choice=activation_choice,
-                    max_trainable_width_laptop_gpu=width,
-                    training_memory_estimate_error_kb=error_kib,
-                    batch_size_chosen=batch_size_chosen,
-                    act2_estimate_kib=act2_estimate_kib,
-                    **answers,
-                )
-            except (LedgerError, TypeError, KeyError) as exc:
-                missing.append(str(exc))
+            else:
+                error_kib = None
+                unfinished.append("training_memory_estimate_error_kb: training_memory does not work yet (see above)")
+            ledger = build_ledger(
+                activation_choice=activation_choice,
+                max_trainable_width_laptop_gpu=width,
+                training_memory_estimate_error_kb=error_kib,
+                batch_size_chosen=batch_size_chosen,
+                act2_estimate_kib=act2_estimate_kib,
+                batch_doubling_ratio=batch_doubling_ratio,
+                **answers,
+            )
+        except (LedgerError, TypeError, KeyError) as exc:
+            missing.append(str(exc))
     if missing:
         print("The Design Ledger was not written yet:\n  - " + "\n  - ".join(missing))
         if pathlib.Path(LEDGER_FILENAME).exists():
@@ -709,17 +756,146 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
     print(f"Wrote {path}:")
     print(f"  activation_choice              = {ledger['activation_choice']!r}")
     print(f"  batch_size_chosen              = {ledger['batch_size_chosen']}")
-    print(f"  max_trainable_width_laptop_gpu = {ledger['max_trainable_width_laptop_gpu']:,}")
-    print(f"  training_memory_estimate_error_kb = {ledger['training_memory_estimate_error_kb']:+,.2f} KiB")
+    print(f"  max_trainable_width_laptop_gpu = {_ledger_number(ledger['max_trainable_width_laptop_gpu'], '{:,}')}")
+    print(f"  training_memory_estimate_error_kb = "
+          f"{_ledger_number(ledger['training_memory_estimate_error_kb'], '{:+,.2f} KiB')}")
+    if unfinished:
+        print("Unfinished, recorded as null until it works (run this cell again then):\n  - "
+              + "\n  - ".join(unfinished))
     return ledger
+
+
+def _ledger_number(value: Any, form: str) -> str:
+    return "null (not computed yet)" if value is None else form.format(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: the saved notebook must be the one this kernel ran
+# ---------------------------------------------------------------------------------------------
+def normalise_code(source: str) -> str:
+    """Cell code compared without trailing spaces, blank edge lines or line-ending differences."""
+    lines = [line.rstrip() for line in source.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def saved_code_cells(notebook: os.PathLike) -> list[tuple[Optional[int], str]]:
+    """``(execution_count, code)`` of every non-empty code cell of the notebook file, in order."""
+    nb = json.loads(pathlib.Path(notebook).read_text(encoding="utf-8"))
+    cells = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if normalise_code(source):
+            cells.append((cell.get("execution_count"), source))
+    return cells
+
+
+def _first_line(code: str) -> str:
+    line = normalise_code(code).split("\n", 1)[0]
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
+def unsaved_work(saved_cells: list[tuple[Optional[int], str]], history: list[str], current: int) -> list[str]:
+    """How the saved notebook differs from what this kernel ran; empty when they agree.
+
+    Args:
+        saved_cells: ``(execution_count, code)`` of the code cells on disk (``saved_code_cells``).
+        history: the code this kernel ran, indexed by execution count (IPython's ``In``:
+            ``history[n]`` is ``In[n]``; ``history[0]`` is unused).
+        current: the execution count of the cell running now (the export cell), left out.
+
+    The two agree when (1) every saved cell that records an execution count ``n`` holds the code
+    that ran as ``In[n]`` (a cell changed after it ran, or saved by another kernel session,
+    fails this), and (2) everything that ran after the last save (a count above every saved
+    one) is code the saved notebook holds (a cell changed and run again, but not saved, fails
+    this; running unchanged code again does not).
+    """
+    problems = []
+    saved = {normalise_code(code) for _, code in saved_cells}
+    recorded = [n for n, _ in saved_cells if isinstance(n, int)]
+    for n, code in saved_cells:
+        if not isinstance(n, int):
+            continue
+        if not 0 < n < len(history):
+            problems.append(f"the saved cell [{n}] `{_first_line(code)}` was run by another kernel session, not "
+                            "this one")
+        elif normalise_code(history[n]) != normalise_code(code):
+            problems.append(f"the saved cell [{n}] `{_first_line(code)}` is not the code that ran as [{n}]: it "
+                            "was changed after it ran")
+    last_saved = max(recorded, default=0)
+    for k in range(last_saved + 1, len(history)):
+        if k == current or not normalise_code(history[k]):
+            continue
+        if normalise_code(history[k]) not in saved:
+            problems.append(f"cell [{k}] `{_first_line(history[k])}` ran after the notebook was last saved, "
+                            "and the saved notebook does not hold its code")
+    return problems
+
+
+def _kernel_history() -> Optional[tuple[list[str], int]]:
+    """(this session's inputs by execution count, the running cell's count), or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "history_manager", None) is None:
+        return None
+    return list(shell.history_manager.input_hist_raw), shell.execution_count
+
+
+def unfinished_work(namespace: Mapping[str, Any]) -> list[str]:
+    """What the notebook's namespace shows as unfinished: stub functions and unset answers."""
+    import inspect
+
+    stubs = sorted(
+        name for name, value in namespace.items()
+        if inspect.isfunction(value) and getattr(value, "__module__", None) == "__main__"
+        and "NotImplementedError" in value.__code__.co_names
+    )
+    answers = [name for name in inspect.signature(build_ledger).parameters
+               if name not in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb")]
+    unset = [name for name in answers
+             if name not in namespace or namespace[name] is None or namespace[name] is Ellipsis
+             or (isinstance(namespace[name], str) and not namespace[name].strip())]
+    found = []
+    if stubs:
+        found.append("functions still to write: " + ", ".join(stubs))
+    if unset:
+        found.append("answers not set yet: " + ", ".join(unset))
+    return found
+
+
+def _ledger_state() -> list[str]:
+    """What is wrong with design_ledger.json on disk, as warnings (empty when it is complete)."""
+    path = pathlib.Path(LEDGER_FILENAME)
+    if not path.is_file():
+        return [f"{LEDGER_FILENAME} is missing (the cell that records your design says why), so the zip "
+                "holds the notebook only; the Design Ledger question earns nothing until it is written"]
+    text = path.read_text(encoding="utf-8")
+    if LAST_WRITTEN.get("text") != text:
+        return [f"{LEDGER_FILENAME} was not written by this run of the notebook: run the cell that records "
+                "your design (the autograder writes its own when it runs your notebook)"]
+    try:
+        ledger = json.loads(text)
+    except ValueError:
+        return [f"{LEDGER_FILENAME} is not valid JSON"]
+    values = {**ledger, **ledger.get("reflections", {})} if isinstance(ledger, dict) else {}
+    nulls = [key for key in COMPUTED_LEDGER_VALUES if key in values and values[key] is None]
+    return [f"the Design Ledger records null (not computed yet) for: {', '.join(nulls)}"] if nulls else []
 
 
 def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: bool = False) -> Optional[pathlib.Path]:
     """Write the submission zip (the notebook and ``design_ledger.json``) for Gradescope.
 
-    Checks that the ledger exists first, and checks the zip after writing it: if anything goes
-    wrong, the partial zip is removed and the reason printed, so a broken zip is never left
-    behind to be uploaded by mistake.
+    First checks that the notebook saved on disk is the one this kernel ran (see
+    :func:`unsaved_work`): the zip packs the file on disk, so unsaved changes would be lost
+    silently. If they differ, nothing is written and the message says to save and run the cell
+    again. Unfinished work is exported, with a list of what is unfinished. The zip is checked
+    after writing: if anything goes wrong, the partial zip is removed and the reason printed, so
+    a broken zip is never left behind to be uploaded by mistake.
 
     Returns:
         The zip's path, or ``None`` if no zip was written.
@@ -728,18 +904,42 @@ def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: boo
 
     if is_grading():
         return None
-    if not pathlib.Path(LEDGER_FILENAME).is_file():
-        print(f"✋ {LEDGER_FILENAME} is missing: run the cell that records your design, save the "
-              "notebook, then run this cell again. No zip was written.")
+    notebook_path = pathlib.Path(notebook)
+    if not notebook_path.is_file():
+        print(f"✋ {notebook} is not in this folder ({pathlib.Path.cwd()}): the export packs the saved "
+              "notebook, so run this cell in the notebook beside it. No zip was written.")
         return None
+    kernel = _kernel_history()
+    if kernel is None:
+        print("(Not running in IPython: cannot check that the saved notebook is the one that ran; "
+              "make sure you saved it.)")
+    else:
+        history, current = kernel
+        problems = unsaved_work(saved_code_cells(notebook_path), history, current)
+        if problems:
+            shown = problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
+            print("✋ The notebook saved on disk is not the one this kernel ran, so the zip would not hold "
+                  "your latest work:\n  - " + "\n  - ".join(shown) + "\n"
+                  "Save the notebook (File > Save Notebook, or Ctrl+S / Cmd+S), then run this cell again. "
+                  "(If a cell was changed after it ran, run it, or Kernel > Restart Kernel and Run All "
+                  "Cells…, and save first.) No zip was written.")
+            return None
+    warnings_ = []
+    if kernel is not None:
+        from IPython import get_ipython
+
+        warnings_ += unfinished_work(get_ipython().user_ns)
+    warnings_ += _ledger_state()
+    has_ledger = pathlib.Path(LEDGER_FILENAME).is_file()
     stamp = _dt.datetime.now().strftime("%Y_%m_%dT%H_%M_%S")
-    path = pathlib.Path(f"{pathlib.Path(notebook).stem}_{stamp}.zip")
+    path = pathlib.Path(f"{notebook_path.stem}_{stamp}.zip")
     try:
-        grader.export(notebook, export_path=str(path), pdf=pdf, files=[LEDGER_FILENAME], force_save=False)
+        files = [LEDGER_FILENAME] if has_ledger else []
+        grader.export(notebook, export_path=str(path), pdf=pdf, files=files, force_save=False)
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             damaged = zf.testzip()
-        missing = {pathlib.Path(notebook).name, LEDGER_FILENAME} - names
+        missing = {notebook_path.name, *files} - names
         if damaged or missing:
             raise RuntimeError(f"the zip is incomplete (damaged: {damaged}, missing: {sorted(missing)})")
     except Exception as exc:
@@ -748,5 +948,10 @@ def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: boo
         if pdf:
             print("   PDF export needs pandoc and LaTeX on this machine; ask your instructor.")
         return None
-    print(f"Wrote {path}: upload it to Gradescope.")
+    if warnings_:
+        print(f"⚠️ Wrote {path}, but your work is unfinished; the autograder gives points only for what "
+              "works:\n  - " + "\n  - ".join(warnings_) + "\n"
+              "You can upload this zip now and upload a new one when you have finished.")
+    else:
+        print(f"Wrote {path}: upload it to Gradescope.")
     return path

@@ -155,18 +155,23 @@ def expect_number(value: Any, text: str) -> float:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        fail(f"{text} returned {show(value)} ({type(value).__name__}); expected a number.")
+        fail(f"{text} {_verb(text)} {show(value)} ({type(value).__name__}); expected a number.")
     as_float = float(value)
     if not math.isfinite(as_float):
-        fail(f"{text} returned {show(value)}; expected a finite number.")
+        fail(f"{text} {_verb(text)} {show(value)}; expected a finite number.")
     return as_float
+
+
+def _verb(text: str) -> str:
+    """'returned' after a call (``f(x)``, ``f(x)['total']``), 'is' after a variable's name."""
+    return "returned" if "(" in text else "is"
 
 
 def expect_whole(value: Any, text: str) -> int:
     """``value`` must be a whole number (an int, a NumPy integer, or a float such as 8.0)."""
     as_float = expect_number(value, text)
     if not as_float.is_integer():
-        fail(f"{text} returned {show(value)}; expected a whole number.")
+        fail(f"{text} {_verb(text)} {show(value)}; expected a whole number.")
     return int(as_float)
 
 
@@ -429,10 +434,13 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
     """
     reader = getattr(env, "read_file", None)
     if reader is not None and type(env).__module__ == "lab05_trusted":
-        text = reader(path.name)
+        text, written = reader(path.name)
         if text is None:
             fail(f"{path} was not written when the notebook ran: set activation_choice and batch_size_chosen, "
                  "then run the cell that records your design.")
+        if not written:
+            fail(f"{path} was not written by this run of the notebook's cell that records your design (a file "
+                 "written by other code earns nothing): run that cell as it is given.")
         try:
             ledger = json.loads(text)
         except ValueError as exc:

@@ -167,7 +167,11 @@ class Grader:
             data = f.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             return {"too_large": True}
-        return {"text": data.decode("utf-8", errors="replace")}
+        text = data.decode("utf-8", errors="replace")
+        helpers = sys.modules.get("lab05_helpers")
+        written = getattr(helpers, "LAST_WRITTEN", None)
+        # whether the notebook wrote it through the lab's own function (the record cell)
+        return {"text": text, "written": isinstance(written, dict) and written.get("text") == text}
 
     def serve(self) -> None:
         while True:

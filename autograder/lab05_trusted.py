@@ -502,13 +502,14 @@ class ProbeEnv(MutableMapping):
     def __len__(self) -> int:
         return 0
 
-    def read_file(self, name: str) -> str | None:
-        """The text of a file the notebook wrote beside itself in this run, or None."""
+    def read_file(self, name: str) -> tuple[str | None, bool]:
+        """``(text, written by the lab's own function)`` of a file the notebook wrote beside itself
+        in this run; ``(None, False)`` if there is none."""
         reply = self._ask("file", name)
-        if reply.get("too_large"):
-            return None
         text = reply.get("text")
-        return text if type(text) is str else None
+        if reply.get("too_large") or type(text) is not str:
+            return None, False
+        return text, reply.get("written") is True
 
 
 class RemoteFunction(lab05_helpers.RemoteCall):

@@ -38,6 +38,8 @@ from lab05_helpers import (
     ACTIVATION_TRANSISTORS,
     BATCH_SIZE_CHOICES,
     BYTES_FP32,
+    BYTES_PER_GIB,
+    BYTES_PER_KIB,
     BYTES_PER_MIB,
     DEVICE_BUDGETS_BYTES,
     DRAM_LATENCY_NS,
@@ -112,6 +114,8 @@ PEEK_DEPTHS = (9, 10, 20)
 #: Input at which the dashed "saturated tanh" line evaluates tanh'.
 TANH_SATURATED_INPUT = 2.0
 
+#: Segments of the memory ledger's selected bar smaller than this share carry no label.
+MIX_LABEL_MIN_SHARE = 0.04
 #: Pie wedges smaller than this share carry no label (their share is listed under the pie).
 PIE_LABEL_MIN_SHARE = 0.06
 #: Points on the width challenge's W axis.
@@ -292,6 +296,18 @@ def _binary_log_axis(axis, low: float, high: float) -> None:
     axis.set_major_locator(ticker.FixedLocator([2.0**e for e in exponents]))
     axis.set_minor_locator(ticker.NullLocator())
     axis.set_major_formatter(ticker.FuncFormatter(_byte_tick))
+
+
+def _binary_linear_axis(axis, high: float) -> None:
+    """Byte ticks at round numbers of one binary unit (0, 0.5, 1, 1.5 MiB ...) on a linear axis."""
+    unit, name = 1, "B"
+    for size, label in ((BYTES_PER_GIB, "GiB"), (BYTES_PER_MIB, "MiB"), (BYTES_PER_KIB, "KiB")):
+        if high >= size:
+            unit, name = size, label
+            break
+    ticks = ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(0, high / unit)
+    axis.set_major_locator(ticker.FixedLocator([t * unit for t in ticks if 0 <= t * unit <= high]))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v / unit:g} {name}" if v else "0"))
 
 
 def _budget_label(device: str) -> str:
@@ -843,12 +859,14 @@ def memory_ledger_figure(
     optimizer: str,
     device: str,
 ):
-    """The training memory ledger: stacked components per batch size against device budgets.
+    """The training memory ledger, in two panels.
 
-    One stacked bar (weights, gradients, optimizer state, activations) per batch size in
-    BATCH_SIZE_CHOICES (plus ``batch_size``), the selected one emphasised. All four device
-    budgets are drawn as labelled lines; bars over the selected device's budget are hatched in
-    red, and an out-of-memory selection gets a red banner.
+    Left, on a linear axis (so each segment's height is its true share): one stacked bar
+    (weights, gradients, optimizer state, activations) per batch size in BATCH_SIZE_CHOICES
+    (plus ``batch_size``), the selected one emphasised and its segments labelled with their
+    shares. Right, on a log axis (the budgets span six orders of magnitude): each batch size's
+    total against all four device budgets. Bars over the selected device's budget are hatched
+    in red in both panels, and an out-of-memory selection gets a red banner and title.
 
     Args:
         training_memory: the student's training_memory(layer_sizes, batch_size,
@@ -860,7 +878,7 @@ def memory_ledger_figure(
         device: a key of DEVICE_BUDGETS_BYTES.
 
     Returns:
-        matplotlib.figure.Figure.
+        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
 
     Raises:
         ValueError: for an argument outside the accepted values (named in the message).
@@ -876,126 +894,119 @@ def memory_ledger_figure(
     ledgers = [_memory(training_memory, sizes, b, bytes_per_value, optimizer) for b in batches]
     chosen = ledgers[batches.index(batch_size)]
     over = [ledger["total"] > budget for ledger in ledgers]
+    tick_labels = [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
 
-    fig, ax = plt.subplots(figsize=(12, 6.5), layout="constrained")
-    ax.set_yscale("log")
+    fig, (ax_mix, ax_tot) = plt.subplots(
+        1, 2, figsize=(14, 6.5), layout="constrained", gridspec_kw=dict(width_ratios=[1.1, 1.0])
+    )
+
+    def bar_style(selected: bool, too_big: bool) -> dict:
+        return dict(
+            width=0.62,
+            alpha=1.0 if selected else 0.55,
+            edgecolor=ALARM_COLOUR if too_big else (OKABE_ITO["black"] if selected else "white"),
+            linewidth=2.2 if (selected or too_big) else 0.6,
+            hatch="///" if too_big else None,
+            zorder=2,
+        )
+
+    # Left: what the memory is made of, on a linear axis.
     for i, (b, ledger, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
         bottom = 0.0
         for key in MEMORY_COMPONENTS:
-            ax.bar(
-                i,
-                ledger[key],
-                bottom=bottom,
-                width=0.62,
-                color=COMPONENT_COLOURS[key],
-                alpha=1.0 if selected else 0.55,
-                edgecolor=(
-                    ALARM_COLOUR if too_big else (OKABE_ITO["black"] if selected else "white")
-                ),
-                linewidth=2.2 if (selected or too_big) else 0.6,
-                hatch="///" if too_big else None,
-                zorder=2,
-            )
+            ax_mix.bar(i, ledger[key], bottom=bottom, color=COMPONENT_COLOURS[key],
+                       **bar_style(selected, too_big))
+            share = ledger[key] / ledger["total"] if ledger["total"] > 0 else 0.0
+            if selected and share >= MIX_LABEL_MIN_SHARE:
+                ax_mix.text(
+                    i, bottom + ledger[key] / 2, _percent(share), ha="center", va="center",
+                    fontsize=9, fontweight="bold", color="white" if key in ("weights", "optimizer") else "black",
+                    zorder=5,
+                )
             bottom += ledger[key]
-        ax.annotate(
-            fmt_bytes(ledger["total"]),
-            (i, ledger["total"]),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=8.5,
+        ax_mix.annotate(
+            fmt_bytes(ledger["total"]), (i, ledger["total"]), xytext=(0, 3), textcoords="offset points",
+            ha="center", va="bottom", fontsize=8, rotation=90 if len(batches) > 7 else 0,
             fontweight="bold" if selected else "normal",
             color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
         )
+    top = max(ledger["total"] for ledger in ledgers)
+    ax_mix.set_ylim(0, top * 1.18 if top > 0 else 1)
+    _binary_linear_axis(ax_mix.yaxis, top * 1.18 if top > 0 else 1)
+    ax_mix.set_xticks(range(len(batches)), tick_labels)
+    ax_mix.set_xlabel("batch size (examples per training step)")
+    ax_mix.set_ylabel("training memory (bytes, linear scale)")
+    ax_mix.set_title(f"What it is made of: heights are true shares\n(shares of the selected batch, {batch_size})",
+                     fontsize=10.5)
+    ax_mix.grid(True, axis="y", alpha=0.25)
 
-    _draw_budget_lines(ax, selected=device)
+    # Right: the totals against the device budgets, on a log axis.
+    ax_tot.set_yscale("log")
+    for i, (b, ledger, too_big) in enumerate(zip(batches, ledgers, over)):
+        selected = b == batch_size
+        ax_tot.bar(i, ledger["total"], color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
+                   **{**bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4})
+    _draw_budget_lines(ax_tot, selected=device)
     label_x = len(batches) - 0.3  # the budget labels get a column of their own, right of the bars
     for name, size in DEVICE_BUDGETS_BYTES.items():
-        ax.text(
-            label_x,
-            size,
-            f"{name}\n{fmt_bytes(size)}",
-            ha="left",
-            va="bottom",
-            fontsize=9,
-            color=DEVICE_COLOURS.get(name, "black"),
-            fontweight="bold" if name == device else "normal",
+        ax_tot.text(
+            label_x, size, f"{name}\n{fmt_bytes(size)}", ha="left", va="bottom", fontsize=9,
+            color=DEVICE_COLOURS.get(name, "black"), fontweight="bold" if name == device else "normal",
         )
-
-    positives = [v for ledger in ledgers for v in ledger.values() if v > 0]
-    low = min(min(positives), min(DEVICE_BUDGETS_BYTES.values())) / 2
-    high = max(max(ledger["total"] for ledger in ledgers), max(DEVICE_BUDGETS_BYTES.values())) * 4
-    ax.set_ylim(low, high)
-    _binary_log_axis(ax.yaxis, low, high)
-    ax.set_xlim(-0.6, len(batches) + 0.9)
-    ax.set_xticks(
-        range(len(batches)), [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
-    )
-    for label, b in zip(ax.get_xticklabels(), batches):
-        if b == batch_size:
-            label.set_fontweight("bold")
-    ax.set_xlabel("batch size (examples per training step)")
-    ax.set_ylabel("training memory (bytes, log scale)")
-    ax.grid(True, axis="y", alpha=0.25)
+    positives = [ledger["total"] for ledger in ledgers if ledger["total"] > 0]
+    low = min(min(positives, default=1.0), min(DEVICE_BUDGETS_BYTES.values())) / 2
+    high = max(max(positives, default=1.0), max(DEVICE_BUDGETS_BYTES.values())) * 4
+    ax_tot.set_ylim(low, high)
+    _binary_log_axis(ax_tot.yaxis, low, high)
+    ax_tot.set_xlim(-0.6, len(batches) + 1.4)
+    ax_tot.set_xticks(range(len(batches)), tick_labels)
+    for axis in (ax_mix, ax_tot):
+        for label, b in zip(axis.get_xticklabels(), batches):
+            if b == batch_size:
+                label.set_fontweight("bold")
+    ax_tot.set_xlabel("batch size (examples per training step)")
+    ax_tot.set_ylabel("total training memory (bytes, log scale)")
+    ax_tot.set_title("Totals against the device budgets (log scale)", fontsize=10.5)
+    ax_tot.grid(True, axis="y", alpha=0.25)
 
     setting = f"{_precision_name(bytes_per_value)}, {optimizer}, batch {batch_size}"
     if chosen["total"] > budget:
-        ax.text(
-            0.5,
-            0.56,
+        ax_tot.text(
+            0.47, 0.5,
             f"OUT OF MEMORY: training does not fit {device}\n"
             f"needs {fmt_bytes(chosen['total'])}, the budget is {fmt_bytes(budget)}",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=17,
-            fontweight="bold",
-            color="white",
-            zorder=10,
+            transform=ax_tot.transAxes, ha="center", va="center", fontsize=11.5, fontweight="bold",
+            color="white", zorder=10,
             bbox=dict(boxstyle="round,pad=0.6", facecolor=ALARM_COLOUR, edgecolor="black"),
         )
-        ax.set_title(
-            f"OUT OF MEMORY on the {device} ({setting}): "
-            f"{fmt_bytes(chosen['total'])} > {fmt_bytes(budget)}",
-            color=ALARM_COLOUR,
-            fontweight="bold",
+        fig.suptitle(
+            f"OUT OF MEMORY on the {device} ({setting}): {fmt_bytes(chosen['total'])} > {fmt_bytes(budget)}",
+            color=ALARM_COLOUR, fontweight="bold",
         )
     else:
         headroom = budget - chosen["total"]
-        ax.set_title(
-            f"Fits the {device} ({setting}): {fmt_bytes(chosen['total'])} of "
-            f"{fmt_bytes(budget)} ({chosen['total'] / budget:.2%} of it), "
-            f"headroom {fmt_bytes(headroom)}"
+        fig.suptitle(
+            f"Fits the {device} ({setting}): {fmt_bytes(chosen['total'])} of {fmt_bytes(budget)} "
+            f"({chosen['total'] / budget:.2%} of it), headroom {fmt_bytes(headroom)}"
         )
 
     handles = [
         mpatches.Patch(
             facecolor=COMPONENT_COLOURS[k],
             edgecolor="black",
-            label=f"{COMPONENT_LABELS[k]} ({fmt_bytes(chosen[k])} at batch {batch_size})",
+            label=f"{COMPONENT_LABELS[k]}: {fmt_bytes(chosen[k])} ({_percent(chosen[k] / chosen['total'])})"
+            if chosen["total"] > 0 else f"{COMPONENT_LABELS[k]}: {fmt_bytes(chosen[k])}",
         )
         for k in MEMORY_COMPONENTS
     ]
     if any(over):
         handles.append(
-            mpatches.Patch(
-                facecolor="white",
-                edgecolor=ALARM_COLOUR,
-                hatch="///",
-                label=f"over the {device} budget",
-            )
+            mpatches.Patch(facecolor="white", edgecolor=ALARM_COLOUR, hatch="///",
+                           label=f"over the {device} budget")
         )
-    handles += [line for line in ax.get_lines() if line.get_label().endswith(")")]
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=9,
-        title="components and budgets",
-        title_fontsize=9,
-    )
+    ax_mix.legend(handles=handles, loc="upper left", fontsize=8.5, title=f"at batch {batch_size}",
+                  title_fontsize=8.5, framealpha=0.92)
     return _finish(fig)
 
 
@@ -1027,6 +1038,11 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
             f"run it again.)"
         )
         return None
+
+    print(
+        "(After reopening a saved notebook the sliders show \"model not found\": run this cell "
+        "again to bring them back.)"
+    )
 
     def draw(batch_size, precision, optimizer, device):
         # memory_ledger_figure detaches each figure from pyplot, so redraws never pile up.

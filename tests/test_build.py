@@ -20,6 +20,7 @@ from lab05_hidden import GRADED_FUNCTIONS
 from tools.reference import reference_module_source
 
 GENERATED = ("student", "autograder", "solutions")
+HANDOUT = "lab05_nn_compute_handout.ipynb"
 
 
 def student_files():
@@ -86,7 +87,7 @@ def test_autograder_zip_is_reproducible_and_complete():
 
 
 def test_notebooks_carry_no_execution_metadata_and_stable_ids():
-    for path in (STUDENT / NOTEBOOK, SOLUTIONS / NOTEBOOK, ROOT / "autograder" / NOTEBOOK):
+    for path in (STUDENT / NOTEBOOK, SOLUTIONS / NOTEBOOK, SOLUTIONS / HANDOUT, ROOT / "autograder" / NOTEBOOK):
         nb = nbformat.read(str(path), as_version=4)
         ids = [c.id for c in nb.cells]
         assert ids == [f"cell-{i:03d}" for i in range(len(ids))], f"{path}: unstable cell ids"
@@ -129,6 +130,42 @@ def _cells_as_module(path: pathlib.Path) -> str:
         if cell.cell_type == "code" and not cell.source.lstrip().startswith(("%", "!")):
             code.append("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%")))
     return "\n\n".join(code)
+
+
+def test_the_handout_solution_is_executed_and_free_of_otter_markers():
+    from tools import leakcheck
+
+    nb = nbformat.read(str(SOLUTIONS / HANDOUT), as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    code_text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    markers = [m for m in leakcheck.MARKERS + ("<!-- BEGIN QUESTION",) if m in text]
+    markers += [m for m in ("grader.", "otter") if m in code_text]
+    assert not markers, f"{HANDOUT} still holds Otter's {markers}"
+    assert "otter" not in nb.metadata, f"{HANDOUT} metadata: {sorted(nb.metadata)}"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{HANDOUT}: expected every cell run in order, got {counts}"
+    errors = [c.source[:40] for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{HANDOUT}: cells with errors {errors}"
+    figures = sum("image/png" in o.get("data", {}) for c in code for o in c.outputs)
+    solution = nbformat.read(str(SOLUTIONS / NOTEBOOK), as_version=4)
+    expected = sum("image/png" in o.get("data", {}) for c in solution.cells if c.cell_type == "code" for o in c.outputs)
+    assert figures == expected > 0, f"{HANDOUT}: expected the solution's {expected} figures, got {figures}"
+    # The graded functions are the reference's, statement for statement.
+    reference = _function_bodies((SOLUTIONS / "lab05_reference.py").read_text())
+    handed_out = _function_bodies(_cells_as_module(SOLUTIONS / HANDOUT))
+    assert handed_out == reference, "the handout's functions differ from solutions/lab05_reference.py"
+
+
+def test_handout_cleaning_removes_markers_and_stubs_but_keeps_the_code():
+    from tools.handout import clean_code
+
+    source = ('def f(x):\n    """Doc."""\n    check(x)\n    # BEGIN SOLUTION NO PROMPT\n    return x + 1\n'
+              '    # END SOLUTION\n    """ # BEGIN PROMPT\n    raise NotImplementedError("f")\n    """ # END PROMPT\n')
+    assert clean_code(source) == 'def f(x):\n    """Doc."""\n    check(x)\n    return x + 1'
+    assert clean_code("ratio = a / b  # SOLUTION") == "ratio = a / b"
+    assert clean_code('""" # BEGIN PROMPT\nanswer = None\n""" # END PROMPT\n# BEGIN SOLUTION NO PROMPT\n'
+                      'answer = "B"\n# END SOLUTION') == 'answer = "B"'
 
 
 def test_student_distribution_passes_the_leak_scan():

@@ -178,3 +178,13 @@ def test_batch_doubling_accepts_the_students_own_consistent_answer(env):
     with pytest.raises(checks.CheckFailed, match="compute it from training_memory"):
         hidden.check_batch_doubling(env)
     assert not math.isclose(env["batch_doubling_ratio"], 1.067)
+
+
+@pytest.mark.parametrize("value, words", [(Ellipsis, "batch_doubling_ratio is Ellipsis"), (float("inf"), "is inf")])
+def test_a_variable_is_described_as_holding_a_value_not_returning_it(env, value, words):
+    env["batch_doubling_ratio"] = value
+    for check in (checks.check_batch_doubling, hidden.check_batch_doubling):
+        with pytest.raises(checks.CheckFailed) as info:
+            check(env)
+        message = str(info.value)
+        assert words in message and "returned" not in message, f"input: {value!r}; expected {words!r}, got {message!r}"

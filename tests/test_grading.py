@@ -128,6 +128,41 @@ def test_the_export_cell_writes_a_zip_that_grades_full_marks(tmp_path):
     assert scores == {q: possible[q] for q in scores}, f"exported zip scored {scores}"
 
 
+def _run_and_export(nb: nbformat.NotebookNode, folder) -> tuple[nbformat.NotebookNode, list]:
+    """Save ``nb`` beside the student files in ``folder``, run it top to bottom, return it and the zips."""
+    for item in STUDENT.iterdir():
+        if item.is_file() and item.suffix != ".ipynb":
+            shutil.copy(item, folder)
+    nbformat.write(nb, str(folder / NOTEBOOK))
+    nb = nbformat.read(str(folder / NOTEBOOK), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    return nb, sorted(folder.glob("lab05_nn_compute_*.zip"))
+
+
+def test_a_notebook_with_one_stub_exports_and_grades_to_its_partial_score(tmp_path):
+    """Unfinished work is submitted: with max_trainable_width still the student's stub, the ledger
+    records null for the width, the export warns and writes the zip, and the zip earns every point
+    except the stub's own question. The ledger question keeps its points: the null agrees with
+    what the notebook's own max_trainable_width computes (nothing), so the stub costs points once."""
+    student = nbformat.read(str(STUDENT / NOTEBOOK), as_version=4)
+    stub = notebooks.function_source(student, "max_trainable_width")
+    assert "NotImplementedError" in stub, stub
+    nb, zips = _run_and_export(notebooks.replace_function(notebooks.solution(), "max_trainable_width", stub), tmp_path)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert len(zips) == 1, f"expected one exported zip, found {[z.name for z in zips]}; output ends {text[-600:]}"
+    assert "unfinished" in text and "max_trainable_width" in text.split("unfinished", 1)[1], text[-800:]
+    with zipfile.ZipFile(zips[0]) as zf:
+        ledger = json.loads(zf.read("design_ledger.json"))
+    import lab05_helpers as helpers
+
+    assert ledger["max_trainable_width_laptop_gpu"] is None and helpers.ledger_problems(ledger) == [], ledger
+    _, scores = grade(zips[0])
+    possible = possible_points()
+    expected = {q: (0 if q == "max_trainable_width" else possible[q]) for q in possible}
+    assert scores == expected, (f"input: max_trainable_width a stub; expected {sum(expected.values()):g}/"
+                                f"{sum(possible.values()):g} {expected}, got {sum(scores.values()):g} {scores}")
+
+
 def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
     submission = tmp_path / NOTEBOOK
     shutil.copy(SOLUTIONS / NOTEBOOK, submission)
@@ -180,4 +215,12 @@ def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_
     assert not errors, f"cells that raised (index, exception): {errors}"
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "This instrument opens once you commit to a prediction" in text, "the locked instruments said nothing"
-    assert not list(tmp_path.glob("*.zip")), "the export wrote a zip although no ledger exists"
+    # Unfinished work exports: the notebook alone (no ledger yet), with a list of what is unfinished.
+    zips = list(tmp_path.glob("*.zip"))
+    assert len(zips) == 1, f"expected the export to write one zip, got {zips}"
+    with zipfile.ZipFile(zips[0]) as zf:
+        names = zf.namelist()
+    assert NOTEBOOK in names and "design_ledger.json" not in names, f"expected the notebook, no ledger: {names}"
+    assert "unfinished" in text and "functions still to write" in text, f"the export did not warn: {text[-800:]}"
+    assert "False" not in [o.get("data", {}).get("text/plain") for c in nb.cells if c.cell_type == "code"
+                           for o in c.outputs], "a cell shows a stray False"

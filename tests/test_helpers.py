@@ -200,7 +200,46 @@ def test_record_design_survives_a_stub(tmp_path, monkeypatch, capsys):
 
     got = helpers.record_design(training_memory=stub, max_trainable_width=ref.max_trainable_width,
                                 activation_choice="relu", batch_size_chosen=32, **ANSWERS)
-    assert got is None and "not implemented yet" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "not implemented yet" in out, out
+    assert got is not None and got["training_memory_estimate_error_kb"] is None, got
+    assert got["max_trainable_width_laptop_gpu"] == ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 32), got
+    assert "Unfinished" in out and "training_memory_estimate_error_kb" in out, out
+
+
+@pytest.mark.parametrize("broken, key", [("max_trainable_width", "max_trainable_width_laptop_gpu"),
+                                         ("training_memory", "training_memory_estimate_error_kb")])
+def test_partial_work_writes_a_schema_valid_ledger_with_null_for_what_is_not_computed(
+        tmp_path, monkeypatch, capsys, broken, key):
+    monkeypatch.chdir(tmp_path)
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError(f"{broken}: replace this line with your code")
+
+    functions = dict(training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width)
+    functions[broken] = stub
+    got = helpers.record_design(**functions, activation_choice="relu", batch_size_chosen=32,
+                                **{**ANSWERS, "batch_doubling_ratio": Ellipsis})
+    written = json.loads((tmp_path / helpers.LEDGER_FILENAME).read_text())
+    assert written == got and helpers.ledger_problems(written) == [], helpers.ledger_problems(written)
+    assert written[key] is None, f"input: {broken} a stub; expected {key} null, got {written[key]!r}"
+    assert written["reflections"]["batch_doubling_ratio"] is None, written["reflections"]
+    assert written["predictions"]["act1_prediction"] == "C", "an answer that is set was not recorded"
+    out = capsys.readouterr().out
+    assert f"{key} = null" in out.replace("  ", "") or "null (not computed yet)" in out, out
+    assert "batch_doubling_ratio is Ellipsis" in out, out
+
+
+def test_schema_accepts_null_only_for_computed_values():
+    complete = ledger()
+    for key in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb"):
+        assert helpers.ledger_problems({**complete, key: None}) == [], key
+    reflections = {**complete["reflections"], "batch_doubling_ratio": None}
+    assert helpers.ledger_problems({**complete, "reflections": reflections}) == []
+    for key in ("activation_choice", "batch_size_chosen"):
+        assert helpers.ledger_problems({**complete, key: None}), f"input: {key} null; expected a problem, got none"
+    answers = {**complete["predictions"], "act1_prediction": None}
+    assert helpers.ledger_problems({**complete, "predictions": answers}), "input: act1_prediction null"
 
 
 # --- the textbook's shared ledger ---------------------------------------------------------------
@@ -257,22 +296,115 @@ class FakeGrader:
                 zf.write(f)
 
 
-def test_export_refuses_without_a_ledger_and_writes_no_zip(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def notebook_folder(tmp_path, monkeypatch):
+    """A folder holding a saved notebook (outside IPython, so nothing to compare it with)."""
     monkeypatch.chdir(tmp_path)
-    assert helpers.export_submission(FakeGrader()) is None
-    assert not list(tmp_path.glob("*.zip")) and "design_ledger.json is missing" in capsys.readouterr().out
+    (tmp_path / "lab05_nn_compute.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
+    return tmp_path
 
 
-def test_export_removes_a_partial_zip(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / helpers.LEDGER_FILENAME).write_text("{}")
+def test_export_without_a_ledger_writes_the_notebook_and_says_what_is_missing(notebook_folder, capsys):
+    path = helpers.export_submission(FakeGrader())
+    out = capsys.readouterr().out
+    assert path is not None and path.exists(), out
+    assert "design_ledger.json is missing" in out and "unfinished" in out, out
+
+
+def test_export_removes_a_partial_zip(notebook_folder, capsys):
+    (notebook_folder / helpers.LEDGER_FILENAME).write_text("{}")
     assert helpers.export_submission(FakeGrader(fail=True)) is None
-    assert not list(tmp_path.glob("*.zip")), "a broken zip was left behind"
+    assert not list(notebook_folder.glob("*.zip")), "a broken zip was left behind"
     assert "no zip was kept" in capsys.readouterr().out
 
 
-def test_export_checks_and_keeps_a_good_zip(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / helpers.LEDGER_FILENAME).write_text("{}")
+def test_export_checks_and_keeps_a_good_zip(notebook_folder, tmp_path):
+    text = helpers.write_ledger(ledger()).read_text()
     path = helpers.export_submission(FakeGrader())
     assert path is not None and path.exists() and path.name.startswith("lab05_nn_compute_"), path
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read(helpers.LEDGER_FILENAME).decode() == text
+
+
+def test_export_refuses_when_the_saved_notebook_is_not_what_ran(notebook_folder, monkeypatch, capsys):
+    nb = {"cells": [{"cell_type": "code", "execution_count": 1, "source": "answer = 'A'", "metadata": {},
+                     "outputs": []}], "metadata": {}}
+    (notebook_folder / "lab05_nn_compute.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(helpers, "_kernel_history", lambda: (["", "answer = 'A'", "answer = 'B'", "export"], 3))
+    assert helpers.export_submission(FakeGrader()) is None
+    out = capsys.readouterr().out
+    assert not list(notebook_folder.glob("*.zip")), "a zip was written from an unsaved notebook"
+    assert "File > Save" in out and "run this cell again" in out and "answer = 'B'" in out, out
+
+
+# --- is the saved notebook the one that ran? -------------------------------------------------------
+def saved(*cells):
+    """Saved code cells from (execution_count, code) pairs."""
+    return list(cells)
+
+
+HISTORY = ["", "import lab05_helpers", "answer = 'A'", "x = 1", "export()"]
+
+
+@pytest.mark.parametrize("cells, history, current, expected", [
+    # Restart and run all, save, export: the same code at the same counts.
+    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (4, "export()")), HISTORY, 4, []),
+    # Saved before the export cell ran: it has no count on disk.
+    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")), HISTORY, 4, []),
+    # Whitespace and line endings do not count.
+    (saved((1, "import lab05_helpers  \r\n"), (2, "\nanswer = 'A'\n\n"), (3, "x = 1"), (None, "export()")),
+     HISTORY, 4, []),
+    # A cell run again unchanged after saving.
+    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")),
+     HISTORY[:4] + ["answer = 'A'", "export()"], 5, []),
+    # Changed, run and saved: the old run is superseded by the saved one.
+    (saved((1, "import lab05_helpers"), (4, "answer = 'B'"), (3, "x = 1"), (None, "export()")),
+     ["", "import lab05_helpers", "answer = 'A'", "x = 1", "answer = 'B'", "export()"], 5, []),
+])
+def test_a_saved_notebook_that_matches_the_kernel_passes(cells, history, current, expected):
+    assert helpers.unsaved_work(cells, history, current) == expected
+
+
+@pytest.mark.parametrize("cells, history, current, words", [
+    # Answer changed and run after saving, not saved: the disk still holds "A" at count 2.
+    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1")),
+     HISTORY[:4] + ["answer = 'B'", "export()"], 5, "[4] `answer = 'B'` ran after the notebook was last saved"),
+    # Never saved at all during this session: the disk has no counts, and "B" ran.
+    (saved((None, "import lab05_helpers"), (None, "answer = 'A'"), (None, "x = 1")),
+     ["", "import lab05_helpers", "answer = 'B'", "x = 1", "export()"], 4, "`answer = 'B'` ran after"),
+    # Changed after it ran, then saved without running it: the disk holds code that never ran.
+    (saved((1, "import lab05_helpers"), (2, "answer = 'C'"), (3, "x = 1")), HISTORY, 4,
+     "[2] `answer = 'C'` is not the code that ran as [2]"),
+    # Saved by an earlier kernel session with more cells than this one has run.
+    (saved((1, "import lab05_helpers"), (12, "answer = 'A'")), ["", "import lab05_helpers", "export()"], 2,
+     "another kernel session"),
+    # Edited, run, then edited back without running and saved: the disk holds "A" at count 4, "B" ran there.
+    (saved((1, "import lab05_helpers"), (4, "answer = 'A'"), (3, "x = 1")),
+     HISTORY[:4] + ["answer = 'B'", "export()"], 5, "[4] `answer = 'A'` is not the code that ran as [4]"),
+])
+def test_a_saved_notebook_that_differs_from_the_kernel_is_named(cells, history, current, words):
+    problems = helpers.unsaved_work(cells, history, current)
+    assert any(words in p for p in problems), f"input: {cells} vs {history}; expected {words!r}, got {problems}"
+
+
+def test_saved_code_cells_reads_code_cells_with_their_counts(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "source": ["# title"], "metadata": {}},
+                    {"cell_type": "code", "execution_count": 3, "source": ["a = 1\n", "b = 2"], "metadata": {},
+                     "outputs": []},
+                    {"cell_type": "code", "execution_count": None, "source": "  \n", "metadata": {}, "outputs": []}],
+          "metadata": {}}
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    assert helpers.saved_code_cells(path) == [(3, "a = 1\nb = 2")]
+
+
+def test_unfinished_work_names_stubs_and_unset_answers():
+    namespace = {"__name__": "__main__"}
+    exec("def transistor_tax(a):\n    raise NotImplementedError('x')\n"
+         "def layer_macs(s):\n    return [1]\n", namespace)
+    namespace.update(activation_choice="relu", batch_doubling_ratio=Ellipsis, act1_prediction=None)
+    found = " ".join(helpers.unfinished_work(namespace))
+    assert "transistor_tax" in found and "layer_macs" not in found, found
+    assert "batch_doubling_ratio" in found and "act1_prediction" in found and "activation_choice" not in found, found

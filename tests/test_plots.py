@@ -90,7 +90,7 @@ def line_by_label(ax, label):
 
 def all_texts(fig):
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    texts += [ax.get_title() for ax in fig.axes]
+    texts += [ax.get_title() for ax in fig.axes] + [fig.get_suptitle()]
     return texts
 
 
@@ -330,8 +330,9 @@ def test_act2_reveal_locked(estimate, capsys):
 def test_memory_ledger_figure_fits_laptop(tmp_path):
     fig = ledger(LAPTOP)
     check_figure(fig, tmp_path, "memory_ledger_laptop")
-    ax = fig.axes[0]
-    assert ax.get_yscale() == "log", f"expected a log y axis, got {ax.get_yscale()}"
+    mix, ax = fig.axes
+    assert mix.get_yscale() == "linear", f"expected the composition on a linear axis, got {mix.get_yscale()}"
+    assert ax.get_yscale() == "log", f"expected the totals on a log y axis, got {ax.get_yscale()}"
     labels = line_labels(ax)
     for device, budget in DEVICE_BUDGETS_BYTES.items():
         label = f"{device} budget ({fmt_bytes(budget)})"
@@ -350,11 +351,11 @@ def test_memory_ledger_figure_fits_laptop(tmp_path):
     assert not any(
         "OUT OF MEMORY" in t for t in texts
     ), f"input: Laptop GPU, FP32; expected no OOM, got {texts}"
-    assert ax.get_title().startswith(
+    assert fig.get_suptitle().startswith(
         "Fits the Laptop GPU"
-    ), f"expected a 'fits' title, got {ax.get_title()!r}"
+    ), f"expected a 'fits' title, got {fig.get_suptitle()!r}"
     assert not any(
-        p.get_hatch() for p in ax.patches
+        p.get_hatch() for a in fig.axes for p in a.patches
     ), "input: Laptop GPU; expected no bar over budget, got hatched bars"
     selected = line_by_label(ax, "Laptop GPU budget (8.00 GiB)").get_linewidth()
     other = line_by_label(ax, "H100 budget (80.00 GiB)").get_linewidth()
@@ -363,10 +364,28 @@ def test_memory_ledger_figure_fits_laptop(tmp_path):
     ), f"expected the selected device's line bolder, got {selected} vs {other}"
 
 
+def test_memory_ledger_figure_shows_true_shares_on_a_linear_axis():
+    fig = ledger(LAPTOP)
+    mix = fig.axes[0]
+    memory = ref.training_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    batches = sorted(helpers.BATCH_SIZE_CHOICES)
+    at = batches.index(MNIST_BATCH_SIZE)
+    segments = [p for p in mix.patches if round(p.get_x() + p.get_width() / 2) == at]
+    heights = [p.get_height() for p in segments]
+    expected = [memory[k] for k in plots.MEMORY_COMPONENTS]
+    assert heights == expected, f"input: batch 32; expected segment heights {expected} (bytes), got {heights}"
+    texts = [t.get_text() for t in mix.texts]
+    for key in plots.MEMORY_COMPONENTS:
+        share = plots._percent(memory[key] / memory["total"])
+        assert share in texts, f"input: {key}; expected its share {share} on the selected bar, got {texts}"
+    # Adam's state is the largest term, and the tallest segment shows it.
+    assert max(expected) == memory["optimizer"] and heights[plots.MEMORY_COMPONENTS.index("optimizer")] == max(heights)
+
+
 def test_memory_ledger_figure_out_of_memory_on_microcontroller(tmp_path):
     fig = ledger(MICRO)
     check_figure(fig, tmp_path, "memory_ledger_micro")
-    ax = fig.axes[0]
+    mix, ax = fig.axes
     banner = [
         t
         for t in ax.texts
@@ -374,18 +393,20 @@ def test_memory_ledger_figure_out_of_memory_on_microcontroller(tmp_path):
     ]
     assert banner, f"input: Microcontroller, FP32; expected the OOM banner, got {all_texts(fig)}"
     assert (
-        "OUT OF MEMORY" in ax.get_title()
-    ), f"expected the title to say OUT OF MEMORY, got {ax.get_title()!r}"
-    hatched = [p for p in ax.patches if p.get_hatch()]
-    assert hatched, "input: Microcontroller, FP32; expected the over-budget bars hatched, got none"
+        "OUT OF MEMORY" in fig.get_suptitle()
+    ), f"expected the title to say OUT OF MEMORY, got {fig.get_suptitle()!r}"
+    for axis in (mix, ax):
+        hatched = [p for p in axis.patches if p.get_hatch()]
+        assert hatched, f"input: Microcontroller, FP32; expected over-budget bars hatched in {axis.get_title()!r}"
 
 
 def test_memory_ledger_figure_adds_an_unlisted_batch(tmp_path):
     fig = ledger(LAPTOP, batch_size=48)
-    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert any(
-        t.startswith("48") and "selected" in t for t in ticks
-    ), f"input: batch 48; expected a selected 48 bar, got {ticks}"
+    for axis in fig.axes:
+        ticks = [t.get_text() for t in axis.get_xticklabels()]
+        assert any(
+            t.startswith("48") and "selected" in t for t in ticks
+        ), f"input: batch 48; expected a selected 48 bar, got {ticks}"
 
 
 def test_memory_ledger_figure_fp16_sgd_microcontroller_still_out_of_memory():
@@ -438,8 +459,8 @@ def test_memory_ledger_figure_rejects_bad_arguments(kwargs, accepted, capsys):
 def test_memory_ledger_figure_accepts_device_names_in_any_case():
     fig = ledger("laptop gpu")
     assert (
-        fig.axes[0].get_title().startswith("Fits the Laptop GPU")
-    ), f"input: 'laptop gpu'; got {fig.axes[0].get_title()!r}"
+        fig.get_suptitle().startswith("Fits the Laptop GPU")
+    ), f"input: 'laptop gpu'; got {fig.get_suptitle()!r}"
 
 
 def test_explore_memory_ledger_off_while_grading(monkeypatch, capsys):
@@ -683,8 +704,11 @@ def loops_forever(*args, **kwargs):
         lambda f: plots.act2_reveal(900, f, ref.inference_memory),
         lambda f: plots.deployment_table(f, ref.inference_memory, MNIST_LAYER_SIZES),
         lambda f: plots.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
+        # These two open their figure (and print a header) before calling the stub.
+        lambda f: plots.width_challenge_figure(ref.training_memory, f),
+        lambda f: plots.layer_share_figure(f),
     ],
-    ids=["ledger", "width", "scaling", "act2", "deployment", "hierarchy"],
+    ids=["ledger", "width", "scaling", "act2", "deployment", "hierarchy", "width-max", "layer-share"],
 )
 def test_guard_turns_a_stub_into_one_line(call, capsys):
     assert call(stub) is None, "input: a NotImplementedError stub; expected None"
@@ -695,6 +719,12 @@ def test_guard_turns_a_stub_into_one_line(call, capsys):
     assert (
         plt.get_fignums() == []
     ), f"input: stub; expected no figure left open, got {plt.get_fignums()}"
+
+
+def test_guard_passes_the_printout_of_a_display_that_works(capsys):
+    plots.layer_share_figure(ref.layer_macs, widths=(128,))
+    out = capsys.readouterr().out
+    assert "W =    128: layer 1 does" in out, f"input: reference layer_macs; expected the shares printed, got {out!r}"
 
 
 def test_guard_names_a_missing_return(capsys):

@@ -10,7 +10,9 @@ Reads ``assignment/`` and the lock (``requirements.txt``, ``requirements.in``). 
 * ``autograder/``: Otter's autograder output with the bundle under the stable name
   ``autograder.zip``; its environment pins the versions of the lock (``requirements.txt``, see
   ``tools/pins.py``);
-* ``solutions/lab05_nn_compute.ipynb``: the solution notebook, executed.
+* ``solutions/lab05_nn_compute.ipynb``: the solution notebook, executed;
+* ``solutions/lab05_nn_compute_handout.ipynb``: the same, without Otter's markers and cells, to
+  hand out after the due date.
 
 Everything written is normalised (fixed zip timestamps and entry order, predictable cell ids,
 no execution metadata) so that building twice from the same source gives the same bytes.
@@ -29,12 +31,14 @@ import sys
 import tempfile
 
 from tools import normalize, pins
+from tools.handout import handout
 from tools.reference import reference_module_source
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ASSIGNMENT = ROOT / "assignment"
 NAME = "lab05_nn_compute"
 MASTER = f"{NAME}.ipynb"
+HANDOUT = f"{NAME}_handout.ipynb"
 REFERENCE = "lab05_reference.py"
 LEDGER = "design_ledger.json"
 PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel (see the module)
@@ -210,6 +214,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         support = [p for p in sorted(stage.iterdir()) if p.is_file() and p.name not in {MASTER, LEDGER}]
         executed = execute_solution(autograder_src, support)
         normalize.write_notebook(normalize.notebook(executed, keep_outputs=True), solutions_out / MASTER)
+        normalize.write_notebook(normalize.notebook(handout(executed), keep_outputs=True), solutions_out / HANDOUT)
 
 
 def _read(path: pathlib.Path):
