@@ -89,14 +89,18 @@ grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIM
 bench-grade: $(STAMP) ## Time a serial `otter run` loop against the batch grader on N generated submissions [N=8]
 	$(PY) -m tools.bench_grading $(if $(N),--count $(N))
 
-.PHONY: mutants bench-hidden
+.PHONY: mutants bench-hidden bench-trusted
 EXTENDED ?=
 
 mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the catch table [EXTENDED=1]
 	$(PY) -m tools.mutation $(if $(EXTENDED),--extended)
 
-bench-hidden: $(STAMP) ## Time grading with and without the hidden tests (what they add per submission)
+bench-hidden: $(STAMP) ## Time what the hidden tests, then trusted scoring, add to grading one submission
 	$(PY) -m tools.bench_hidden
+	$(PY) -m tools.bench_trusted
+
+bench-trusted: $(STAMP) ## Time grading with and without trusted scoring (what it adds per submission; budget 1.5 s)
+	$(PY) -m tools.bench_trusted
 
 lock: ## Re-pin requirements.txt from requirements.in for the oldest supported Python (needs the network)
 	$(CHECK_PYTHON)

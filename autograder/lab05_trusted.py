@@ -157,9 +157,9 @@ def unprivileged_spawner(argv: list[str], workdir: pathlib.Path) -> Started:
     return Started(process, kill, "uid 65534" if root else "none (not root)")
 
 
-def _open_path_to(executable: pathlib.Path) -> None:
-    """Let other users reach the Python environment (Gradescope installs it under /root, 0700)."""
-    for parent in executable.parents:
+def _open_path_to(path: pathlib.Path) -> None:
+    """Let other users reach ``path`` through its folders (e.g. Gradescope installs Python under /root, 0700)."""
+    for parent in path.parents:
         if parent == parent.parent:
             break
         try:
@@ -226,7 +226,7 @@ def unprivileged_kernel(submission_dir: os.PathLike) -> pathlib.Path:
         if not path.is_symlink():
             os.chown(path, KERNEL_UID, KERNEL_GID)
     for target in {os.path.realpath(sys.executable), sys.prefix, sys.base_prefix,
-                   os.path.realpath(submission_dir)}:
+                   os.path.realpath(submission_dir), str(home)}:
         _open_path_to(pathlib.Path(target) / "x")
     previous = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(specs), previous]))
@@ -259,6 +259,7 @@ def _results_file_for_the_kernel() -> None:
         def mkstemp(*args, **kwargs):
             handle, path = tempfile.mkstemp(*args, **kwargs)
             os.chown(path, KERNEL_UID, KERNEL_GID)
+            _open_path_to(pathlib.Path(path))
             return handle, path
 
     otter.execute.tempfile = _Tempfile()

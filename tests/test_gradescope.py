@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import notebooks
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT, possible_points
+from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT, possible_points, run_like_gradescope
 from tools import pins
 
 VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"]
@@ -51,24 +51,6 @@ RESULTS_SCHEMA = {
         },
     },
 }
-
-
-def run_like_gradescope(root: pathlib.Path, submission_files: dict[str, bytes]) -> dict:
-    """Lay out /autograder under ``root`` as Gradescope does and run the bundle's own entry point."""
-    source, submission, results = root / "source", root / "submission", root / "results"
-    for folder in (source, submission, results):
-        folder.mkdir(parents=True)
-    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
-        zf.extractall(source)
-    for name, data in submission_files.items():
-        (submission / name).write_bytes(data)
-    (root / "submission_metadata.json").write_text(json.dumps({"id": 1, "assignment": {"title": "Lab 05"}}))
-    # run_autograder activates Gradescope's conda env and runs run_otter.py against /autograder;
-    # here the project's environment stands in for that env, and the folder for /autograder.
-    entry = (source / "run_otter.py").read_text().replace('"/autograder"', repr(str(root)))
-    proc = subprocess.run([sys.executable, "-c", entry], cwd=source, capture_output=True, text=True, timeout=900)
-    assert (results / "results.json").is_file(), f"no results.json; exit {proc.returncode}\n{proc.stderr[-3000:]}"
-    return json.loads((results / "results.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ Where the kernel's own results were forged, the submission carries the integrity
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import zipfile
 
@@ -124,3 +125,59 @@ def test_the_decoder_refuses_what_it_cannot_rebuild(data, why):
     with pytest.raises(wire.WireError):
         wire.decode(data)
         pytest.fail(f"decode accepted {why}: {data!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# On Gradescope's code path (run_otter.py in a Gradescope-shaped folder)
+# ---------------------------------------------------------------------------------------------
+def _scores(results: dict) -> dict[str, float]:
+    return {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
+
+
+def test_on_gradescopes_path_a_forged_kernel_earns_nothing_and_is_flagged(tmp_path):
+    from conftest import run_like_gradescope
+
+    nb = attacks.with_cells(attacks.CHECKER_FORGE)
+    results = run_like_gradescope(tmp_path, {NOTEBOOK: nbformat.writes(nb).encode()})
+    earned = {q: s for q, s in _scores(results).items() if s}
+    assert not earned, f"a blank notebook that forges Otter's checker earned {earned}"
+    assert FLAG in results.get("output", ""), f"expected the flag {FLAG}; output {results.get('output')!r}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the kernel leaves root only where the grader is root "
+                                               "(Gradescope, CI); as a normal user it has no root to leave")
+def test_on_gradescopes_path_the_kernel_runs_without_root_and_leaves_nothing_running(tmp_path):
+    from conftest import run_like_gradescope
+
+    marker = tmp_path / "kernel-uid"
+    tmp_path.chmod(0o777)
+    cell = f'''
+import os, subprocess
+with open({str(marker)!r} + "-" + str(os.getuid()), "w") as f:
+    f.write("ran")
+try:
+    with open("../source/files/lab05_reference.py", "a") as f:
+        f.write("# changed by the notebook\\n")
+except OSError:
+    pass
+subprocess.Popen(["sleep", "987"], start_new_session=True)
+'''
+    root = tmp_path / "autograder"
+    results = run_like_gradescope(root, {NOTEBOOK: nbformat.writes(attacks.with_cells(cell)).encode()})
+    ran_as = sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.glob("kernel-uid-*"))
+    assert ran_as == ["65533", "65534"], (f"the notebook's code ran as uids {ran_as}; expected 65533 (Otter's "
+                                          "kernel) and 65534 (the probe), never root")
+    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
+        original = zf.read("files/lab05_reference.py")
+    assert (root / "source" / "files" / "lab05_reference.py").read_bytes() == original, \
+        "the notebook changed the bundle's reference module"
+    left = [p for p in pathlib.Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == b"sleep\x00987\x00"]
+    assert not left, f"processes the notebook started outlived grading: {[p.name for p in left]}"
+    assert not any(_scores(results).values()), f"expected 0 everywhere; got {_scores(results)}"
+
+
+def _cmdline(proc: pathlib.Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
