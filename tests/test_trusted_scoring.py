@@ -44,8 +44,12 @@ def test_a_forgery_in_the_kernel_earns_nothing(attack, tmp_path):
     assert not earned, f"{attack}: a blank notebook plus the attack should earn 0 everywhere; got {earned}"
 
 
-@pytest.mark.parametrize("attack", ["checker_results_set_to_passed", "dynamic_import_of_the_reference",
-                                    "frame_walk_to_the_reference", "test_files_rewritten"])
+#: Attacks that do change the kernel's own results (and so must raise the flag).
+FORGES_THE_KERNEL = ["checker_results_set_to_passed", "dynamic_import_of_the_reference", "frame_walk_to_the_reference",
+                     "test_files_rewritten"]
+
+
+@pytest.mark.parametrize("attack", FORGES_THE_KERNEL)
 def test_a_forged_kernel_result_is_flagged_with_the_questions(attack, tmp_path):
     results, scores = _grade_nb(attacks.with_cells(*attacks.FORGERIES[attack]), tmp_path)
     output = results.get("output", "")
@@ -134,14 +138,16 @@ def _scores(results: dict) -> dict[str, float]:
     return {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
 
 
-def test_on_gradescopes_path_a_forged_kernel_earns_nothing_and_is_flagged(tmp_path):
+@pytest.mark.parametrize("attack", sorted(attacks.FORGERIES))
+def test_on_gradescopes_path_a_forgery_earns_nothing(attack, tmp_path):
     from conftest import run_like_gradescope
 
-    nb = attacks.with_cells(attacks.CHECKER_FORGE)
+    nb = attacks.with_cells(*attacks.FORGERIES[attack])
     results = run_like_gradescope(tmp_path, {NOTEBOOK: nbformat.writes(nb).encode()})
     earned = {q: s for q, s in _scores(results).items() if s}
-    assert not earned, f"a blank notebook that forges Otter's checker earned {earned}"
-    assert FLAG in results.get("output", ""), f"expected the flag {FLAG}; output {results.get('output')!r}"
+    assert not earned, f"{attack}: a blank notebook plus the attack earned {earned} on Gradescope's code path"
+    if attack in FORGES_THE_KERNEL:
+        assert FLAG in results.get("output", ""), f"{attack}: expected the flag {FLAG}; output {results.get('output')!r}"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the kernel leaves root only where the grader is root "
@@ -181,3 +187,16 @@ def _cmdline(proc: pathlib.Path) -> bytes:
         return (proc / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_on_gradescopes_path_no_pickle_from_the_submission_runs(tmp_path):
+    from conftest import run_like_gradescope
+
+    tmp_path.chmod(0o777)  # the kernel (not root) could create the marker itself only where it may write
+    results_marker, log_marker = tmp_path / "results-payload-ran", tmp_path / "log-payload-ran"
+    nb = attacks.with_cells(attacks.pickle_payload(results_marker))
+    files = {NOTEBOOK: nbformat.writes(nb).encode(), ".OTTER_LOG": attacks.otter_log_payload(log_marker)}
+    results = run_like_gradescope(tmp_path / "autograder", files)
+    assert not results_marker.exists(), "the kernel's results file was unpickled with its payload"
+    assert not log_marker.exists(), "the upload's .OTTER_LOG was deserialized"
+    assert not any(_scores(results).values()), f"expected 0 everywhere; got {_scores(results)}"
