@@ -66,7 +66,7 @@ for _home in (os.path.expanduser("~"), {real_home!r}):
 
 OVERWRITE_CLASSMATE = '''
 import glob, shutil
-for _path in [{classmate!r}] + glob.glob("/**/classmate.zip", recursive=True)[:5]:
+for _path in [{classmate!r}] + glob.glob("/tmp/**/classmate.zip", recursive=True):
     try:
         with open(_path, "wb") as _f:
             _f.write(b"overwritten")
