@@ -506,6 +506,7 @@ def test_a_tampered_row_is_graded_again_not_reused(mixed, tmp_path):
     assert rows["submission_1013"].status == "error", rows["submission_1013"]
     summary = (out / "summary.txt").read_text()
     assert "submission_1002: the kept row.json was not used" in summary, summary
+    assert "scores are not those of its results.json" in summary, summary
 
 
 def test_without_bubblewrap_the_batch_refuses_and_unsandboxed_marks_every_row(tmp_path):

@@ -249,14 +249,6 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_
             return GradeError(f"grading {name} did not finish within {timeout:g} s and was stopped "
                               "(a cell may loop forever or wait for input)", "timeout", log)
 
-        # The verdict: the notebook's code runs again in a probe, in a sandbox of its own, and the
-        # bundle's tests run here, outside every sandbox. First, so that nothing Otter's run does
-        # exists yet.
-        scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed), deadline=deadline,
-                                        python=sandbox.python_executable())
-        events = "".join(f"\n{event}" for event in scored.events)
-        if time.monotonic() >= deadline:
-            raise out_of_time(prefix + events.lstrip("\n"))
         scratch = work / "scratch"
         (scratch / "out").mkdir(parents=True)
         argv = [sandbox.python_executable(), "-m", "otter", "run", "-a", str(bundle.zip), "-o", str(scratch / "out"),
@@ -265,9 +257,40 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_
         log_path = work / "grading_log.txt"
         env = {"PYTHONPATH": str(unpacked), trusted.EXTERNAL_ENV: "external"}  # Otter imports the plugin
         with open(log_path, "wb") as log_file:
-            outcome = sandbox.run(argv, timeout=max(0.5, deadline - time.monotonic()), scratch=scratch,
-                                  readonly=[bundle.folder, inputs], limits=limits, env=env, stdout=log_file,
-                                  stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
+            # Sandboxed, Otter's run starts at once, beside trusted scoring: the two sandboxes share
+            # nothing writable (their own scratch folders, PID and network namespaces), so nothing
+            # Otter's run does can reach the probe. Unsandboxed, the probe runs first, alone, so
+            # that nothing Otter's run does exists yet.
+            box = None
+            if not unsandboxed:
+                box = sandbox.start(argv, scratch=scratch, readonly=[bundle.folder, inputs], limits=limits, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+            try:
+                # The verdict: the notebook's code runs again in a probe, in a sandbox of its own, and
+                # the bundle's tests run here, outside every sandbox.
+                scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed, memory_bytes),
+                                                deadline=deadline, python=sandbox.python_executable())
+                events = "".join(f"\n{event}" for event in scored.events)
+                if time.monotonic() >= deadline:
+                    if box is not None:
+                        box.kill()
+                    raise out_of_time(prefix + _read_log(log_path) + events)
+                if box is None:
+                    outcome = sandbox.run(argv, timeout=max(0.5, deadline - time.monotonic()), scratch=scratch,
+                                          readonly=[bundle.folder, inputs], limits=limits, env=env, stdout=log_file,
+                                          stderr=subprocess.STDOUT, unsandboxed=True)
+                    timed_out, returncode = outcome.timed_out, outcome.returncode
+                else:
+                    try:
+                        returncode, timed_out = box.wait(timeout=max(0.0, deadline - time.monotonic())), False
+                    except subprocess.TimeoutExpired:
+                        box.kill()
+                        returncode, timed_out = box.returncode, True
+            finally:
+                if box is not None:
+                    box.kill()  # whatever happened: nothing of the sandbox outlives this
+        outcome = sandbox.Outcome(returncode=returncode, timed_out=timed_out, seconds=time.monotonic() - begin,
+                                  unsandboxed=unsandboxed)
         log = prefix + _read_log(log_path)
         if outcome.timed_out:
             raise out_of_time(log + events)
@@ -314,9 +337,14 @@ def _import_trusted(unpacked: pathlib.Path):
 _IMPORT_LOCK = threading.Lock()
 
 
-def probe_spawner(unsandboxed: bool):
-    """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start)."""
+def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
+    """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start).
+
+    Its address space is PROBE_LIMITS' (2 GiB), or ``memory_bytes`` when that is smaller.
+    """
     limits = dataclasses.replace(sandbox.Limits(), **PROBE_LIMITS)
+    if memory_bytes and memory_bytes < (limits.memory_bytes or memory_bytes + 1):
+        limits = dataclasses.replace(limits, memory_bytes=memory_bytes)
 
     def spawn(argv, workdir):
         trusted = sys.modules["lab05_trusted"]

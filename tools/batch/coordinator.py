@@ -20,6 +20,7 @@ import pathlib
 import queue
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -142,19 +143,39 @@ class BatchResult:
         return {row.submission: row for row in self.rows}
 
 
-def load_row(path: pathlib.Path, questions: dict[str, float]) -> Row:
-    """A row.json of an earlier run, checked (RowError if it is not one this grader would write)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+def _read_json(path: pathlib.Path, limit: int):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_ROW_BYTES + 1)
-    if len(data) > MAX_ROW_BYTES:
-        raise RowError("larger than a row")
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise RowError(f"{path.name} is not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise RowError(f"{path.name} is too large")
     try:
-        return Row.from_json(json.loads(data.decode("utf-8")), questions)
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, RowError):
-            raise
-        raise RowError(f"not JSON ({exc})") from None
+        raise RowError(f"{path.name} is not JSON ({exc})") from None
+
+
+def load_row(path: pathlib.Path, questions: dict[str, float]) -> Row:
+    """A row.json of an earlier run, checked (RowError if it is not one this grader would write).
+
+    The row itself is checked field by field (:meth:`Row.from_json`); a row graded ok must also
+    carry exactly the scores of the ``results.json`` beside it, itself validated against the bundle.
+    """
+    row = Row.from_json(_read_json(path, MAX_ROW_BYTES), questions)
+    if row.status == "ok":
+        try:
+            results = grade_one.validate_results(_read_json(path.with_name("results.json"),
+                                                            grade_one.MAX_RESULTS_BYTES), questions)
+        except (OSError, grade_one.GradeError) as exc:
+            raise RowError(f"its results.json cannot be used ({exc})") from None
+        kept = {q: (s, m) for q, s, m in row.questions}
+        scores = grade_one.question_scores(results)
+        if set(kept) != set(scores) or any(abs(kept[q][0] - s) > 1e-9 or abs(kept[q][1] - m) > 1e-9
+                                           for q, (s, m) in scores.items()):
+            raise RowError("its scores are not those of its results.json")
+    return row
 
 
 def grade_batch(submissions: pathlib.Path, out: pathlib.Path = DEFAULT_OUT, *, workers: int | None = None,
@@ -219,7 +240,7 @@ def grade_batch(submissions: pathlib.Path, out: pathlib.Path = DEFAULT_OUT, *, w
                     rows[sub.key] = row
                     reused += 1
                     continue
-                except (RowError, OSError) as exc:
+                except (RowError, OSError) as exc:  # graded again, and said so
                     notes.append(f"{sub.key}: the kept {ROW_FILE} was not used and the submission was graded "
                                  f"again ({exc})")
             if folder.is_symlink() or folder.is_file():
