@@ -132,8 +132,12 @@ def _tree(folder: pathlib.Path) -> dict[str, str]:
 
 
 def _git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
-                          text=True).stdout
+    """git status of the bundle and the lab's sources, and every untracked file in the project."""
+    def status(*args):
+        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", *args], cwd=ROOT,
+                              capture_output=True, text=True).stdout
+    untracked = [line for line in status().splitlines() if line.startswith("??")]
+    return status("--", "autograder", "assignment", "student", "solutions") + "\n".join(untracked)
 
 
 @pytest.fixture(scope="module")
