@@ -256,41 +256,19 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_
         limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
         log_path = work / "grading_log.txt"
         env = {"PYTHONPATH": str(unpacked), trusted.EXTERNAL_ENV: "external"}  # Otter imports the plugin
+        # The verdict first: the notebook's code runs again in a probe, in a sandbox of its own, and
+        # the bundle's tests run here, outside every sandbox. Otter's run comes after, alone, so that
+        # nothing it does exists yet, and so that the probe's per-call time limits do not compete
+        # with Otter's kernel for the CPU.
+        scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed, memory_bytes),
+                                        deadline=deadline, python=sandbox.python_executable())
+        events = "".join(f"\n{event}" for event in scored.events)
+        if time.monotonic() >= deadline:
+            raise out_of_time(prefix + events.lstrip("\n"))
         with open(log_path, "wb") as log_file:
-            # Sandboxed, Otter's run starts at once, beside trusted scoring: the two sandboxes share
-            # nothing writable (their own scratch folders, PID and network namespaces), so nothing
-            # Otter's run does can reach the probe. Unsandboxed, the probe runs first, alone, so
-            # that nothing Otter's run does exists yet.
-            box = None
-            if not unsandboxed:
-                box = sandbox.start(argv, scratch=scratch, readonly=[bundle.folder, inputs], limits=limits, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
-            try:
-                # The verdict: the notebook's code runs again in a probe, in a sandbox of its own, and
-                # the bundle's tests run here, outside every sandbox.
-                scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed, memory_bytes),
-                                                deadline=deadline, python=sandbox.python_executable())
-                events = "".join(f"\n{event}" for event in scored.events)
-                if time.monotonic() >= deadline:
-                    if box is not None:
-                        box.kill()
-                    raise out_of_time(prefix + _read_log(log_path) + events)
-                if box is None:
-                    outcome = sandbox.run(argv, timeout=max(0.5, deadline - time.monotonic()), scratch=scratch,
-                                          readonly=[bundle.folder, inputs], limits=limits, env=env, stdout=log_file,
-                                          stderr=subprocess.STDOUT, unsandboxed=True)
-                    timed_out, returncode = outcome.timed_out, outcome.returncode
-                else:
-                    try:
-                        returncode, timed_out = box.wait(timeout=max(0.0, deadline - time.monotonic())), False
-                    except subprocess.TimeoutExpired:
-                        box.kill()
-                        returncode, timed_out = box.returncode, True
-            finally:
-                if box is not None:
-                    box.kill()  # whatever happened: nothing of the sandbox outlives this
-        outcome = sandbox.Outcome(returncode=returncode, timed_out=timed_out, seconds=time.monotonic() - begin,
-                                  unsandboxed=unsandboxed)
+            outcome = sandbox.run(argv, timeout=max(0.5, deadline - time.monotonic()), scratch=scratch,
+                                  readonly=[bundle.folder, inputs], limits=limits, env=env, stdout=log_file,
+                                  stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
         log = prefix + _read_log(log_path)
         if outcome.timed_out:
             raise out_of_time(log + events)
