@@ -135,6 +135,16 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _machine_cpu() -> float:
+    """CPU seconds every process on the machine has used (from /proc/stat; other users' included)."""
+    try:
+        fields = pathlib.Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4))  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=8, help="submissions to grade (default 8)")
@@ -162,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()
         serial_times, batch_times, serial_cpus, batch_cpus = [], [], [], []
         for round_ in range(args.rounds):
-            cpu = _cpu()
+            cpu = _machine_cpu()
             serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
-            serial_cpu, cpu = _cpu() - cpu, _cpu()
+            serial_cpu, cpu = _machine_cpu() - cpu, _machine_cpu()
             batch_time, batch_scores = batch(tmp / "submissions", bundle, tmp / "batch", args.workers)
-            batch_cpu = _cpu() - cpu
+            batch_cpu = _machine_cpu() - cpu
             serial_times.append(serial_time), batch_times.append(batch_time)
             serial_cpus.append(serial_cpu), batch_cpus.append(batch_cpu)
             print(f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, sandboxed batch {batch_time:6.1f} s "
@@ -174,16 +184,19 @@ def main(argv: list[str] | None = None) -> int:
         serial_time, batch_time = statistics.median(serial_times), statistics.median(batch_times)
         serial_cpu, batch_cpu = statistics.median(serial_cpus), statistics.median(batch_cpus)
         print(f"\nmedian of {args.rounds} interleaved round(s):")
+        cores_all = os.cpu_count() or 1
         print(f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.2f} s and {serial_cpu / n:.2f} "
-              "CPU-s per submission; no sandbox)")
+              f"machine CPU-s per submission; {serial_cpu / serial_time / cores_all:.0%} of all cores busy; no sandbox)")
         print(f"sandboxed batch, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.2f} s and "
-              f"{batch_cpu / n:.2f} CPU-s per submission; {batch_cpu / batch_time / (os.cpu_count() or 1):.0%} "
+              f"{batch_cpu / n:.2f} machine CPU-s per submission; {batch_cpu / batch_time / cores_all:.0%} "
               "of all cores busy)")
         ratio = serial_time / batch_time if batch_time else float("inf")
         print(f"speed-up                : {ratio:.2f}x")
         cores = min(args.workers, os.cpu_count() or 1)
         print(f"ceiling on this machine : {serial_time / n / (batch_cpu / n / cores):.2f}x (all {cores} cores busy "
               f"with nothing else, at the batch's CPU per submission)")
+        print("(machine CPU counts every process on the machine, other users' too: on a shared machine the "
+              "numbers are upper bounds)")
         load_after = os.getloadavg()
         print(f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; after "
               f"{', '.join(f'{x:.2f}' for x in load_after)} (the runs themselves add up to {cores})")
