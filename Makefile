@@ -86,8 +86,8 @@ grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIM
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/gradescope-export-or-folder [WORKERS=n] [TIMEOUT=seconds] [OUT=folder] [REGRADE=1] [MEMORY=4GiB]"; exit 2; }
 	$(PY) -m tools.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY))
 
-bench-grade: $(STAMP) ## Time a serial `otter run` loop against the batch grader on N generated submissions [N=8]
-	$(PY) -m tools.bench_grading $(if $(N),--count $(N))
+bench-grade: $(STAMP) ## Time a serial plain `otter run` loop against the sandboxed batch grader [N=8] [ROUNDS=1]
+	$(PY) -m tools.bench_grading $(if $(N),--count $(N)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 .PHONY: mutants bench-hidden bench-trusted
 EXTENDED ?=

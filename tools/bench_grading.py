@@ -1,12 +1,14 @@
-"""Benchmark: a serial loop of `otter run` against the batch grader, on the same submissions.
+"""Benchmark: a serial loop of plain `otter run` against the sandboxed batch grader, same submissions.
 
-    python -m tools.bench_grading [--count 8] [--workers 2] [--keep]
+    python -m tools.bench_grading [--count 8] [--workers N] [--rounds 1] [--keep]
 
 Generates COUNT submissions into a temporary folder (the solution, the blank student notebook,
 and partial solutions with some functions broken, as notebooks and as exported zips), grades
-them once with one ``otter run -a autograder/autograder.zip -o DIR SUBMISSION`` process each,
-one after the other, and once with ``tools.grade_batch`` on WORKERS workers, then prints both
-wall times, the throughput ratio and whether every question score agrees. It reports speed
+them with one ``python -m otter run -a autograder.zip -o DIR SUBMISSION`` process each, one after
+the other, with no sandbox (the bundle's plugin on PYTHONPATH, as Gradescope's ``source/``
+holds it), and with ``tools.grade_batch`` (every submission in the sandboxes, WORKERS at a time),
+ROUNDS times each, interleaved. Prints the median wall times, the speed-up, the CPU time per
+submission, the machine's load, and whether every question score agrees. It reports speed
 only; the test suite checks correctness.
 """
 
@@ -19,6 +21,7 @@ import os
 import pathlib
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +32,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.grade_batch import grade_batch  # noqa: E402
+from tools.batch.coordinator import grade_batch  # noqa: E402
+from tools.bundle import unpack  # noqa: E402
 from tools.grade_one import DEFAULT_AUTOGRADER, question_scores  # noqa: E402
 
 NOTEBOOK = "lab05_nn_compute.ipynb"
@@ -93,17 +97,19 @@ def make_submissions(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
 
 
 def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib.Path) -> tuple[float, dict]:
-    """Grade each path with its own `otter run` process, one after the other."""
-    otter = pathlib.Path(sys.executable).with_name("otter")
-    if not otter.exists():
-        otter = pathlib.Path(shutil.which("otter") or "otter")
+    """Grade each path with its own plain `python -m otter run` process (no sandbox), one after the other."""
+    source = out / "source"
+    if not source.exists():
+        unpack(autograder, source)  # the plugin, where Gradescope's run_otter.py finds it
+    env = dict(os.environ, PYTHONPATH=str(source))
     scores = {}
     start = time.perf_counter()
     for path in paths:
         dest = out / path.stem
-        dest.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([str(otter), "run", "-a", str(autograder), "-o", str(dest), str(path)],
-                              capture_output=True, text=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(dest),
+                               "--no-logo", str(path)], capture_output=True, text=True, env=env, cwd=dest)
         results = dest / "results.json"
         if done.returncode != 0 or not results.is_file():
             scores[path.stem] = f"otter run failed ({done.returncode}): {done.stderr.strip()[-300:]}"
@@ -118,9 +124,8 @@ def batch(folder: pathlib.Path, autograder: pathlib.Path, out: pathlib.Path, wor
     elapsed = time.perf_counter() - start
     scores = {}
     for row in result.rows:
-        key = pathlib.Path(row["file"]).stem
-        scores[key] = ({q: s for q, s, _ in row["questions"]} if row["status"] == "ok"
-                       else f"{row['status']}: {row['message']}")
+        key = pathlib.Path(row.file).stem
+        scores[key] = row.scores if row.status == "ok" else f"{row.status}: {row.message}"
     return elapsed, scores
 
 
@@ -130,15 +135,27 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _machine_cpu() -> float:
+    """CPU seconds every process on the machine has used (from /proc/stat; other users' included)."""
+    try:
+        fields = pathlib.Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4))  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=8, help="submissions to grade (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="batch grader workers (default 2)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="batch grader workers (default: one per core)")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported (default 1)")
     parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.workers < 1:
-        print("bench-grading: --count and --workers must be whole numbers >= 1", file=sys.stderr)
+    if args.count < 1 or args.workers < 1 or args.rounds < 1:
+        print("bench-grading: --count, --workers and --rounds must be whole numbers >= 1", file=sys.stderr)
         return 2
     if not args.autograder.is_file():
         print(f"bench-grading: {args.autograder} does not exist: run `make` first", file=sys.stderr)
@@ -152,24 +169,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(paths)} submissions: {', '.join(p.name for p in paths)}")
         print(f"machine: {os.cpu_count()} cores; batch grader with {args.workers} workers\n")
         n = len(paths)
-        cpu = _cpu()
-        serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
-        serial_cpu, cpu = _cpu() - cpu, _cpu()
-        print(f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.1f} s and {serial_cpu / n:.1f} "
-              "CPU-s per submission)")
-        batch_time, batch_scores = batch(tmp / "submissions", bundle, tmp / "batch", args.workers)
-        batch_cpu = _cpu() - cpu
-        print(f"batch grader, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.1f} s and "
-              f"{batch_cpu / n:.1f} CPU-s per submission; {batch_cpu / batch_time / (os.cpu_count() or 1):.0%} "
+        load_before = os.getloadavg()
+        serial_times, batch_times, serial_cpus, batch_cpus = [], [], [], []
+        for round_ in range(args.rounds):
+            cpu = _machine_cpu()
+            serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
+            serial_cpu, cpu = _machine_cpu() - cpu, _machine_cpu()
+            batch_time, batch_scores = batch(tmp / "submissions", bundle, tmp / "batch", args.workers)
+            batch_cpu = _machine_cpu() - cpu
+            serial_times.append(serial_time), batch_times.append(batch_time)
+            serial_cpus.append(serial_cpu), batch_cpus.append(batch_cpu)
+            print(f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, sandboxed batch {batch_time:6.1f} s "
+                  f"({serial_time / batch_time:.2f}x)", flush=True)
+        serial_time, batch_time = statistics.median(serial_times), statistics.median(batch_times)
+        serial_cpu, batch_cpu = statistics.median(serial_cpus), statistics.median(batch_cpus)
+        print(f"\nmedian of {args.rounds} interleaved round(s):")
+        cores_all = os.cpu_count() or 1
+        print(f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.2f} s and {serial_cpu / n:.2f} "
+              f"machine CPU-s per submission; {serial_cpu / serial_time / cores_all:.0%} of all cores busy; no sandbox)")
+        print(f"sandboxed batch, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.2f} s and "
+              f"{batch_cpu / n:.2f} machine CPU-s per submission; {batch_cpu / batch_time / cores_all:.0%} "
               "of all cores busy)")
         ratio = serial_time / batch_time if batch_time else float("inf")
-        print(f"throughput ratio        : {ratio:.2f}x")
+        print(f"speed-up                : {ratio:.2f}x")
         cores = min(args.workers, os.cpu_count() or 1)
         print(f"ceiling on this machine : {serial_time / n / (batch_cpu / n / cores):.2f}x (all {cores} cores busy "
-              f"with nothing else; grading CPU is mostly the notebook's own kernel)")
-        load = os.getloadavg()[0]
-        if load > 0.5:
-            print(f"note: 1-minute load average after the run is {load:.1f}: other processes shared the cores")
+              f"with nothing else, at the batch's CPU per submission)")
+        print("(machine CPU counts every process on the machine, other users' too: on a shared machine the "
+              "numbers are upper bounds)")
+        load_after = os.getloadavg()
+        print(f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; after "
+              f"{', '.join(f'{x:.2f}' for x in load_after)} (the runs themselves add up to {cores})")
         disagree = {k: (serial_scores.get(k), batch_scores.get(k)) for k in serial_scores
                     if serial_scores.get(k) != batch_scores.get(k)}
         totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}

@@ -17,9 +17,7 @@ anyway, without the sandbox, and says so in the output and in scores.txt.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import io
 import json
 import math
 import os
@@ -29,15 +27,18 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
+from collections.abc import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools import sandbox  # noqa: E402
-from tools.staging import StagingError, stage  # noqa: E402
+from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
+from tools.staging import Staged, StagingError, stage  # noqa: E402
 
 DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
 DEFAULT_TIMEOUT = 600.0              # seconds, as on Gradescope
@@ -48,7 +49,16 @@ MAX_LOG_BYTES = 4 * 1024 ** 2        # the log kept is the last 4 MiB of what gr
 
 
 class GradeError(RuntimeError):
-    """A submission could not be graded; the message says why."""
+    """A submission could not be graded; the message says why.
+
+    ``status`` is "invalid" (not a gradable upload), "timeout" (stopped at the time limit) or
+    "error"; ``log`` is what grading printed before it failed.
+    """
+
+    def __init__(self, message: str, status: str = "error", log: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.log = log
 
 
 @dataclasses.dataclass
@@ -87,10 +97,8 @@ def check_submission(path: pathlib.Path) -> pathlib.Path:
 
 def bundle_questions(autograder: pathlib.Path) -> dict[str, float]:
     """{question: points possible} of the bundle, read from its tests without running them."""
-    from tools.grade_batch import bundle_questions as read
-
     try:
-        return read(autograder)[1]
+        return read_questions(autograder)[1]
     except (zipfile.BadZipFile, OSError, SyntaxError, UnicodeDecodeError) as exc:
         raise GradeError(f"{autograder} is not a readable autograder bundle ({exc}): run `make`") from exc
 
@@ -182,121 +190,139 @@ def _otter_error(log: str) -> str:
 
 def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER, *,
                    timeout: float = DEFAULT_TIMEOUT, memory_bytes: int | None = DEFAULT_MEMORY,
-                   unsandboxed: bool | None = None) -> Graded:
-    """Stage ``submission`` and grade it with ``otter run`` in the sandbox; see the module docstring.
+                   unsandboxed: bool | None = None, bundle: Bundle | None = None,
+                   assignment_name: str | None = None,
+                   inspect: Callable[[Staged], None] | None = None) -> Graded:
+    """Stage ``submission`` and grade it: trusted scoring (the verdict), then ``otter run`` in the
+    sandbox (compared); see the module docstring. The one pipeline of grade-one and the batch.
 
-    Raises GradeError (what went wrong) or sandbox.SandboxUnavailable (bwrap cannot run and
-    ``unsandboxed`` is off; None means: read UNSANDBOXED from the environment).
+    ``bundle`` is an opened :class:`tools.bundle.Bundle` to reuse (the batch opens it once);
+    otherwise ``autograder`` is opened for this submission. ``assignment_name`` makes staging
+    refuse a notebook of another assignment ("invalid"). ``inspect`` is called with what staging
+    kept before anything runs (the batch scans it). ``timeout`` bounds the whole submission.
+
+    Raises GradeError (what went wrong; ``status`` error, timeout or invalid) or
+    sandbox.SandboxUnavailable (bwrap cannot run and ``unsandboxed`` is off; None means: read
+    UNSANDBOXED from the environment).
     """
     if unsandboxed is None:
         unsandboxed = unsandboxed_requested()
-    autograder = pathlib.Path(autograder).resolve()
-    if not autograder.is_file():
-        raise GradeError(f"{autograder} does not exist: run `make` to build the autograder bundle")
-    questions = bundle_questions(autograder)
+    begin = time.monotonic()
+    deadline = begin + timeout
+    if bundle is None:
+        autograder = pathlib.Path(autograder).resolve()
+        if not autograder.is_file():
+            raise GradeError(f"{autograder} does not exist: run `make` to build the autograder bundle")
+        bundle_questions(autograder)  # a clear error for a file that is not a bundle
     if not unsandboxed:
         sandbox.check_available()
-    begin = time.monotonic()
+    name = pathlib.Path(submission).name
     with tempfile.TemporaryDirectory(prefix="lab05-grade-") as work:
         work = pathlib.Path(work)
         os.chmod(work, 0o755)  # the read-only inputs must be readable by the sandbox's user
+        if bundle is None:
+            bundle = Bundle.open(autograder, work / "bundle")
         try:
-            staged = stage(pathlib.Path(submission), work / "staged")
+            staged = stage(pathlib.Path(submission), work / "staged", assignment_name=assignment_name)
         except StagingError as exc:
-            raise GradeError(f"{pathlib.Path(submission).name} cannot be graded ({exc.status}): {exc}") from exc
+            raise GradeError(f"{name} cannot be graded ({exc.status}): {exc}",
+                             "invalid" if exc.status == "invalid" else "error") from exc
+        if inspect is not None:
+            inspect(staged)
         inputs = work / "inputs"
         inputs.mkdir(mode=0o755)
-        bundle = inputs / "autograder.zip"
-        shutil.copyfile(autograder, bundle)
         if staged.files == [staged.notebook_path.name]:
             gradable = inputs / staged.notebook_path.name
             shutil.copyfile(staged.notebook_path, gradable)
         else:
             gradable = inputs / "submission.zip"
             with zipfile.ZipFile(gradable, "w", zipfile.ZIP_DEFLATED) as zf:
-                for name in staged.files:
-                    zf.write(work / "staged" / name, name)
-        for path in inputs.iterdir():
-            os.chmod(path, 0o644)
-        unpacked = unpack_bundle(bundle, inputs / "bundle")
+                for file in staged.files:
+                    zf.write(work / "staged" / file, file)
+        os.chmod(gradable, 0o644)
+        unpacked = bundle.unpacked
         trusted = trusted_module(unpacked)
-        deadline = time.monotonic() + timeout
-        # The verdict: the notebook's code runs again in a probe, in a sandbox of its own, and the
-        # bundle's tests run here, outside every sandbox. First, so that nothing Otter's run does
-        # exists yet.
-        scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed), deadline=deadline,
-                                        python=sandbox.python_executable())
+        prefix = ("staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed)
+                  if staged.removed else "")
+
+        def out_of_time(log: str) -> GradeError:
+            return GradeError(f"grading {name} did not finish within {timeout:g} s and was stopped "
+                              "(a cell may loop forever or wait for input)", "timeout", log)
+
         scratch = work / "scratch"
         (scratch / "out").mkdir(parents=True)
-        argv = [sandbox.python_executable(), "-m", "otter", "run", "-a", str(bundle), "-o", str(scratch / "out"),
+        argv = [sandbox.python_executable(), "-m", "otter", "run", "-a", str(bundle.zip), "-o", str(scratch / "out"),
                 "--no-logo", str(gradable)]
         limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
         log_path = work / "grading_log.txt"
         env = {"PYTHONPATH": str(unpacked), trusted.EXTERNAL_ENV: "external"}  # Otter imports the plugin
+        # The verdict first: the notebook's code runs again in a probe, in a sandbox of its own, and
+        # the bundle's tests run here, outside every sandbox. Otter's run comes after, alone, so that
+        # nothing it does exists yet, and so that the probe's per-call time limits do not compete
+        # with Otter's kernel for the CPU.
+        scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed, memory_bytes),
+                                        deadline=deadline, python=sandbox.python_executable())
+        events = "".join(f"\n{event}" for event in scored.events)
+        if time.monotonic() >= deadline:
+            raise out_of_time(prefix + events.lstrip("\n"))
         with open(log_path, "wb") as log_file:
-            outcome = sandbox.run(argv, timeout=max(1.0, deadline - time.monotonic()), scratch=scratch,
-                                  readonly=[inputs], limits=limits, env=env, stdout=log_file,
+            outcome = sandbox.run(argv, timeout=max(0.5, deadline - time.monotonic()), scratch=scratch,
+                                  readonly=[bundle.folder, inputs], limits=limits, env=env, stdout=log_file,
                                   stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
-        log = _read_log(log_path)
-        if staged.removed:
-            log = "staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed) + log
-        name = pathlib.Path(submission).name
+        log = prefix + _read_log(log_path)
         if outcome.timed_out:
-            error = GradeError(f"grading {name} did not finish within {timeout:g} s and was stopped "
-                               "(a cell may loop forever or wait for input)")
-            error.log = log
-            raise error
+            raise out_of_time(log + events)
         if outcome.returncode != 0:
-            error = GradeError(f"Otter could not grade {name}: {_otter_error(log)}")
-            error.log = log
-            raise error
+            raise GradeError(f"Otter could not grade {name}: {_otter_error(log)}", "error", log + events)
         try:
-            kernel = validate_results(_read_results(scratch), questions)
+            kernel = validate_results(_read_results(scratch), bundle.questions)
         except GradeError as exc:  # what Otter's run says is only compared with the verdict
             kernel = {}
             log += f"\nOtter's own results are not usable ({exc}); the trusted scores stand.\n"
         pickles = [r for r in staged.removed if any(s in r for s in (".OTTER_LOG", ".pkl", ".pickle", ".dill"))]
         results, differ = trusted.gradescope_results(scored, unpacked, kernel, pickles)
         try:
-            results = validate_results(results, questions)
+            results = validate_results(results, bundle.questions)
         except GradeError as exc:
             exc.log = log
             raise
-        log += "".join(f"\n{event}" for event in scored.events)
+        log += events
     return Graded(results=results, log=log, unsandboxed=unsandboxed, seconds=time.monotonic() - begin,
                   removed=staged.removed, differ=differ, confined=scored.confined)
 
 
-def unpack_bundle(bundle: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
-    """The bundle's files as Gradescope's ``source/`` holds them (our own build output: trusted)."""
-    with zipfile.ZipFile(bundle) as zf:
-        for info in zf.infolist():
-            name = info.filename
-            parts = pathlib.PurePosixPath(name).parts
-            if info.is_dir() or name.startswith("/") or ".." in parts:
-                continue
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zf.read(info))
-    for path in [dest, *dest.rglob("*")]:
-        os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    return dest
+unpack_bundle = unpack  # the bundle's files as Gradescope's source/ holds them (tools/bundle.py)
 
 
 def trusted_module(unpacked: pathlib.Path):
     """The bundle's trusted-scoring module (imported once per process, from the first bundle)."""
+    with _IMPORT_LOCK:  # the batch grades from several threads
+        return _import_trusted(unpacked)
+
+
+def _import_trusted(unpacked: pathlib.Path):
     if "lab05_trusted" not in sys.modules:
         sys.path.insert(0, str(unpacked))
         try:
             import lab05_trusted  # noqa: F401
         finally:
             sys.path.remove(str(unpacked))
-    return sys.modules["lab05_trusted"]
+    module = sys.modules["lab05_trusted"]
+    module._import_trusted_modules()
+    return module
 
 
-def probe_spawner(unsandboxed: bool):
-    """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start)."""
+_IMPORT_LOCK = threading.Lock()
+
+
+def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
+    """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start).
+
+    Its address space is PROBE_LIMITS' (2 GiB), or ``memory_bytes`` when that is smaller.
+    """
     limits = dataclasses.replace(sandbox.Limits(), **PROBE_LIMITS)
+    if memory_bytes and memory_bytes < (limits.memory_bytes or memory_bytes + 1):
+        limits = dataclasses.replace(limits, memory_bytes=memory_bytes)
 
     def spawn(argv, workdir):
         trusted = sys.modules["lab05_trusted"]
@@ -315,52 +341,6 @@ def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADE
     """
     graded = grade_detailed(submission, autograder, **kwargs)
     return graded.results, graded.log
-
-
-def grade_in_process(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER) -> tuple[dict, str]:
-    """Grade in this process with Otter's Python API: NO sandbox, NO staging, NO time limit.
-
-    Only for callers that isolate grading themselves (tools/grade_batch.py's worker processes, until
-    the batch grader runs on tools/sandbox.py).
-    """
-    from otter.run import main as otter_run
-
-    if not autograder.is_file():
-        raise GradeError(f"{autograder} does not exist: run `make` to build the autograder bundle")
-    log = io.StringIO()
-    with tempfile.TemporaryDirectory(prefix="lab05-grade-") as out:
-        plugin_dir = extract_plugin(autograder, pathlib.Path(out) / "bundle")
-        try:
-            sys.path.insert(0, str(plugin_dir))
-            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                otter_run(str(submission), autograder=str(autograder), output_dir=out, no_logo=True)
-        except Exception as exc:
-            error = GradeError(f"Otter could not grade {submission.name}: {exc}")
-            error.log = log.getvalue()  # keeps the traceback for whoever reports the error
-            raise error from exc
-        finally:
-            sys.path.remove(str(plugin_dir))
-        results_path = pathlib.Path(out) / "results.json"
-        if not results_path.is_file():
-            raise GradeError(f"Otter wrote no results for {submission.name}")
-        return json.loads(results_path.read_text(encoding="utf-8")), log.getvalue()
-
-
-def extract_plugin(autograder: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
-    """Unpack the bundle's plugin and ``files/`` into ``dest`` (as Gradescope's source/ holds them).
-
-    Otter imports the plugin named in the bundle's config by module name; on Gradescope it is
-    found beside ``run_otter.py``. Returns the folder to put on ``sys.path``.
-    """
-    import zipfile
-
-    with zipfile.ZipFile(autograder) as zf:
-        for name in zf.namelist():
-            if name == "lab05_trusted.py" or (name.startswith("files/") and not name.endswith("/")):
-                target = dest / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(zf.read(name))
-    return dest
 
 
 def question_scores(results: dict) -> dict[str, tuple[float, float]]:

@@ -3,8 +3,9 @@
     python -m tools.mutation [--extended] [--jobs 2] [--only NAME ...] [--list] [--show]
 
 Every mutant (a plausible wrong answer) and every correct variant is injected into the solution
-notebook (outputs cleared, as a student submits it) and graded with Otter's own grading code and
-``autograder/autograder.zip``, in a few long-lived worker processes. The solution itself is graded
+notebook (outputs cleared, as a student submits it) and graded with
+``autograder/autograder.zip`` through the pipeline of ``make grade-one`` (staging, trusted scoring,
+Otter's run in the sandbox), JOBS submissions at a time. The solution itself is graded
 in the same run as the baseline. Prints one row per entry:
 
     mutant, question expected to drop, questions that dropped, verdict, seconds
@@ -22,7 +23,6 @@ import argparse
 import ast
 import concurrent.futures
 import dataclasses
-import multiprocessing
 import pathlib
 import re
 import shutil
@@ -107,7 +107,7 @@ def inject(nb, mutant, notebooks):
 # Grading in warm worker processes
 # ---------------------------------------------------------------------------------------------
 def _warm_up() -> None:
-    """Import what grading needs once per worker process."""
+    """Import what grading needs once, before the threads start."""
     import otter.run  # noqa: F401
     import nbformat  # noqa: F401
 
@@ -298,15 +298,17 @@ def run(corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS,
             paths[mutant.name] = notebooks.write(inject(solution, mutant, notebooks), tmp / f"{i:03d}")
         # Slow entries (loops) first, so they overlap with the rest instead of finishing last.
         order = [BASELINE] + [m.name for m in corpus if m.loops] + [m.name for m in corpus if not m.loops]
-        context = multiprocessing.get_context("spawn")
         raw = {}
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm_up) as pool:
+        _warm_up()
+        # Threads, each driving one submission's sandboxes (the pipeline of make grade-one and make
+        # grade): what comes back is validated JSON, never a pickle from another process.
+        with concurrent.futures.ThreadPoolExecutor(jobs, thread_name_prefix="mutant") as pool:
             futures = {pool.submit(_grade, str(paths[name]), str(bundle)): name for name in order}
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
                 try:
                     raw[name] = future.result()
-                except Exception as exc:  # a worker died (killed, out of memory): report the row
+                except Exception as exc:  # grading itself failed: report the row
                     raw[name] = {"error": f"the grading worker failed: {type(exc).__name__}: {exc}", "seconds": 0.0}
                 if progress:
                     progress(name, raw[name])
