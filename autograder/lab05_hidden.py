@@ -630,6 +630,8 @@ def check_deployment(env: dict) -> None:
 def _own(env: Mapping, fn: Callable[[], Any]):
     """The value ``fn`` computes with the student's own functions, or None if they fail."""
     try:
+        if getattr(env, "limits_calls", False):  # trusted scoring: each remote call has its own limit
+            return fn()
         return helpers.call_with_time_limit(fn, (), {}, checks.TIME_LIMIT_S)
     except (Exception, helpers.CallTimedOut):
         return None

@@ -66,7 +66,10 @@ PROBE_FILE_BYTES = 64 * 1024 ** 2
 START_LIMIT_S = 60.0
 #: Seconds a call may take once the same function has run out of time: a timeout costs each test
 #: once, but a loop that never ends should not cost the full limit in every test.
-AFTER_TIMEOUT_LIMIT_S = 1.0
+AFTER_TIMEOUT_LIMIT_S = 3.0
+#: Seconds one call of a student function may take in the probe (wall-clock time: generous, so that
+#: a busy grading machine costs no honest points; a correct function answers in milliseconds).
+CALL_LIMIT_S = 15.0
 #: Seconds a stand-in (a graded function answering as the reference) may take for the probe.
 REF_TIME_LIMIT_S = 5.0
 #: Most restarts of the probe for one submission (a restart follows every timeout).
@@ -463,6 +466,9 @@ class ProbeEnv(MutableMapping):
     deleting the name, undoes it.
     """
 
+    #: Calls through this environment keep their own time limits (tests need not add a timer).
+    limits_calls = True
+
     def __init__(self, session: Session, call_limit: float):
         self.session = session
         self.call_limit = call_limit
@@ -539,8 +545,10 @@ class RemoteFunction(lab05_helpers.RemoteCall):
     def call_with_limit(self, args, kwargs, seconds: float):
         import warnings
 
+        # The limit is wall-clock time on a machine that may be busy: never less than the probe's own.
+        seconds = max(seconds, self.env.call_limit)
         if self.name in self.env.timed_out:  # it looped once already: an answer takes ms, not seconds
-            seconds = min(seconds, AFTER_TIMEOUT_LIMIT_S)
+            seconds = AFTER_TIMEOUT_LIMIT_S
         request = {"op": "call", "name": self.name, "args": wire.encode(list(args)),
                    "kwargs": wire.encode(dict(kwargs or {})), "swap": sorted(self.env.overrides)}
         try:
@@ -682,7 +690,7 @@ def score(prepared: Prepared, spawner=unprivileged_spawner, *, deadline: float |
     started = time.monotonic()
     session = Session(prepared.cells, prepared.support, spawner, cell_limit=lab05_helpers.CELL_TIME_LIMIT_S,
                       deadline=deadline, python=python)
-    env = ProbeEnv(session, lab05_checks.TIME_LIMIT_S)
+    env = ProbeEnv(session, max(CALL_LIMIT_S, lab05_checks.TIME_LIMIT_S))
     files = _test_files(prepared)
     try:
         for test_file in files:

@@ -27,7 +27,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.grade_one import DEFAULT_AUTOGRADER, grade_in_process, question_scores  # noqa: E402
+from tools.bundle import unpack  # noqa: E402
+from tools.grade_one import DEFAULT_AUTOGRADER, question_scores  # noqa: E402
 
 NOTEBOOK = "lab05_nn_compute.ipynb"
 BUDGET_S = 1.5
@@ -67,12 +68,26 @@ def _grade(path: pathlib.Path, bundle: pathlib.Path, trusted: bool) -> tuple[flo
     lab05_trusted.score = timed
     began = time.perf_counter()
     try:
-        results, _ = grade_in_process(path, bundle)
+        results = _otter_run(path, bundle)
     finally:
         lab05_trusted.score = real_score
         os.environ.pop(EXTERNAL_ENV, None)
     wall = time.perf_counter() - began
     return wall, sum(spent), {q: s for q, (s, _) in question_scores(results).items()}
+
+
+def _otter_run(submission: pathlib.Path, bundle: pathlib.Path) -> dict:
+    """Otter's own grading (``otter run``: Gradescope's code path) in this process; its results.json."""
+    import contextlib
+    import io
+    import json
+
+    from otter.run import main as otter_run
+
+    with tempfile.TemporaryDirectory(prefix="lab05-bench-out-") as out, \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        otter_run(str(submission), autograder=str(bundle), output_dir=out, no_logo=True)
+        return json.loads((pathlib.Path(out) / "results.json").read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = pathlib.Path(tmp)
         bundle = tmp / "autograder.zip"
         shutil.copyfile(args.autograder, bundle)
-        from tools.grade_one import extract_plugin
-
-        sys.path.insert(0, str(extract_plugin(bundle, tmp / "plugin")))
+        sys.path.insert(0, str(unpack(bundle, tmp / "plugin")))  # Otter imports the bundle's plugin
         submission = _submission(args.submission, tmp)
         _grade(submission, bundle, False), _grade(submission, bundle, True)  # warm-up, discarded
         plain, trusted, probe, pairs = [], [], [], []
