@@ -69,7 +69,7 @@ START_LIMIT_S = 60.0
 AFTER_TIMEOUT_LIMIT_S = 3.0
 #: Seconds one call of a student function may take in the probe (wall-clock time: generous, so that
 #: a busy grading machine costs no honest points; a correct function answers in milliseconds).
-CALL_LIMIT_S = 15.0
+CALL_LIMIT_S = 10.0
 #: Seconds a stand-in (a graded function answering as the reference) may take for the probe.
 REF_TIME_LIMIT_S = 5.0
 #: Most restarts of the probe for one submission (a restart follows every timeout).
