@@ -78,7 +78,7 @@ test-browser: $(STAMP) ## Run only the real-browser test: JupyterLab in headless
 	$(PY) -m pytest -m browser
 
 grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1] [TIMEOUT=s]
-	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=600]"; exit 2; }
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=900]"; exit 2; }
 	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 .PHONY: grade bench-grade

@@ -59,7 +59,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; accepted: a number > 0, "
-                                         f"e.g. 600") from None
+                                         f"e.g. 900") from None
     if not (0 < value < math.inf):
         raise argparse.ArgumentTypeError(f"{text} is not a usable timeout; accepted: a number of seconds > 0")
     return value

@@ -41,7 +41,7 @@ from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
 from tools.staging import Staged, StagingError, stage  # noqa: E402
 
 DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
-DEFAULT_TIMEOUT = 600.0              # seconds, as on Gradescope
+DEFAULT_TIMEOUT = 900.0              # seconds: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024 ** 3       # address space per process in the sandbox
 ACCEPTED = (".zip", ".ipynb")
 MAX_RESULTS_BYTES = 16 * 1024 ** 2   # results.json larger than this is not Otter's
@@ -373,7 +373,7 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 600") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 900") from None
     if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"{text} is not a usable timeout; accepted: a number of seconds > 0")
     return value

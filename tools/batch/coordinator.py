@@ -1,6 +1,6 @@
 """Scheduling: every submission graded once, WORKERS at a time, each within its time limit.
 
-    result = grade_batch(submissions, out, workers=2, timeout=600, memory_limit="4GiB")
+    result = grade_batch(submissions, out, workers=2, timeout=900, memory_limit="4GiB")
 
 The workers are threads of this process, each driving the sandboxed subprocesses of one
 submission at a time (:mod:`tools.batch.worker`): the untrusted work happens in bubblewrap
@@ -37,7 +37,7 @@ from tools.bundle import Bundle
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "grades" / "batch"
 DEFAULT_AUTOGRADER = grade_one.DEFAULT_AUTOGRADER
-DEFAULT_TIMEOUT = 600.0          # seconds per submission; Gradescope's default autograder limit
+DEFAULT_TIMEOUT = 900.0          # seconds per submission: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024 ** 3   # address space per process in each sandbox
 ROW_FILE = "row.json"
 MAX_ROW_BYTES = 1024 ** 2
