@@ -83,7 +83,7 @@ def test_the_solution_earns_full_marks_in_the_same_run(report):
     possible = possible_points()
     assert report.baseline.error is None, f"the solution could not be graded: {report.baseline.error}"
     short = {q: (report.baseline.scores.get(q), p) for q, p in possible.items() if report.baseline.scores.get(q) != p}
-    assert not short, f"the solution lost points (got, possible): {short}"
+    assert not short, f"the solution lost points (got, possible): {short}" + _failures(report.baseline, short)
 
 
 def test_every_mutant_loses_points_on_its_own_question(report):
@@ -93,16 +93,22 @@ def test_every_mutant_loses_points_on_its_own_question(report):
                         + "\n\n" + report.table())
 
 
+def _failures(outcome, questions) -> str:
+    """The failed cases' text of ``questions``, so that a report says why a score changed."""
+    texts = [c.text.strip() for q in questions for c in outcome.cases(q) if not c.passed]
+    return "".join("\n      " + t.replace("\n", "\n      ") for t in texts)
+
+
 def test_no_mutant_changes_another_question(report):
     leaks = [o for o in report.mutants if o.elsewhere]
     assert not leaks, ("mutants that changed questions they do not own (solution's score, got):\n"
-                       + _rows(leaks, lambda o: str(o.elsewhere)))
+                       + _rows(leaks, lambda o: str(o.elsewhere) + _failures(o, o.elsewhere)))
 
 
 def test_no_correct_variant_loses_points(report):
     wrong = [o for o in report.variants if o.changed or o.error]
     assert not wrong, ("correct variants marked wrong (solution's score, got):\n"
-                       + _rows(wrong, lambda o: o.error or str(o.changed)))
+                       + _rows(wrong, lambda o: o.error or str(o.changed) + _failures(o, o.changed)))
 
 
 def test_every_mutant_is_caught_by_a_hidden_test(report):
