@@ -294,7 +294,15 @@ class RemoteCall:
     :func:`call_with_time_limit` hands the limit to :meth:`call_with_limit` instead of a timer.
     """
 
-    def call_with_limit(self, args: tuple, kwargs: dict, seconds: float):  # pragma: no cover - abstract
+    def call_with_limit(self, args: tuple, kwargs: dict, seconds: float):
+        return self.call_reporting_warnings(args, kwargs, seconds)[0]
+
+    def call_reporting_warnings(self, args: tuple, kwargs: dict, seconds: float):  # pragma: no cover - abstract
+        """``(value, messages of the RuntimeWarnings the call raised)``.
+
+        The warnings come back as data, never through :mod:`warnings`: its filters and its record
+        are shared by every thread of the process (the batch grades several submissions at once).
+        """
         raise NotImplementedError
 
 

@@ -542,9 +542,7 @@ class RemoteFunction(lab05_helpers.RemoteCall):
     def __call__(self, *args, **kwargs):
         return self.call_with_limit(args, kwargs, self.env.call_limit)
 
-    def call_with_limit(self, args, kwargs, seconds: float):
-        import warnings
-
+    def call_reporting_warnings(self, args, kwargs, seconds: float):
         # The limit is wall-clock time on a machine that may be busy: never less than the probe's own.
         seconds = max(seconds, self.env.call_limit)
         if self.name in self.env.timed_out:  # it looped once already: an answer takes ms, not seconds
@@ -556,9 +554,6 @@ class RemoteFunction(lab05_helpers.RemoteCall):
         except ProbeTimedOut:
             self.env.timed_out.add(self.name)
             raise lab05_helpers.CallTimedOut(f"did not return within {seconds:g} s") from None
-        for warning in reply.get("warnings", []) if type(reply.get("warnings")) is list else []:
-            if type(warning) is dict:
-                warnings.warn(wire.short(warning.get("message", "")), RuntimeWarning, stacklevel=2)
         if reply.get("missing"):
             raise NameError(f"name '{self.name}' is not defined")
         if "not_callable" in reply:
@@ -567,10 +562,14 @@ class RemoteFunction(lab05_helpers.RemoteCall):
             raise rebuild_error(reply["error"])
         if "value" not in reply:
             raise ProbeError("the probe's reply has no value")
+        # Reported as data (see RemoteCall): warnings.warn here would land in whatever record
+        # another thread grading another submission holds open.
+        caught = reply.get("warnings") if type(reply.get("warnings")) is list else []
+        messages = [wire.short(w.get("message", "")) for w in caught if type(w) is dict]
         try:
-            return wire.decode(reply["value"])
+            return wire.decode(reply["value"]), messages
         except wire.WireError as exc:
-            return wire.Opaque(f"(an answer that could not be read: {exc})")
+            return wire.Opaque(f"(an answer that could not be read: {exc})"), messages
 
 
 _ERROR_TYPES: dict[tuple[str, str], type] = {}
