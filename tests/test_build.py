@@ -214,3 +214,46 @@ def test_generated_outputs_are_committed():
 def test_make_with_nothing_changed_does_no_work():
     proc = subprocess.run(["make", "--question", "all"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, f"`make` would rebuild although nothing changed:\n{proc.stdout}{proc.stderr}"
+
+
+def test_a_stalled_solution_run_is_retried_once_in_a_fresh_kernel(monkeypatch, capsys):
+    """A kernel that stops answering (a lost message) costs one more run of the solution, not the build."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    from tools import build
+
+    original, calls = NotebookClient.execute, []
+
+    def stalls_once(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 1:
+            raise CellTimeoutError("A cell timed out while it was being executed, after 180 seconds.")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NotebookClient, "execute", stalls_once)
+    support = [p for p in sorted(STUDENT.iterdir()) if p.suffix in (".py", ".json")]
+    nb = build.execute_solution(ROOT / "autograder", support)
+    assert len(calls) == 2, f"execute was called {len(calls)} times for one stall; expected 2"
+    assert "running it again in a fresh kernel" in capsys.readouterr().err
+    executed = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
+    assert executed, "the second run executed no cell"
+    assert not any(o.get("output_type") == "error" for c in executed for o in c.outputs), "the second run raised"
+
+
+def test_a_solution_that_stalls_every_time_fails_the_build(monkeypatch):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    from tools import build
+
+    calls = []
+
+    def always_stalls(self, *args, **kwargs):
+        calls.append(self)
+        raise CellTimeoutError("A cell timed out while it was being executed, after 180 seconds.")
+
+    monkeypatch.setattr(NotebookClient, "execute", always_stalls)
+    with pytest.raises(CellTimeoutError):
+        build.execute_solution(ROOT / "autograder", [p for p in sorted(STUDENT.iterdir()) if p.suffix == ".py"])
+    assert len(calls) == build.EXECUTE_ATTEMPTS, f"{len(calls)} attempts; expected {build.EXECUTE_ATTEMPTS}"

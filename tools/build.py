@@ -54,7 +54,10 @@ STUDENT_REQUIREMENTS = """\
 #: What students install: Otter, a kernel, widgets and what the notebook's modules import, at the
 #: lock's versions (pip resolves the rest).
 STUDENT_PACKAGES = ("otter-grader", "ipykernel", "ipywidgets", "numpy", "matplotlib", "jsonschema")
-EXECUTE_TIMEOUT_S = 600
+#: Seconds one cell of the solution may take (the whole notebook runs in about ten): past it, the
+#: kernel is presumed stalled (a lost message) and the notebook is run once more in a fresh kernel.
+EXECUTE_TIMEOUT_S = 180
+EXECUTE_ATTEMPTS = 2
 SEED_CELL = "import random\nrandom.seed(0)"
 
 
@@ -144,17 +147,27 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
     import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache here, not in a
     # cell of the solution (a fresh machine would otherwise print "building the font cache" there)
 
-    nb = nbformat.read(str(autograder_dir / MASTER), as_version=4)
-    # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
-    nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
-    with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
-        for f in [autograder_dir / MASTER, *files]:
-            shutil.copy(f, scratch)
-        client = NotebookClient(
-            nb, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": scratch}},
-            env={**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
-        )
-        client.execute()
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    for attempt in range(1, EXECUTE_ATTEMPTS + 1):
+        nb = nbformat.read(str(autograder_dir / MASTER), as_version=4)
+        # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
+        nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
+        with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
+            for f in [autograder_dir / MASTER, *files]:
+                shutil.copy(f, scratch)
+            client = NotebookClient(
+                nb, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": scratch}},
+                env={**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            )
+            try:
+                client.execute()
+                break
+            except (CellTimeoutError, DeadKernelError) as exc:
+                if attempt == EXECUTE_ATTEMPTS:
+                    raise
+                print(f"executing the solution stalled ({type(exc).__name__}: {str(exc).strip()[:200]}); "
+                      "running it again in a fresh kernel", file=sys.stderr)
     del nb.cells[0]
     for cell in nb.cells:
         if cell.cell_type == "code" and "export_submission(" in cell.source:
