@@ -29,7 +29,7 @@ PDF        ?=
 export LAB05_PDF := $(PDF)
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv check-python build goldens test test-browser leak-check release grade-one clean lock
+.PHONY: all help venv check-python build goldens test test-browser leak-check release grade-one clean lock lint format
 
 # Before pip meets a pin it cannot install: is $(PYTHON) there, new enough, and able to make a venv?
 CHECK_PYTHON = @command -v $(PYTHON) >/dev/null 2>&1 || { \
@@ -73,6 +73,26 @@ leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-on
 
 test: $(STAMP) ## Run the test suite (the real-browser test too, where Chromium is installed)
 	$(PY) -m pytest
+
+# Ruff lints and formats the Python sources (settings in pyproject.toml). It is a tool, not a
+# dependency of the build or of grading: it lives in its own small environment, pinned here.
+RUFF_VERSION := 0.17.6
+RUFF_STAMP   := build/ruff/.ruff-$(RUFF_VERSION)
+RUFF         := build/ruff/bin/ruff
+
+$(RUFF_STAMP):
+	$(CHECK_PYTHON)
+	rm -rf build/ruff && $(PYTHON) -m venv build/ruff
+	build/ruff/bin/python -m pip install --quiet ruff==$(RUFF_VERSION)
+	touch $@
+
+lint: $(RUFF_STAMP) ## Lint the Python sources and check their formatting with Ruff
+	$(RUFF) check .
+	$(RUFF) format --check .
+
+format: $(RUFF_STAMP) ## Format the Python sources with Ruff and apply its safe fixes (then run make)
+	$(RUFF) format .
+	$(RUFF) check --fix .
 
 test-browser: $(STAMP) ## Run only the real-browser test: JupyterLab in headless Chromium (apt-get install chromium chromium-driver)
 	$(PY) -m pytest -m browser

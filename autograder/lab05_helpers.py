@@ -246,10 +246,6 @@ def to_kib(n_bytes: float) -> float:
 # ---------------------------------------------------------------------------------------------
 # Predictions are locked before the instruments open
 # ---------------------------------------------------------------------------------------------
-class PredictionMissing(Exception):
-    """Raised by :func:`require_prediction` when a prediction variable has not been set."""
-
-
 def prediction_is_set(value: Any, options: Optional[Mapping[str, Any]] = None) -> bool:
     """Whether a prediction variable holds an answer (one of ``options`` when they are given)."""
     if value is None or value is Ellipsis:

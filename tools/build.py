@@ -45,8 +45,6 @@ PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel (
 #: The grading environment's requirements file, as the master's config names it (``requirements:``);
 #: the build writes it into the staged sources from the lock.
 BUNDLE_REQUIREMENTS = "autograder_requirements.txt"
-#: Files beside the master that are instructor-only inputs and never reach students as such.
-INSTRUCTOR_ONLY = {MASTER, BUNDLE_REQUIREMENTS, "lab05_hidden.py"}
 STUDENT_REQUIREMENTS = """\
 # Everything needed to run the Lab 05 notebook and its checks on your own machine:
 #   python -m pip install -r requirements.txt
