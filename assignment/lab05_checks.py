@@ -43,6 +43,14 @@ class CallBroken(CheckFailed):
     """
 
 
+class CallRaised(CheckFailed):
+    """The function raised an exception for this input."""
+
+
+class CallWarned(CheckFailed):
+    """The function produced a warning (an overflow, an invalid operation) for this input."""
+
+
 def fail(message: str):
     """Raise :class:`CheckFailed` with ``message``."""
     raise CheckFailed(message)
@@ -131,11 +139,11 @@ def call(env: Mapping, name: str, *args, **kwargs):
         except CheckFailed:
             raise
         except Exception as exc:
-            fail(f"{text} raised {type(exc).__name__}: {error_text(exc)}")
+            raise CallRaised(f"{text} raised {type(exc).__name__}: {error_text(exc)}")
     numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if numeric:
-        fail(f"{text} produced a warning ({quoted(str(numeric[0].message))}); it should compute its answer "
-             "without overflow or invalid operations.")
+        raise CallWarned(f"{text} produced a warning ({quoted(str(numeric[0].message))}); it should compute its "
+                         "answer without overflow or invalid operations.")
     return value
 
 
