@@ -522,7 +522,9 @@ def check_parameter_count(env: dict) -> None:
         def tuple_input():
             layers = (784, 128, 64, 10)
             text = describe_call("parameter_count", (layers,))
-            if expect_whole(call(env, "parameter_count", layers), text) != ref.parameter_count(layers):
+            got = expect_whole(call(env, "parameter_count", layers), text)
+            # A count that is wrong for the list as well is reported by the cases above.
+            if got != ref.parameter_count(layers) and got != _own(env, lambda: env["parameter_count"](list(layers))):
                 fail(f"{text} gives a different count for a tuple than for a list of the same widths."
                      + tag("params-tuple-differs"))
         fails.check(tuple_input)
