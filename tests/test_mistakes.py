@@ -288,6 +288,19 @@ def test_without_a_gradebook_the_report_refuses_clearly(tmp_path):
     assert not (tmp_path / "nowhere").exists(), "the report must not create OUT"
 
 
+def test_a_class_with_nothing_graded_ok_gets_a_report(tmp_path):
+    questions = list(possible_points())
+    with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", "name", "status", *questions, "total", "message"])
+        writer.writerow(["s1", "Ann", "timeout", *["0"] * len(questions), "0", "x" * 200_000])
+    report = mistakes.write_report(tmp_path, AUTOGRADER_ZIP)
+    text = (tmp_path / mistakes.TEXT_FILE).read_text(encoding="utf-8")
+    assert report.graded == 0 and "No submission was graded ok" in text, text
+    assert "Not graded ok, so not counted (1): s1 (Ann) (timeout)" in text, text
+    assert (tmp_path / mistakes.FIGURE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "mistakes.png is not a PNG"
+
+
 def test_make_mistakes_passes_out():
     done = subprocess.run(["make", "-n", "mistakes", "OUT=graded dir"], cwd=ROOT, capture_output=True, text=True)
     assert 'tools.mistakes "graded dir"' in done.stdout, f"make mistakes: {done.stdout!r} {done.stderr!r}"

@@ -157,12 +157,15 @@ def read_gradebook(out: pathlib.Path, known: dict[str, float]) -> tuple[list[str
                             "or give the OUT it wrote)") from None
     except (OSError, ValueError) as exc:
         raise MistakesError(f"{path} cannot be read ({exc})") from None
+    limit = csv.field_size_limit(MAX_GRADES_BYTES)  # a long message or flag detail is still one field
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
         header = next(reader, None)
         rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise MistakesError(f"{path} is not a gradebook ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
     if not header or "submission" not in header or "status" not in header:
         raise MistakesError(f"{path} is not a gradebook written by `make grade` (no submission and status columns)")
     questions = [h for h in dict.fromkeys(header) if h in known]
