@@ -101,10 +101,13 @@ grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMI
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=900]"; exit 2; }
 	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-.PHONY: grade bench-grade
+.PHONY: grade mistakes bench-grade
 grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIMEOUT=s] [OUT=dir] [REGRADE=1] [MEMORY=4GiB]
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/gradescope-export-or-folder [WORKERS=n] [TIMEOUT=seconds] [OUT=folder] [REGRADE=1] [MEMORY=4GiB]"; exit 2; }
 	$(PY) -m tools.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY))
+
+mistakes: $(STAMP) ## Rebuild what the class got wrong (mistakes.txt, .png) from a graded folder: make mistakes [OUT=grades/batch]
+	$(PY) -m tools.mistakes $(if $(OUT),"$(OUT)")
 
 bench-grade: $(STAMP) ## Time a serial plain `otter run` loop against the sandboxed batch grader [N=8] [ROUNDS=1]
 	$(PY) -m tools.bench_grading $(if $(N),--count $(N)) $(if $(ROUNDS),--rounds $(ROUNDS))

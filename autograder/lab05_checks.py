@@ -15,6 +15,7 @@ import json
 import math
 import numbers
 import pathlib
+import re
 import warnings
 from typing import Any, Mapping
 
@@ -42,6 +43,14 @@ class CallBroken(CheckFailed):
     """
 
 
+class CallRaised(CheckFailed):
+    """The function raised an exception for this input."""
+
+
+class CallWarned(CheckFailed):
+    """The function produced a warning (an overflow, an invalid operation) for this input."""
+
+
 def fail(message: str):
     """Raise :class:`CheckFailed` with ``message``."""
     raise CheckFailed(message)
@@ -50,6 +59,16 @@ def fail(message: str):
 # ---------------------------------------------------------------------------------------------
 # Describing and calling student code
 # ---------------------------------------------------------------------------------------------
+#: Grading tools read ``[mistake: <id>]`` at the end of a message as the mistake a check
+#: recognised; text that comes from the student's code never reads as one.
+_MISTAKE_MARK = re.compile(r"\[(\s*mistake\s*:)", re.IGNORECASE)
+
+
+def quoted(text: str) -> str:
+    """``text`` from the student's code (a value, an exception's message), safe to put in a message."""
+    return _MISTAKE_MARK.sub(r"(\1", text)
+
+
 def show(value: Any, limit: int = 80) -> str:
     """A short repr for messages: arrays as ``array([...])``, long reprs cut with an ellipsis."""
     if isinstance(value, np.ndarray):
@@ -58,7 +77,7 @@ def show(value: Any, limit: int = 80) -> str:
         text = f"{value:.6g}"
     else:
         text = repr(value)
-    text = " ".join(text.split())
+    text = quoted(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -93,7 +112,7 @@ def error_text(exc: BaseException, limit: int = ERROR_TEXT_LIMIT) -> str:
         text = str(exc)
     except Exception:  # noqa: BLE001 - a message that cannot be shown is not shown
         return ""
-    lines = text.strip().splitlines()
+    lines = quoted(text).strip().splitlines()
     first = " ".join(lines[0].split()) if lines else ""
     if len(lines) > 1 or len(first) > limit:
         first = first[: limit - 3].rstrip() + "..."
@@ -118,10 +137,10 @@ def call(env: Mapping, name: str, *args, **kwargs):
     except CheckFailed:
         raise
     except Exception as exc:
-        fail(f"{text} raised {type(exc).__name__}: {error_text(exc)}")
+        raise CallRaised(f"{text} raised {type(exc).__name__}: {error_text(exc)}")
     if numeric:
-        fail(f"{text} produced a warning ({numeric[0]}); it should compute its answer "
-             "without overflow or invalid operations.")
+        raise CallWarned(f"{text} produced a warning ({quoted(numeric[0])}); it should compute its "
+                         "answer without overflow or invalid operations.")
     return value
 
 
@@ -454,7 +473,7 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
             fail(f"{path} is not valid JSON ({error_text(exc)}); run the cell that records your design again.")
         problems = helpers.ledger_problems(ledger)
         if problems:
-            fail(f"{path} does not match design_ledger.schema.json:\n  - " + "\n  - ".join(problems[:5]))
+            fail(f"{path} does not match design_ledger.schema.json:\n  - " + quoted("\n  - ".join(problems[:5])))
         return ledger
     ledger = read_ledger(path)
     written = helpers.LAST_WRITTEN
@@ -465,7 +484,7 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
              "or left over from an earlier session, earns nothing.")
     problems = helpers.ledger_problems(ledger)
     if problems:
-        fail(f"{path} does not match design_ledger.schema.json:\n  - " + "\n  - ".join(problems[:5]))
+        fail(f"{path} does not match design_ledger.schema.json:\n  - " + quoted("\n  - ".join(problems[:5])))
     return ledger
 
 

@@ -11,13 +11,17 @@ Principles:
       accepted when they agree with the reference or with the student's own functions.
     * A failure message names the call, what came back and which behaviour was wrong, never
       the reference value of a hidden case.
+    * A message that recognises a known mistake ends with its id, `` [mistake: <id>]``, one of
+      :data:`MISTAKES`; the batch grader's mistakes report counts them (tools/mistakes.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import pathlib
+import re
 from collections.abc import MutableMapping
 from typing import Any, Callable, Iterable, Mapping
 
@@ -43,6 +47,81 @@ ANSWERS = {
 #: Answers chosen from options: the checks read them with case and spaces ignored.
 CHOICES = (*ANSWERS, "act1_prediction", "activation_choice")
 MAX_REPORTED = 3
+
+#: The mistakes the hidden tests recognise: id -> what the student did. A failure message that
+#: recognises one ends with `` [mistake: <id>]``. The README's table of mistakes lists the same.
+MISTAKES: dict[str, str] = {
+    "tax-ratio-inverted": "transistor_tax divides the baseline's count by the activation's (the ratio inverted)",
+    "tax-baseline-ignored": "transistor_tax ignores its baseline argument (always compares with ReLU)",
+    "tax-count-not-ratio": "transistor_tax returns the activation's transistor count, not a ratio of two counts",
+    "tax-integer-division": "transistor_tax divides with //, which drops the ratio's fraction",
+    "extra-sign-flipped": "extra_transistors subtracts the activation's count from the baseline's (sign flipped)",
+    "extra-baseline-not-subtracted": "extra_transistors does not subtract the baseline's transistors",
+    "extra-one-layer-only": "extra_transistors counts the units of one layer, not of every layer",
+    "extra-baseline-ignored": "extra_transistors ignores its baseline argument (always compares with ReLU)",
+    "extra-ratio-not-difference": "extra_transistors uses the ratio of the two counts instead of their difference",
+    "sigd-returns-sigmoid": "sigmoid_derivative returns the sigmoid itself, not its slope",
+    "sigd-one-plus-sigmoid": "sigmoid_derivative computes sigmoid(x) * (1 + sigmoid(x))",
+    "sigd-tanh-slope": "sigmoid_derivative returns the slope of tanh",
+    "sigd-not-zero-far-out": "sigmoid_derivative is not (almost) 0 at extreme inputs such as 1,000",
+    "sigd-overflows": "sigmoid_derivative overflows at extreme inputs such as -1,000 (a NumPy warning)",
+    "array-not-finite": "an array of answers holds NaN or infinite elements (an overflow hidden, not avoided)",
+    "array-not-elementwise": "the function fails on an array (math functions or if statements instead of NumPy)",
+    "array-result-not-ndarray": "for an array it returns something other than an ndarray of the same shape",
+    "number-returns-array": "for a single number it returns an array, not a number",
+    "bound-max-derivative-ignored": "gradient_bound ignores its max_derivative argument (always 0.25)",
+    "bound-one-layer-short": "gradient_bound multiplies one factor fewer than there are layers",
+    "bound-one-layer-too-many": "gradient_bound multiplies one factor more than there are layers",
+    "bound-adds-not-multiplies": "gradient_bound adds the layers' factors (max_derivative * depth), not multiplies",
+    "stall-not-strict-at-exact-power": "stall_depth stops where the bound equals the threshold (<= at an exact power)",
+    "stall-one-layer-early": "stall_depth returns the last depth before the bound falls below the threshold",
+    "stall-one-layer-late": "stall_depth returns one depth after the first one below the threshold",
+    "stall-none-below-one": "stall_depth returns None although max_derivative is below 1",
+    "stall-not-none-at-or-above-one": "stall_depth returns a depth where the bound never falls (max_derivative >= 1)",
+    "act1-reason-not-best": "act1_reflection_reason is not the best answer",
+    "act1-failure-mode-not-best": "act1_failure_mode is not the best answer",
+    "act2-reflection-not-best": "act2_reflection is not the best answer",
+    "deployment-not-best": "deployment_answer is not the best answer",
+    "params-biases-missing": "parameter_count forgets the biases",
+    "params-biases-on-inputs": "parameter_count gives each layer biases for its inputs instead of its outputs",
+    "params-input-layer-biases": "parameter_count gives the input layer biases too",
+    "params-first-layer-only": "parameter_count counts the first layer only",
+    "params-tuple-differs": "parameter_count counts a tuple of widths differently from a list",
+    "macs-bias-counted": "layer_macs counts the bias additions as multiply-accumulates",
+    "memory-in-kib": "training_memory answers in KiB instead of bytes",
+    "memory-biases-missing": "training_memory's weights or gradients forget the biases",
+    "memory-not-in-bytes": "training_memory counts values, not bytes (bytes_per_value left out)",
+    "memory-fp32-hard-coded": "the memory model uses 4 bytes per value instead of bytes_per_value (FP16 ignored)",
+    "memory-adam-counted-once": "training_memory keeps one state value per parameter for Adam instead of two",
+    "memory-sgd-given-state": "training_memory gives plain SGD optimizer state",
+    "memory-optimizer-state-missing": "training_memory keeps no state for an optimizer that has some",
+    "memory-state-ignores-optimizer": "training_memory keeps Adam's two state values for every optimizer",
+    "memory-input-activations-missing": "training_memory leaves the input layer out of the activations",
+    "memory-output-activations-missing": "training_memory leaves the output layer out of the activations",
+    "memory-activations-ignore-batch": "training_memory's activations do not grow with batch_size",
+    "memory-total-leaves-out-a-part": "training_memory's total leaves out one of the four parts",
+    "inference-keeps-gradients": "inference_memory counts gradients too",
+    "inference-no-activations": "inference_memory counts the weights only, without the batch's activations",
+    "inference-no-weights": "inference_memory counts the activations only, without the weights",
+    "inference-batch-ignored": "inference_memory ignores batch_size",
+    "width-batch-size-ignored": "max_trainable_width ignores its batch_size argument",
+    "width-precision-ignored": "max_trainable_width ignores its bytes_per_value argument",
+    "width-optimizer-ignored": "max_trainable_width ignores its optimizer argument",
+    "width-does-not-fit": "max_trainable_width returns a width whose training memory exceeds the budget",
+    "width-strictly-below-budget": "max_trainable_width rejects a width that fills the budget exactly (< for <=)",
+    "width-edge-of-search": "max_trainable_width stops one or two widths short (the search's edge, or odd widths)",
+    "width-nothing-fits-not-zero": "max_trainable_width does not return 0 when not even W = 2 fits",
+    "batch-ratio-inverted": "batch_doubling_ratio divides the total at batch 32 by the total at batch 64",
+    "batch-ratio-is-two": "batch_doubling_ratio is 2, as if all of training memory grew with the batch",
+    "ledger-stale": "the ledger records values the notebook has since changed (or no longer has)",
+    "ledger-width-at-default-batch": "the ledger's laptop-GPU width is at batch 32, not at the batch it records",
+    "ledger-error-sign-flipped": "the ledger's estimate error is actual minus estimate (sign flipped)",
+    "ledger-error-in-bytes": "the ledger's estimate error is in bytes, not KiB",
+    "ledger-error-at-chosen-batch": "the ledger's estimate error is at batch_size_chosen, not batch 32",
+}
+#: How a message names its mistake; a student's own text is kept from looking like one
+#: (:func:`lab05_checks.error_text`, :func:`lab05_checks.show`).
+MISTAKE_TAG = re.compile(r" \[mistake: ([a-z0-9]+(?:-[a-z0-9]+)+)\]")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +152,29 @@ def close(got: float, expected: float, rel: float = 1e-9, abs_tol: float = 1e-12
     return math.isclose(got, expected, rel_tol=rel, abs_tol=abs_tol)
 
 
+@dataclasses.dataclass(frozen=True)
+class Hint:
+    """What a wrong answer suggests, for the student, and the id of the mistake it names
+    (one of :data:`MISTAKES`; None where the tests cannot name it)."""
+
+    text: str
+    mistake: str | None = None
+
+    def __post_init__(self):
+        if self.mistake is not None and self.mistake not in MISTAKES:
+            raise ValueError(f"{self.mistake!r} is not one of the MISTAKES")
+
+
+def tag(mistake: str | None) -> str:
+    """`` [mistake: <id>]``, the end of a message that names a mistake; "" for None."""
+    return f" [mistake: {mistake}]" if mistake else ""
+
+
+def explain(head: str, hint: Hint) -> str:
+    """The failure message ``head: hint.``, tagged with the hint's mistake."""
+    return f"{head}: {hint.text}.{tag(hint.mistake)}"
+
+
 class Failures:
     """Collects failed behaviours of one test and reports the first few together."""
 
@@ -93,19 +195,27 @@ class Failures:
             self.add(str(exc))
 
     def raise_if_any(self) -> None:
+        """Fail with the first few lines; the mistakes the others name are tagged at the end."""
         if self.lines:
             more = len(self.lines) - MAX_REPORTED
-            text = "\n- ".join(self.lines[:MAX_REPORTED])
-            suffix = f"\n(and {more} more case{'s' if more > 1 else ''} like these)" if more > 0 else ""
+            shown = self.lines[:MAX_REPORTED]
+            text = "\n- ".join(shown)
+            suffix = ""
+            if more > 0:
+                named = {m for line in shown for m in MISTAKE_TAG.findall(line)}
+                unshown = [m for line in self.lines[MAX_REPORTED:] for m in MISTAKE_TAG.findall(line)]
+                tags = "".join(tag(m) for m in dict.fromkeys(unshown) if m not in named)
+                suffix = f"\n(and {more} more case{'s' if more > 1 else ''} like these){tags}"
             fail("- " + text + suffix)
 
 
-def diagnose(got: float, expected: float, alternatives: Iterable[tuple[float, str]], default: str) -> str:
-    """The first explanation whose wrong value matches ``got``; ``default`` if none does."""
-    for wrong, why in alternatives:
+def diagnose(got: float, expected: float, alternatives: Iterable[tuple[float, str, str]], default: str) -> Hint:
+    """The first alternative ``(wrong value, mistake id, explanation)`` whose wrong value matches
+    ``got``, as a :class:`Hint`; ``default`` (a mistake the tests cannot name) if none does."""
+    for wrong, mistake, why in alternatives:
         if wrong is not None and close(got, wrong) and not close(wrong, expected):
-            return why
-    return default
+            return Hint(why, mistake)
+    return Hint(default)
 
 
 def array_call(env: dict, name: str, values: np.ndarray):
@@ -116,7 +226,8 @@ def array_call(env: dict, name: str, values: np.ndarray):
         raise
     except checks.CheckFailed as exc:
         fail(f"{str(exc).rstrip('.')}. For an array it should work elementwise: use NumPy functions (np.exp, np.abs, "
-             "np.power, np.where) rather than math functions and if statements, which take one number.")
+             "np.power, np.where) rather than math functions and if statements, which take one number."
+             + tag("array-not-elementwise" if isinstance(exc, checks.CallRaised) else None))
 
 
 def rng() -> np.random.Generator:
@@ -148,15 +259,16 @@ def check_transistor_tax(env: dict) -> None:
                     expected = ref.transistor_tax(activation, baseline)
                     if not close(got, expected):
                         why = diagnose(got, expected, [
-                            (1 / expected, "the ratio looks inverted: it should say how many times MORE "
-                                           "transistors the activation needs than the baseline"),
-                            (ref.transistor_tax(activation), "the baseline argument seems to be ignored"),
-                            (helpers.ACTIVATION_TRANSISTORS[activation], "it should be a ratio of two "
-                                                                         "transistor counts, not a count"),
+                            (1 / expected, "tax-ratio-inverted", "the ratio looks inverted: it should say how "
+                             "many times MORE transistors the activation needs than the baseline"),
+                            (ref.transistor_tax(activation), "tax-baseline-ignored",
+                             "the baseline argument seems to be ignored"),
+                            (helpers.ACTIVATION_TRANSISTORS[activation], "tax-count-not-ratio",
+                             "it should be a ratio of two transistor counts, not a count"),
                             (helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
-                             "integer division (//) drops the fraction: divide with /"),
+                             "tax-integer-division", "integer division (//) drops the fraction: divide with /"),
                         ], "it should be the ratio of the two units' transistor counts")
-                        fail(f"{text} returned {show(got)}: {why}.")
+                        fail(explain(f"{text} returned {show(got)}", why))
                 fails.check(one)
     fails.raise_if_any()
 
@@ -180,17 +292,19 @@ def check_extra_transistors(env: dict) -> None:
                 if not close(got, expected):
                     t = helpers.ACTIVATION_TRANSISTORS
                     why = diagnose(got, expected, [
-                        (-expected, "the sign is flipped: it is the activation's transistors minus the "
-                                    "baseline's, so it is negative only when the activation is cheaper"),
-                        (n * layers * t[activation], "the baseline's transistors should be subtracted"),
-                        (n * (t[activation] - t[baseline]), "it should count the units of every layer, "
-                                                            "not one layer"),
-                        (n * layers * (t[activation] - t["relu"]), "the baseline argument seems to be ignored"),
-                        (n * layers * t[activation] / t[baseline], "it should be the number of extra transistors "
-                                                                   "(a difference of counts), not a ratio"),
+                        (-expected, "extra-sign-flipped", "the sign is flipped: it is the activation's "
+                         "transistors minus the baseline's, so it is negative only when the activation is cheaper"),
+                        (n * layers * t[activation], "extra-baseline-not-subtracted",
+                         "the baseline's transistors should be subtracted"),
+                        (n * (t[activation] - t[baseline]), "extra-one-layer-only",
+                         "it should count the units of every layer, not one layer"),
+                        (n * layers * (t[activation] - t["relu"]), "extra-baseline-ignored",
+                         "the baseline argument seems to be ignored"),
+                        (n * layers * t[activation] / t[baseline], "extra-ratio-not-difference",
+                         "it should be the number of extra transistors (a difference of counts), not a ratio"),
                     ], "it should count every unit of every layer times the extra transistors each "
                        "unit needs over the baseline")
-                    fail(f"{text} returned {show(got)}: {why}.")
+                    fail(explain(f"{text} returned {show(got)}", why))
             fails.check(one)
     fails.raise_if_any()
 
@@ -208,18 +322,19 @@ def check_sigmoid_derivative_values(env: dict) -> None:
                 text = describe_call("sigmoid_derivative", (x,))
                 got = call(env, "sigmoid_derivative", x)
                 if np.ndim(got) != 0:
-                    fail(f"{text} returned {show(got)}; for a single number it should return a single number.")
+                    fail(f"{text} returned {show(got)}; for a single number it should return a single number."
+                         + tag("number-returns-array"))
                 got = expect_number(got, text)
                 expected = ref.sigmoid_derivative(x)
                 if not close(got, expected, rel=1e-7, abs_tol=1e-12):
                     sig = helpers.sigmoid(x)
                     why = diagnose(got, expected, [
-                        (sig, "it returned the sigmoid itself, not its slope"),
-                        (sig * (1 + sig), "the product should use 1 minus the sigmoid"),
-                        (1 - math.tanh(x) ** 2, "that is the slope of tanh; the sigmoid's slope is "
-                                                "sigmoid(x) * (1 - sigmoid(x))"),
+                        (sig, "sigd-returns-sigmoid", "it returned the sigmoid itself, not its slope"),
+                        (sig * (1 + sig), "sigd-one-plus-sigmoid", "the product should use 1 minus the sigmoid"),
+                        (1 - math.tanh(x) ** 2, "sigd-tanh-slope", "that is the slope of tanh; the sigmoid's "
+                                                                   "slope is sigmoid(x) * (1 - sigmoid(x))"),
                     ], "it should be the sigmoid's slope at x")
-                    fail(f"{text} returned {show(got)}: {why}.")
+                    fail(explain(f"{text} returned {show(got)}", why))
             fails.check(one)
     fails.raise_if_any()
 
@@ -231,9 +346,13 @@ def check_sigmoid_derivative_robust(env: dict) -> None:
         for x in (-1000.0, -745.0, -710.0, 710.0, 1000.0):
             def extreme(x=x):
                 text = describe_call("sigmoid_derivative", (x,))
-                got = expect_number(call(env, "sigmoid_derivative", x), text)
+                try:
+                    got = expect_number(call(env, "sigmoid_derivative", x), text)
+                except checks.CallWarned as exc:
+                    fail(str(exc) + tag("sigd-overflows"))
                 if not close(got, ref.sigmoid_derivative(x), rel=1e-7, abs_tol=1e-12):
-                    fail(f"{text} returned {show(got)}: far from 0 the slope should be (almost) 0.")
+                    fail(explain(f"{text} returned {show(got)}",
+                                 Hint("far from 0 the slope should be (almost) 0", "sigd-not-zero-far-out")))
             fails.check(extreme)
         arrays = [np.linspace(-1000.0, 1000.0, 9), np.array([[-3.0, 0.0, 3.0], [40.0, -40.0, 1.5]]),
                   np.array([0.5])]
@@ -243,9 +362,11 @@ def check_sigmoid_derivative_robust(env: dict) -> None:
                 got = array_call(env, "sigmoid_derivative", xs)
                 if not isinstance(got, np.ndarray) or got.shape != xs.shape:
                     fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
-                         f"return an ndarray of the same shape {xs.shape}, one slope per element.")
+                         f"return an ndarray of the same shape {xs.shape}, one slope per element."
+                         + tag("array-result-not-ndarray"))
                 if not np.all(np.isfinite(got)):
-                    fail(f"{text} returned {show(got)}: every element should be a finite number.")
+                    fail(explain(f"{text} returned {show(got)}",
+                                 Hint("every element should be a finite number", "array-not-finite")))
                 if not np.allclose(got, ref.sigmoid_derivative(xs), rtol=1e-7, atol=1e-12):
                     fail(f"{text} returned {show(got)}: some elements are not the sigmoid's slope.")
             fails.check(array)
@@ -263,18 +384,22 @@ def check_gradient_bound(env: dict) -> None:
                     text = describe_call("gradient_bound", (depth,), kwargs)
                     got = call(env, "gradient_bound", depth, **kwargs)
                     if np.ndim(got) != 0:
-                        fail(f"{text} returned {show(got)}; for one depth it should return one number.")
+                        fail(f"{text} returned {show(got)}; for one depth it should return one number."
+                             + tag("number-returns-array"))
                     got = expect_number(got, text)
                     expected = ref.gradient_bound(depth, md)
                     if not close(got, expected, rel=1e-9, abs_tol=0):
                         why = diagnose(got, expected, [
-                            (ref.gradient_bound(depth), "the max_derivative argument seems to be ignored"),
-                            (ref.gradient_bound(depth - 1, md), "it is one layer short: every one of the "
-                                                                "`depth` layers multiplies the bound"),
-                            (ref.gradient_bound(depth + 1, md), "it has one layer too many"),
-                            (md * depth, "the layers' factors should multiply, not add up"),
+                            (ref.gradient_bound(depth), "bound-max-derivative-ignored",
+                             "the max_derivative argument seems to be ignored"),
+                            (ref.gradient_bound(depth - 1, md), "bound-one-layer-short",
+                             "it is one layer short: every one of the `depth` layers multiplies the bound"),
+                            (ref.gradient_bound(depth + 1, md), "bound-one-layer-too-many",
+                             "it has one layer too many"),
+                            (md * depth, "bound-adds-not-multiplies",
+                             "the layers' factors should multiply, not add up"),
                         ], "it should be the largest gradient left after `depth` layers")
-                        fail(f"{text} returned {show(got)}: {why}.")
+                        fail(explain(f"{text} returned {show(got)}", why))
                 fails.check(one)
         for depths in (np.arange(0, 21), np.array([[1, 2], [3, 4]])):
             def array(depths=depths):
@@ -282,7 +407,8 @@ def check_gradient_bound(env: dict) -> None:
                 got = array_call(env, "gradient_bound", depths)
                 if not isinstance(got, np.ndarray) or got.shape != depths.shape:
                     fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
-                         f"it should return an ndarray of shape {depths.shape}, one bound per depth.")
+                         f"it should return an ndarray of shape {depths.shape}, one bound per depth."
+                         + tag("array-result-not-ndarray"))
                 if not np.allclose(got, ref.gradient_bound(depths), rtol=1e-9, atol=0):
                     fail(f"{text} returned {show(got)}: some elements are not the bound at that depth.")
             fails.check(array)
@@ -312,19 +438,21 @@ def check_stall_depth(env: dict) -> None:
                 got = call(env, "stall_depth", threshold, md)
                 if got is None:
                     fail(f"{text} returned None: with a max_derivative below 1 the bound falls below "
-                         "any threshold eventually.")
+                         "any threshold eventually." + tag("stall-none-below-one"))
                 got = expect_whole(got, text)
                 expected = ref.stall_depth(threshold, md)
                 if got != expected:
-                    equal = ref.gradient_bound(expected - 1, md) == threshold
+                    early = ((expected - 1, "stall-not-strict-at-exact-power", "at that depth the bound is "
+                              "equal to the threshold, which is not strictly below it")
+                             if ref.gradient_bound(expected - 1, md) == threshold else
+                             (expected - 1, "stall-one-layer-early", "it is one layer too early: the bound "
+                              "there is not yet strictly below the threshold"))
                     why = diagnose(got, expected, [
-                        (expected - 1, "at that depth the bound is equal to the threshold, which is not "
-                                       "strictly below it" if equal else "it is one layer too early: "
-                                       "the bound there is not yet strictly below the threshold"),
-                        (expected + 1, "it is one layer too late: the bound is already strictly below "
-                                       "the threshold one layer earlier"),
+                        early,
+                        (expected + 1, "stall-one-layer-late", "it is one layer too late: the bound is already "
+                                                               "strictly below the threshold one layer earlier"),
                     ], "it should be the first depth whose bound is strictly below the threshold")
-                    fail(f"{text} returned {got}: {why}.")
+                    fail(explain(f"{text} returned {got}", why))
             fails.check(one)
         for md in (1.0, 1.5):
             def never(md=md):
@@ -332,9 +460,18 @@ def check_stall_depth(env: dict) -> None:
                 got = call(env, "stall_depth", 1e-6, md)
                 if got is not None:
                     fail(f"{text} returned {show(got)}: with max_derivative >= 1 the bound never falls, "
-                         "so it should return None.")
+                         "so it should return None." + tag("stall-not-none-at-or-above-one"))
             fails.check(never)
     fails.raise_if_any()
+
+
+#: The mistake a choice that is not the best answer names, by variable.
+CHOICE_MISTAKES = {
+    "act1_reflection_reason": "act1-reason-not-best",
+    "act1_failure_mode": "act1-failure-mode-not-best",
+    "act2_reflection": "act2-reflection-not-best",
+    "deployment_answer": "deployment-not-best",
+}
 
 
 def _choice(env: Mapping, variable: str) -> None:
@@ -342,7 +479,7 @@ def _choice(env: Mapping, variable: str) -> None:
                                   else checks.LETTERS)
     if answer != ANSWERS[variable]:
         fail(f"`{variable}` is {env[variable]!r}, which is not the best answer. Reread the part of the "
-             "lab it refers to and try again.")
+             "lab it refers to and try again." + tag(CHOICE_MISTAKES[variable]))
 
 
 def check_act1_reason(env: dict) -> None:
@@ -372,21 +509,24 @@ def check_parameter_count(env: dict) -> None:
                 if got != expected:
                     weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
                     why = diagnose(got, expected, [
-                        (weights_only, "the biases are missing: every unit of every layer after the "
-                                       "input has one"),
-                        (weights_only + sum(layers[:-1]), "the biases belong to each layer's outputs, "
-                                                          "not its inputs"),
-                        (weights_only + sum(layers), "the input layer has no biases"),
-                        (layers[0] * layers[1] + layers[1], "only the first layer is counted: add up the "
-                                                            "weights and biases of every layer"),
+                        (weights_only, "params-biases-missing",
+                         "the biases are missing: every unit of every layer after the input has one"),
+                        (weights_only + sum(layers[:-1]), "params-biases-on-inputs",
+                         "the biases belong to each layer's outputs, not its inputs"),
+                        (weights_only + sum(layers), "params-input-layer-biases", "the input layer has no biases"),
+                        (layers[0] * layers[1] + layers[1], "params-first-layer-only",
+                         "only the first layer is counted: add up the weights and biases of every layer"),
                     ], "it should count every weight and every bias")
-                    fail(f"{text} returned {got}: {why}.")
+                    fail(explain(f"{text} returned {got}", why))
             fails.check(one)
         def tuple_input():
             layers = (784, 128, 64, 10)
             text = describe_call("parameter_count", (layers,))
-            if expect_whole(call(env, "parameter_count", layers), text) != ref.parameter_count(layers):
-                fail(f"{text} gives a different count for a tuple than for a list of the same widths.")
+            got = expect_whole(call(env, "parameter_count", layers), text)
+            # A count that is wrong for the list as well is reported by the cases above.
+            if got != ref.parameter_count(layers) and got != _own(env, lambda: env["parameter_count"](list(layers))):
+                fail(f"{text} gives a different count for a tuple than for a list of the same widths."
+                     + tag("params-tuple-differs"))
         fails.check(tuple_input)
     fails.raise_if_any()
 
@@ -403,10 +543,10 @@ def check_layer_macs(env: dict) -> None:
                 expected = ref.layer_macs(layers)
                 if got != expected:
                     with_bias = [a * b + b for a, b in zip(layers[:-1], layers[1:])]
-                    why = ("a multiply-accumulate pairs one weight with one input; biases are added, "
-                           "not multiplied" if got == with_bias else
-                           "each entry should be that layer's multiply-accumulates for one example")
-                    fail(f"{text} returned {show(got)}: {why}.")
+                    why = (Hint("a multiply-accumulate pairs one weight with one input; biases are added, "
+                                "not multiplied", "macs-bias-counted") if got == with_bias else
+                           Hint("each entry should be that layer's multiply-accumulates for one example"))
+                    fail(explain(f"{text} returned {show(got)}", why))
             fails.check(one)
     fails.raise_if_any()
 
@@ -440,49 +580,57 @@ def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
                 expected = ref.training_memory(layers, batch, bpv, opt)
                 for key in keys:
                     if not close(got[key], expected[key]):
-                        fail(f"{text}[{key!r}] is {show(got[key])}: {_memory_hint(key, got, expected, layers, batch, bpv, opt)}.")
+                        fail(explain(f"{text}[{key!r}] is {show(got[key])}",
+                                     _memory_hint(key, got, expected, layers, batch, bpv, opt)))
             fails.check(one)
     fails.raise_if_any()
 
 
-def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> str:
+def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
     params = ref.parameter_count(layers)
     weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
     state = helpers.OPTIMIZER_STATE_PER_PARAM[opt]
     value = got[key]
-    kib = [(expected[key] / helpers.BYTES_PER_KIB, "it should be in bytes, not KiB")]
+    kib = [(expected[key] / helpers.BYTES_PER_KIB, "memory-in-kib", "it should be in bytes, not KiB")]
     if key in ("weights", "gradients"):
         return diagnose(value, expected[key], kib + [
-            (weights_only * bpv, "the biases are parameters too"),
-            (params, "it should be in bytes: each value takes bytes_per_value bytes"),
-            (params * 4, "it should use bytes_per_value (FP16 values take 2 bytes)"),
+            (weights_only * bpv, "memory-biases-missing", "the biases are parameters too"),
+            (params, "memory-not-in-bytes", "it should be in bytes: each value takes bytes_per_value bytes"),
+            (params * 4, "memory-fp32-hard-coded", "it should use bytes_per_value (FP16 values take 2 bytes)"),
         ], f"the {key} should hold one value per parameter, at bytes_per_value bytes each")
     if key == "optimizer":
+        one_value = ((params * bpv, "memory-adam-counted-once", "Adam keeps two values per parameter (momentum and "
+                      "velocity), momentum one") if opt == "adam" else
+                     (params * bpv, "memory-sgd-given-state", "plain SGD keeps no state"))
         return diagnose(value, expected[key], kib + [
-            (params * bpv, "Adam keeps two values per parameter (momentum and velocity), momentum one"
-             if opt == "adam" else "plain SGD keeps no state"),
-            (0, "this optimizer keeps state for every parameter"),
-            (2 * params * bpv, "the state per parameter depends on the optimizer: see OPTIMIZER_STATE_PER_PARAM"),
-            (state * params * 4, "it should use bytes_per_value (FP16 values take 2 bytes)"),
+            one_value,
+            (0, "memory-optimizer-state-missing", "this optimizer keeps state for every parameter"),
+            (2 * params * bpv, "memory-state-ignores-optimizer",
+             "the state per parameter depends on the optimizer: see OPTIMIZER_STATE_PER_PARAM"),
+            (state * params * 4, "memory-fp32-hard-coded", "it should use bytes_per_value (FP16 values take 2 bytes)"),
         ], "it should hold the optimizer's state values for every parameter, at bytes_per_value bytes each")
     if key == "activations":
         return diagnose(value, expected[key], kib + [
-            (batch * sum(layers[1:]) * bpv, "the input layer's activations must be stored too"),
-            (sum(layers) * bpv, "it should grow in proportion to batch_size: every example in the "
-                                "batch keeps its own activations"),
-            (batch * sum(layers) * 4, "it should use bytes_per_value too (FP16 halves the activations)"),
-            (batch * sum(layers), "it should be in bytes: each value takes bytes_per_value bytes"),
-            (batch * sum(layers[:-1]) * bpv, "the output layer's activations must be stored too"),
+            (batch * sum(layers[1:]) * bpv, "memory-input-activations-missing",
+             "the input layer's activations must be stored too"),
+            (sum(layers) * bpv, "memory-activations-ignore-batch", "it should grow in proportion to batch_size: "
+                                "every example in the batch keeps its own activations"),
+            (batch * sum(layers) * 4, "memory-fp32-hard-coded",
+             "it should use bytes_per_value too (FP16 halves the activations)"),
+            (batch * sum(layers), "memory-not-in-bytes",
+             "it should be in bytes: each value takes bytes_per_value bytes"),
+            (batch * sum(layers[:-1]) * bpv, "memory-output-activations-missing",
+             "the output layer's activations must be stored too"),
         ], "it should hold every layer's outputs (input layer included) for every example in the "
            "batch, at bytes_per_value bytes each")
     parts = {k: got[k] for k in ("weights", "gradients", "optimizer", "activations")}
     if close(value, sum(parts.values())):
         wrong = [k if k != "optimizer" else "optimizer state" for k in parts if not close(got[k], expected[k])]
-        return (f"it adds up your components, but your {' and '.join(wrong)} "
-                f"{'is' if wrong == ['optimizer state'] else 'are'} not right (see this question's other tests)")
+        return Hint(f"it adds up your components, but your {' and '.join(wrong)} "
+                    f"{'is' if wrong == ['optimizer state'] else 'are'} not right (see this question's other tests)")
     left_out = [k for k in parts if parts[k] and close(value, sum(parts.values()) - parts[k])]
     if left_out:
-        return f"the total leaves out the {' or the '.join(left_out)}"
+        return Hint(f"the total leaves out the {' or the '.join(left_out)}", "memory-total-leaves-out-a-part")
     return diagnose(value, expected[key], kib,
                     "the total should be the sum of the weights, gradients, optimizer state and activations")
 
@@ -521,13 +669,17 @@ def check_inference_memory(env: dict) -> None:
                 if not close(got, expected):
                     t = ref.training_memory(layers, batch, bpv, "sgd")
                     why = diagnose(got, expected, [
-                        (t["weights"] + t["gradients"] + t["activations"], "inference keeps no gradients"),
-                        (t["weights"], "inference still holds the activations of the batch"),
-                        (t["activations"], "inference still holds the weights"),
-                        (ref.inference_memory(layers, 1, bpv), "the activations should grow with batch_size"),
-                        (ref.inference_memory(layers, batch, 4), "it should use bytes_per_value"),
+                        (t["weights"] + t["gradients"] + t["activations"], "inference-keeps-gradients",
+                         "inference keeps no gradients"),
+                        (t["weights"], "inference-no-activations",
+                         "inference still holds the activations of the batch"),
+                        (t["activations"], "inference-no-weights", "inference still holds the weights"),
+                        (ref.inference_memory(layers, 1, bpv), "inference-batch-ignored",
+                         "the activations should grow with batch_size"),
+                        (ref.inference_memory(layers, batch, 4), "memory-fp32-hard-coded",
+                         "it should use bytes_per_value"),
                     ], "it should be the weights plus the activations of one batch, in bytes")
-                    fail(f"{text} returned {show(got)}: {why}.")
+                    fail(explain(f"{text} returned {show(got)}", why))
             fails.check(one)
     fails.raise_if_any()
 
@@ -544,27 +696,38 @@ def _width_call(env: dict, budget, batch: int = 32, bpv: float = 4, opt: str = "
     return text, expect_whole(call(env, "max_trainable_width", budget, **kwargs), text)
 
 
-def _width_hint(got: int, budget, batch, bpv, opt) -> str:
+#: The mistake of a width search that ignores one of its arguments, by argument.
+IGNORED_ARGUMENT_MISTAKES = {
+    "batch_size": "width-batch-size-ignored",
+    "bytes_per_value": "width-precision-ignored",
+    "optimizer": "width-optimizer-ignored",
+}
+
+
+def _width_hint(got: int, budget, batch, bpv, opt) -> Hint:
     expected = ref.max_trainable_width(budget, batch, bpv, opt)
     ignored = [name for name, value in (("batch_size", ref.max_trainable_width(budget, 32, bpv, opt)),
                                         ("bytes_per_value", ref.max_trainable_width(budget, batch, 4, opt)),
                                         ("optimizer", ref.max_trainable_width(budget, batch, bpv, "adam")))
                if got == value != expected]
     if len(ignored) == 1:
-        return f"the {ignored[0]} argument seems to be ignored: the wall moves with it"
+        return Hint(f"the {ignored[0]} argument seems to be ignored: the wall moves with it",
+                    IGNORED_ARGUMENT_MISTAKES[ignored[0]])
     if got > expected:
-        return ("that width does not fit: the answer is the largest width whose training memory is at "
-                "most the budget")
+        return Hint("that width does not fit: the answer is the largest width whose training memory is at "
+                    "most the budget", "width-does-not-fit")
     if expected >= 2 and (got == expected - 1 or (got == expected - 2 and expected % 2 == 1)):
         at_wall = ref.training_memory(helpers.challenge_layer_sizes(expected), batch, bpv, opt)["total"] == budget
         strict = ("a width whose training memory equals the budget exactly still fits: it must be at most "
                   "the budget (<=), not strictly below it")
         if at_wall and expected % 2 == 0 and got == expected - 1:
-            return strict
+            return Hint(strict, "width-strictly-below-budget")
         if at_wall:
-            return f"a wider network still fits: check the edge of your search ({strict}; and odd widths count too)"
-        return "a wider network still fits; check the edge of your search (every width counts, odd ones too)"
-    return "a wider network still fits within this budget"
+            return Hint(f"a wider network still fits: check the edge of your search ({strict}; and odd widths "
+                        "count too)", "width-edge-of-search")
+        return Hint("a wider network still fits; check the edge of your search (every width counts, odd ones too)",
+                    "width-edge-of-search")
+    return Hint("a wider network still fits within this budget")
 
 
 def check_max_width_devices(env: dict) -> None:
@@ -575,7 +738,7 @@ def check_max_width_devices(env: dict) -> None:
             def one(budget=budget):
                 text, got = _width_call(env, budget)
                 if got != ref.max_trainable_width(budget):
-                    fail(f"{text} returned {got}: {_width_hint(got, budget, 32, 4, 'adam')}.")
+                    fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
             fails.check(one)
     fails.raise_if_any()
 
@@ -599,9 +762,10 @@ def check_max_width_settings(env: dict) -> None:
                 text, got = _width_call(env, budget, batch, bpv, opt)
                 expected = ref.max_trainable_width(budget, batch, bpv, opt)
                 if got != expected:
-                    why = ("not even the smallest network (W = 2) fits this budget, so the answer is 0"
+                    why = (Hint("not even the smallest network (W = 2) fits this budget, so the answer is 0",
+                                "width-nothing-fits-not-zero")
                            if expected == 0 else _width_hint(got, budget, batch, bpv, opt))
-                    fail(f"{text} returned {got}: {why}.")
+                    fail(explain(f"{text} returned {got}", why))
             fails.check(one)
     fails.raise_if_any()
 
@@ -614,7 +778,7 @@ def check_max_width_large_budget(env: dict) -> None:
             def one(budget=budget):
                 text, got = _width_call(env, budget)
                 if got != ref.max_trainable_width(budget):
-                    fail(f"{text} returned {got}: {_width_hint(got, budget, 32, 4, 'adam')}.")
+                    fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
             fails.check(one)
     fails.raise_if_any()
 
@@ -661,10 +825,10 @@ def check_batch_doubling(env: dict) -> None:
         return
     if close(ratio, 1 / expected, rel=1e-6) or (own and close(ratio, 1 / own, rel=1e-6)):
         fail(f"batch_doubling_ratio is {show(ratio)}: the ratio is inverted; it should be the training "
-             "total at batch 64 divided by the total at batch 32.")
+             "total at batch 64 divided by the total at batch 32." + tag("batch-ratio-inverted"))
     if close(ratio, 2.0, rel=1e-3):
         fail(f"batch_doubling_ratio is {show(ratio)}: compute it from training_memory, which says how much "
-             "of the total actually grows with the batch.")
+             "of the total actually grows with the batch." + tag("batch-ratio-is-two"))
     fail(f"batch_doubling_ratio is {show(ratio)}: it should be the training total at batch 64 divided "
          "by the total at batch 32 (FP32, Adam).")
 
@@ -687,7 +851,8 @@ def check_ledger_answers(env: dict) -> None:
         def same(variable=variable, value=value):
             mine = env.get(variable, _MISSING)
             if mine is _MISSING:
-                fail(f"the ledger records {variable} = {show(value)}, but the notebook has no `{variable}`.")
+                fail(f"the ledger records {variable} = {show(value)}, but the notebook has no `{variable}`."
+                     + tag("ledger-stale"))
             try:
                 mine_json = helpers.json_native(mine)
             except helpers.LedgerError:
@@ -700,7 +865,8 @@ def check_ledger_answers(env: dict) -> None:
                 agree = value == mine_json
             if not agree:
                 fail(f"the ledger records {variable} = {show(value)}, but the notebook's `{variable}` is "
-                     f"{show(mine)}: the ledger is stale; run the cell that records your design again.")
+                     f"{show(mine)}: the ledger is stale; run the cell that records your design again."
+                     + tag("ledger-stale"))
         fails.check(same)
     fails.raise_if_any()
 
@@ -717,8 +883,11 @@ def check_ledger_computed(env: dict) -> None:
         expected = ref.max_trainable_width(budget, batch)
         own = _own(env, lambda: env["max_trainable_width"](budget, batch))
         if got != expected and got != own:
+            default = batch != helpers.MNIST_BATCH_SIZE and got in (
+                ref.max_trainable_width(budget), _own(env, lambda: env["max_trainable_width"](budget)))
             fail(f"the ledger's max_trainable_width_laptop_gpu is {got}, which is not the maximum width "
-                 f"for the laptop GPU at the batch size the ledger records ({batch}), FP32, Adam.")
+                 f"for the laptop GPU at the batch size the ledger records ({batch}), FP32, Adam."
+                 + tag("ledger-width-at-default-batch" if default else None))
     fails.check(width)
 
     def estimate_error():
@@ -734,10 +903,10 @@ def check_ledger_computed(env: dict) -> None:
             return
         if any(close(got, -c, rel=1e-9, abs_tol=1e-6) for c in candidates):
             fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: the sign is flipped; it "
-                 "is your estimate minus the actual training memory.")
+                 "is your estimate minus the actual training memory." + tag("ledger-error-sign-flipped"))
         if any(close(got, c * helpers.BYTES_PER_KIB, rel=1e-9, abs_tol=1e-3) for c in candidates):
             fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: that is in bytes; the "
-                 "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate.")
+                 "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate." + tag("ledger-error-in-bytes"))
         if batch != helpers.MNIST_BATCH_SIZE:
             at_batch = [ref.training_memory(mnist, batch)["total"],
                         _own_number(env, lambda: env["training_memory"](mnist, batch)["total"])]
@@ -745,7 +914,8 @@ def check_ledger_computed(env: dict) -> None:
                    for t in at_batch):
                 fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it compares your "
                      f"estimate with the training memory at batch_size_chosen ({batch}); it should use "
-                     f"batch {helpers.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about.")
+                     f"batch {helpers.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about."
+                     + tag("ledger-error-at-chosen-batch"))
         fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it should be your estimate "
              "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB.")
     fails.check(estimate_error)

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 
+import lab05_hidden as hidden
 import mutants
 import notebooks
 from conftest import possible_points
@@ -53,6 +54,9 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
             bad.append(f"{m.name}: a mutant needs the phrase its failure message must contain")
         if m.function and m.question in QUESTION_FUNCTIONS and m.function not in QUESTION_FUNCTIONS[m.question]:
             bad.append(f"{m.name}: {m.function} does not belong to question {m.question}")
+        if m.mistake is not None and (m.correct or m.mistake not in hidden.MISTAKES):
+            bad.append(f"{m.name}: mistake {m.mistake!r} is not an id of MISTAKES in lab05_hidden.py"
+                       if not m.correct else f"{m.name}: a correct variant names no mistake")
     names = [m.name for m in mutants.EXTENDED]
     assert len(set(names)) == len(names), f"duplicate names: {sorted({n for n in names if names.count(n) > 1})}"
     assert not bad, "malformed corpus entries:\n" + "\n".join(bad)
@@ -64,6 +68,9 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
     assert 1 <= len(loops) <= MAX_LOOPING_MUTANTS, f"looping mutants in the corpus: {loops}"
     covered = {m.question for m in core_mutants}
     assert covered == questions, f"questions without a mutant: {sorted(questions - covered)}"
+    named = [m for m in core_mutants if m.mistake]
+    assert len(named) >= len(core_mutants) // 2, (f"{len(named)} of {len(core_mutants)} mutants name the mistake "
+                                                  "the hidden tests must recognise; expected at least half")
 
 
 def test_every_entry_injects_a_change_into_the_solution():
@@ -118,6 +125,14 @@ def test_every_mutant_is_caught_by_a_hidden_test(report):
         only_public, lambda o: ", ".join(c.check for c in o.cases() if not c.passed))
 
 
+def test_each_mistake_the_tests_recognise_is_named_in_its_question(report):
+    """The mistakes report counts ids: a mutant whose entry names its mistake must carry that id."""
+    unnamed = [o for o in report.mutants if o.caught and not o.names_its_mistake]
+    assert not unnamed, "mutants whose question's output does not carry the id of their mistake:\n" + "\n".join(
+        f"  {o.name} ({o.mutant.question}): expected [mistake: {o.mutant.mistake}], got ids "
+        f"{sorted(o.mistakes) or 'none'}{_failure_lines(o.outputs.get(o.mutant.question, ''))}" for o in unnamed)
+
+
 def test_failure_messages_name_the_call_and_the_behaviour(report):
     vague = []
     for o in report.mutants:
@@ -128,12 +143,12 @@ def test_failure_messages_name_the_call_and_the_behaviour(report):
         if o.mutant.subject not in hidden:
             vague.append((o, f"the hidden failure output does not name {o.mutant.subject!r}"))
         if o.mutant.says not in text:
-            vague.append((o, f"the output does not say {o.mutant.says!r}:\n{_failures(text)}"))
+            vague.append((o, f"the output does not say {o.mutant.says!r}:\n{_failure_lines(text)}"))
     assert not vague, "failure messages that do not explain the mistake:\n" + "\n".join(
         f"  {o.name} ({o.mutant.question}): {why}" for o, why in vague)
 
 
-def _failures(text: str) -> str:
+def _failure_lines(text: str) -> str:
     return "\n".join("      " + line.strip() for line in text.splitlines()
                      if line.strip().startswith(("CheckFailed", "CallBroken", "- ")))[:1500]
 

@@ -14,7 +14,10 @@ DIR (default ``grades/batch/``) receives:
   (ok, error, timeout, invalid), integrity flags and a message;
 - ``results/<submission>/``: ``results.json`` and the grading log, kept for disputes;
 - ``summary.txt`` and ``summary.png``: counts by status and flag, score distribution, mean per
-  question, the slowest submissions.
+  question, the slowest submissions;
+- ``mistakes.txt`` and ``mistakes.png``: what the class got wrong: for each question, the share
+  with full marks and each mistake the hidden tests named, with the submissions that made it
+  (tools/mistakes.py; ``make mistakes`` rebuilds them from DIR alone).
 
 A submission already graded in DIR is reused unless ``--regrade`` is given. Nothing in
 SUBMISSIONS is ever written, moved or deleted. Where bubblewrap cannot run, grading is refused;
@@ -105,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = ", ".join(f"{s} {sum(r.status == s for r in result.rows)}" for s in STATUSES)
     flagged = sum(1 for r in result.rows if r.flags)
     print(f"{len(result.rows)} submission(s): {counts}; {flagged} with flags\n"
-          f"gradebook: {result.csv}\nsummary:   {result.out / 'summary.txt'} and summary.png")
+          f"gradebook: {result.csv}\nsummary:   {result.out / 'summary.txt'} and summary.png\n"
+          f"mistakes:  {result.out / 'mistakes.txt'} and mistakes.png")
     return 0
 
 

@@ -12,7 +12,8 @@ in the same run as the baseline. Prints one row per entry:
 
 then the catch rate (mutants whose question lost points) and the false positives (correct
 variants that lost any points, and mutants that changed a question other than their own). Exits
-with status 1 unless every mutant is caught cleanly and no correct variant loses a point.
+with status 1 unless every mutant is caught cleanly (and, where the corpus says which, its
+question's output names its mistake: ``[mistake: <id>]``) and no correct variant loses a point.
 
 ``tests/test_mutants.py`` grades the same corpus once per test run and asserts on the report.
 """
@@ -192,10 +193,22 @@ class Outcome:
         return {q: v for q, v in self.changed.items() if q != own}
 
     @property
+    def mistakes(self) -> set[str]:
+        """The ids of the mistakes its own question's output names (``[mistake: <id>]``)."""
+        from tools.mistakes import is_mistake_id, tags
+
+        question = None if self.mutant.correct else self.mutant.question
+        return {t for t in tags(self.outputs.get(question, "")) if is_mistake_id(t)} if question else set()
+
+    @property
+    def names_its_mistake(self) -> bool:
+        return self.mutant.correct or self.mutant.mistake is None or self.mutant.mistake in self.mistakes
+
+    @property
     def ok(self) -> bool:
         if self.error:
             return False
-        return not self.changed if self.mutant.correct else self.caught and not self.elsewhere
+        return not self.changed if self.mutant.correct else self.caught and not self.elsewhere and self.names_its_mistake
 
     @property
     def verdict(self) -> str:
@@ -205,7 +218,9 @@ class Outcome:
             return "full marks" if not self.changed else "FALSE POSITIVE"
         if not self.caught:
             return "MISSED"
-        return "caught" if not self.elsewhere else "caught, LEAKS"
+        if self.elsewhere:
+            return "caught, LEAKS"
+        return "caught" if self.names_its_mistake else f"caught, NOT NAMED {self.mutant.mistake}"
 
     def cases(self, question: str | None = None) -> list[CaseResult]:
         return case_results(self.outputs.get(question or self.mutant.question, ""))
@@ -265,12 +280,16 @@ class Report:
         caught = sum(o.caught for o in mutants)
         leaks = [o.name for o in mutants if o.elsewhere]
         wrong_variants = [o.name for o in variants if o.changed or o.error]
+        named = [o for o in mutants if o.mutant.mistake]
+        unnamed = [o.name for o in named if not o.names_its_mistake]
         lines = [
             f"catch rate: {caught}/{len(mutants)} mutants ({100 * self.catch_rate:.0f}%)",
             f"false positives: {len(self.false_positives)} "
             f"(correct variants that lost points: {len(wrong_variants)} of {len(variants)}"
             f"{': ' + ', '.join(wrong_variants) if wrong_variants else ''}; "
             f"mutants that changed another question: {len(leaks)}{': ' + ', '.join(leaks) if leaks else ''})",
+            f"mistakes named: {len(named) - len(unnamed)}/{len(named)} mutants whose entry names one carry its id"
+            f"{': not named by ' + ', '.join(unnamed) if unnamed else ''}",
             f"graded {len(self.outcomes) + 1} submissions in {self.seconds:.0f} s with {self.jobs} worker(s)",
         ]
         if self.baseline.error:

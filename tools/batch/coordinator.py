@@ -133,6 +133,7 @@ class BatchResult:
     bundle_sha256: str = ""
     unsandboxed: bool = False
     notes: list[str] = field(default_factory=list)   # what the run noticed (e.g. rejected row.json files)
+    autograder: pathlib.Path | None = None            # the bundle that graded (its table of mistakes)
 
     @property
     def csv(self) -> pathlib.Path:
@@ -268,7 +269,7 @@ def grade_batch(submissions: pathlib.Path, out: pathlib.Path = DEFAULT_OUT, *, w
         ordered.append(row)
     result = BatchResult(ordered, out, graded=len(graded), reused=reused, ignored=ignored,
                          questions=dict(bundle.questions), bundle_sha256=bundle.sha256, unsandboxed=unsandboxed,
-                         notes=notes)
+                         notes=notes, autograder=autograder)
     write_outputs(result)
     return result
 

@@ -1,4 +1,5 @@
-"""The batch's outputs: grades.csv, summary.txt and summary.png, from the rows alone."""
+"""The batch's outputs: grades.csv, summary.txt and summary.png from the rows; then the mistakes
+report (mistakes.txt, mistakes.png) from grades.csv and the kept results.json files."""
 
 from __future__ import annotations
 
@@ -24,8 +25,19 @@ def write_outputs(result) -> None:
     questions = question_order(result)
     possible = {q: result.questions.get(q, 0.0) for q in questions}
     write_csv(result, questions)
+    write_mistakes(result)
     write_summary(result, questions, possible)
     write_plot(result, questions, possible)
+
+
+def write_mistakes(result) -> None:
+    """mistakes.txt and mistakes.png, from what OUT keeps (a failure is noted in summary.txt)."""
+    from tools import mistakes
+
+    try:
+        mistakes.write_report(result.out, result.autograder or mistakes.DEFAULT_AUTOGRADER)
+    except mistakes.MistakesError as exc:
+        result.notes.append(f"the mistakes report was not written: {exc}")
 
 
 def _fmt(value: float) -> str:
@@ -120,7 +132,8 @@ def write_summary(result, questions: list[str], possible: dict[str, float]) -> N
         lines += [f"  {r.seconds:7.1f}s  {_who(r)} ({r.status})" for r in timed]
     if result.ignored:
         lines += ["", f"ignored (not submissions): {', '.join(result.ignored)}"]
-    lines += ["", f"gradebook: {result.csv}", f"Otter's results: {result.out / 'results'}/<submission>/results.json"]
+    lines += ["", f"gradebook: {result.csv}", f"Otter's results: {result.out / 'results'}/<submission>/results.json",
+              f"what the class got wrong: {result.out / 'mistakes.txt'} and mistakes.png"]
     (result.out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
