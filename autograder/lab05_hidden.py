@@ -1,6 +1,7 @@
 """Hidden tests of Lab 05: each student function against the reference implementation.
 
-Ships in the autograder bundle only. Each ``check_*`` function is one hidden test case. The
+Ships in the autograder bundle only. Each ``test_*`` function is one hidden test case (the
+public checks students run are ``lab05_checks.check_*``; the bundle's test files call both). The
 cases are the chapter's, edge cases (batch 1, FP16, every optimizer, thresholds that are exact
 powers, budgets at and around the wall) and seeded random inputs, the same for every student.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import pathlib
 import re
@@ -209,6 +211,20 @@ class Failures:
             fail("- " + text + suffix)
 
 
+def run_cases(env: dict, under_test: str | None, *groups: tuple[Callable[..., None], Iterable]) -> None:
+    """The scaffold of a hidden test: ``test_one(*case)`` for every case of every ``(test_one,
+    cases)`` group (a case that is not a tuple is one argument), while every graded function but
+    ``under_test`` answers as the reference (None: the notebook's functions stay); then one failure
+    naming the first few failed cases (:class:`Failures`). A stub or a loop that never ends fails
+    at its first case (:class:`checks.CallBroken`)."""
+    fails = Failures()
+    with isolated(env, under_test) if under_test is not None else contextlib.nullcontext():
+        for test_one, cases in groups:
+            for case in cases:
+                fails.check(functools.partial(test_one, *(case if type(case) is tuple else (case,))))
+    fails.raise_if_any()
+
+
 def diagnose(got: float, expected: float, alternatives: Iterable[tuple[float, str, str]], default: str) -> Hint:
     """The first alternative ``(wrong value, mistake id, explanation)`` whose wrong value matches
     ``got``, as a :class:`Hint`; ``default`` (a mistake the tests cannot name) if none does."""
@@ -245,35 +261,31 @@ def random_layers(gen: np.random.Generator, count: int) -> list[list[int]]:
 # ---------------------------------------------------------------------------------------------
 # Act 1
 # ---------------------------------------------------------------------------------------------
-def check_transistor_tax(env: dict) -> None:
+def test_transistor_tax(env: dict) -> None:
     """transistor_tax agrees with the reference for every pair of activations."""
-    fails = Failures()
+    def one(activation, baseline):
+        kwargs = {} if baseline == "relu" else {"baseline": baseline}
+        text = describe_call("transistor_tax", (activation,), kwargs)
+        got = expect_number(call(env, "transistor_tax", activation, **kwargs), text)
+        expected = ref.transistor_tax(activation, baseline)
+        if not close(got, expected):
+            why = diagnose(got, expected, [
+                (1 / expected, "tax-ratio-inverted", "the ratio looks inverted: it should say how "
+                 "many times MORE transistors the activation needs than the baseline"),
+                (ref.transistor_tax(activation), "tax-baseline-ignored",
+                 "the baseline argument seems to be ignored"),
+                (helpers.ACTIVATION_TRANSISTORS[activation], "tax-count-not-ratio",
+                 "it should be a ratio of two transistor counts, not a count"),
+                (helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
+                 "tax-integer-division", "integer division (//) drops the fraction: divide with /"),
+            ], "it should be the ratio of the two units' transistor counts")
+            fail(explain(f"{text} returned {show(got)}", why))
+
     names = sorted(helpers.ACTIVATION_TRANSISTORS)
-    with isolated(env, "transistor_tax"):
-        for activation in names:
-            for baseline in names:
-                def one(activation=activation, baseline=baseline):
-                    kwargs = {} if baseline == "relu" else {"baseline": baseline}
-                    text = describe_call("transistor_tax", (activation,), kwargs)
-                    got = expect_number(call(env, "transistor_tax", activation, **kwargs), text)
-                    expected = ref.transistor_tax(activation, baseline)
-                    if not close(got, expected):
-                        why = diagnose(got, expected, [
-                            (1 / expected, "tax-ratio-inverted", "the ratio looks inverted: it should say how "
-                             "many times MORE transistors the activation needs than the baseline"),
-                            (ref.transistor_tax(activation), "tax-baseline-ignored",
-                             "the baseline argument seems to be ignored"),
-                            (helpers.ACTIVATION_TRANSISTORS[activation], "tax-count-not-ratio",
-                             "it should be a ratio of two transistor counts, not a count"),
-                            (helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
-                             "tax-integer-division", "integer division (//) drops the fraction: divide with /"),
-                        ], "it should be the ratio of the two units' transistor counts")
-                        fail(explain(f"{text} returned {show(got)}", why))
-                fails.check(one)
-    fails.raise_if_any()
+    run_cases(env, "transistor_tax", (one, [(a, b) for a in names for b in names]))
 
 
-def check_extra_transistors(env: dict) -> None:
+def test_extra_transistors(env: dict) -> None:
     """extra_transistors agrees with the reference on the chapter's case and random networks."""
     gen = rng()
     names = sorted(helpers.ACTIVATION_TRANSISTORS)
@@ -281,138 +293,122 @@ def check_extra_transistors(env: dict) -> None:
     for _ in range(12):
         cases.append((int(gen.integers(1, 5000)), int(gen.integers(1, 60)),
                       names[int(gen.integers(len(names)))], names[int(gen.integers(len(names)))]))
-    fails = Failures()
-    with isolated(env, "extra_transistors"):
-        for n, layers, activation, baseline in cases:
-            def one(n=n, layers=layers, activation=activation, baseline=baseline):
-                kwargs = {} if baseline == "relu" else {"baseline": baseline}
-                text = describe_call("extra_transistors", (n, layers, activation), kwargs)
-                got = expect_number(call(env, "extra_transistors", n, layers, activation, **kwargs), text)
-                expected = ref.extra_transistors(n, layers, activation, baseline)
-                if not close(got, expected):
-                    t = helpers.ACTIVATION_TRANSISTORS
-                    why = diagnose(got, expected, [
-                        (-expected, "extra-sign-flipped", "the sign is flipped: it is the activation's "
-                         "transistors minus the baseline's, so it is negative only when the activation is cheaper"),
-                        (n * layers * t[activation], "extra-baseline-not-subtracted",
-                         "the baseline's transistors should be subtracted"),
-                        (n * (t[activation] - t[baseline]), "extra-one-layer-only",
-                         "it should count the units of every layer, not one layer"),
-                        (n * layers * (t[activation] - t["relu"]), "extra-baseline-ignored",
-                         "the baseline argument seems to be ignored"),
-                        (n * layers * t[activation] / t[baseline], "extra-ratio-not-difference",
-                         "it should be the number of extra transistors (a difference of counts), not a ratio"),
-                    ], "it should count every unit of every layer times the extra transistors each "
-                       "unit needs over the baseline")
-                    fail(explain(f"{text} returned {show(got)}", why))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(n, layers, activation, baseline):
+        kwargs = {} if baseline == "relu" else {"baseline": baseline}
+        text = describe_call("extra_transistors", (n, layers, activation), kwargs)
+        got = expect_number(call(env, "extra_transistors", n, layers, activation, **kwargs), text)
+        expected = ref.extra_transistors(n, layers, activation, baseline)
+        if not close(got, expected):
+            t = helpers.ACTIVATION_TRANSISTORS
+            why = diagnose(got, expected, [
+                (-expected, "extra-sign-flipped", "the sign is flipped: it is the activation's "
+                 "transistors minus the baseline's, so it is negative only when the activation is cheaper"),
+                (n * layers * t[activation], "extra-baseline-not-subtracted",
+                 "the baseline's transistors should be subtracted"),
+                (n * (t[activation] - t[baseline]), "extra-one-layer-only",
+                 "it should count the units of every layer, not one layer"),
+                (n * layers * (t[activation] - t["relu"]), "extra-baseline-ignored",
+                 "the baseline argument seems to be ignored"),
+                (n * layers * t[activation] / t[baseline], "extra-ratio-not-difference",
+                 "it should be the number of extra transistors (a difference of counts), not a ratio"),
+            ], "it should count every unit of every layer times the extra transistors each "
+               "unit needs over the baseline")
+            fail(explain(f"{text} returned {show(got)}", why))
+
+    run_cases(env, "extra_transistors", (one, cases))
 
 
-def check_sigmoid_derivative_values(env: dict) -> None:
+def test_sigmoid_derivative_values(env: dict) -> None:
     """sigmoid_derivative matches the reference on scalars across the whole input range."""
     gen = rng()
     xs = [0, 2, -3] + list(np.linspace(-30.0, 30.0, 61)) + list(gen.normal(0.0, 8.0, 20))
-    fails = Failures()
-    with isolated(env, "sigmoid_derivative"):
-        for x in xs:
-            x = x if isinstance(x, int) else float(x)
+    def one(x):
+        text = describe_call("sigmoid_derivative", (x,))
+        got = call(env, "sigmoid_derivative", x)
+        if np.ndim(got) != 0:
+            fail(f"{text} returned {show(got)}; for a single number it should return a single number."
+                 + tag("number-returns-array"))
+        got = expect_number(got, text)
+        expected = ref.sigmoid_derivative(x)
+        if not close(got, expected, rel=1e-7, abs_tol=1e-12):
+            sig = helpers.sigmoid(x)
+            why = diagnose(got, expected, [
+                (sig, "sigd-returns-sigmoid", "it returned the sigmoid itself, not its slope"),
+                (sig * (1 + sig), "sigd-one-plus-sigmoid", "the product should use 1 minus the sigmoid"),
+                (1 - math.tanh(x) ** 2, "sigd-tanh-slope", "that is the slope of tanh; the sigmoid's "
+                                                           "slope is sigmoid(x) * (1 - sigmoid(x))"),
+            ], "it should be the sigmoid's slope at x")
+            fail(explain(f"{text} returned {show(got)}", why))
 
-            def one(x=x):
-                text = describe_call("sigmoid_derivative", (x,))
-                got = call(env, "sigmoid_derivative", x)
-                if np.ndim(got) != 0:
-                    fail(f"{text} returned {show(got)}; for a single number it should return a single number."
-                         + tag("number-returns-array"))
-                got = expect_number(got, text)
-                expected = ref.sigmoid_derivative(x)
-                if not close(got, expected, rel=1e-7, abs_tol=1e-12):
-                    sig = helpers.sigmoid(x)
-                    why = diagnose(got, expected, [
-                        (sig, "sigd-returns-sigmoid", "it returned the sigmoid itself, not its slope"),
-                        (sig * (1 + sig), "sigd-one-plus-sigmoid", "the product should use 1 minus the sigmoid"),
-                        (1 - math.tanh(x) ** 2, "sigd-tanh-slope", "that is the slope of tanh; the sigmoid's "
-                                                                   "slope is sigmoid(x) * (1 - sigmoid(x))"),
-                    ], "it should be the sigmoid's slope at x")
-                    fail(explain(f"{text} returned {show(got)}", why))
-            fails.check(one)
-    fails.raise_if_any()
+    run_cases(env, "sigmoid_derivative", (one, [x if isinstance(x, int) else float(x) for x in xs]))
 
 
-def check_sigmoid_derivative_robust(env: dict) -> None:
+def test_sigmoid_derivative_robust(env: dict) -> None:
     """sigmoid_derivative stays finite and warning-free at extreme inputs and works on arrays."""
-    fails = Failures()
-    with isolated(env, "sigmoid_derivative"):
-        for x in (-1000.0, -745.0, -710.0, 710.0, 1000.0):
-            def extreme(x=x):
-                text = describe_call("sigmoid_derivative", (x,))
-                try:
-                    got = expect_number(call(env, "sigmoid_derivative", x), text)
-                except checks.CallWarned as exc:
-                    fail(str(exc) + tag("sigd-overflows"))
-                if not close(got, ref.sigmoid_derivative(x), rel=1e-7, abs_tol=1e-12):
-                    fail(explain(f"{text} returned {show(got)}",
-                                 Hint("far from 0 the slope should be (almost) 0", "sigd-not-zero-far-out")))
-            fails.check(extreme)
-        arrays = [np.linspace(-1000.0, 1000.0, 9), np.array([[-3.0, 0.0, 3.0], [40.0, -40.0, 1.5]]),
-                  np.array([0.5])]
-        for xs in arrays:
-            def array(xs=xs):
-                text = describe_call("sigmoid_derivative", (xs,))
-                got = array_call(env, "sigmoid_derivative", xs)
-                if not isinstance(got, np.ndarray) or got.shape != xs.shape:
-                    fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
-                         f"return an ndarray of the same shape {xs.shape}, one slope per element."
-                         + tag("array-result-not-ndarray"))
-                if not np.all(np.isfinite(got)):
-                    fail(explain(f"{text} returned {show(got)}",
-                                 Hint("every element should be a finite number", "array-not-finite")))
-                if not np.allclose(got, ref.sigmoid_derivative(xs), rtol=1e-7, atol=1e-12):
-                    fail(f"{text} returned {show(got)}: some elements are not the sigmoid's slope.")
-            fails.check(array)
-    fails.raise_if_any()
+    def extreme(x):
+        text = describe_call("sigmoid_derivative", (x,))
+        try:
+            got = expect_number(call(env, "sigmoid_derivative", x), text)
+        except checks.CallWarned as exc:
+            fail(str(exc) + tag("sigd-overflows"))
+        if not close(got, ref.sigmoid_derivative(x), rel=1e-7, abs_tol=1e-12):
+            fail(explain(f"{text} returned {show(got)}",
+                         Hint("far from 0 the slope should be (almost) 0", "sigd-not-zero-far-out")))
+
+    def array(xs):
+        text = describe_call("sigmoid_derivative", (xs,))
+        got = array_call(env, "sigmoid_derivative", xs)
+        if not isinstance(got, np.ndarray) or got.shape != xs.shape:
+            fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
+                 f"return an ndarray of the same shape {xs.shape}, one slope per element."
+                 + tag("array-result-not-ndarray"))
+        if not np.all(np.isfinite(got)):
+            fail(explain(f"{text} returned {show(got)}",
+                         Hint("every element should be a finite number", "array-not-finite")))
+        if not np.allclose(got, ref.sigmoid_derivative(xs), rtol=1e-7, atol=1e-12):
+            fail(f"{text} returned {show(got)}: some elements are not the sigmoid's slope.")
+
+    arrays = [np.linspace(-1000.0, 1000.0, 9), np.array([[-3.0, 0.0, 3.0], [40.0, -40.0, 1.5]]),
+              np.array([0.5])]
+    run_cases(env, "sigmoid_derivative", (extreme, (-1000.0, -745.0, -710.0, 710.0, 1000.0)), (array, arrays))
 
 
-def check_gradient_bound(env: dict) -> None:
+def test_gradient_bound(env: dict) -> None:
     """gradient_bound matches the reference for int depths and arrays of depths."""
-    fails = Failures()
-    with isolated(env, "gradient_bound"):
-        for depth in (1, 2, 7, 10, 20, 33):
-            for md in (0.25, 0.5, 0.9, 1.0, 1.3):
-                def one(depth=depth, md=md):
-                    kwargs = {} if md == 0.25 else {"max_derivative": md}
-                    text = describe_call("gradient_bound", (depth,), kwargs)
-                    got = call(env, "gradient_bound", depth, **kwargs)
-                    if np.ndim(got) != 0:
-                        fail(f"{text} returned {show(got)}; for one depth it should return one number."
-                             + tag("number-returns-array"))
-                    got = expect_number(got, text)
-                    expected = ref.gradient_bound(depth, md)
-                    if not close(got, expected, rel=1e-9, abs_tol=0):
-                        why = diagnose(got, expected, [
-                            (ref.gradient_bound(depth), "bound-max-derivative-ignored",
-                             "the max_derivative argument seems to be ignored"),
-                            (ref.gradient_bound(depth - 1, md), "bound-one-layer-short",
-                             "it is one layer short: every one of the `depth` layers multiplies the bound"),
-                            (ref.gradient_bound(depth + 1, md), "bound-one-layer-too-many",
-                             "it has one layer too many"),
-                            (md * depth, "bound-adds-not-multiplies",
-                             "the layers' factors should multiply, not add up"),
-                        ], "it should be the largest gradient left after `depth` layers")
-                        fail(explain(f"{text} returned {show(got)}", why))
-                fails.check(one)
-        for depths in (np.arange(0, 21), np.array([[1, 2], [3, 4]])):
-            def array(depths=depths):
-                text = describe_call("gradient_bound", (depths,))
-                got = array_call(env, "gradient_bound", depths)
-                if not isinstance(got, np.ndarray) or got.shape != depths.shape:
-                    fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
-                         f"it should return an ndarray of shape {depths.shape}, one bound per depth."
-                         + tag("array-result-not-ndarray"))
-                if not np.allclose(got, ref.gradient_bound(depths), rtol=1e-9, atol=0):
-                    fail(f"{text} returned {show(got)}: some elements are not the bound at that depth.")
-            fails.check(array)
-    fails.raise_if_any()
+    def one(depth, md):
+        kwargs = {} if md == 0.25 else {"max_derivative": md}
+        text = describe_call("gradient_bound", (depth,), kwargs)
+        got = call(env, "gradient_bound", depth, **kwargs)
+        if np.ndim(got) != 0:
+            fail(f"{text} returned {show(got)}; for one depth it should return one number."
+                 + tag("number-returns-array"))
+        got = expect_number(got, text)
+        expected = ref.gradient_bound(depth, md)
+        if not close(got, expected, rel=1e-9, abs_tol=0):
+            why = diagnose(got, expected, [
+                (ref.gradient_bound(depth), "bound-max-derivative-ignored",
+                 "the max_derivative argument seems to be ignored"),
+                (ref.gradient_bound(depth - 1, md), "bound-one-layer-short",
+                 "it is one layer short: every one of the `depth` layers multiplies the bound"),
+                (ref.gradient_bound(depth + 1, md), "bound-one-layer-too-many",
+                 "it has one layer too many"),
+                (md * depth, "bound-adds-not-multiplies",
+                 "the layers' factors should multiply, not add up"),
+            ], "it should be the largest gradient left after `depth` layers")
+            fail(explain(f"{text} returned {show(got)}", why))
+
+    def array(depths):
+        text = describe_call("gradient_bound", (depths,))
+        got = array_call(env, "gradient_bound", depths)
+        if not isinstance(got, np.ndarray) or got.shape != depths.shape:
+            fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
+                 f"it should return an ndarray of shape {depths.shape}, one bound per depth."
+                 + tag("array-result-not-ndarray"))
+        if not np.allclose(got, ref.gradient_bound(depths), rtol=1e-9, atol=0):
+            fail(f"{text} returned {show(got)}: some elements are not the bound at that depth.")
+
+    run_cases(env, "gradient_bound", (one, [(depth, md) for depth in (1, 2, 7, 10, 20, 33) for md in (0.25, 0.5, 0.9, 1.0, 1.3)]),
+              (array, (np.arange(0, 21), np.array([[1, 2], [3, 4]]))))
 
 
 def _ambiguous(threshold: float, md: float) -> bool:
@@ -421,7 +417,7 @@ def _ambiguous(threshold: float, md: float) -> bool:
     return abs(k - round(k)) < 1e-6
 
 
-def check_stall_depth(env: dict) -> None:
+def test_stall_depth(env: dict) -> None:
     """stall_depth matches the reference, including thresholds that are exact powers."""
     gen = rng()
     cases = [(1e-6, 0.25), (1e-3, 0.5), (0.3, 0.5), (0.2, 0.25)]
@@ -430,39 +426,35 @@ def check_stall_depth(env: dict) -> None:
         md, threshold = float(gen.uniform(0.05, 0.95)), float(10 ** gen.uniform(-12, -0.05))
         if not _ambiguous(threshold, md):
             cases.append((threshold, md))
-    fails = Failures()
-    with isolated(env, "stall_depth"):
-        for threshold, md in cases:
-            def one(threshold=threshold, md=md):
-                text = describe_call("stall_depth", (threshold, md))
-                got = call(env, "stall_depth", threshold, md)
-                if got is None:
-                    fail(f"{text} returned None: with a max_derivative below 1 the bound falls below "
-                         "any threshold eventually." + tag("stall-none-below-one"))
-                got = expect_whole(got, text)
-                expected = ref.stall_depth(threshold, md)
-                if got != expected:
-                    early = ((expected - 1, "stall-not-strict-at-exact-power", "at that depth the bound is "
-                              "equal to the threshold, which is not strictly below it")
-                             if ref.gradient_bound(expected - 1, md) == threshold else
-                             (expected - 1, "stall-one-layer-early", "it is one layer too early: the bound "
-                              "there is not yet strictly below the threshold"))
-                    why = diagnose(got, expected, [
-                        early,
-                        (expected + 1, "stall-one-layer-late", "it is one layer too late: the bound is already "
-                                                               "strictly below the threshold one layer earlier"),
-                    ], "it should be the first depth whose bound is strictly below the threshold")
-                    fail(explain(f"{text} returned {got}", why))
-            fails.check(one)
-        for md in (1.0, 1.5):
-            def never(md=md):
-                text = describe_call("stall_depth", (1e-6, md))
-                got = call(env, "stall_depth", 1e-6, md)
-                if got is not None:
-                    fail(f"{text} returned {show(got)}: with max_derivative >= 1 the bound never falls, "
-                         "so it should return None." + tag("stall-not-none-at-or-above-one"))
-            fails.check(never)
-    fails.raise_if_any()
+    def one(threshold, md):
+        text = describe_call("stall_depth", (threshold, md))
+        got = call(env, "stall_depth", threshold, md)
+        if got is None:
+            fail(f"{text} returned None: with a max_derivative below 1 the bound falls below "
+                 "any threshold eventually." + tag("stall-none-below-one"))
+        got = expect_whole(got, text)
+        expected = ref.stall_depth(threshold, md)
+        if got != expected:
+            early = ((expected - 1, "stall-not-strict-at-exact-power", "at that depth the bound is "
+                      "equal to the threshold, which is not strictly below it")
+                     if ref.gradient_bound(expected - 1, md) == threshold else
+                     (expected - 1, "stall-one-layer-early", "it is one layer too early: the bound "
+                      "there is not yet strictly below the threshold"))
+            why = diagnose(got, expected, [
+                early,
+                (expected + 1, "stall-one-layer-late", "it is one layer too late: the bound is already "
+                                                       "strictly below the threshold one layer earlier"),
+            ], "it should be the first depth whose bound is strictly below the threshold")
+            fail(explain(f"{text} returned {got}", why))
+
+    def never(md):
+        text = describe_call("stall_depth", (1e-6, md))
+        got = call(env, "stall_depth", 1e-6, md)
+        if got is not None:
+            fail(f"{text} returned {show(got)}: with max_derivative >= 1 the bound never falls, "
+                 "so it should return None." + tag("stall-not-none-at-or-above-one"))
+
+    run_cases(env, "stall_depth", (one, cases), (never, (1.0, 1.5)))
 
 
 #: The mistake a choice that is not the best answer names, by variable.
@@ -482,11 +474,11 @@ def _choice(env: Mapping, variable: str) -> None:
              "lab it refers to and try again." + tag(CHOICE_MISTAKES[variable]))
 
 
-def check_act1_reason(env: dict) -> None:
+def test_act1_reason(env: dict) -> None:
     _choice(env, "act1_reflection_reason")
 
 
-def check_act1_failure_mode(env: dict) -> None:
+def test_act1_failure_mode(env: dict) -> None:
     _choice(env, "act1_failure_mode")
 
 
@@ -497,58 +489,52 @@ def _network_cases(count: int = 10) -> list[list[int]]:
     return [list(helpers.MNIST_LAYER_SIZES), [3, 2], [1, 1]] + random_layers(rng(), count)
 
 
-def check_parameter_count(env: dict) -> None:
+def test_parameter_count(env: dict) -> None:
     """parameter_count matches the reference on the MNIST network and random networks."""
-    fails = Failures()
-    with isolated(env, "parameter_count"):
-        for layers in _network_cases():
-            def one(layers=layers):
-                text = describe_call("parameter_count", (layers,))
-                got = expect_whole(call(env, "parameter_count", list(layers)), text)
-                expected = ref.parameter_count(layers)
-                if got != expected:
-                    weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
-                    why = diagnose(got, expected, [
-                        (weights_only, "params-biases-missing",
-                         "the biases are missing: every unit of every layer after the input has one"),
-                        (weights_only + sum(layers[:-1]), "params-biases-on-inputs",
-                         "the biases belong to each layer's outputs, not its inputs"),
-                        (weights_only + sum(layers), "params-input-layer-biases", "the input layer has no biases"),
-                        (layers[0] * layers[1] + layers[1], "params-first-layer-only",
-                         "only the first layer is counted: add up the weights and biases of every layer"),
-                    ], "it should count every weight and every bias")
-                    fail(explain(f"{text} returned {got}", why))
-            fails.check(one)
-        def tuple_input():
-            layers = (784, 128, 64, 10)
-            text = describe_call("parameter_count", (layers,))
-            got = expect_whole(call(env, "parameter_count", layers), text)
-            # A count that is wrong for the list as well is reported by the cases above.
-            if got != ref.parameter_count(layers) and got != _own(env, lambda: env["parameter_count"](list(layers))):
-                fail(f"{text} gives a different count for a tuple than for a list of the same widths."
-                     + tag("params-tuple-differs"))
-        fails.check(tuple_input)
-    fails.raise_if_any()
+    def one(layers):
+        text = describe_call("parameter_count", (layers,))
+        got = expect_whole(call(env, "parameter_count", list(layers)), text)
+        expected = ref.parameter_count(layers)
+        if got != expected:
+            weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
+            why = diagnose(got, expected, [
+                (weights_only, "params-biases-missing",
+                 "the biases are missing: every unit of every layer after the input has one"),
+                (weights_only + sum(layers[:-1]), "params-biases-on-inputs",
+                 "the biases belong to each layer's outputs, not its inputs"),
+                (weights_only + sum(layers), "params-input-layer-biases", "the input layer has no biases"),
+                (layers[0] * layers[1] + layers[1], "params-first-layer-only",
+                 "only the first layer is counted: add up the weights and biases of every layer"),
+            ], "it should count every weight and every bias")
+            fail(explain(f"{text} returned {got}", why))
+
+    def tuple_input():
+        layers = (784, 128, 64, 10)
+        text = describe_call("parameter_count", (layers,))
+        got = expect_whole(call(env, "parameter_count", layers), text)
+        # A count that is wrong for the list as well is reported by the cases above.
+        if got != ref.parameter_count(layers) and got != _own(env, lambda: env["parameter_count"](list(layers))):
+            fail(f"{text} gives a different count for a tuple than for a list of the same widths."
+                 + tag("params-tuple-differs"))
+
+    run_cases(env, "parameter_count", (one, _network_cases()), (tuple_input, [()]))
 
 
-def check_layer_macs(env: dict) -> None:
+def test_layer_macs(env: dict) -> None:
     """layer_macs matches the reference, one entry per layer."""
-    fails = Failures()
-    with isolated(env, "layer_macs"):
-        for layers in _network_cases():
-            def one(layers=layers):
-                text = describe_call("layer_macs", (layers,))
-                got = checks.expect_sequence(call(env, "layer_macs", list(layers)), len(layers) - 1, text)
-                got = [expect_whole(g, f"{text}[{i}]") for i, g in enumerate(got)]
-                expected = ref.layer_macs(layers)
-                if got != expected:
-                    with_bias = [a * b + b for a, b in zip(layers[:-1], layers[1:])]
-                    why = (Hint("a multiply-accumulate pairs one weight with one input; biases are added, "
-                                "not multiplied", "macs-bias-counted") if got == with_bias else
-                           Hint("each entry should be that layer's multiply-accumulates for one example"))
-                    fail(explain(f"{text} returned {show(got)}", why))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(layers):
+        text = describe_call("layer_macs", (layers,))
+        got = checks.expect_sequence(call(env, "layer_macs", list(layers)), len(layers) - 1, text)
+        got = [expect_whole(g, f"{text}[{i}]") for i, g in enumerate(got)]
+        expected = ref.layer_macs(layers)
+        if got != expected:
+            with_bias = [a * b + b for a, b in zip(layers[:-1], layers[1:])]
+            why = (Hint("a multiply-accumulate pairs one weight with one input; biases are added, "
+                        "not multiplied", "macs-bias-counted") if got == with_bias else
+                   Hint("each entry should be that layer's multiply-accumulates for one example"))
+            fail(explain(f"{text} returned {show(got)}", why))
+
+    run_cases(env, "layer_macs", (one, _network_cases()))
 
 
 def _memory_cases() -> list[tuple[list[int], int, float, str]]:
@@ -572,18 +558,15 @@ def _memory_call(env, layers, batch, bpv, opt):
 
 
 def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
-    fails = Failures()
-    with isolated(env, "training_memory"):
-        for layers, batch, bpv, opt in _memory_cases():
-            def one(layers=layers, batch=batch, bpv=bpv, opt=opt):
-                text, got = _memory_call(env, layers, batch, bpv, opt)
-                expected = ref.training_memory(layers, batch, bpv, opt)
-                for key in keys:
-                    if not close(got[key], expected[key]):
-                        fail(explain(f"{text}[{key!r}] is {show(got[key])}",
-                                     _memory_hint(key, got, expected, layers, batch, bpv, opt)))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(layers, batch, bpv, opt):
+        text, got = _memory_call(env, layers, batch, bpv, opt)
+        expected = ref.training_memory(layers, batch, bpv, opt)
+        for key in keys:
+            if not close(got[key], expected[key]):
+                fail(explain(f"{text}[{key!r}] is {show(got[key])}",
+                             _memory_hint(key, got, expected, layers, batch, bpv, opt)))
+
+    run_cases(env, "training_memory", (one, _memory_cases()))
 
 
 def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
@@ -635,53 +618,50 @@ def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
                     "the total should be the sum of the weights, gradients, optimizer state and activations")
 
 
-def check_training_memory_parameters(env: dict) -> None:
+def test_training_memory_parameters(env: dict) -> None:
     """Weights, gradients and optimizer state match the reference for every optimizer and precision."""
     _check_memory_keys(env, ("weights", "gradients", "optimizer"))
 
 
-def check_training_memory_activations(env: dict) -> None:
+def test_training_memory_activations(env: dict) -> None:
     """Activations match the reference across batch sizes and precisions."""
     _check_memory_keys(env, ("activations",))
 
 
-def check_training_memory_total(env: dict) -> None:
+def test_training_memory_total(env: dict) -> None:
     """Totals match the reference."""
     _check_memory_keys(env, ("total",))
 
 
-def check_inference_memory(env: dict) -> None:
+def test_inference_memory(env: dict) -> None:
     """inference_memory matches the reference: weights plus one batch of activations."""
-    fails = Failures()
     cases = [(list(helpers.MNIST_LAYER_SIZES), 1, 4), (list(helpers.MNIST_LAYER_SIZES), 1, 2),
              (list(helpers.MNIST_LAYER_SIZES), 32, 4)] + [(l, b, bpv) for l, b, bpv, _ in _memory_cases()[-6:]]
-    with isolated(env, "inference_memory"):
-        for layers, batch, bpv in cases:
-            def one(layers=layers, batch=batch, bpv=bpv):
-                kwargs = {}
-                if batch != 1:
-                    kwargs["batch_size"] = batch
-                if bpv != 4:
-                    kwargs["bytes_per_value"] = bpv
-                text = describe_call("inference_memory", (layers,), kwargs)
-                got = expect_number(call(env, "inference_memory", list(layers), **kwargs), text)
-                expected = ref.inference_memory(layers, batch, bpv)
-                if not close(got, expected):
-                    t = ref.training_memory(layers, batch, bpv, "sgd")
-                    why = diagnose(got, expected, [
-                        (t["weights"] + t["gradients"] + t["activations"], "inference-keeps-gradients",
-                         "inference keeps no gradients"),
-                        (t["weights"], "inference-no-activations",
-                         "inference still holds the activations of the batch"),
-                        (t["activations"], "inference-no-weights", "inference still holds the weights"),
-                        (ref.inference_memory(layers, 1, bpv), "inference-batch-ignored",
-                         "the activations should grow with batch_size"),
-                        (ref.inference_memory(layers, batch, 4), "memory-fp32-hard-coded",
-                         "it should use bytes_per_value"),
-                    ], "it should be the weights plus the activations of one batch, in bytes")
-                    fail(explain(f"{text} returned {show(got)}", why))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(layers, batch, bpv):
+        kwargs = {}
+        if batch != 1:
+            kwargs["batch_size"] = batch
+        if bpv != 4:
+            kwargs["bytes_per_value"] = bpv
+        text = describe_call("inference_memory", (layers,), kwargs)
+        got = expect_number(call(env, "inference_memory", list(layers), **kwargs), text)
+        expected = ref.inference_memory(layers, batch, bpv)
+        if not close(got, expected):
+            t = ref.training_memory(layers, batch, bpv, "sgd")
+            why = diagnose(got, expected, [
+                (t["weights"] + t["gradients"] + t["activations"], "inference-keeps-gradients",
+                 "inference keeps no gradients"),
+                (t["weights"], "inference-no-activations",
+                 "inference still holds the activations of the batch"),
+                (t["activations"], "inference-no-weights", "inference still holds the weights"),
+                (ref.inference_memory(layers, 1, bpv), "inference-batch-ignored",
+                 "the activations should grow with batch_size"),
+                (ref.inference_memory(layers, batch, 4), "memory-fp32-hard-coded",
+                 "it should use bytes_per_value"),
+            ], "it should be the weights plus the activations of one batch, in bytes")
+            fail(explain(f"{text} returned {show(got)}", why))
+
+    run_cases(env, "inference_memory", (one, cases))
 
 
 def _width_call(env: dict, budget, batch: int = 32, bpv: float = 4, opt: str = "adam"):
@@ -730,20 +710,17 @@ def _width_hint(got: int, budget, batch, bpv, opt) -> Hint:
     return Hint("a wider network still fits within this budget")
 
 
-def check_max_width_devices(env: dict) -> None:
+def test_max_width_devices(env: dict) -> None:
     """max_trainable_width matches the reference for the four devices (batch 32, FP32, Adam)."""
-    fails = Failures()
-    with isolated(env, "max_trainable_width"):
-        for device, budget in helpers.DEVICE_BUDGETS_BYTES.items():
-            def one(budget=budget):
-                text, got = _width_call(env, budget)
-                if got != ref.max_trainable_width(budget):
-                    fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(budget):
+        text, got = _width_call(env, budget)
+        if got != ref.max_trainable_width(budget):
+            fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
+
+    run_cases(env, "max_trainable_width", (one, helpers.DEVICE_BUDGETS_BYTES.values()))
 
 
-def check_max_width_settings(env: dict) -> None:
+def test_max_width_settings(env: dict) -> None:
     """max_trainable_width follows batch size, precision and optimizer, and is exact at the wall."""
     gen = rng()
     cases = []
@@ -755,39 +732,33 @@ def check_max_width_settings(env: dict) -> None:
         cases.append((int(10 ** gen.uniform(4, 11)), int(gen.choice([1, 8, 64, 128, 1024])),
                       int(gen.choice([2, 4])), str(gen.choice(["sgd", "momentum", "adam"]))))
     cases.append((ref.training_memory([784, 2, 1, 10], 32)["total"] - 1, 32, 4, "adam"))  # nothing fits
-    fails = Failures()
-    with isolated(env, "max_trainable_width"):
-        for budget, batch, bpv, opt in cases:
-            def one(budget=budget, batch=batch, bpv=bpv, opt=opt):
-                text, got = _width_call(env, budget, batch, bpv, opt)
-                expected = ref.max_trainable_width(budget, batch, bpv, opt)
-                if got != expected:
-                    why = (Hint("not even the smallest network (W = 2) fits this budget, so the answer is 0",
-                                "width-nothing-fits-not-zero")
-                           if expected == 0 else _width_hint(got, budget, batch, bpv, opt))
-                    fail(explain(f"{text} returned {got}", why))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(budget, batch, bpv, opt):
+        text, got = _width_call(env, budget, batch, bpv, opt)
+        expected = ref.max_trainable_width(budget, batch, bpv, opt)
+        if got != expected:
+            why = (Hint("not even the smallest network (W = 2) fits this budget, so the answer is 0",
+                        "width-nothing-fits-not-zero")
+                   if expected == 0 else _width_hint(got, budget, batch, bpv, opt))
+            fail(explain(f"{text} returned {got}", why))
+
+    run_cases(env, "max_trainable_width", (one, cases))
 
 
-def check_max_width_large_budget(env: dict) -> None:
+def test_max_width_large_budget(env: dict) -> None:
     """max_trainable_width answers within the time limit for budgets up to 1 TiB."""
-    fails = Failures()
-    with isolated(env, "max_trainable_width"):
-        for budget in (1024 ** 4, 300 * helpers.BYTES_PER_GIB):
-            def one(budget=budget):
-                text, got = _width_call(env, budget)
-                if got != ref.max_trainable_width(budget):
-                    fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
-            fails.check(one)
-    fails.raise_if_any()
+    def one(budget):
+        text, got = _width_call(env, budget)
+        if got != ref.max_trainable_width(budget):
+            fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
+
+    run_cases(env, "max_trainable_width", (one, (1024 ** 4, 300 * helpers.BYTES_PER_GIB)))
 
 
-def check_act2_reflection(env: dict) -> None:
+def test_act2_reflection(env: dict) -> None:
     _choice(env, "act2_reflection")
 
 
-def check_deployment(env: dict) -> None:
+def test_deployment(env: dict) -> None:
     _choice(env, "deployment_answer")
 
 
@@ -811,7 +782,7 @@ def _own_number(env: Mapping, fn: Callable[[], Any]) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def check_batch_doubling(env: dict) -> None:
+def test_batch_doubling(env: dict) -> None:
     """batch_doubling_ratio is the ratio of the training totals at batch 64 and 32."""
     if "batch_doubling_ratio" not in env:
         fail("`batch_doubling_ratio` is not defined: run the cell where you compute it.")
@@ -836,10 +807,9 @@ def check_batch_doubling(env: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 # The Design Ledger
 # ---------------------------------------------------------------------------------------------
-def check_ledger_answers(env: dict) -> None:
+def test_ledger_answers(env: dict) -> None:
     """The ledger records the notebook's own choices, predictions and reflections."""
     ledger = checks.read_fresh_ledger(env=env)
-    fails = Failures()
     recorded = {
         "activation_choice": ledger["activation_choice"],
         "batch_size_chosen": ledger["batch_size_chosen"],
@@ -847,34 +817,33 @@ def check_ledger_answers(env: dict) -> None:
         "act2_estimate_kib": ledger["predictions"]["act2_estimate_kib"],
         **ledger["reflections"],
     }
-    for variable, value in recorded.items():
-        def same(variable=variable, value=value):
-            mine = env.get(variable, _MISSING)
-            if mine is _MISSING:
-                fail(f"the ledger records {variable} = {show(value)}, but the notebook has no `{variable}`."
-                     + tag("ledger-stale"))
-            try:
-                mine_json = helpers.json_native(mine)
-            except helpers.LedgerError:
-                mine_json = mine
-            if isinstance(value, float) and isinstance(mine_json, (int, float)):
-                agree = close(value, float(mine_json))
-            elif variable in CHOICES and isinstance(value, str) and isinstance(mine_json, str):
-                agree = value.strip().lower() == mine_json.strip().lower()  # as expect_choice reads them
-            else:
-                agree = value == mine_json
-            if not agree:
-                fail(f"the ledger records {variable} = {show(value)}, but the notebook's `{variable}` is "
-                     f"{show(mine)}: the ledger is stale; run the cell that records your design again."
-                     + tag("ledger-stale"))
-        fails.check(same)
-    fails.raise_if_any()
+
+    def same(variable, value):
+        mine = env.get(variable, _MISSING)
+        if mine is _MISSING:
+            fail(f"the ledger records {variable} = {show(value)}, but the notebook has no `{variable}`."
+                 + tag("ledger-stale"))
+        try:
+            mine_json = helpers.json_native(mine)
+        except helpers.LedgerError:
+            mine_json = mine
+        if isinstance(value, float) and isinstance(mine_json, (int, float)):
+            agree = close(value, float(mine_json))
+        elif variable in CHOICES and isinstance(value, str) and isinstance(mine_json, str):
+            agree = value.strip().lower() == mine_json.strip().lower()  # as expect_choice reads them
+        else:
+            agree = value == mine_json
+        if not agree:
+            fail(f"the ledger records {variable} = {show(value)}, but the notebook's `{variable}` is "
+                 f"{show(mine)}: the ledger is stale; run the cell that records your design again."
+                 + tag("ledger-stale"))
+
+    run_cases(env, None, (same, recorded.items()))
 
 
-def check_ledger_computed(env: dict) -> None:
+def test_ledger_computed(env: dict) -> None:
     """The ledger's computed values agree with the reference (or the student's own functions)."""
     ledger = checks.read_fresh_ledger(env=env)
-    fails = Failures()
     batch = ledger["batch_size_chosen"]
     budget = helpers.DEVICE_BUDGETS_BYTES[helpers.LAPTOP_GPU]
 
@@ -888,7 +857,6 @@ def check_ledger_computed(env: dict) -> None:
             fail(f"the ledger's max_trainable_width_laptop_gpu is {got}, which is not the maximum width "
                  f"for the laptop GPU at the batch size the ledger records ({batch}), FP32, Adam."
                  + tag("ledger-width-at-default-batch" if default else None))
-    fails.check(width)
 
     def estimate_error():
         got = ledger["training_memory_estimate_error_kb"]
@@ -918,5 +886,5 @@ def check_ledger_computed(env: dict) -> None:
                      + tag("ledger-error-at-chosen-batch"))
         fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it should be your estimate "
              "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB.")
-    fails.check(estimate_error)
-    fails.raise_if_any()
+
+    run_cases(env, None, (width, [()]), (estimate_error, [()]))

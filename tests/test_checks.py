@@ -14,7 +14,7 @@ import lab05_hidden as hidden
 import lab05_reference as ref
 
 PUBLIC = [f for name, f in inspect.getmembers(checks, inspect.isfunction) if name.startswith("check_")]
-HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if name.startswith("check_")]
+HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if name.startswith("test_")]
 ANSWERS = dict(act1_prediction="C", act2_estimate_kib=900, act1_reflection_reason="A", act1_failure_mode="silent",
                act2_reflection="B", deployment_answer="B", batch_doubling_explanation="Only activations grow.",
                activation_choice="relu", batch_size_chosen=64)
@@ -58,7 +58,7 @@ def _stub(*args, **kwargs):
 def test_a_stub_is_reported_once_as_a_stub(env):
     env["training_memory"] = _stub
     with pytest.raises(checks.CallBroken) as info:
-        hidden.check_training_memory_total(env)
+        hidden.test_training_memory_total(env)
     message = str(info.value)
     assert "still a stub" in message and message.count("\n") == 0, message
 
@@ -97,7 +97,7 @@ def test_a_loop_that_never_ends_is_called_once_and_reported(env, monkeypatch):
 
     env["stall_depth"] = stall_depth
     with pytest.raises(checks.CallBroken) as info:
-        hidden.check_stall_depth(env)
+        hidden.test_stall_depth(env)
     assert "did not return within 0.2 s" in str(info.value), str(info.value)
     assert len(calls) == 1, f"the looping function was called {len(calls)} times; expected once"
 
@@ -154,12 +154,12 @@ def test_another_threads_warning_does_not_fail_a_clean_call(env):
 def test_a_mistake_in_one_function_does_not_fail_the_functions_that_call_it(env):
     env["parameter_count"] = lambda sizes: sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # no biases
     with pytest.raises(checks.CheckFailed, match="biases"):
-        hidden.check_parameter_count(env)
+        hidden.test_parameter_count(env)
     # The student's training_memory and max_trainable_width look their callees up in the notebook.
     exec("from lab05_helpers import *\n" + inspect.getsource(ref.training_memory)
          + "\n" + inspect.getsource(ref.max_trainable_width), env)
-    for check in (hidden.check_training_memory_parameters, hidden.check_training_memory_total,
-                  hidden.check_max_width_devices):
+    for check in (hidden.test_training_memory_parameters, hidden.test_training_memory_total,
+                  hidden.test_max_width_devices):
         check(env)
     mnist = list(helpers.MNIST_LAYER_SIZES)
     assert env["parameter_count"](mnist) != ref.parameter_count(mnist), \
@@ -175,7 +175,7 @@ def test_hidden_messages_describe_the_behaviour_without_the_reference_value(env)
 
     env["training_memory"] = training_memory
     with pytest.raises(checks.CheckFailed) as info:
-        hidden.check_training_memory_activations(env)
+        hidden.test_training_memory_activations(env)
     message = str(info.value)
     assert "input layer" in message, message
     expected = ref.training_memory(list(helpers.MNIST_LAYER_SIZES), 1, 4, "sgd")["activations"]
@@ -191,15 +191,15 @@ def test_a_ledger_left_from_another_session_is_refused(env):
 def test_a_stale_ledger_value_is_named(env):
     env["batch_size_chosen"] = 128
     with pytest.raises(checks.CheckFailed, match="batch_size_chosen"):
-        hidden.check_ledger_answers(env)
+        hidden.test_ledger_answers(env)
 
 
 def test_reflections_accept_any_case_and_spacing(env):
     env["act1_failure_mode"] = "  Silent "
-    hidden.check_act1_failure_mode(env)
+    hidden.test_act1_failure_mode(env)
     env["act1_failure_mode"] = "loud"
     with pytest.raises(checks.CheckFailed, match="not the best answer"):
-        hidden.check_act1_failure_mode(env)
+        hidden.test_act1_failure_mode(env)
 
 
 def test_batch_doubling_accepts_the_students_own_consistent_answer(env):
@@ -211,17 +211,17 @@ def test_batch_doubling_accepts_the_students_own_consistent_answer(env):
     env["training_memory"] = training_memory
     mnist = list(helpers.MNIST_LAYER_SIZES)
     env["batch_doubling_ratio"] = training_memory(mnist, 64)["total"] / training_memory(mnist, 32)["total"]
-    hidden.check_batch_doubling(env)
+    hidden.test_batch_doubling(env)
     env["batch_doubling_ratio"] = 2.0
     with pytest.raises(checks.CheckFailed, match="compute it from training_memory"):
-        hidden.check_batch_doubling(env)
+        hidden.test_batch_doubling(env)
     assert not math.isclose(env["batch_doubling_ratio"], 1.067)
 
 
 @pytest.mark.parametrize("value, words", [(Ellipsis, "batch_doubling_ratio is Ellipsis"), (float("inf"), "is inf")])
 def test_a_variable_is_described_as_holding_a_value_not_returning_it(env, value, words):
     env["batch_doubling_ratio"] = value
-    for check in (checks.check_batch_doubling, hidden.check_batch_doubling):
+    for check in (checks.check_batch_doubling, hidden.test_batch_doubling):
         with pytest.raises(checks.CheckFailed) as info:
             check(env)
         message = str(info.value)

@@ -111,7 +111,7 @@ def test_a_message_names_its_mistake_at_the_end():
     env = _namespace()
     env["parameter_count"] = lambda sizes: sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # biases forgotten
     with pytest.raises(checks.CheckFailed) as info:
-        hidden.check_parameter_count(env)
+        hidden.test_parameter_count(env)
     lines = str(info.value).splitlines()
     assert lines[0].endswith(". [mistake: params-biases-missing]"), f"first line: {lines[0]!r}"
     assert mistakes.tags(str(info.value)) == ["params-biases-missing"] * 3, str(info.value)
@@ -139,13 +139,13 @@ def test_a_students_text_never_reads_as_a_tag():
 
     env["transistor_tax"] = transistor_tax
     with pytest.raises(checks.CheckFailed) as info:
-        hidden.check_transistor_tax(env)
+        hidden.test_transistor_tax(env)
     message = str(info.value)
     assert "no idea" in message and not mistakes.tags(message), f"the student's text reads as a tag: {message!r}"
     assert not mistakes.tags(checks.show("x [mistake: tax-ratio-inverted]")[1:-1]), checks.show("[mistake: a-b]")
     env = _namespace() | {"batch_doubling_ratio": "[Mistake: batch-ratio-inverted]"}
     with pytest.raises(checks.CheckFailed) as info:
-        hidden.check_batch_doubling(env)
+        hidden.test_batch_doubling(env)
     assert not mistakes.tags(str(info.value)), str(info.value)
 
 

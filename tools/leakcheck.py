@@ -24,7 +24,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ASSIGNMENT = ROOT / "assignment"
 REFERENCE = ROOT / "solutions" / "lab05_reference.py"
 HIDDEN = ASSIGNMENT / "lab05_hidden.py"
-PUBLIC = ASSIGNMENT / "lab05_checks.py"
 AUTOGRADER_ONLY = ("lab05_reference.py", "lab05_hidden.py", "autograder_requirements.txt")
 # (Otter keeps "<!-- BEGIN QUESTION -->" comments in students' markdown on purpose: they mark
 # manually graded answers for PDF filtering, so they are not listed here.)
@@ -67,19 +66,14 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
     return out
 
 
-def _check_names(source: str) -> set[str]:
-    return {node.name for node in ast.parse(source).body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("check_")}
-
-
-def hidden_names(hidden_source: str, public_source: str) -> list[str]:
-    """The hidden module's name and the names of its checks (those that are not public checks too)."""
+def hidden_names(hidden_source: str) -> list[str]:
+    """The hidden module's name, its tests' names (``test_*``) and those of the bundle's test cases
+    that call them (``test_*_hidden``)."""
     names = ["lab05_hidden"]
-    public = _check_names(public_source)
     for node in ast.parse(hidden_source).body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("check_") and node.name not in public:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             names.append(f"{node.name}(")
-            names.append(f"test_{node.name.removeprefix('check_')}_hidden")
+            names.append(f"{node.name}_hidden")
     return names
 
 
@@ -109,7 +103,7 @@ def scan(folder: pathlib.Path) -> list[str]:
     problems = []
     files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     solutions = solution_statements(REFERENCE.read_text(encoding="utf-8"))
-    hidden = hidden_names(HIDDEN.read_text(encoding="utf-8"), PUBLIC.read_text(encoding="utf-8"))
+    hidden = hidden_names(HIDDEN.read_text(encoding="utf-8"))
     values = reference_values()
     patterns = {v: re.compile(rf"(?<![\w.,]){v}(?![\w,])|(?<![\w.,]){v:,}(?![\w,])") for v in values}
     for path in files:
