@@ -240,11 +240,10 @@ def expect_choice(env: Mapping, variable: str, options) -> str:
     if variable not in env:
         fail(f"`{variable}` is not defined: run the cell where you set it.")
     value = env[variable]
-    normal = value.strip() if isinstance(value, str) else value
-    lookup = {str(o).lower(): o for o in options}
-    if not isinstance(normal, str) or normal.lower() not in lookup:
+    option = helpers.matching_option(value, options)
+    if option is None:
         fail(f"`{variable}` is {show(value)}; set it to one of {list(options)}.")
-    return lookup[normal.lower()]
+    return option
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numbers
 import os
 import pathlib
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -154,10 +154,20 @@ def check_name(kind: str, name: Any, table: Mapping[str, Any]) -> str:
     Raises:
         ValueError: naming the unknown value and every accepted one.
     """
-    key = name.strip().lower() if isinstance(name, str) else name
-    if key not in table:
+    key = matching_option(name, table)
+    if key is None:
         raise ValueError(f"unknown {kind} {name!r}: expected one of {sorted(table)}")
     return key
+
+
+def matching_option(value: Any, options: Iterable) -> Any:
+    """The option ``value`` names, case and surrounding spaces ignored; None if it names none."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        for option in options:
+            if str(option).lower() == key:
+                return option
+    return None
 
 
 def check_count(what: str, value: Any, minimum: int = 1) -> int:
@@ -564,11 +574,8 @@ FAILURE_MODES = ("silent", "loud", "gradual")
 
 def _canonical_choice(value: Any, options) -> Any:
     """The option ``value`` names, with case and surrounding spaces ignored; else ``value``."""
-    if isinstance(value, str):
-        for option in options:
-            if value.strip().lower() == option.lower():
-                return option
-    return value
+    option = matching_option(value, options)
+    return value if option is None else option
 
 
 def build_ledger(

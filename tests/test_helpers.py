@@ -116,6 +116,19 @@ def test_argument_checks_accept_numpy_integers_and_any_case_names():
     assert helpers.check_layer_sizes((784, np.int32(10))) == [784, 10]
 
 
+@pytest.mark.parametrize("value, options, expected", [
+    (" ReLU ", ("relu", "sigmoid"), "relu"),
+    ("b", ("A", "B", "C"), "B"),
+    ("laptop gpu", ("H100", "Laptop GPU"), "Laptop GPU"),
+    ("gelu", ("relu", "sigmoid"), None),
+    (["relu"], ("relu",), None),
+    (3, ("3",), None),
+])
+def test_an_option_is_named_with_case_and_spaces_ignored(value, options, expected):
+    got = helpers.matching_option(value, options)
+    assert got == expected, f"matching_option({value!r}, {options}): expected {expected!r}, got {got!r}"
+
+
 def test_stable_sigmoid_is_finite_and_warning_free_at_the_extremes():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         values = helpers.sigmoid(np.array([-1000.0, 0.0, 1000.0]))

@@ -40,7 +40,7 @@ DEFAULT_JOBS = 2
 
 _RESULT_BLOCK = re.compile(r"^\s*(?P<question>[\w]+) - (?P<number>\d+) result:\n(?P<body>.*?)(?=^\s*[\w]+ - \d+ result:\n|\Z)",
                            re.MULTILINE | re.DOTALL)
-_CHECK_CALL = re.compile(r"lab05_(?P<module>hidden|checks)\.(?P<check>check_\w+)\(env\)")
+_CHECK_CALL = re.compile(r"lab05_(?P<module>hidden|checks)\.(?P<check>(?:check|test)_\w+)\(env\)")
 
 
 def _import_tests():
@@ -143,7 +143,7 @@ class CaseResult:
 
     number: int
     passed: bool
-    check: str  # e.g. "check_parameter_count"; "" when it passed (Otter does not say)
+    check: str  # e.g. "test_parameter_count"; "" when it passed (Otter does not say)
     hidden: bool
     text: str
 
