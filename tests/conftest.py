@@ -12,18 +12,11 @@ import zipfile
 import matplotlib
 import pytest
 
+from tools import layout
+from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT  # noqa: F401 (for tests)
+
 matplotlib.use("Agg")
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "assignment"
-SOLUTIONS = ROOT / "solutions"
-STUDENT = ROOT / "student"
-AUTOGRADER_ZIP = ROOT / "autograder" / "autograder.zip"
-NOTEBOOK = "lab05_nn_compute.ipynb"
-
-for path in (ASSIGNMENT, SOLUTIONS, ROOT):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+layout.import_lab_modules_from_the_project()
 
 
 def grade(path: pathlib.Path):

@@ -22,10 +22,10 @@ import nbformat
 import pytest
 
 import attacks
-import notebooks
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT
 from test_grade_batch import processes_mentioning
 from tools import grade_batch as gb
+from tools import notebooks
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT
 
 TIMEOUT = 90
 

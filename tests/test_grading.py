@@ -12,9 +12,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import notebooks
-from conftest import NOTEBOOK, ROOT, SOLUTIONS, STUDENT, bundle_test_files, grade, possible_points
+from conftest import bundle_test_files, grade, possible_points
 from lab05_hidden import GRADED_FUNCTIONS
+from tools import notebooks
+from tools.layout import NOTEBOOK, ROOT, SOLUTIONS, STUDENT
 
 MANUAL = {"batch_doubling_explanation"}
 

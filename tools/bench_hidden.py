@@ -28,9 +28,8 @@ import tempfile
 import time
 import zipfile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
-NOTEBOOK = "lab05_nn_compute.ipynb"
+from tools import layout, notebooks
+from tools.layout import AUTOGRADER_ZIP
 
 
 def _public_only(source: str, name: str) -> str:
@@ -79,9 +78,7 @@ def _grade_once(submission: pathlib.Path, bundle: pathlib.Path) -> tuple[float, 
 
 def hidden_checks_in_process(repeats: int = 5) -> float:
     """Median seconds the hidden checks (ledger aside) take on the reference, in this process."""
-    for path in (ROOT / "assignment", ROOT / "solutions"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+    layout.import_lab_modules_from_the_project()
     import lab05_helpers as helpers
     import lab05_hidden as hidden
     import lab05_reference as ref
@@ -103,12 +100,13 @@ def hidden_checks_in_process(repeats: int = 5) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="graded pairs (A B) to time (default 7)")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--submission", type=pathlib.Path, help="a notebook or zip (default: the solution)")
     args = parser.parse_args(argv)
     if not args.autograder.is_file():
         print(f"bench-hidden: {args.autograder} does not exist: run `make` first", file=sys.stderr)
         return 2
+    layout.import_lab_modules_from_the_project()  # it grades many times in this process
     with tempfile.TemporaryDirectory(prefix="lab05-bench-") as tmp:
         tmp = pathlib.Path(tmp)
         full, public = tmp / "with_hidden.zip", tmp / "public_only.zip"
@@ -117,9 +115,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.submission:
             submission = args.submission.resolve()
         else:
-            sys.path.insert(0, str(ROOT / "tests"))
-            import notebooks
-
             submission = notebooks.write(notebooks.solution(), tmp / "submission")
         print(f"grading {submission.name}: {args.rounds} rounds of (with hidden tests, without the "
               f"{dropped} hidden test cases), after one warm-up each", flush=True)
