@@ -27,25 +27,11 @@ def grade(path: pathlib.Path):
     return results, {q: s for q, (s, _) in question_scores(results).items()}
 
 
-def bundle_test_files() -> dict[str, dict]:
-    """{file name: the module namespace} of every test file in the bundle."""
-    files = {}
-    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
-        for name in zf.namelist():
-            if name.startswith("tests/") and name.endswith(".py"):
-                scope: dict = {}
-                exec(compile(zf.read(name).decode(), name, "exec"), scope)  # noqa: S102 - our own tests
-                files[name] = scope
-    return files
-
-
 def possible_points() -> dict[str, float]:
     """{question: max points} for the autograded questions, read from the bundle's tests."""
-    points = {}
-    for scope in bundle_test_files().values():
-        pts = scope["points"]
-        points[scope["name"]] = sum(pts) if isinstance(pts, list) else pts
-    return points
+    from tools.bundle import read_questions
+
+    return read_questions(AUTOGRADER_ZIP)[1]
 
 
 @pytest.fixture(scope="session")
