@@ -235,7 +235,7 @@ def test_a_stalled_solution_run_is_retried_once_in_a_fresh_kernel(monkeypatch, c
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(NotebookClient, "execute", stalls_once)
-    support = [p for p in sorted(STUDENT.iterdir()) if p.suffix in (".py", ".json")]
+    support = [STUDENT / name for name in layout.support_files()]
     nb = build.execute_solution(AUTOGRADER, support)
     assert len(calls) == 2, f"execute was called {len(calls)} times for one stall; expected 2"
     assert "running it again in a fresh kernel" in capsys.readouterr().err
@@ -258,5 +258,5 @@ def test_a_solution_that_stalls_every_time_fails_the_build(monkeypatch):
 
     monkeypatch.setattr(NotebookClient, "execute", always_stalls)
     with pytest.raises(CellTimeoutError):
-        build.execute_solution(AUTOGRADER, [p for p in sorted(STUDENT.iterdir()) if p.suffix == ".py"])
+        build.execute_solution(AUTOGRADER, [STUDENT / name for name in layout.support_files()])
     assert len(calls) == build.EXECUTE_ATTEMPTS, f"{len(calls)} attempts; expected {build.EXECUTE_ATTEMPTS}"
