@@ -42,8 +42,8 @@ from tools.batch.coordinator import (DEFAULT_MEMORY, DEFAULT_TIMEOUT,  # noqa: E
                                      ROW_FILE, BatchResult, grade_batch, load_row, parse_size, _format_size)
 from tools.batch.discover import METADATA_FILE, BatchError, Submission, discover  # noqa: E402,F401
 from tools.batch.row import STATUSES, Row, RowError  # noqa: E402,F401
-from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES  # noqa: E402
 from tools.grade_one import UNSANDBOXED_NOTE, unsandboxed_requested  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES  # noqa: E402
 
 
 def _positive_int(text: str) -> int:

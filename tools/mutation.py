@@ -32,9 +32,8 @@ import tempfile
 import time
 from typing import Iterable
 
+from tools import layout, notebooks
 from tools import mutants as corpus_module
-from tools import notebooks
-from tools import layout
 from tools.layout import AUTOGRADER_ZIP
 
 BASELINE = "(solution)"
