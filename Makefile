@@ -9,7 +9,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           tools/build.py tools/normalize.py tools/reference.py tools/pins.py tools/handout.py requirements.in requirements.txt
+           tools/build.py tools/layout.py tools/normalize.py tools/reference.py tools/pins.py tools/handout.py \
+           requirements.in requirements.txt
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
            solutions/lab05_nn_compute.ipynb solutions/lab05_nn_compute_handout.ipynb \
            solutions/lab05_reference.py

@@ -11,7 +11,7 @@ import copy
 
 import nbformat
 
-from conftest import NOTEBOOK, STUDENT
+from tools.layout import NOTEBOOK, STUDENT
 
 GRADED = ("transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound", "stall_depth",
           "parameter_count", "layer_macs", "training_memory", "inference_memory", "max_trainable_width")

@@ -12,18 +12,11 @@ import zipfile
 import matplotlib
 import pytest
 
+from tools import layout
+from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT  # noqa: F401 (for tests)
+
 matplotlib.use("Agg")
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "assignment"
-SOLUTIONS = ROOT / "solutions"
-STUDENT = ROOT / "student"
-AUTOGRADER_ZIP = ROOT / "autograder" / "autograder.zip"
-NOTEBOOK = "lab05_nn_compute.ipynb"
-
-for path in (ASSIGNMENT, SOLUTIONS, ROOT):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+layout.import_lab_modules_from_the_project()
 
 
 def grade(path: pathlib.Path):
@@ -34,25 +27,11 @@ def grade(path: pathlib.Path):
     return results, {q: s for q, (s, _) in question_scores(results).items()}
 
 
-def bundle_test_files() -> dict[str, dict]:
-    """{file name: the module namespace} of every test file in the bundle."""
-    files = {}
-    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
-        for name in zf.namelist():
-            if name.startswith("tests/") and name.endswith(".py"):
-                scope: dict = {}
-                exec(compile(zf.read(name).decode(), name, "exec"), scope)  # noqa: S102 - our own tests
-                files[name] = scope
-    return files
-
-
 def possible_points() -> dict[str, float]:
     """{question: max points} for the autograded questions, read from the bundle's tests."""
-    points = {}
-    for scope in bundle_test_files().values():
-        pts = scope["points"]
-        points[scope["name"]] = sum(pts) if isinstance(pts, list) else pts
-    return points
+    from tools.bundle import read_questions
+
+    return read_questions(AUTOGRADER_ZIP)[1]
 
 
 @pytest.fixture(scope="session")

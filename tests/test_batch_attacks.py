@@ -22,10 +22,10 @@ import nbformat
 import pytest
 
 import attacks
-import notebooks
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT
 from test_grade_batch import processes_mentioning
 from tools import grade_batch as gb
+from tools import notebooks
+from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
 
 TIMEOUT = 90
 
@@ -137,7 +137,8 @@ def _git_status() -> str:
         return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", *args], cwd=ROOT,
                               capture_output=True, text=True).stdout
     untracked = [line for line in status().splitlines() if line.startswith("??")]
-    return status("--", "autograder", "assignment", "student", "solutions") + "\n".join(untracked)
+    folders = (str(f.relative_to(ROOT)) for f in (AUTOGRADER, ASSIGNMENT, STUDENT, SOLUTIONS))
+    return status("--", *folders) + "\n".join(untracked)
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-import notebooks
-from conftest import NOTEBOOK, STUDENT, grade, possible_points
+from conftest import grade, possible_points
+from tools import notebooks
+from tools.layout import NOTEBOOK, STUDENT
 
 pytestmark = pytest.mark.browser
 
@@ -223,7 +224,7 @@ def _folder(lab: Lab, name: str, nb: nbformat.NotebookNode) -> str:
 def _saved_code(path: pathlib.Path, contains: str) -> str:
     nb = json.loads(path.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
-        source = "".join(cell["source"])
+        source = notebooks.cell_source(cell)
         if cell["cell_type"] == "code" and contains in source:
             return source
     raise AssertionError(f"no saved code cell contains {contains!r}")

@@ -15,12 +15,13 @@ import zipfile
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
 from lab05_hidden import GRADED_FUNCTIONS
+from tools import layout
+from tools.layout import (ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_FILES, HANDOUT, NOTEBOOK, REFERENCE, ROOT,
+                          SOLUTIONS, STUDENT)
 from tools.reference import reference_module_source
 
-GENERATED = ("student", "autograder", "solutions")
-HANDOUT = "lab05_nn_compute_handout.ipynb"
+GENERATED = tuple(str(folder.relative_to(ROOT)) for folder in (STUDENT, AUTOGRADER, SOLUTIONS))
 
 
 def student_files():
@@ -38,20 +39,19 @@ def rebuilt(tmp_path_factory):
 
 
 def test_every_output_is_present():
-    for path in (AUTOGRADER_ZIP, STUDENT / NOTEBOOK, STUDENT / "requirements.txt", STUDENT / "lab05_helpers.py",
-                 STUDENT / "lab05_plots.py", STUDENT / "lab05_checks.py", STUDENT / "design_ledger.schema.json",
-                 SOLUTIONS / NOTEBOOK, SOLUTIONS / "lab05_reference.py"):
+    for path in (AUTOGRADER_ZIP, STUDENT / NOTEBOOK, STUDENT / "requirements.txt",
+                 *(STUDENT / name for name in layout.support_files()), SOLUTIONS / NOTEBOOK, SOLUTIONS / REFERENCE):
         assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run `make`"
 
 
 def test_reference_module_is_extracted_from_the_master_notebook():
     expected = reference_module_source(ASSIGNMENT / NOTEBOOK, f"assignment/{NOTEBOOK}")
-    got = (SOLUTIONS / "lab05_reference.py").read_text(encoding="utf-8")
+    got = (SOLUTIONS / REFERENCE).read_text(encoding="utf-8")
     assert got == expected, "solutions/lab05_reference.py differs from the master notebook: run `make`"
 
 
 def test_reference_module_defines_every_graded_function():
-    tree = ast.parse((SOLUTIONS / "lab05_reference.py").read_text())
+    tree = ast.parse((SOLUTIONS / REFERENCE).read_text())
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     missing = set(GRADED_FUNCTIONS) - defined
     assert not missing, f"reference module lacks {sorted(missing)}"
@@ -76,8 +76,10 @@ def test_autograder_zip_is_reproducible_and_complete():
         names = [i.filename for i in infos]
         assert names == sorted(names), "zip entries are not in a fixed order"
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}, "zip entries carry build times"
+        shipped = [f"{BUNDLE_FILES}/{name}" for name in layout.support_files() + layout.autograder_only_files()
+                   if name != layout.BUNDLE_REQUIREMENTS]
         for required in ("run_autograder", "run_otter.py", "setup.sh", "environment.yml", "otter_config.json",
-                         "files/lab05_reference.py", "files/lab05_hidden.py", "files/lab05_helpers.py"):
+                         *shipped):
             assert required in names, f"{required} missing from autograder.zip (has {names})"
         env = zf.read("environment.yml").decode()
         config = json.loads(zf.read("otter_config.json"))
@@ -87,7 +89,7 @@ def test_autograder_zip_is_reproducible_and_complete():
 
 
 def test_notebooks_carry_no_execution_metadata_and_stable_ids():
-    for path in (STUDENT / NOTEBOOK, SOLUTIONS / NOTEBOOK, SOLUTIONS / HANDOUT, ROOT / "autograder" / NOTEBOOK):
+    for path in (STUDENT / NOTEBOOK, SOLUTIONS / NOTEBOOK, SOLUTIONS / HANDOUT, AUTOGRADER / NOTEBOOK):
         nb = nbformat.read(str(path), as_version=4)
         ids = [c.id for c in nb.cells]
         assert ids == [f"cell-{i:03d}" for i in range(len(ids))], f"{path}: unstable cell ids"
@@ -113,7 +115,7 @@ def _function_bodies(source: str) -> dict[str, list[str]]:
 
 
 def test_student_notebook_holds_no_solution_code():
-    reference = _function_bodies((SOLUTIONS / "lab05_reference.py").read_text())
+    reference = _function_bodies((SOLUTIONS / REFERENCE).read_text())
     student_bodies = _function_bodies(_cells_as_module(STUDENT / NOTEBOOK))
     for name, lines in reference.items():
         assert name in student_bodies, f"the student notebook does not define {name}"
@@ -152,7 +154,7 @@ def test_the_handout_solution_is_executed_and_free_of_otter_markers():
     expected = sum("image/png" in o.get("data", {}) for c in solution.cells if c.cell_type == "code" for o in c.outputs)
     assert figures == expected > 0, f"{HANDOUT}: expected the solution's {expected} figures, got {figures}"
     # The graded functions are the reference's, statement for statement.
-    reference = _function_bodies((SOLUTIONS / "lab05_reference.py").read_text())
+    reference = _function_bodies((SOLUTIONS / REFERENCE).read_text())
     handed_out = _function_bodies(_cells_as_module(SOLUTIONS / HANDOUT))
     assert handed_out == reference, "the handout's functions differ from solutions/lab05_reference.py"
 
@@ -193,13 +195,14 @@ def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
     assert any(reported in p for p in problems), f"planted {planted!r}; expected a report with {reported!r}; got {problems}"
 
 
-def test_the_leak_scan_flags_autograder_only_files(tmp_path):
+@pytest.mark.parametrize("name", layout.autograder_only_files())
+def test_the_leak_scan_flags_autograder_only_files(tmp_path, name):
     from tools import leakcheck
 
     shutil.copytree(STUDENT, tmp_path / "student")
-    shutil.copy(SOLUTIONS / "lab05_reference.py", tmp_path / "student")
+    (tmp_path / "student" / name).write_text("# only the autograder may hold this file\n", encoding="utf-8")
     problems = leakcheck.scan(tmp_path / "student")
-    assert "lab05_reference.py: autograder-only file" in problems, problems
+    assert f"{name}: autograder-only file" in problems, f"planted {name} in student/; expected it reported; got {problems}"
 
 
 def test_generated_outputs_are_committed():
@@ -232,8 +235,8 @@ def test_a_stalled_solution_run_is_retried_once_in_a_fresh_kernel(monkeypatch, c
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(NotebookClient, "execute", stalls_once)
-    support = [p for p in sorted(STUDENT.iterdir()) if p.suffix in (".py", ".json")]
-    nb = build.execute_solution(ROOT / "autograder", support)
+    support = [STUDENT / name for name in layout.support_files()]
+    nb = build.execute_solution(AUTOGRADER, support)
     assert len(calls) == 2, f"execute was called {len(calls)} times for one stall; expected 2"
     assert "running it again in a fresh kernel" in capsys.readouterr().err
     executed = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
@@ -255,5 +258,5 @@ def test_a_solution_that_stalls_every_time_fails_the_build(monkeypatch):
 
     monkeypatch.setattr(NotebookClient, "execute", always_stalls)
     with pytest.raises(CellTimeoutError):
-        build.execute_solution(ROOT / "autograder", [p for p in sorted(STUDENT.iterdir()) if p.suffix == ".py"])
+        build.execute_solution(AUTOGRADER, [STUDENT / name for name in layout.support_files()])
     assert len(calls) == build.EXECUTE_ATTEMPTS, f"{len(calls)} attempts; expected {build.EXECUTE_ATTEMPTS}"

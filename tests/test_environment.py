@@ -12,8 +12,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from conftest import ROOT
 from tools import check_python, pins
+from tools.layout import ROOT
 
 
 def readme_floor() -> str:

@@ -21,10 +21,11 @@ import time
 
 import pytest
 
-import notebooks
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT, grade, possible_points
+from conftest import grade, possible_points
 from tools import grade_batch as gb
+from tools import notebooks
 from tools.batch import row as batch_row
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT
 
 TIMEOUT = 60            # seconds: a normal submission grades in 4-10 s here
 MEMORY = "3GiB"         # per worker and kernel; the gradual allocation stops here

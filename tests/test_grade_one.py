@@ -10,10 +10,11 @@ import uuid
 
 import pytest
 
-import notebooks
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, grade, possible_points
+from conftest import grade, possible_points
+from tools import notebooks
 from tools.grade_one import GradeError, bundle_questions, validate_results
 from tools.grade_one import grade as grade_one
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS
 
 HOSTILE_CELL = '''
 import os, subprocess

@@ -12,9 +12,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import notebooks
-from conftest import NOTEBOOK, ROOT, SOLUTIONS, STUDENT, bundle_test_files, grade, possible_points
+from conftest import grade, possible_points
 from lab05_hidden import GRADED_FUNCTIONS
+from tools import notebooks
+from tools.bundle import question_files
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
 
 MANUAL = {"batch_doubling_explanation"}
 
@@ -34,9 +36,8 @@ def test_blank_student_notebook_earns_zero_on_every_question(student_grades):
 
 
 def test_every_question_has_explicit_points_per_test():
-    for name, scope in bundle_test_files().items():
-        points = scope["points"]
-        cases = [v for v in scope.values() if type(v).__name__ == "test_case"]
+    for test_file in question_files(AUTOGRADER_ZIP):
+        name, points, cases = test_file.path, test_file.points, test_file.cases
         assert isinstance(points, list) and len(points) == len(cases), (
             f"{name}: points {points!r} should list one value per test case ({len(cases)})")
         assert [c.points for c in cases] == [None] * len(cases) or \

@@ -13,6 +13,7 @@ import pytest
 
 import lab05_helpers as helpers
 import lab05_reference as ref
+from tools.layout import NOTEBOOK
 
 ANSWERS = dict(act1_prediction="C", act2_estimate_kib=900, act1_reflection_reason="A", act1_failure_mode="silent",
                act2_reflection="B", batch_doubling_ratio=1.067, batch_doubling_explanation="Only activations grow.",
@@ -313,7 +314,7 @@ class FakeGrader:
 def notebook_folder(tmp_path, monkeypatch):
     """A folder holding a saved notebook (outside IPython, so nothing to compare it with)."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "lab05_nn_compute.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
+    (tmp_path / NOTEBOOK).write_text(json.dumps({"cells": [], "metadata": {}}))
     return tmp_path
 
 
@@ -344,7 +345,7 @@ def test_export_checks_and_keeps_a_good_zip(notebook_folder, tmp_path):
 def test_export_refuses_when_the_saved_notebook_is_not_what_ran(notebook_folder, monkeypatch, capsys):
     nb = {"cells": [{"cell_type": "code", "execution_count": 1, "source": "answer = 'A'", "metadata": {},
                      "outputs": []}], "metadata": {}}
-    (notebook_folder / "lab05_nn_compute.ipynb").write_text(json.dumps(nb))
+    (notebook_folder / NOTEBOOK).write_text(json.dumps(nb))
     monkeypatch.setattr(helpers, "_kernel_history", lambda: (["", "answer = 'A'", "answer = 'B'", "export"], 3))
     assert helpers.export_submission(FakeGrader()) is None
     out = capsys.readouterr().out

@@ -9,9 +9,8 @@ import sys
 import nbformat
 import pytest
 
-import notebooks
-from conftest import ROOT, SOLUTIONS, STUDENT, NOTEBOOK
-from tools import integrity
+from tools import integrity, notebooks
+from tools.layout import NOTEBOOK, ROOT, SOLUTIONS, STUDENT
 
 
 def _flags(source: str) -> dict[str, list[str]]:

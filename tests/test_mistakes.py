@@ -22,11 +22,10 @@ import pytest
 import lab05_checks as checks
 import lab05_hidden as hidden
 import lab05_reference as ref
-import mutants
-import notebooks
-from conftest import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT, possible_points
+from conftest import possible_points
 from tools import grade_batch as gb
-from tools import mistakes, mutation
+from tools import mistakes, mutants, mutation, notebooks
+from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT
 
 README = ROOT / "README.md"
 
@@ -334,7 +333,7 @@ def graded_class(tmp_path_factory):
     for key, (_, planted) in CLASS.items():
         nb = solution
         for name in planted:
-            nb = mutation.inject(nb, corpus[name], notebooks)
+            nb = mutation.inject(nb, corpus[name])
         (export / key).mkdir(parents=True)
         (export / key / NOTEBOOK).write_text(nbformat.writes(nb), encoding="utf-8")
     (export / BROKEN[0]).mkdir()

@@ -1,6 +1,6 @@
 """The hidden tests catch the mistakes students really make, and never mark a correct answer wrong.
 
-The corpus (tests/mutants.py) is graded once per session through the real autograder bundle by
+The corpus (tools/mutants.py) is graded once per session through the real autograder bundle by
 tools/mutation.py; the tests below assert on that one report.
 """
 
@@ -13,10 +13,8 @@ import numpy as np
 import pytest
 
 import lab05_hidden as hidden
-import mutants
-import notebooks
 from conftest import possible_points
-from tools import mutation
+from tools import mutants, mutation, notebooks
 
 #: The graded functions of each question (a mutant of one must cost points there and nowhere else).
 QUESTION_FUNCTIONS = {
@@ -77,7 +75,7 @@ def test_every_entry_injects_a_change_into_the_solution():
     solution = notebooks.solution()
     unchanged = []
     for m in mutants.EXTENDED:
-        changed = mutation.inject(solution, m, notebooks)  # raises MutantError naming the entry
+        changed = mutation.inject(solution, m)  # raises MutantError naming the entry
         if [c.source for c in changed.cells] == [c.source for c in solution.cells]:
             unchanged.append(m.name)
     assert not unchanged, f"entries that leave the notebook as it was: {unchanged}"

@@ -20,8 +20,8 @@ import uuid
 
 import pytest
 
-from conftest import ROOT
 from tools import sandbox
+from tools.layout import AUTOGRADER_ZIP, ROOT
 
 PY = sandbox.python_executable()
 
@@ -161,7 +161,7 @@ def test_paths_not_passed_are_invisible(scratch, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("grader's secret")
     home = os.path.expanduser("~")
-    probes = [str(ROOT), str(ROOT / "autograder" / "autograder.zip"), home, str(secret), str(tmp_path), "/work",
+    probes = [str(ROOT), str(AUTOGRADER_ZIP), home, str(secret), str(tmp_path), "/work",
               "/var", "/opt", "/srv", "/home", "/run", "/sys", "/etc/shadow", "/etc/passwd", "/root"]
     code = """
     import json, os, sys

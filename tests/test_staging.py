@@ -11,8 +11,8 @@ import zipfile
 import nbformat
 import pytest
 
-import notebooks
-from conftest import NOTEBOOK, SOLUTIONS, STUDENT
+from tools import notebooks
+from tools.layout import NOTEBOOK, SOLUTIONS, STUDENT
 from tools.staging import MAX_ENTRIES, Staged, StagingError, stage
 
 SOLUTION = (SOLUTIONS / NOTEBOOK).read_bytes()
@@ -94,7 +94,7 @@ def test_an_nbformat_3_notebook_is_up_converted(tmp_path):
     staged = stage(upload, tmp_path / "dest")
     nb = staged.notebook
     assert nb["nbformat"] == 4, f"input: an nbformat 3 notebook; expected version 4 staged; got {nb['nbformat']}"
-    got = [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
+    got = [(c["cell_type"], notebooks.cell_source(c)) for c in nb["cells"]]
     assert got == [("code", "x = 1\nprint(x)"), ("markdown", "# Title")], f"expected the cells kept; got {got}"
     assert_scanned_is_graded(staged)
 

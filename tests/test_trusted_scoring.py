@@ -18,7 +18,8 @@ import pytest
 
 import attacks
 import lab05_wire as wire
-from conftest import AUTOGRADER_ZIP, NOTEBOOK, grade
+from conftest import grade
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK
 
 FLAG = "kernel_results_differ"
 

@@ -28,17 +28,17 @@ import tempfile
 import time
 import zipfile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make the project importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools.batch.coordinator import grade_batch  # noqa: E402
 from tools.bundle import unpack  # noqa: E402
-from tools.grade_one import DEFAULT_AUTOGRADER, question_scores  # noqa: E402
+from tools.grade_one import question_scores  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS, STUDENT  # noqa: E402
+from tools.notebooks import cell_source  # noqa: E402
 
-NOTEBOOK = "lab05_nn_compute.ipynb"
-SOLUTION = ROOT / "solutions" / NOTEBOOK
-BLANK = ROOT / "student" / NOTEBOOK
+SOLUTION = SOLUTIONS / NOTEBOOK
+BLANK = STUDENT / NOTEBOOK
 
 # Partial solutions: these functions are redefined, right after their own cell, to give up.
 BROKEN = [
@@ -58,15 +58,11 @@ def _strip(nb: dict) -> dict:
     return nb
 
 
-def _source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 def _break(nb: dict, names: tuple[str, ...]) -> dict:
     nb = copy.deepcopy(nb)
     for name in names:
         for i, cell in enumerate(nb["cells"]):
-            if cell["cell_type"] == "code" and f"def {name}(" in _source(cell):
+            if cell["cell_type"] == "code" and f"def {name}(" in cell_source(cell):
                 nb["cells"].insert(i + 1, {
                     "cell_type": "code", "id": f"broken-{name}", "metadata": {}, "outputs": [],
                     "execution_count": None,
@@ -151,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="batch grader workers (default: one per core)")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported (default 1)")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     args = parser.parse_args(argv)
     if args.count < 1 or args.workers < 1 or args.rounds < 1:

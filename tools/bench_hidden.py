@@ -17,9 +17,7 @@ are the steadier numbers. Nothing is asserted: this is a benchmark.
 from __future__ import annotations
 
 import argparse
-import ast
 import pathlib
-import re
 import resource
 import shutil
 import statistics
@@ -28,38 +26,44 @@ import tempfile
 import time
 import zipfile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
-NOTEBOOK = "lab05_nn_compute.ipynb"
+from tools import layout, notebooks
+from tools.bundle import QuestionFile, question_files
+from tools.layout import AUTOGRADER_ZIP
 
 
-def _public_only(source: str, name: str) -> str:
+def public_only(test_file: QuestionFile) -> str:
     """An Otter test file with its hidden test cases removed (and their points)."""
-    head, *cases = re.split(r"\n(?=@test_case\()", source)
-    points_line = re.search(r"^points = (.+)$", head, re.MULTILINE)
-    if not points_line:
+    name, cases, points = test_file.path, test_file.cases, test_file.points
+    if test_file.points_line is None:
         raise ValueError(f"{name}: no `points = ...` line")
-    points = ast.literal_eval(points_line.group(1))
     if not isinstance(points, list) or len(points) != len(cases):
         raise ValueError(f"{name}: points {points!r} do not list one value per test case ({len(cases)})")
-    kept = [(case, p) for case, p in zip(cases, points) if "hidden=True" not in case.split("\n", 1)[0]]
-    head = head.replace(points_line.group(0), f"points = {[p for _, p in kept]!r}")
-    text = "\n".join([head] + [case for case, _ in kept])
+    lines = test_file.source.split("\n")
+    # each case runs from its decorator to the next case's (the last one to the end of the file)
+    starts = [case.first_line - 1 for case in cases] + [len(lines)]
+    kept = [(case, p) for case, p in zip(cases, points) if not case.hidden]
+    head = lines[:starts[0]]
+    head[test_file.points_line - 1] = f"points = {[p for _, p in kept]!r}"
+    out = list(head)
+    for i, case in enumerate(cases):
+        if not case.hidden:
+            out += lines[starts[i]:starts[i + 1]]
+    text = "\n".join(out)
     compile(text, name, "exec")
     return text
 
 
 def without_hidden(bundle: pathlib.Path, out: pathlib.Path) -> int:
     """Write ``out``: ``bundle`` with every hidden test case dropped. Returns how many were dropped."""
+    test_files = {f.path: f for f in question_files(bundle)}
     dropped = 0
     with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename.startswith("tests/") and info.filename.endswith(".py"):
-                text = data.decode("utf-8")
-                public = _public_only(text, info.filename)
-                dropped += text.count("hidden=True") - public.count("hidden=True")
-                data = public.encode("utf-8")
+            if info.filename in test_files:
+                test_file = test_files[info.filename]
+                dropped += sum(case.hidden for case in test_file.cases)
+                data = public_only(test_file).encode("utf-8")
             dst.writestr(info, data)
     return dropped
 
@@ -79,9 +83,7 @@ def _grade_once(submission: pathlib.Path, bundle: pathlib.Path) -> tuple[float, 
 
 def hidden_checks_in_process(repeats: int = 5) -> float:
     """Median seconds the hidden checks (ledger aside) take on the reference, in this process."""
-    for path in (ROOT / "assignment", ROOT / "solutions"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+    layout.import_lab_modules_from_the_project()
     import lab05_helpers as helpers
     import lab05_hidden as hidden
     import lab05_reference as ref
@@ -103,12 +105,13 @@ def hidden_checks_in_process(repeats: int = 5) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="graded pairs (A B) to time (default 7)")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--submission", type=pathlib.Path, help="a notebook or zip (default: the solution)")
     args = parser.parse_args(argv)
     if not args.autograder.is_file():
         print(f"bench-hidden: {args.autograder} does not exist: run `make` first", file=sys.stderr)
         return 2
+    layout.import_lab_modules_from_the_project()  # it grades many times in this process
     with tempfile.TemporaryDirectory(prefix="lab05-bench-") as tmp:
         tmp = pathlib.Path(tmp)
         full, public = tmp / "with_hidden.zip", tmp / "public_only.zip"
@@ -117,9 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.submission:
             submission = args.submission.resolve()
         else:
-            sys.path.insert(0, str(ROOT / "tests"))
-            import notebooks
-
             submission = notebooks.write(notebooks.solution(), tmp / "submission")
         print(f"grading {submission.name}: {args.rounds} rounds of (with hidden tests, without the "
               f"{dropped} hidden test cases), after one warm-up each", flush=True)

@@ -23,14 +23,13 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make the project importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools.bundle import unpack  # noqa: E402
-from tools.grade_one import DEFAULT_AUTOGRADER, question_scores  # noqa: E402
+from tools.grade_one import question_scores  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS  # noqa: E402
 
-NOTEBOOK = "lab05_nn_compute.ipynb"
 BUDGET_S = 1.5
 EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
 
@@ -93,8 +92,8 @@ def _otter_run(submission: pathlib.Path, bundle: pathlib.Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
-    parser.add_argument("--submission", type=pathlib.Path, default=ROOT / "solutions" / NOTEBOOK)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
+    parser.add_argument("--submission", type=pathlib.Path, default=SOLUTIONS / NOTEBOOK)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")

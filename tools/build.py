@@ -32,19 +32,10 @@ import tempfile
 
 from tools import normalize, pins
 from tools.handout import handout
+from tools.layout import (ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_REQUIREMENTS, HANDOUT, LEDGER, NAME,
+                          NOTEBOOK, PLUGIN, REFERENCE, ROOT, SOLUTIONS, STUDENT)
 from tools.reference import reference_module_source
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "assignment"
-NAME = "lab05_nn_compute"
-MASTER = f"{NAME}.ipynb"
-HANDOUT = f"{NAME}_handout.ipynb"
-REFERENCE = "lab05_reference.py"
-LEDGER = "design_ledger.json"
-PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel (see the module)
-#: The grading environment's requirements file, as the master's config names it (``requirements:``);
-#: the build writes it into the staged sources from the lock.
-BUNDLE_REQUIREMENTS = "autograder_requirements.txt"
 STUDENT_REQUIREMENTS = """\
 # Everything needed to run the Lab 05 notebook and its checks on your own machine:
 #   python -m pip install -r requirements.txt
@@ -112,9 +103,9 @@ def stage_sources(stage: pathlib.Path, pdf: bool = False) -> str:
     """Copy ``assignment/`` into ``stage`` and add the extracted reference module."""
     shutil.copytree(ASSIGNMENT, stage, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", LEDGER))
     if pdf:
-        enable_pdfs(stage / MASTER)
+        enable_pdfs(stage / NOTEBOOK)
     write_bundle_requirements(stage)
-    reference = reference_module_source(stage / MASTER, f"assignment/{MASTER}")
+    reference = reference_module_source(stage / NOTEBOOK, f"assignment/{NOTEBOOK}")
     (stage / REFERENCE).write_text(reference, encoding="utf-8")
     # Otter Assign copies student_files from beside the master; the notebook writes the real one.
     (stage / LEDGER).write_text("{}\n", encoding="utf-8")
@@ -129,7 +120,7 @@ def run_otter_assign(stage: pathlib.Path, dist: pathlib.Path) -> None:
     sys.path.insert(0, str(stage))  # Otter imports the config's plugin, and the solution's grading runs it
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            assign(str(stage / MASTER), str(dist), no_pdfs=True)
+            assign(str(stage / NOTEBOOK), str(dist), no_pdfs=True)
     except Exception as exc:
         sys.stderr.write(log.getvalue())
         raise BuildError(f"otter assign failed: {exc}") from exc
@@ -148,11 +139,11 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     for attempt in range(1, EXECUTE_ATTEMPTS + 1):
-        nb = nbformat.read(str(autograder_dir / MASTER), as_version=4)
+        nb = nbformat.read(str(autograder_dir / NOTEBOOK), as_version=4)
         # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
         nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
         with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
-            for f in [autograder_dir / MASTER, *files]:
+            for f in [autograder_dir / NOTEBOOK, *files]:
                 shutil.copy(f, scratch)
             client = NotebookClient(
                 nb, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": scratch}},
@@ -186,7 +177,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
             leftover.unlink(missing_ok=True)
 
         # student/
-        student_out = out / "student"
+        student_out = out / STUDENT.relative_to(ROOT)
         _replace_dir(student_out)
         for item in sorted(student_src.iterdir()):
             if item.suffix == ".ipynb":
@@ -196,7 +187,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         (student_out / "requirements.txt").write_text(_student_requirements(pins.read_lock()), encoding="utf-8")
 
         # autograder/
-        autograder_out = out / "autograder"
+        autograder_out = out / AUTOGRADER.relative_to(ROOT)
         _replace_dir(autograder_out)
         zips = sorted(autograder_src.glob(f"{NAME}-autograder_*.zip"))
         if len(zips) != 1:
@@ -204,7 +195,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         # Gradescope runs run_otter.py from source/, the zip's top level: the plugin named in the
         # config must be importable from there (it finds the rest of the lab in files/).
         plugin = (stage / PLUGIN).read_bytes()
-        normalize.zip_file(zips[0], autograder_out / "autograder.zip", extra={PLUGIN: plugin})
+        normalize.zip_file(zips[0], out / AUTOGRADER_ZIP.relative_to(ROOT), extra={PLUGIN: plugin})
         for item in sorted(autograder_src.iterdir()):
             if item in zips:
                 continue
@@ -219,12 +210,12 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
                 shutil.copy(item, target)
 
         # solutions/
-        solutions_out = out / "solutions"
+        solutions_out = out / SOLUTIONS.relative_to(ROOT)
         solutions_out.mkdir(parents=True, exist_ok=True)
         (solutions_out / REFERENCE).write_text(reference, encoding="utf-8")
-        support = [p for p in sorted(stage.iterdir()) if p.is_file() and p.name not in {MASTER, LEDGER}]
+        support = [p for p in sorted(stage.iterdir()) if p.is_file() and p.name not in {NOTEBOOK, LEDGER}]
         executed = execute_solution(autograder_src, support)
-        normalize.write_notebook(normalize.notebook(executed, keep_outputs=True), solutions_out / MASTER)
+        normalize.write_notebook(normalize.notebook(executed, keep_outputs=True), solutions_out / NOTEBOOK)
         normalize.write_notebook(normalize.notebook(handout(executed), keep_outputs=True), solutions_out / HANDOUT)
 
 

@@ -34,16 +34,16 @@ import pathlib
 import signal
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make the project importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools import sandbox  # noqa: E402
-from tools.batch.coordinator import (DEFAULT_AUTOGRADER, DEFAULT_MEMORY, DEFAULT_OUT, DEFAULT_TIMEOUT,  # noqa: E402,F401
+from tools.batch.coordinator import (DEFAULT_MEMORY, DEFAULT_TIMEOUT,  # noqa: E402,F401
                                      ROW_FILE, BatchResult, grade_batch, load_row, parse_size, _format_size)
 from tools.batch.discover import METADATA_FILE, BatchError, Submission, discover  # noqa: E402,F401
 from tools.batch.row import STATUSES, Row, RowError  # noqa: E402,F401
 from tools.grade_one import UNSANDBOXED_NOTE, unsandboxed_requested  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES  # noqa: E402
 
 
 def _positive_int(text: str) -> int:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.grade_batch", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=pathlib.Path,
                         help="Gradescope's export folder, or a folder of .zip/.ipynb files and submission folders")
-    parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT, help="output folder (default grades/batch/)")
+    parser.add_argument("--out", type=pathlib.Path, default=BATCH_GRADES, help="output folder (default grades/batch/)")
     parser.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
                         help="submissions graded at once (default: one per core)")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", default=_format_size(DEFAULT_MEMORY).replace(" ", ""),
                         help="address-space limit per process in each sandbox, e.g. 4GiB; 0 for none (default 4GiB)")
     parser.add_argument("--regrade", action="store_true", help="grade again what an earlier run already graded")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--no-progress", action="store_true", help="print no progress while grading")
     args = parser.parse_args(argv)
 

@@ -32,15 +32,14 @@ import time
 import zipfile
 from collections.abc import Callable
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make the project importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools import sandbox  # noqa: E402
 from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, GRADES  # noqa: E402
 from tools.staging import Staged, StagingError, stage  # noqa: E402
 
-DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
 DEFAULT_TIMEOUT = 900.0              # seconds: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024 ** 3       # address space per process in the sandbox
 ACCEPTED = (".zip", ".ipynb")
@@ -188,7 +187,7 @@ def _otter_error(log: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER, *,
+def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP, *,
                    timeout: float = DEFAULT_TIMEOUT, memory_bytes: int | None = DEFAULT_MEMORY,
                    unsandboxed: bool | None = None, bundle: Bundle | None = None,
                    assignment_name: str | None = None,
@@ -333,7 +332,7 @@ def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
     return spawn
 
 
-def grade(submission: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER, **kwargs) -> tuple[dict, str]:
+def grade(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP, **kwargs) -> tuple[dict, str]:
     """Grade ``submission`` in the sandbox (see :func:`grade_detailed`).
 
     Returns:
@@ -386,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("submission", type=pathlib.Path,
                         help="a .zip exported by the notebook, a .ipynb, or a folder holding one")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--out", type=pathlib.Path, help="folder for results.json (default grades/<name>/)")
     parser.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
@@ -395,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     unsandboxed = unsandboxed_requested()
     try:
         submission = check_submission(args.submission)
-        out = args.out or ROOT / "grades" / submission.stem
+        out = args.out or GRADES / submission.stem
         if out.exists() and not args.force:
             raise GradeError(f"{out} already exists; pass --force (make grade-one ... FORCE=1) to replace "
                              "it, or choose another folder with --out")

@@ -34,6 +34,8 @@ import re
 import sys
 from dataclasses import dataclass
 
+from tools.notebooks import cell_source
+
 # The flag codes, in the order they are reported, with what each means.
 FLAGS = {
     "reads_grader_files": "refers to the autograder's test files or reference data",
@@ -395,8 +397,8 @@ def run_order(nb: dict) -> list[Flag]:
     "Restart and run all" numbers the non-empty code cells 1, 2, 3, ...; the export cell at the
     end may be unnumbered or numbered (it saves the notebook while it runs), so it is not judged.
     """
-    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and _source(c).strip()]
-    while cells and _is_export_cell(_source(cells[-1])):
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and cell_source(c).strip()]
+    while cells and _is_export_cell(cell_source(cells[-1])):
         cells = cells[:-1]
     if not cells:
         return []
@@ -421,11 +423,6 @@ def run_order(nb: dict) -> list[Flag]:
     return []
 
 
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def extra_files(names: list[str], notebook: str) -> list[Flag]:
     """Flags for files shipped beside the notebook that the grading kernel could import or run."""
     flags = []
@@ -446,7 +443,7 @@ def scan_notebook(nb: dict, shipped: list[str] | None = None, notebook_name: str
     cells = []
     for index, cell in enumerate(nb.get("cells", []) if isinstance(nb, dict) else [], start=1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            cells.append((f"cell {index}", _source(cell)))
+            cells.append((f"cell {index}", cell_source(cell)))
     flags = scan_code(cells)
     flags += run_order(nb) if isinstance(nb, dict) else []
     flags += extra_files(shipped or [], notebook_name)

@@ -7,7 +7,8 @@ Reports, and exits 1 on, any of:
 * solution code: a statement of a reference function's body (after the argument checks that
   students are given) appearing in a student file;
 * a hidden test: the hidden test module's name or the name of one of its checks;
-* an autograder-only file (the reference module, the hidden tests, the grading requirements);
+* an autograder-only file (the master's ``autograder_files:``: the reference module, the hidden
+  tests, trusted scoring and its probe; and the grading requirements);
 * a reference value a hidden test checks (the chapter figures: parameter count, memory
   totals, maximum widths, extra transistors), written with or without thousands separators.
 """
@@ -20,11 +21,11 @@ import pathlib
 import re
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "assignment"
-REFERENCE = ROOT / "solutions" / "lab05_reference.py"
-HIDDEN = ASSIGNMENT / "lab05_hidden.py"
-AUTOGRADER_ONLY = ("lab05_reference.py", "lab05_hidden.py", "autograder_requirements.txt")
+from tools import layout
+from tools.notebooks import cell_source
+
+REFERENCE = layout.SOLUTIONS / layout.REFERENCE
+HIDDEN = layout.ASSIGNMENT / layout.HIDDEN
 # (Otter keeps "<!-- BEGIN QUESTION -->" comments in students' markdown on purpose: they mark
 # manually graded answers for PDF filtering, so they are not listed here.)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT", "END PROMPT", "# SOLUTION", "BEGIN TESTS",
@@ -39,8 +40,7 @@ def _text(path: pathlib.Path) -> str:
     nb = json.loads(raw)
     parts = []
     for cell in nb.get("cells", []):
-        source = cell.get("source", "")
-        parts.append("".join(source) if isinstance(source, list) else source)
+        parts.append(cell_source(cell))
         for output in cell.get("outputs", []):
             parts.append(json.dumps(output))
     parts.append(json.dumps(nb.get("metadata", {})))
@@ -69,7 +69,7 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
 def hidden_names(hidden_source: str) -> list[str]:
     """The hidden module's name, its tests' names (``test_*``) and those of the bundle's test cases
     that call them (``test_*_hidden``)."""
-    names = ["lab05_hidden"]
+    names = [layout.HIDDEN.removesuffix(".py")]
     for node in ast.parse(hidden_source).body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             names.append(f"{node.name}(")
@@ -79,7 +79,7 @@ def hidden_names(hidden_source: str) -> list[str]:
 
 def reference_values() -> dict[int, str]:
     """Values the hidden tests check on the chapter's cases, with where each comes from."""
-    sys.path[:0] = [str(ASSIGNMENT), str(REFERENCE.parent)]
+    sys.path[:0] = [str(layout.ASSIGNMENT), str(REFERENCE.parent)]
     try:
         import lab05_helpers as helpers
         import lab05_reference as ref
@@ -105,10 +105,11 @@ def scan(folder: pathlib.Path) -> list[str]:
     solutions = solution_statements(REFERENCE.read_text(encoding="utf-8"))
     hidden = hidden_names(HIDDEN.read_text(encoding="utf-8"))
     values = reference_values()
+    autograder_only = layout.autograder_only_files()
     patterns = {v: re.compile(rf"(?<![\w.,]){v}(?![\w,])|(?<![\w.,]){v:,}(?![\w,])") for v in values}
     for path in files:
         rel = path.relative_to(folder)
-        if path.name in AUTOGRADER_ONLY:
+        if path.name in autograder_only:
             problems.append(f"{rel}: autograder-only file")
             continue
         text = _text(path)
@@ -130,7 +131,7 @@ def scan(folder: pathlib.Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    folder = pathlib.Path(args[0]) if args else ROOT / "student"
+    folder = pathlib.Path(args[0]) if args else layout.STUDENT
     if not folder.is_dir():
         print(f"leakcheck: {folder} is not a folder: build the student distribution with `make` first",
               file=sys.stderr)

@@ -43,15 +43,13 @@ import sys
 import tempfile
 import zipfile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make the project importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools.bundle import read_questions  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, HIDDEN  # noqa: E402
 
-DEFAULT_OUT = ROOT / "grades" / "batch"
-DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
-HIDDEN_MODULE = "files/lab05_hidden.py"   # where the bundle keeps the hidden tests (and MISTAKES)
+HIDDEN_MODULE = f"{BUNDLE_FILES}/{HIDDEN}"   # where the bundle keeps the hidden tests (and MISTAKES)
 TEXT_FILE, FIGURE_FILE = "mistakes.txt", "mistakes.png"
 OTHER = "other"
 
@@ -286,7 +284,7 @@ class Report:
     notes: list[str]
 
 
-def tally(out: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER) -> Report:
+def tally(out: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP) -> Report:
     """Count, for each question, full marks, each named mistake and other, from what OUT keeps."""
     out = pathlib.Path(out)
     known, mistakes = read_bundle(autograder)
@@ -437,7 +435,7 @@ def _replace(out: pathlib.Path, name: str, write) -> None:
         raise
 
 
-def write_report(out: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADER) -> Report:
+def write_report(out: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP) -> Report:
     """Write OUT/mistakes.txt and OUT/mistakes.png from what OUT keeps; returns the tally."""
     out = pathlib.Path(out)
     if not out.is_dir():
@@ -457,9 +455,9 @@ def write_report(out: pathlib.Path, autograder: pathlib.Path = DEFAULT_AUTOGRADE
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mistakes", description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=pathlib.Path, nargs="?", default=DEFAULT_OUT,
+    parser.add_argument("out", type=pathlib.Path, nargs="?", default=BATCH_GRADES,
                         help="the folder `make grade` wrote (default grades/batch/)")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER,
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP,
                         help="the bundle that graded it (default autograder/autograder.zip)")
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,4 @@
-"""Grade the mutation corpus (tests/mutants.py) through the real autograder bundle.
+"""Grade the mutation corpus (tools/mutants.py) through the real autograder bundle.
 
     python -m tools.mutation [--extended] [--jobs 2] [--only NAME ...] [--list] [--show]
 
@@ -32,26 +32,16 @@ import tempfile
 import time
 from typing import Iterable
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-TESTS = ROOT / "tests"
-DEFAULT_AUTOGRADER = ROOT / "autograder" / "autograder.zip"
+from tools import layout, notebooks
+from tools import mutants as corpus_module
+from tools.layout import AUTOGRADER_ZIP
+
 BASELINE = "(solution)"
 DEFAULT_JOBS = 2
 
 _RESULT_BLOCK = re.compile(r"^\s*(?P<question>[\w]+) - (?P<number>\d+) result:\n(?P<body>.*?)(?=^\s*[\w]+ - \d+ result:\n|\Z)",
                            re.MULTILINE | re.DOTALL)
 _CHECK_CALL = re.compile(r"lab05_(?P<module>hidden|checks)\.(?P<check>(?:check|test)_\w+)\(env\)")
-
-
-def _import_tests():
-    """tests/mutants.py and tests/notebooks.py (with their sys.path needs)."""
-    for path in (TESTS, ROOT / "assignment", ROOT / "solutions", ROOT):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    import mutants
-    import notebooks
-
-    return mutants, notebooks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,13 +64,13 @@ def _split_functions(source: str) -> list[tuple[str, str]]:
     return out
 
 
-def inject(nb, mutant, notebooks):
+def inject(nb, mutant):
     """A copy of the notebook ``nb`` with ``mutant`` injected."""
     try:
         if mutant.edit:
             nb = notebooks.edit_function(nb, mutant.function, *mutant.edit)
         elif mutant.source and mutant.cell:
-            original = notebooks.cell_source(nb, mutant.cell)
+            original = notebooks.source_containing(nb, mutant.cell)
             nb = notebooks.replace_cell(nb, mutant.cell, mutant.source.replace("{cell}", original))
         elif mutant.source:
             # Functions the notebook defines replace its own; helpers travel with `function`.
@@ -109,6 +99,7 @@ def inject(nb, mutant, notebooks):
 # ---------------------------------------------------------------------------------------------
 def _warm_up() -> None:
     """Import what grading needs once, before the threads start."""
+    layout.import_lab_modules_from_the_project()
     import otter.run  # noqa: F401
     import nbformat  # noqa: F401
 
@@ -164,7 +155,7 @@ def case_results(output: str) -> list[CaseResult]:
 class Outcome:
     """How one corpus entry fared, compared with the solution."""
 
-    mutant: object  # mutants.Mutant; None for the baseline
+    mutant: object  # tools.mutants.Mutant; None for the baseline
     name: str
     scores: dict
     outputs: dict
@@ -298,10 +289,9 @@ class Report:
 
 
 def run(corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS,
-        autograder: pathlib.Path = DEFAULT_AUTOGRADER, progress=None) -> Report:
+        autograder: pathlib.Path = AUTOGRADER_ZIP, progress=None) -> Report:
     """Grade the solution and every entry of ``corpus`` (default: the whole corpus)."""
-    mutants_module, notebooks = _import_tests()
-    corpus = list(mutants_module.CORPUS if corpus is None else corpus)
+    corpus = list(corpus_module.CORPUS if corpus is None else corpus)
     names = [m.name for m in corpus]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -314,7 +304,7 @@ def run(corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS,
         solution = notebooks.solution()
         paths = {BASELINE: notebooks.write(solution, tmp / "solution")}
         for i, mutant in enumerate(corpus):
-            paths[mutant.name] = notebooks.write(inject(solution, mutant, notebooks), tmp / f"{i:03d}")
+            paths[mutant.name] = notebooks.write(inject(solution, mutant), tmp / f"{i:03d}")
         # Slow entries (loops) first, so they overlap with the rest instead of finishing last.
         order = [BASELINE] + [m.name for m in corpus if m.loops] + [m.name for m in corpus if not m.loops]
         raw = {}
@@ -347,12 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extended", action="store_true", help="grade the extended corpus too")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="worker processes (default 2)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="grade only entries whose name contains NAME")
-    parser.add_argument("--autograder", type=pathlib.Path, default=DEFAULT_AUTOGRADER)
+    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--list", action="store_true", help="list the corpus and exit")
     parser.add_argument("--show", action="store_true", help="also print each mutant's failure output")
     args = parser.parse_args(argv)
-    mutants_module, _ = _import_tests()
-    corpus = mutants_module.EXTENDED if args.extended else mutants_module.CORPUS
+    corpus = corpus_module.EXTENDED if args.extended else corpus_module.CORPUS
     if args.only:
         corpus = [m for m in corpus if any(part in m.name for part in args.only)]
     if args.list:

@@ -20,7 +20,8 @@ import pathlib
 import re
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from tools.layout import ROOT
+
 LOCK = ROOT / "requirements.txt"
 REQUIREMENTS_IN = ROOT / "requirements.in"
 TEST_ONLY_MARK = "# test-only"

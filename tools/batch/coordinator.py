@@ -33,10 +33,8 @@ from tools.batch.discover import BatchError, Submission, discover
 from tools.batch.row import STATUSES, Row, RowError
 from tools.batch.worker import Settings, grade
 from tools.bundle import Bundle
+from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEFAULT_OUT = ROOT / "grades" / "batch"
-DEFAULT_AUTOGRADER = grade_one.DEFAULT_AUTOGRADER
 DEFAULT_TIMEOUT = 900.0          # seconds per submission: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024 ** 3   # address space per process in each sandbox
 ROW_FILE = "row.json"
@@ -179,9 +177,9 @@ def load_row(path: pathlib.Path, questions: dict[str, float]) -> Row:
     return row
 
 
-def grade_batch(submissions: pathlib.Path, out: pathlib.Path = DEFAULT_OUT, *, workers: int | None = None,
+def grade_batch(submissions: pathlib.Path, out: pathlib.Path = BATCH_GRADES, *, workers: int | None = None,
                 timeout: float = DEFAULT_TIMEOUT, memory_limit: int | str = DEFAULT_MEMORY, regrade: bool = False,
-                autograder: pathlib.Path = DEFAULT_AUTOGRADER, progress: bool = True, stream=None,
+                autograder: pathlib.Path = AUTOGRADER_ZIP, progress: bool = True, stream=None,
                 unsandboxed: bool | None = None) -> BatchResult:
     """Grade every submission in ``submissions`` into ``out``; see the package docstring.
 

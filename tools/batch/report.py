@@ -10,6 +10,7 @@ import statistics
 from collections import Counter
 
 from tools.batch.row import FLAGS, KERNEL_FLAG, STATUSES, UNSANDBOXED_FLAG, Row
+from tools.layout import AUTOGRADER_ZIP
 
 SLOWEST = 5
 
@@ -35,7 +36,7 @@ def write_mistakes(result) -> None:
     from tools import mistakes
 
     try:
-        mistakes.write_report(result.out, result.autograder or mistakes.DEFAULT_AUTOGRADER)
+        mistakes.write_report(result.out, result.autograder or AUTOGRADER_ZIP)
     except mistakes.MistakesError as exc:
         result.notes.append(f"the mistakes report was not written: {exc}")
 

@@ -24,6 +24,7 @@ from tools import grade_one
 from tools.batch.discover import Submission
 from tools.batch.row import KERNEL_FLAG, UNSANDBOXED_FLAG, Row
 from tools.bundle import Bundle
+from tools.notebooks import cell_source
 
 CHECK_CALL = re.compile(r"""\bgrader\.check\(\s*["']([^"']+)["']""")
 
@@ -41,8 +42,7 @@ def check_order(nb: dict) -> list[str]:
     order: list[str] = []
     for cell in nb.get("cells", []):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            for name in CHECK_CALL.findall("".join(source) if isinstance(source, list) else str(source)):
+            for name in CHECK_CALL.findall(cell_source(cell)):
                 if name not in order:
                     order.append(name)
     return order

@@ -1,4 +1,9 @@
-"""Make submission variants of the solution notebook: the same notebook with one thing changed."""
+"""Notebooks as the tools and tests read and make them: a cell's source, and submissions.
+
+``cell_source`` reads a cell's source however the file stores it. The rest makes submission
+variants of the solution notebook (the same notebook with one thing changed), for the mutation
+corpus (tools/mutants.py, tools/mutation.py), the benchmarks and the tests.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ import zipfile
 
 import nbformat
 
-from conftest import NOTEBOOK, SOLUTIONS
+from tools.layout import NOTEBOOK, SOLUTIONS
+
+
+def cell_source(cell: dict) -> str:
+    """A notebook cell's source as one string (a notebook file keeps it as a string or a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def solution() -> nbformat.NotebookNode:
@@ -84,7 +95,7 @@ def write(nb: nbformat.NotebookNode, folder: pathlib.Path, extra: dict[str, str]
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers for the mutation corpus (tests/mutants.py, tools/mutation.py)
+# Helpers for the mutation corpus (tools/mutants.py, tools/mutation.py)
 # ---------------------------------------------------------------------------------------------
 def function_source(nb: nbformat.NotebookNode, name: str) -> str:
     """The source of the top-level function ``name`` as the notebook defines it."""
@@ -106,7 +117,7 @@ def edit_function(nb: nbformat.NotebookNode, name: str, old: str, new: str) -> n
     return replace_function(nb, name, source.replace(old, new))
 
 
-def cell_source(nb: nbformat.NotebookNode, contains: str) -> str:
+def source_containing(nb: nbformat.NotebookNode, contains: str) -> str:
     """The source of the first code cell containing ``contains``."""
     for cell in nb.cells:
         if cell.cell_type == "code" and contains in cell.source:

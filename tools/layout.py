@@ -1,0 +1,79 @@
+"""Where the project keeps things, and which of the lab's files go where: each defined here once.
+
+Every tool (tools/) and every test (tests/) takes these from here. The modules of assignment/
+ship to students and to Gradescope, and name what they need themselves.
+
+Which files students receive and which only the autograder holds is Otter Assign's config in the
+master notebook (``files:`` and ``autograder_files:``): :func:`support_files` and
+:func:`autograder_only_files` read it from there.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ASSIGNMENT = ROOT / "assignment"        # the only source an author edits
+STUDENT = ROOT / "student"              # generated: what students receive
+SOLUTIONS = ROOT / "solutions"          # generated: the reference module and the executed solution
+AUTOGRADER = ROOT / "autograder"        # generated: Otter's autograder output
+AUTOGRADER_ZIP = AUTOGRADER / "autograder.zip"  # the bundle for Gradescope, under the name the build gives it
+GRADES = ROOT / "grades"                # where grading writes, by default
+BATCH_GRADES = GRADES / "batch"         # make grade's default output folder
+
+NAME = "lab05_nn_compute"               # the assignment's name (Otter's assignment_name)
+NOTEBOOK = f"{NAME}.ipynb"              # the notebook's file name: master, student's, solution, submission
+HANDOUT = f"{NAME}_handout.ipynb"       # the solution without Otter's markers, to hand out
+REFERENCE = "lab05_reference.py"        # the reference module the build extracts into solutions/
+HIDDEN = "lab05_hidden.py"              # the hidden tests
+PUBLIC_CHECKS = "lab05_checks.py"       # the public checks behind grader.check
+PLUGIN = "lab05_trusted.py"             # the Otter plugin that scores outside the kernel
+LEDGER = "design_ledger.json"           # the Design Ledger the notebook writes
+#: The grading environment's requirements file, as the master's config names it (``requirements:``);
+#: the build writes it into the staged sources from the lock, and it must never reach students.
+BUNDLE_REQUIREMENTS = "autograder_requirements.txt"
+#: Where the bundle keeps the files of ``files:`` and ``autograder_files:`` (and its test files).
+BUNDLE_FILES, BUNDLE_TESTS = "files", "tests"
+
+
+def import_lab_modules_from_the_project() -> None:
+    """Put assignment/ and solutions/ first on ``sys.path``, so that ``import lab05_*`` finds the lab's
+    modules (and the reference) in the project.
+
+    Grading imports the lab's modules once per process: imported from here, they stay valid for every
+    grade, where a bundle's unpacked copy is deleted after its grade (tools that grade many times in
+    one process call this first, as the tests do).
+    """
+    for folder in (ASSIGNMENT, SOLUTIONS):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
+@functools.cache
+def master_config(master: pathlib.Path = ASSIGNMENT / NOTEBOOK) -> dict:
+    """Otter Assign's config in ``master``: its ``# ASSIGNMENT CONFIG`` raw cell, parsed."""
+    import yaml
+
+    from tools.notebooks import cell_source
+
+    nb = json.loads(pathlib.Path(master).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        source = cell_source(cell)
+        if cell.get("cell_type") == "raw" and source.startswith("# ASSIGNMENT CONFIG"):
+            return yaml.safe_load(source.split("\n", 1)[1]) or {}
+    raise ValueError(f"{master} has no `# ASSIGNMENT CONFIG` cell")
+
+
+def support_files() -> tuple[str, ...]:
+    """The files shipped beside the notebook to students (and into the bundle): the config's ``files:``."""
+    return tuple(master_config().get("files", ()))
+
+
+def autograder_only_files() -> tuple[str, ...]:
+    """The files only the autograder may hold: the config's ``autograder_files:`` and the grading
+    environment's requirements."""
+    return (*master_config().get("autograder_files", ()), BUNDLE_REQUIREMENTS)
+
