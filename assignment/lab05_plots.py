@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -276,6 +277,11 @@ def _percent(share: float) -> str:
     return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
 
 
+def _cycles_text(low: int, high: int) -> str:
+    """A range of cycles as '1' or '10-20'."""
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
 def _times(value: float) -> str:
     """A ratio as '2.5x', '50x', '33.3x'."""
     return f"{value:.3g}x"
@@ -375,6 +381,233 @@ def show_source(fn: Callable) -> None:
         print(f"The source of {getattr(fn, '__name__', fn)!r} is not available.")
 
 
+@dataclass(frozen=True)
+class ActivationCurve:
+    """One activation over CURVE_X_RANGE and its numerical derivative (np.gradient).
+
+    Attributes:
+        name: key of ACTIVATION_CURVES ("relu", "sigmoid", ...).
+        label: the name shown ("ReLU", "Sigmoid", ...).
+        xs: inputs, CURVE_POINTS of them.
+        ys: the activation at ``xs``.
+        slope: its derivative at ``xs``.
+    """
+
+    name: str
+    label: str
+    xs: np.ndarray
+    ys: np.ndarray
+    slope: np.ndarray
+
+    @property
+    def peak(self) -> float:
+        """The largest slope."""
+        return float(np.max(self.slope))
+
+
+@dataclass(frozen=True)
+class ActivationComparison:
+    """What the activation cost comparator shows: built by ``compare_activations``.
+
+    Attributes:
+        letter: the student's prediction, upper case ("C").
+        label: that option's label ("about 20x").
+        predicted_ratio: that option's representative sigmoid/ReLU ratio.
+        names: the activations of the transistor table, in ACTIVATION_PROFILES order.
+        labels: their names as shown ("ReLU", ...), one per name.
+        estimates: the names whose figures are this lab's estimate, not the chapter's.
+        transistors: transistors per unit, one per name.
+        cycles: (low, high) cycles per evaluation, one per name.
+        power_vs_relu: the power column of the printed table, one per name.
+        sources: where each row's figures come from, one per name.
+        relu_transistors: the table's ReLU entry (None without one): the prediction line's base.
+        curves: every curve of ACTIVATION_CURVES with its derivative.
+    """
+
+    letter: str
+    label: str
+    predicted_ratio: float
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    estimates: frozenset[str]
+    transistors: tuple[int, ...]
+    cycles: tuple[tuple[int, int], ...]
+    power_vs_relu: tuple[str, ...]
+    sources: tuple[str, ...]
+    relu_transistors: Optional[int]
+    curves: tuple[ActivationCurve, ...]
+
+
+def compare_activations(prediction: Any, transistor_table: Mapping[str, int]) -> ActivationComparison:
+    """The numbers and labels of the activation cost comparator (no student code involved).
+
+    Args:
+        prediction: a letter of ACT1_PREDICTION_OPTIONS (any case; ``prediction_is_set``).
+        transistor_table: activation name -> transistors per hardware unit (ACTIVATION_TRANSISTORS).
+
+    Returns:
+        ActivationComparison.
+    """
+    letter = _prediction_letter(prediction)
+    label, predicted_ratio = ACT1_PREDICTION_OPTIONS[letter]
+    names = tuple(name for name in ACTIVATION_PROFILES if name in transistor_table)
+    profiles = [ACTIVATION_PROFILES[name] for name in names]
+    # The derivative is numerical: no student code here.
+    xs = np.linspace(*CURVE_X_RANGE, CURVE_POINTS)
+    curves = []
+    for name, fn in ACTIVATION_CURVES.items():
+        ys = np.asarray(fn(xs), dtype=float)
+        shown = ACTIVATION_PROFILES[name]["label"] if name in ACTIVATION_PROFILES else name
+        curves.append(ActivationCurve(name, shown, xs, ys, np.gradient(ys, xs)))
+    return ActivationComparison(
+        letter=letter,
+        label=label,
+        predicted_ratio=predicted_ratio,
+        names=names,
+        labels=tuple(profile["label"] for profile in profiles),
+        estimates=frozenset(n for n, p in zip(names, profiles) if p["source"].startswith("estimate")),
+        transistors=tuple(transistor_table[name] for name in names),
+        cycles=tuple(tuple(profile["cycles"]) for profile in profiles),
+        power_vs_relu=tuple(profile["power_vs_relu"] for profile in profiles),
+        sources=tuple(profile["source"] for profile in profiles),
+        relu_transistors=transistor_table.get("relu"),
+        curves=tuple(curves),
+    )
+
+
+def draw_activation_comparator(comparison: ActivationComparison):
+    """Draw the comparator's figure, then print the prediction and the table of costs.
+
+    Args:
+        comparison: from ``compare_activations``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    c = comparison
+    mosaic = [
+        ["transistors", "transistors", "cycles", "cycles"],
+        [f"curve_{curve.name}" for curve in c.curves],
+        [f"slope_{curve.name}" for curve in c.curves],
+    ]
+    fig, axd = plt.subplot_mosaic(
+        mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1]
+    )
+    ticks = [f"{text}\n(estimate)" if n in c.estimates else text for n, text in zip(c.names, c.labels)]
+
+    # (a) Transistors per unit, log axis.
+    ax = axd["transistors"]
+    x = np.arange(len(c.names))
+    counts = list(c.transistors)
+    bars = ax.bar(
+        x,
+        counts,
+        color=[ACTIVATION_COLOURS.get(n, OKABE_ITO["black"]) for n in c.names],
+        edgecolor=OKABE_ITO["black"],
+        hatch=["//" if n in c.estimates else "" for n in c.names],
+    )
+    for bar, n, count in zip(bars, c.names, counts):
+        note = f"{count:,}\n(estimate)" if n in c.estimates else f"{count:,}"
+        ax.annotate(
+            note,
+            (bar.get_x() + bar.get_width() / 2, count),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    ax.set_yscale("log")
+    baseline = c.relu_transistors
+    if baseline:
+        ax.axhline(
+            baseline * c.predicted_ratio,
+            color=OKABE_ITO["black"],
+            linestyle=":",
+            linewidth=1.5,
+            label=f"your prediction for sigmoid: {c.letter}, {c.label} "
+            f"({baseline * c.predicted_ratio:,.0f} transistors)",
+        )
+        ax.legend(loc="upper left", fontsize=8.5)
+    ax.set_ylim(min(counts) / 2, max(counts) * 8)
+    ax.set_xticks(x, ticks)
+    ax.set_xlabel("activation unit")
+    ax.set_ylabel("transistors per unit (log scale)")
+    ax.set_title("Silicon per unit")
+
+    # (b) Cycles per evaluation, a low-high range per activation.
+    ax = axd["cycles"]
+    for i, (n, (low, high)) in enumerate(zip(c.names, c.cycles)):
+        colour = ACTIVATION_COLOURS.get(n, OKABE_ITO["black"])
+        ax.bar(
+            i,
+            high - low,
+            bottom=low,
+            width=0.5,
+            color=colour,
+            edgecolor=OKABE_ITO["black"],
+            hatch="//" if n in c.estimates else "",
+        )
+        ax.plot([i - 0.25, i + 0.25], [low, low], color=OKABE_ITO["black"], linewidth=2)
+        ax.plot([i - 0.25, i + 0.25], [high, high], color=OKABE_ITO["black"], linewidth=2)
+        ax.annotate(
+            _cycles_text(low, high),
+            (i, high),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    top = max(high for _low, high in c.cycles)
+    ax.set_ylim(0, top * 1.2)
+    ax.set_xticks(range(len(c.names)), ticks)
+    ax.set_xlabel("activation unit")
+    ax.set_ylabel("cycles per evaluation (range)")
+    ax.set_title("Time per evaluation")
+
+    # Each curve above its derivative.
+    for curve in c.curves:
+        colour = ACTIVATION_COLOURS[curve.name]
+        top_ax, bottom_ax = axd[f"curve_{curve.name}"], axd[f"slope_{curve.name}"]
+        top_ax.plot(curve.xs, curve.ys, color=colour, linewidth=2)
+        top_ax.set_title(curve.label)
+        top_ax.set_xlabel("input x")
+        top_ax.set_ylabel(f"{curve.label}(x)")
+        bottom_ax.plot(curve.xs, curve.slope, color=colour, linewidth=2)
+        bottom_ax.fill_between(
+            curve.xs,
+            0,
+            1,
+            where=np.abs(curve.slope) < FLAT_DERIVATIVE_BELOW,
+            transform=bottom_ax.get_xaxis_transform(),
+            color="0.85",
+            label=f"slope < {FLAT_DERIVATIVE_BELOW:g}: gradient blocked",
+        )
+        bottom_ax.set_ylim(-0.15, 1.25)
+        bottom_ax.set_title(f"its derivative: at most {curve.peak:.2f}", fontsize=10)
+        bottom_ax.set_xlabel("input x")
+        bottom_ax.set_ylabel("derivative")
+        for a in (top_ax, bottom_ax):
+            a.axvline(0, color="0.6", linewidth=0.8)
+    axd["slope_relu"].legend(loc="center right", fontsize=8.5)
+    fig.suptitle(
+        "What an activation costs in silicon, and what its derivative passes back", fontsize=13
+    )
+
+    # The printed table: what the figure cannot show (power and where each figure comes from).
+    print(f"You predicted {c.letter} ({c.label}).")
+    header = f"{'activation':<11}{'transistors':>12}  {'cycles':<8}{'power vs ReLU':<27}source"
+    print()
+    print(header)
+    print("-" * len(header))
+    for row in zip(c.labels, c.transistors, c.cycles, c.power_vs_relu, c.sources):
+        label, count, (low, high), power, source = row
+        print(f"{label:<11}{count:>12,}  {_cycles_text(low, high):<8}{power:<27}{source}")
+    print()
+    return _finish(fig)
+
+
 @display_guard
 def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     """The activation cost comparator: silicon, cycles, and each curve above its derivative.
@@ -395,150 +628,7 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     if not prediction_is_set(prediction, ACT1_PREDICTION_OPTIONS):
         print(locked_message("act1_prediction", 'to "A", "B", "C" or "D"'))
         return None
-    letter = _prediction_letter(prediction)
-    label, predicted_ratio = ACT1_PREDICTION_OPTIONS[letter]
-    print(f"You predicted {letter} ({label}).")
-
-    names = [name for name in ACTIVATION_PROFILES if name in transistor_table]
-    estimates = {
-        name for name in names if ACTIVATION_PROFILES[name]["source"].startswith("estimate")
-    }
-
-    # The printed table: what the figure cannot show (power and where each figure comes from).
-    header = f"{'activation':<11}{'transistors':>12}  {'cycles':<8}{'power vs ReLU':<27}source"
-    print()
-    print(header)
-    print("-" * len(header))
-    for name in names:
-        profile = ACTIVATION_PROFILES[name]
-        low, high = profile["cycles"]
-        cycles = f"{low}" if low == high else f"{low}-{high}"
-        print(
-            f"{profile['label']:<11}{transistor_table[name]:>12,}  {cycles:<8}"
-            f"{profile['power_vs_relu']:<27}{profile['source']}"
-        )
-    print()
-
-    mosaic = [
-        ["transistors", "transistors", "cycles", "cycles"],
-        [f"curve_{n}" for n in ACTIVATION_CURVES],
-        [f"slope_{n}" for n in ACTIVATION_CURVES],
-    ]
-    fig, axd = plt.subplot_mosaic(
-        mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1]
-    )
-
-    def tick(name):
-        text = ACTIVATION_PROFILES[name]["label"]
-        return f"{text}\n(estimate)" if name in estimates else text
-
-    # (a) Transistors per unit, log axis.
-    ax = axd["transistors"]
-    x = np.arange(len(names))
-    counts = [transistor_table[n] for n in names]
-    bars = ax.bar(
-        x,
-        counts,
-        color=[ACTIVATION_COLOURS.get(n, OKABE_ITO["black"]) for n in names],
-        edgecolor=OKABE_ITO["black"],
-        hatch=["//" if n in estimates else "" for n in names],
-    )
-    for bar, n, count in zip(bars, names, counts):
-        note = f"{count:,}\n(estimate)" if n in estimates else f"{count:,}"
-        ax.annotate(
-            note,
-            (bar.get_x() + bar.get_width() / 2, count),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
-    ax.set_yscale("log")
-    baseline = transistor_table.get("relu")
-    if baseline:
-        ax.axhline(
-            baseline * predicted_ratio,
-            color=OKABE_ITO["black"],
-            linestyle=":",
-            linewidth=1.5,
-            label=f"your prediction for sigmoid: {letter}, {label} "
-            f"({baseline * predicted_ratio:,.0f} transistors)",
-        )
-        ax.legend(loc="upper left", fontsize=8.5)
-    ax.set_ylim(min(counts) / 2, max(counts) * 8)
-    ax.set_xticks(x, [tick(n) for n in names])
-    ax.set_xlabel("activation unit")
-    ax.set_ylabel("transistors per unit (log scale)")
-    ax.set_title("Silicon per unit")
-
-    # (b) Cycles per evaluation, a low-high range per activation.
-    ax = axd["cycles"]
-    for i, n in enumerate(names):
-        low, high = ACTIVATION_PROFILES[n]["cycles"]
-        colour = ACTIVATION_COLOURS.get(n, OKABE_ITO["black"])
-        ax.bar(
-            i,
-            high - low,
-            bottom=low,
-            width=0.5,
-            color=colour,
-            edgecolor=OKABE_ITO["black"],
-            hatch="//" if n in estimates else "",
-        )
-        ax.plot([i - 0.25, i + 0.25], [low, low], color=OKABE_ITO["black"], linewidth=2)
-        ax.plot([i - 0.25, i + 0.25], [high, high], color=OKABE_ITO["black"], linewidth=2)
-        text = f"{low}" if low == high else f"{low}-{high}"
-        ax.annotate(
-            text,
-            (i, high),
-            xytext=(0, 4),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
-    top = max(ACTIVATION_PROFILES[n]["cycles"][1] for n in names)
-    ax.set_ylim(0, top * 1.2)
-    ax.set_xticks(range(len(names)), [tick(n) for n in names])
-    ax.set_xlabel("activation unit")
-    ax.set_ylabel("cycles per evaluation (range)")
-    ax.set_title("Time per evaluation")
-
-    # Each curve above its derivative. The derivative is numerical: no student code here.
-    xs = np.linspace(*CURVE_X_RANGE, CURVE_POINTS)
-    for n, fn in ACTIVATION_CURVES.items():
-        ys = np.asarray(fn(xs), dtype=float)
-        slope = np.gradient(ys, xs)
-        colour = ACTIVATION_COLOURS[n]
-        name = ACTIVATION_PROFILES[n]["label"] if n in ACTIVATION_PROFILES else n
-        top_ax, bottom_ax = axd[f"curve_{n}"], axd[f"slope_{n}"]
-        top_ax.plot(xs, ys, color=colour, linewidth=2)
-        top_ax.set_title(name)
-        top_ax.set_xlabel("input x")
-        top_ax.set_ylabel(f"{name}(x)")
-        bottom_ax.plot(xs, slope, color=colour, linewidth=2)
-        bottom_ax.fill_between(
-            xs,
-            0,
-            1,
-            where=np.abs(slope) < FLAT_DERIVATIVE_BELOW,
-            transform=bottom_ax.get_xaxis_transform(),
-            color="0.85",
-            label=f"slope < {FLAT_DERIVATIVE_BELOW:g}: gradient blocked",
-        )
-        bottom_ax.set_ylim(-0.15, 1.25)
-        peak = float(np.max(slope))
-        bottom_ax.set_title(f"its derivative: at most {peak:.2f}", fontsize=10)
-        bottom_ax.set_xlabel("input x")
-        bottom_ax.set_ylabel("derivative")
-        for a in (top_ax, bottom_ax):
-            a.axvline(0, color="0.6", linewidth=0.8)
-    axd["slope_relu"].legend(loc="center right", fontsize=8.5)
-    fig.suptitle(
-        "What an activation costs in silicon, and what its derivative passes back", fontsize=13
-    )
-    return _finish(fig)
+    return draw_activation_comparator(compare_activations(prediction, transistor_table))
 
 
 @display_guard
