@@ -695,29 +695,59 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
     )
 
 
-@display_guard
-def gradient_decay_figure(
-    gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
-):
-    """Gradient magnitude against depth: sigmoid's bound, ReLU, tanh, and the stall line.
+@dataclass(frozen=True)
+class GradientDecay:
+    """What the gradient-decay figure shows: built by ``gradient_decay``.
 
-    The sigmoid line is the student's gradient_bound(depths, sigmoid_derivative(0.0)); the
-    vertical line is the student's stall_depth for LEARNING_STALLS_BELOW at the same slope.
+    Attributes:
+        depth: the depth marked and annotated (layers, >= 1).
+        max_slope: the largest slope of one sigmoid layer (the student's sigmoid_derivative(0.0)).
+        depths: 1, 2, ..., last_depth (layers).
+        bound: the student's gradient_bound at each of ``depths`` (unitless).
+        at_depth: the student's gradient_bound at ``depth``.
+        stall: the student's stall_depth for LEARNING_STALLS_BELOW (layers), or None: never.
+        relu_active: the slope of an active ReLU unit.
+        tanh_peak: tanh's largest slope (at 0).
+        tanh_saturated: tanh's slope at TANH_SATURATED_INPUT.
+    """
+
+    depth: int
+    max_slope: float
+    depths: np.ndarray
+    bound: np.ndarray
+    at_depth: float
+    stall: Optional[int]
+    relu_active: float
+    tanh_peak: float
+    tanh_saturated: float
+
+    @property
+    def last_depth(self) -> int:
+        """The deepest depth shown: MAX_DEPTH_SHOWN, or ``depth`` when it is deeper."""
+        return max(MAX_DEPTH_SHOWN, self.depth)
+
+
+def gradient_decay(
+    gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
+) -> GradientDecay:
+    """The numbers of the gradient-decay figure, from the student's functions.
 
     Args:
         gradient_bound: the student's gradient_bound(depth, max_derivative).
         stall_depth: the student's stall_depth(threshold, max_derivative).
-        sigmoid_derivative: the student's sigmoid_derivative(x); its value at 0 is the
-            largest slope of one sigmoid layer.
+        sigmoid_derivative: the student's sigmoid_derivative(x).
         depth: the depth (number of layers, >= 1) to mark and annotate.
 
     Returns:
-        matplotlib.figure.Figure.
+        GradientDecay.
+
+    Raises:
+        ValueError: for a depth that is not a whole number >= 1.
+        TypeError: for a student function that returned something other than the numbers expected.
     """
     depth = check_count("depth", depth)
     max_slope = _number(sigmoid_derivative(0.0), "sigmoid_derivative(0.0)")
-    last = max(MAX_DEPTH_SHOWN, depth)
-    depths = np.arange(1, last + 1)
+    depths = np.arange(1, max(MAX_DEPTH_SHOWN, depth) + 1)
     bound = np.asarray(gradient_bound(depths, max_slope), dtype=float)
     if bound.shape != depths.shape:
         raise TypeError(
@@ -726,45 +756,66 @@ def gradient_decay_figure(
         )
     at_depth = _number(gradient_bound(depth, max_slope), f"gradient_bound({depth}, {max_slope:g})")
     stall = stall_depth(LEARNING_STALLS_BELOW, max_slope)
+    if stall is not None:
+        stall = int(_number(stall, "stall_depth"))
+    return GradientDecay(
+        depth=depth,
+        max_slope=max_slope,
+        depths=depths,
+        bound=bound,
+        at_depth=at_depth,
+        stall=stall,
+        relu_active=relu(2.0) - relu(1.0),
+        tanh_peak=1.0 - np.tanh(0.0) ** 2,
+        tanh_saturated=1.0 - np.tanh(TANH_SATURATED_INPUT) ** 2,
+    )
 
-    tanh_peak = 1.0 - np.tanh(0.0) ** 2
-    tanh_saturated = 1.0 - np.tanh(TANH_SATURATED_INPUT) ** 2
-    relu_active = relu(2.0) - relu(1.0)  # the slope of an active ReLU unit
 
+def draw_gradient_decay(decay: GradientDecay):
+    """Draw the gradient-decay figure.
+
+    Args:
+        decay: from ``gradient_decay``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    d = decay
+    depths, depth, at_depth, stall = d.depths, d.depth, d.at_depth, d.stall
     fig, ax = plt.subplots(figsize=(12, 6), layout="constrained")
     ax.plot(
         depths,
-        np.full(depths.shape, relu_active),
+        np.full(depths.shape, d.relu_active),
         color=OKABE_ITO["orange"],
         linewidth=5,
         alpha=0.6,
-        label=f"ReLU (active units): {relu_active:g} per layer",
+        label=f"ReLU (active units): {d.relu_active:g} per layer",
     )
     ax.plot(
         depths,
-        tanh_peak**depths,
+        d.tanh_peak**depths,
         color=OKABE_ITO["green"],
         linestyle=":",
         linewidth=2.5,
-        label=f"tanh: no ({_slope_text(max_slope)})^L bound — vanishes only by saturation",
+        label=f"tanh: no ({_slope_text(d.max_slope)})^L bound — vanishes only by saturation",
     )
     ax.plot(
         depths,
-        tanh_saturated**depths,
+        d.tanh_saturated**depths,
         color=OKABE_ITO["green"],
         linestyle="--",
         linewidth=1.8,
         label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: "
-        f"({tanh_saturated:.3f})^L",
+        f"({d.tanh_saturated:.3f})^L",
     )
     ax.plot(
         depths,
-        bound,
+        d.bound,
         "o-",
         color=OKABE_ITO["blue"],
         linewidth=2.2,
         markersize=5,
-        label=f"sigmoid: bound ({_slope_text(max_slope)})^L (your gradient_bound)",
+        label=f"sigmoid: bound ({_slope_text(d.max_slope)})^L (your gradient_bound)",
     )
     ax.axhline(
         LEARNING_STALLS_BELOW,
@@ -774,7 +825,6 @@ def gradient_decay_figure(
         label=f"learning stalls ({_sci(LEARNING_STALLS_BELOW)})",
     )
     if stall is not None:
-        stall = int(_number(stall, "stall_depth"))
         ax.axvline(
             stall,
             color=OKABE_ITO["black"],
@@ -805,11 +855,11 @@ def gradient_decay_figure(
 
     ax.set_yscale("log")
     # The saturated-tanh line may run off the bottom: the axis follows the sigmoid bound.
-    positive = bound[bound > 0]
+    positive = d.bound[d.bound > 0]
     floor = min(float(positive.min()) if positive.size else 1.0, LEARNING_STALLS_BELOW) / 100
     ax.set_ylim(floor, 10)
     ax.axhspan(floor, LEARNING_STALLS_BELOW, color=ALARM_COLOUR, alpha=0.06, zorder=0)
-    ax.set_xlim(0.5, last + 0.5)
+    ax.set_xlim(0.5, d.last_depth + 0.5)
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_xlabel("depth L (layers the gradient passes back through)")
     ax.set_ylabel("gradient magnitude (log scale)")
@@ -824,6 +874,28 @@ def gradient_decay_figure(
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.grid(True, which="major", axis="y", alpha=0.3)
     return _finish(fig)
+
+
+@display_guard
+def gradient_decay_figure(
+    gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
+):
+    """Gradient magnitude against depth: sigmoid's bound, ReLU, tanh, and the stall line.
+
+    The sigmoid line is the student's gradient_bound(depths, sigmoid_derivative(0.0)); the
+    vertical line is the student's stall_depth for LEARNING_STALLS_BELOW at the same slope.
+
+    Args:
+        gradient_bound: the student's gradient_bound(depth, max_derivative).
+        stall_depth: the student's stall_depth(threshold, max_derivative).
+        sigmoid_derivative: the student's sigmoid_derivative(x); its value at 0 is the
+            largest slope of one sigmoid layer.
+        depth: the depth (number of layers, >= 1) to mark and annotate.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_gradient_decay(gradient_decay(gradient_bound, stall_depth, sigmoid_derivative, depth))
 
 
 @display_guard
