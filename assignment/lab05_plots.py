@@ -407,7 +407,7 @@ class ActivationCurve:
 
 @dataclass(frozen=True)
 class ActivationComparison:
-    """What the activation cost comparator shows: built by ``compare_activations``.
+    """What the activation cost comparator shows: built by ``activation_comparison``.
 
     Attributes:
         letter: the student's prediction, upper case ("C").
@@ -438,7 +438,7 @@ class ActivationComparison:
     curves: tuple[ActivationCurve, ...]
 
 
-def compare_activations(prediction: Any, transistor_table: Mapping[str, int]) -> ActivationComparison:
+def activation_comparison(prediction: Any, transistor_table: Mapping[str, int]) -> ActivationComparison:
     """The numbers and labels of the activation cost comparator (no student code involved).
 
     Args:
@@ -479,7 +479,7 @@ def draw_activation_comparator(comparison: ActivationComparison):
     """Draw the comparator's figure, then print the prediction and the table of costs.
 
     Args:
-        comparison: from ``compare_activations``.
+        comparison: from ``activation_comparison``.
 
     Returns:
         matplotlib.figure.Figure.
@@ -628,7 +628,7 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     if not prediction_is_set(prediction, ACT1_PREDICTION_OPTIONS):
         print(locked_message("act1_prediction", 'to "A", "B", "C" or "D"'))
         return None
-    return draw_activation_comparator(compare_activations(prediction, transistor_table))
+    return draw_activation_comparator(activation_comparison(prediction, transistor_table))
 
 
 @display_guard
