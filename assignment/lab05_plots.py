@@ -1012,38 +1012,62 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
     )
 
 
-@display_guard
-def memory_ledger_figure(
+@dataclass(frozen=True)
+class MemoryLedger:
+    """What the memory ledger figure shows: built by ``memory_ledger``.
+
+    Attributes:
+        batch_size: the selected batch size (examples per step).
+        precision: the selected precision as shown ("FP32", "FP16", "3 bytes/value").
+        optimizer: the selected optimizer, a key of OPTIMIZER_STATE_PER_PARAM.
+        device: the selected device, a key of DEVICE_BUDGETS_BYTES.
+        budget_bytes: that device's budget.
+        batches: every batch size drawn, ascending (BATCH_SIZE_CHOICES and ``batch_size``).
+        ledgers: the student's training_memory at each of ``batches``: the four components and
+            "total", in bytes.
+        over: for each of ``batches``, whether its total exceeds ``budget_bytes``.
+    """
+
+    batch_size: int
+    precision: str
+    optimizer: str
+    device: str
+    budget_bytes: int
+    batches: tuple[int, ...]
+    ledgers: tuple[dict, ...]
+    over: tuple[bool, ...]
+
+    @property
+    def chosen(self) -> dict:
+        """The selected batch size's ledger (bytes)."""
+        return self.ledgers[self.batches.index(self.batch_size)]
+
+
+def memory_ledger(
     training_memory: Callable,
     layer_sizes: Sequence[int],
     batch_size: int,
     bytes_per_value: float,
     optimizer: str,
     device: str,
-):
-    """The training memory ledger, in two panels.
-
-    Left, on a linear axis (so each segment's height is its true share): one stacked bar
-    (weights, gradients, optimizer state, activations) per batch size in BATCH_SIZE_CHOICES
-    (plus ``batch_size``), the selected one emphasised and its segments labelled with their
-    shares. Right, on a log axis (the budgets span six orders of magnitude): each batch size's
-    total against all four device budgets. Bars over the selected device's budget are hatched
-    in red in both panels, and an out-of-memory selection gets a red banner and title.
+) -> MemoryLedger:
+    """The numbers of the memory ledger figure, from the student's training_memory.
 
     Args:
         training_memory: the student's training_memory(layer_sizes, batch_size,
             bytes_per_value, optimizer).
         layer_sizes: widths of every layer, input first.
         batch_size: the selected batch size (examples per step, >= 1).
-        bytes_per_value: bytes per stored value (BYTES_FP32 or BYTES_FP16, or any positive number).
+        bytes_per_value: bytes per stored value (any positive number).
         optimizer: a key of OPTIMIZER_STATE_PER_PARAM.
-        device: a key of DEVICE_BUDGETS_BYTES.
+        device: a key of DEVICE_BUDGETS_BYTES, in any case.
 
     Returns:
-        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+        MemoryLedger.
 
     Raises:
         ValueError: for an argument outside the accepted values (named in the message).
+        TypeError: for a training_memory that does not return the five byte counts.
     """
     sizes = check_layer_sizes(layer_sizes)
     batch_size = check_count("batch_size", batch_size)
@@ -1051,11 +1075,31 @@ def memory_ledger_figure(
     optimizer = check_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
     device = _check_device(device)
     budget = DEVICE_BUDGETS_BYTES[device]
+    batches = tuple(sorted(set(BATCH_SIZE_CHOICES) | {batch_size}))
+    ledgers = tuple(_memory(training_memory, sizes, b, bytes_per_value, optimizer) for b in batches)
+    return MemoryLedger(
+        batch_size=batch_size,
+        precision=_precision_name(bytes_per_value),
+        optimizer=optimizer,
+        device=device,
+        budget_bytes=budget,
+        batches=batches,
+        ledgers=ledgers,
+        over=tuple(ledger["total"] > budget for ledger in ledgers),
+    )
 
-    batches = sorted(set(BATCH_SIZE_CHOICES) | {batch_size})
-    ledgers = [_memory(training_memory, sizes, b, bytes_per_value, optimizer) for b in batches]
-    chosen = ledgers[batches.index(batch_size)]
-    over = [ledger["total"] > budget for ledger in ledgers]
+
+def draw_memory_ledger(ledger: MemoryLedger):
+    """Draw the memory ledger figure: composition (linear) and totals against budgets (log).
+
+    Args:
+        ledger: from ``memory_ledger``.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+    """
+    batches, ledgers, over = ledger.batches, ledger.ledgers, ledger.over
+    batch_size, device, budget, chosen = ledger.batch_size, ledger.device, ledger.budget_bytes, ledger.chosen
     tick_labels = [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
 
     fig, (ax_mix, ax_tot) = plt.subplots(
@@ -1073,27 +1117,27 @@ def memory_ledger_figure(
         )
 
     # Left: what the memory is made of, on a linear axis.
-    for i, (b, ledger, too_big) in enumerate(zip(batches, ledgers, over)):
+    for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
         bottom = 0.0
         for key in MEMORY_COMPONENTS:
-            ax_mix.bar(i, ledger[key], bottom=bottom, color=COMPONENT_COLOURS[key],
+            ax_mix.bar(i, memory[key], bottom=bottom, color=COMPONENT_COLOURS[key],
                        **bar_style(selected, too_big))
-            share = ledger[key] / ledger["total"] if ledger["total"] > 0 else 0.0
+            share = memory[key] / memory["total"] if memory["total"] > 0 else 0.0
             if selected and share >= MIX_LABEL_MIN_SHARE:
                 ax_mix.text(
-                    i, bottom + ledger[key] / 2, _percent(share), ha="center", va="center",
+                    i, bottom + memory[key] / 2, _percent(share), ha="center", va="center",
                     fontsize=9, fontweight="bold", color="white" if key in ("weights", "optimizer") else "black",
                     zorder=5,
                 )
-            bottom += ledger[key]
+            bottom += memory[key]
         ax_mix.annotate(
-            fmt_bytes(ledger["total"]), (i, ledger["total"]), xytext=(0, 3), textcoords="offset points",
+            fmt_bytes(memory["total"]), (i, memory["total"]), xytext=(0, 3), textcoords="offset points",
             ha="center", va="bottom", fontsize=8, rotation=90 if len(batches) > 7 else 0,
             fontweight="bold" if selected else "normal",
             color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
         )
-    top = max(ledger["total"] for ledger in ledgers)
+    top = max(memory["total"] for memory in ledgers)
     ax_mix.set_ylim(0, top * 1.18 if top > 0 else 1)
     _binary_linear_axis(ax_mix.yaxis, top * 1.18 if top > 0 else 1)
     ax_mix.set_xticks(range(len(batches)), tick_labels)
@@ -1105,9 +1149,9 @@ def memory_ledger_figure(
 
     # Right: the totals against the device budgets, on a log axis.
     ax_tot.set_yscale("log")
-    for i, (b, ledger, too_big) in enumerate(zip(batches, ledgers, over)):
+    for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
-        ax_tot.bar(i, ledger["total"], color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
+        ax_tot.bar(i, memory["total"], color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
                    **{**bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4})
     _draw_budget_lines(ax_tot, selected=device)
     label_x = len(batches) - 0.3  # the budget labels get a column of their own, right of the bars
@@ -1116,7 +1160,7 @@ def memory_ledger_figure(
             label_x, size, f"{name}\n{fmt_bytes(size)}", ha="left", va="bottom", fontsize=9,
             color=DEVICE_COLOURS.get(name, "black"), fontweight="bold" if name == device else "normal",
         )
-    positives = [ledger["total"] for ledger in ledgers if ledger["total"] > 0]
+    positives = [memory["total"] for memory in ledgers if memory["total"] > 0]
     low = min(min(positives, default=1.0), min(DEVICE_BUDGETS_BYTES.values())) / 2
     high = max(max(positives, default=1.0), max(DEVICE_BUDGETS_BYTES.values())) * 4
     ax_tot.set_ylim(low, high)
@@ -1132,7 +1176,7 @@ def memory_ledger_figure(
     ax_tot.set_title("Totals against the device budgets (log scale)", fontsize=10.5)
     ax_tot.grid(True, axis="y", alpha=0.25)
 
-    setting = f"{_precision_name(bytes_per_value)}, {optimizer}, batch {batch_size}"
+    setting = f"{ledger.precision}, {ledger.optimizer}, batch {batch_size}"
     if chosen["total"] > budget:
         ax_tot.text(
             0.47, 0.5,
@@ -1170,6 +1214,43 @@ def memory_ledger_figure(
     ax_mix.legend(handles=handles, loc="upper left", fontsize=8.5, title=f"at batch {batch_size}",
                   title_fontsize=8.5, framealpha=0.92)
     return _finish(fig)
+
+
+@display_guard
+def memory_ledger_figure(
+    training_memory: Callable,
+    layer_sizes: Sequence[int],
+    batch_size: int,
+    bytes_per_value: float,
+    optimizer: str,
+    device: str,
+):
+    """The training memory ledger, in two panels.
+
+    Left, on a linear axis (so each segment's height is its true share): one stacked bar
+    (weights, gradients, optimizer state, activations) per batch size in BATCH_SIZE_CHOICES
+    (plus ``batch_size``), the selected one emphasised and its segments labelled with their
+    shares. Right, on a log axis (the budgets span six orders of magnitude): each batch size's
+    total against all four device budgets. Bars over the selected device's budget are hatched
+    in red in both panels, and an out-of-memory selection gets a red banner and title.
+
+    Args:
+        training_memory: the student's training_memory(layer_sizes, batch_size,
+            bytes_per_value, optimizer).
+        layer_sizes: widths of every layer, input first.
+        batch_size: the selected batch size (examples per step, >= 1).
+        bytes_per_value: bytes per stored value (BYTES_FP32 or BYTES_FP16, or any positive number).
+        optimizer: a key of OPTIMIZER_STATE_PER_PARAM.
+        device: a key of DEVICE_BUDGETS_BYTES.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+
+    Raises:
+        ValueError: for an argument outside the accepted values (named in the message).
+    """
+    ledger = memory_ledger(training_memory, layer_sizes, batch_size, bytes_per_value, optimizer, device)
+    return draw_memory_ledger(ledger)
 
 
 def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int]) -> None:
