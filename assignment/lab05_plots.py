@@ -1311,15 +1311,51 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
     return None
 
 
-@display_guard
-def width_challenge_figure(
-    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
-):
-    """Training memory of [784, W, W // 2, 10] against W, with each device's widest W.
+@dataclass(frozen=True)
+class DeviceWidth:
+    """One device's widest trainable network in the width challenge.
 
-    Totals are the student's training_memory at ``batch_size``, FP32, Adam. Each device gets a
-    marker at the student's max_trainable_width for its budget when that width is inside
-    WIDTH_CHALLENGE_RANGE; every device's width is printed.
+    Attributes:
+        device: a key of DEVICE_BUDGETS_BYTES.
+        budget_bytes: its budget.
+        width: the student's max_trainable_width for that budget (hidden width W).
+        total_bytes: the student's training_memory at ``width``, when ``width`` is on the chart
+            (inside WIDTH_CHALLENGE_RANGE); else None.
+        where: the printed verdict, e.g. "W = 31,975" or "not even W = 2 fits".
+        note: for a width off the chart, the text written by the device's budget line
+            (starting with "←" when the width is left of the chart); else None.
+    """
+
+    device: str
+    budget_bytes: int
+    width: int
+    total_bytes: Optional[float]
+    where: str
+    note: Optional[str]
+
+
+@dataclass(frozen=True)
+class WidthChallenge:
+    """What the width challenge figure shows: built by ``width_challenge``.
+
+    Attributes:
+        batch_size: training batch size (examples per step); FP32 and Adam throughout.
+        widths: hidden widths W on the chart, ascending, inside WIDTH_CHALLENGE_RANGE.
+        totals: the student's training_memory of challenge_layer_sizes(W) at each of ``widths``
+            (bytes).
+        devices: every device of DEVICE_BUDGETS_BYTES with its widest trainable W.
+    """
+
+    batch_size: int
+    widths: np.ndarray
+    totals: np.ndarray
+    devices: tuple[DeviceWidth, ...]
+
+
+def width_challenge(
+    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
+) -> WidthChallenge:
+    """The numbers and verdicts of the width challenge figure, from the student's functions.
 
     Args:
         training_memory: the student's training_memory.
@@ -1328,21 +1364,53 @@ def width_challenge_figure(
         batch_size: training batch size (examples per step, >= 1).
 
     Returns:
-        matplotlib.figure.Figure.
+        WidthChallenge.
+
+    Raises:
+        ValueError: for a batch size that is not a whole number >= 1.
+        TypeError: for a student function that returned something other than the numbers expected.
     """
     batch_size = check_count("batch_size", batch_size)
     lo, hi = WIDTH_CHALLENGE_RANGE
     widths = np.unique(np.geomspace(lo, hi, WIDTH_POINTS).round().astype(int))
     widths = widths[widths >= 2]
-    totals = np.array(
-        [
-            _memory(training_memory, challenge_layer_sizes(int(w)), batch_size, BYTES_FP32, "adam")[
-                "total"
-            ]
-            for w in widths
-        ]
-    )
 
+    def total_at(width) -> float:
+        return _memory(training_memory, challenge_layer_sizes(int(width)), batch_size, BYTES_FP32, "adam")["total"]
+
+    totals = np.array([total_at(w) for w in widths])
+    devices = []
+    for device, budget in DEVICE_BUDGETS_BYTES.items():
+        width = max_trainable_width(budget, batch_size, BYTES_FP32, "adam")
+        width = int(_number(width, f"max_trainable_width({budget}, {batch_size})"))
+        total, note = None, None
+        if width < 2:
+            where = "not even W = 2 fits"
+            note = f"{device}: nothing fits"
+        elif width < lo:
+            where = f"W = {width:,} (left of the chart, which starts at W = {lo:,})"
+            note = f"← {device}: W = {width:,}"
+        elif width > hi:
+            where = f"W = {width:,} (right of the chart, which ends at W = {hi:,})"
+            note = f"{device}: W = {width:,} →"
+        else:
+            where = f"W = {width:,}"
+            total = total_at(width)
+        devices.append(DeviceWidth(device, budget, width, total, where, note))
+    return WidthChallenge(batch_size=batch_size, widths=widths, totals=totals, devices=tuple(devices))
+
+
+def draw_width_challenge(challenge: WidthChallenge):
+    """Draw the width challenge figure, then print every device's widest W.
+
+    Args:
+        challenge: from ``width_challenge``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    batch_size, widths, totals = challenge.batch_size, challenge.widths, challenge.totals
+    lo, hi = WIDTH_CHALLENGE_RANGE
     fig, ax = plt.subplots(figsize=(12, 6.5), layout="constrained")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
@@ -1355,29 +1423,10 @@ def width_challenge_figure(
     )
     _draw_budget_lines(ax)
 
-    print(
-        f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam "
-        f"(your max_trainable_width):"
-    )
-    for device, budget in DEVICE_BUDGETS_BYTES.items():
-        width = max_trainable_width(budget, batch_size, BYTES_FP32, "adam")
-        width = int(_number(width, f"max_trainable_width({budget}, {batch_size})"))
+    for entry in challenge.devices:
+        device, width, total, note = entry.device, entry.width, entry.total_bytes, entry.note
         colour = DEVICE_COLOURS.get(device, OKABE_ITO["black"])
-        if width < 2:
-            where = "not even W = 2 fits"
-            note = f"{device}: nothing fits"
-        elif width < lo:
-            where = f"W = {width:,} (left of the chart, which starts at W = {lo:,})"
-            note = f"← {device}: W = {width:,}"
-        elif width > hi:
-            where = f"W = {width:,} (right of the chart, which ends at W = {hi:,})"
-            note = f"{device}: W = {width:,} →"
-        else:
-            where = f"W = {width:,}"
-            note = None
-            total = _memory(
-                training_memory, challenge_layer_sizes(width), batch_size, BYTES_FP32, "adam"
-            )["total"]
+        if total is not None:
             ax.plot(
                 [width],
                 [total],
@@ -1405,7 +1454,7 @@ def width_challenge_figure(
             left = note.startswith("←")
             ax.text(
                 0.01 if left else 0.99,
-                budget,
+                entry.budget_bytes,
                 note,
                 transform=ax.get_yaxis_transform(),
                 ha="left" if left else "right",
@@ -1414,7 +1463,6 @@ def width_challenge_figure(
                 color=colour,
                 fontweight="bold",
             )
-        print(f"  {device:<16} budget {fmt_bytes(budget):>10}: {where}")
 
     low = min(float(totals.min()), min(DEVICE_BUDGETS_BYTES.values())) / 3
     high = max(float(totals.max()), max(DEVICE_BUDGETS_BYTES.values())) * 4
@@ -1431,7 +1479,36 @@ def width_challenge_figure(
     ax.set_title(f"How wide can you train? Walls at batch {batch_size}, FP32, Adam")
     ax.grid(True, alpha=0.25)
     ax.legend(loc="lower right", fontsize=9)
+
+    print(
+        f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam "
+        f"(your max_trainable_width):"
+    )
+    for entry in challenge.devices:
+        print(f"  {entry.device:<16} budget {fmt_bytes(entry.budget_bytes):>10}: {entry.where}")
     return _finish(fig)
+
+
+@display_guard
+def width_challenge_figure(
+    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
+):
+    """Training memory of [784, W, W // 2, 10] against W, with each device's widest W.
+
+    Totals are the student's training_memory at ``batch_size``, FP32, Adam. Each device gets a
+    marker at the student's max_trainable_width for its budget when that width is inside
+    WIDTH_CHALLENGE_RANGE; every device's width is printed.
+
+    Args:
+        training_memory: the student's training_memory.
+        max_trainable_width: the student's max_trainable_width(budget_bytes, batch_size,
+            bytes_per_value, optimizer).
+        batch_size: training batch size (examples per step, >= 1).
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_width_challenge(width_challenge(training_memory, max_trainable_width, batch_size))
 
 
 @display_guard
