@@ -1653,19 +1653,50 @@ def compute_waterfall_figure(
     return _finish(fig)
 
 
-@display_guard
-def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
-    """How much training memory grows when the batch doubles, for batches 1 to 8,192.
+@dataclass(frozen=True)
+class BatchScaling:
+    """What the batch-scaling figure shows: built by ``batch_scaling``.
 
-    Plots training_memory(layers, 2B)["total"] / training_memory(layers, B)["total"] (FP32,
-    Adam) for ``layer_sizes`` and for the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH).
+    Attributes:
+        batches: the batch sizes B, SCALING_BATCHES.
+        network: the lab's network in words ("784 → 128 → 64 → 10").
+        ratios: its training_memory(2B)["total"] / training_memory(B)["total"] at each B
+            (FP32, Adam; unitless).
+        wide_network: the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH) in words.
+        wide_ratios: the same ratios for the wide network.
+        marked: the batch marked on the chart (MNIST_BATCH_SIZE when it is one of ``batches``).
+        first_above: the first B whose ratio exceeds NEAR_DOUBLING_RATIO, or None: none does.
+        wide_first_above: the same for the wide network.
+    """
+
+    batches: np.ndarray
+    network: str
+    ratios: np.ndarray
+    wide_network: str
+    wide_ratios: np.ndarray
+    marked: int
+    first_above: Optional[int]
+    wide_first_above: Optional[int]
+
+    @property
+    def at_marked(self) -> float:
+        """The lab network's ratio at the marked batch."""
+        return float(self.ratios[list(self.batches).index(self.marked)])
+
+
+def batch_scaling(training_memory: Callable, layer_sizes: Sequence[int]) -> BatchScaling:
+    """The doubling ratios of the batch-scaling figure, from the student's training_memory.
 
     Args:
         training_memory: the student's training_memory.
         layer_sizes: widths of every layer, input first (the MNIST network in the lab).
 
     Returns:
-        matplotlib.figure.Figure.
+        BatchScaling.
+
+    Raises:
+        ValueError: for layer sizes that are not at least two whole numbers >= 1.
+        TypeError: for a training_memory that does not return the five byte counts.
     """
     sizes = check_layer_sizes(layer_sizes)
     wide = challenge_layer_sizes(SCALING_WIDE_WIDTH)
@@ -1680,16 +1711,40 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
             ]
         )
 
-    mine, wide_ratios = ratios(sizes), ratios(wide)
-    name = " → ".join(map(str, sizes))
-    wide_name = " → ".join(map(str, wide))
+    def first_above(values):
+        hits = [int(b) for b, r in zip(batches, values) if r > NEAR_DOUBLING_RATIO]
+        return hits[0] if hits else None
 
+    mine, wide_ratios = ratios(sizes), ratios(wide)
+    return BatchScaling(
+        batches=batches,
+        network=" → ".join(map(str, sizes)),
+        ratios=mine,
+        wide_network=" → ".join(map(str, wide)),
+        wide_ratios=wide_ratios,
+        marked=MNIST_BATCH_SIZE if MNIST_BATCH_SIZE in SCALING_BATCHES else int(batches[0]),
+        first_above=first_above(mine),
+        wide_first_above=first_above(wide_ratios),
+    )
+
+
+def draw_batch_scaling(scaling: BatchScaling):
+    """Draw the batch-scaling figure, then print the marked ratio and where doubling nears 2x.
+
+    Args:
+        scaling: from ``batch_scaling``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    batches, name, wide_name = scaling.batches, scaling.network, scaling.wide_network
+    marked, at_marked = scaling.marked, scaling.at_marked
     fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
     ax.set_xscale("log", base=2)
-    ax.plot(batches, mine, "o-", color=OKABE_ITO["blue"], linewidth=2.2, label=f"{name} (this lab)")
+    ax.plot(batches, scaling.ratios, "o-", color=OKABE_ITO["blue"], linewidth=2.2, label=f"{name} (this lab)")
     ax.plot(
         batches,
-        wide_ratios,
+        scaling.wide_ratios,
         "s--",
         color=OKABE_ITO["orange"],
         linewidth=2,
@@ -1705,9 +1760,6 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
         linewidth=1.2,
         label="1x (weights, gradients and optimizer state dominate)",
     )
-
-    marked = MNIST_BATCH_SIZE if MNIST_BATCH_SIZE in SCALING_BATCHES else int(batches[0])
-    at_marked = float(mine[list(batches).index(marked)])
     ax.plot(
         [marked],
         [at_marked],
@@ -1739,13 +1791,8 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
     ax.grid(True, alpha=0.25)
     ax.legend(loc="center left", fontsize=9)
 
-    def first_above(values):
-        hits = [int(b) for b, r in zip(batches, values) if r > NEAR_DOUBLING_RATIO]
-        return hits[0] if hits else None
-
-    first_mine, first_wide = first_above(mine), first_above(wide_ratios)
     print(f"{name}: batch {marked} → {2 * marked} grows training memory {at_marked:.3f}x.")
-    for label, first in ((name, first_mine), (wide_name, first_wide)):
+    for label, first in ((name, scaling.first_above), (wide_name, scaling.wide_first_above)):
         if first is None:
             print(
                 f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to "
@@ -1757,6 +1804,23 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
                 f"(→ {2 * first:,})."
             )
     return _finish(fig)
+
+
+@display_guard
+def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
+    """How much training memory grows when the batch doubles, for batches 1 to 8,192.
+
+    Plots training_memory(layers, 2B)["total"] / training_memory(layers, B)["total"] (FP32,
+    Adam) for ``layer_sizes`` and for the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH).
+
+    Args:
+        training_memory: the student's training_memory.
+        layer_sizes: widths of every layer, input first (the MNIST network in the lab).
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_batch_scaling(batch_scaling(training_memory, layer_sizes))
 
 
 # ---------------------------------------------------------------------------------------------
