@@ -1511,6 +1511,105 @@ def width_challenge_figure(
     return draw_width_challenge(width_challenge(training_memory, max_trainable_width, batch_size))
 
 
+@dataclass(frozen=True)
+class LayerShare:
+    """How the multiply-accumulates of challenge_layer_sizes(width) split between its layers.
+
+    Attributes:
+        width: the hidden width W.
+        macs: the student's layer_macs for that network: MACs per example, one per layer.
+        shares: each layer's share of their sum (fractions adding up to 1).
+    """
+
+    width: int
+    macs: tuple[float, ...]
+    shares: tuple[float, ...]
+
+
+def layer_shares(layer_macs: Callable, widths: Sequence[int] = (128, 1024, 4096, 32768)) -> tuple[LayerShare, ...]:
+    """Each layer's share of the multiply-accumulates of [784, W, W // 2, 10], for each W.
+
+    Args:
+        layer_macs: the student's layer_macs(layer_sizes) (MACs per example, per layer).
+        widths: hidden widths W to compare (each >= 2).
+
+    Returns:
+        tuple of LayerShare, one per width, in the order given.
+
+    Raises:
+        ValueError: for no widths or a width below 2, and for counts that do not add up to a
+            positive number.
+        TypeError: for a count that is not a finite number.
+    """
+    widths = [check_count("every width", w, minimum=2) for w in widths]
+    if not widths:
+        raise ValueError("widths must name at least one hidden width W >= 2")
+    out = []
+    for width in widths:
+        sizes = challenge_layer_sizes(width)
+        macs = [_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes)]
+        total = sum(macs)
+        if total <= 0:
+            raise ValueError(f"layer_macs({sizes}) returned {macs}; expected positive counts")
+        out.append(LayerShare(width, tuple(macs), tuple(m / total for m in macs)))
+    return tuple(out)
+
+
+def draw_layer_shares(shares: Sequence[LayerShare]):
+    """Draw one pie per width, then print layer 1's share of each.
+
+    Args:
+        shares: from ``layer_shares``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    fig, axes = plt.subplots(
+        1, len(shares), figsize=(3.1 * len(shares) + 0.6, 4.6), layout="constrained", squeeze=False
+    )
+    # Light colours, so the black percentages stay readable on every wedge.
+    colours = [
+        OKABE_ITO["sky_blue"],
+        OKABE_ITO["orange"],
+        OKABE_ITO["green"],
+        OKABE_ITO["purple"],
+        OKABE_ITO["yellow"],
+    ]
+    for ax, network in zip(axes[0], shares):
+        labels = [
+            f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else ""
+            for i, s in enumerate(network.shares, start=1)
+        ]
+        ax.pie(
+            list(network.macs),
+            labels=labels,
+            colors=[colours[i % len(colours)] for i in range(len(network.macs))],
+            autopct=lambda p: f"{p:.1f}%" if p >= 100 * PIE_LABEL_MIN_SHARE else "",
+            startangle=90,
+            counterclock=False,
+            wedgeprops=dict(edgecolor="white", linewidth=1.2),
+            textprops=dict(fontsize=10),
+            pctdistance=0.65,
+        )
+        ax.set_title(f"W = {network.width:,}", fontsize=12, fontweight="bold")
+        ax.text(
+            0.5,
+            -0.04,
+            "\n".join(f"layer {i}: {_percent(s)}" for i, s in enumerate(network.shares, start=1)),
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=9,
+        )
+    fig.suptitle(
+        f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12
+    )
+    print("Layer 1's share of the multiply-accumulates (from your layer_macs):")
+    for network in shares:
+        print(f"  W = {network.width:>6,}: layer 1 does {_percent(network.shares[0])} of the MACs")
+    return _finish(fig)
+
+
 @display_guard
 def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024, 4096, 32768)):
     """Pies of each layer's share of the multiply-accumulates of [784, W, W // 2, 10].
@@ -1522,57 +1621,7 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
     Returns:
         matplotlib.figure.Figure.
     """
-    widths = [check_count("every width", w, minimum=2) for w in widths]
-    if not widths:
-        raise ValueError("widths must name at least one hidden width W >= 2")
-    fig, axes = plt.subplots(
-        1, len(widths), figsize=(3.1 * len(widths) + 0.6, 4.6), layout="constrained", squeeze=False
-    )
-    # Light colours, so the black percentages stay readable on every wedge.
-    colours = [
-        OKABE_ITO["sky_blue"],
-        OKABE_ITO["orange"],
-        OKABE_ITO["green"],
-        OKABE_ITO["purple"],
-        OKABE_ITO["yellow"],
-    ]
-    print("Layer 1's share of the multiply-accumulates (from your layer_macs):")
-    for ax, width in zip(axes[0], widths):
-        sizes = challenge_layer_sizes(width)
-        macs = [_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes)]
-        total = sum(macs)
-        if total <= 0:
-            raise ValueError(f"layer_macs({sizes}) returned {macs}; expected positive counts")
-        shares = [m / total for m in macs]
-        labels = [
-            f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else "" for i, s in enumerate(shares, start=1)
-        ]
-        ax.pie(
-            macs,
-            labels=labels,
-            colors=[colours[i % len(colours)] for i in range(len(macs))],
-            autopct=lambda p: f"{p:.1f}%" if p >= 100 * PIE_LABEL_MIN_SHARE else "",
-            startangle=90,
-            counterclock=False,
-            wedgeprops=dict(edgecolor="white", linewidth=1.2),
-            textprops=dict(fontsize=10),
-            pctdistance=0.65,
-        )
-        ax.set_title(f"W = {width:,}", fontsize=12, fontweight="bold")
-        ax.text(
-            0.5,
-            -0.04,
-            "\n".join(f"layer {i}: {_percent(s)}" for i, s in enumerate(shares, start=1)),
-            transform=ax.transAxes,
-            ha="center",
-            va="top",
-            fontsize=9,
-        )
-        print(f"  W = {width:>6,}: layer 1 does {_percent(shares[0])} of the MACs")
-    fig.suptitle(
-        f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12
-    )
-    return _finish(fig)
+    return draw_layer_shares(layer_shares(layer_macs, widths))
 
 
 @display_guard
