@@ -1624,15 +1624,38 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
     return draw_layer_shares(layer_shares(layer_macs, widths))
 
 
-@display_guard
-def compute_waterfall_figure(
-    layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
-):
-    """FLOPs of one training step as a waterfall: forward, backward, update, total.
+@dataclass(frozen=True)
+class TrainingStepFlops:
+    """The FLOPs of one training step: built by ``training_step_flops``.
 
-    Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; backward =
-    BACKWARD_PRODUCTS_PER_LAYER * forward; update = ADAM_FLOPS_PER_PARAM * parameter_count
-    (this lab's estimate for Adam).
+    Attributes:
+        layer_sizes: widths of every layer, input first.
+        batch_size: examples per training step.
+        macs: the sum of the student's layer_macs (MACs per example).
+        params: the student's parameter_count.
+        forward: FLOPS_PER_MAC * macs * batch_size (FLOPs).
+        backward: BACKWARD_PRODUCTS_PER_LAYER * forward (FLOPs).
+        update: ADAM_FLOPS_PER_PARAM * params (FLOPs, this lab's estimate for Adam).
+    """
+
+    layer_sizes: tuple[int, ...]
+    batch_size: int
+    macs: float
+    params: float
+    forward: float
+    backward: float
+    update: float
+
+    @property
+    def total(self) -> float:
+        """Forward, backward and update together (FLOPs)."""
+        return self.forward + self.backward + self.update
+
+
+def training_step_flops(
+    layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
+) -> TrainingStepFlops:
+    """The FLOPs of one training step, from the student's layer_macs and parameter_count.
 
     Args:
         layer_macs: the student's layer_macs(layer_sizes).
@@ -1641,7 +1664,12 @@ def compute_waterfall_figure(
         batch_size: examples per training step (>= 1).
 
     Returns:
-        matplotlib.figure.Figure.
+        TrainingStepFlops.
+
+    Raises:
+        ValueError: for invalid layer sizes or batch size, and for MACs that do not add up to a
+            positive count.
+        TypeError: for a count that is not a finite number.
     """
     sizes = check_layer_sizes(layer_sizes)
     batch_size = check_count("batch_size", batch_size)
@@ -1650,9 +1678,27 @@ def compute_waterfall_figure(
     forward = FLOPS_PER_MAC * macs * batch_size
     if forward <= 0:
         raise ValueError(f"layer_macs({sizes}) sums to {macs:g}; expected a positive count")
-    backward = BACKWARD_PRODUCTS_PER_LAYER * forward
-    update = ADAM_FLOPS_PER_PARAM * params
-    total = forward + backward + update
+    return TrainingStepFlops(
+        layer_sizes=tuple(sizes),
+        batch_size=batch_size,
+        macs=macs,
+        params=params,
+        forward=forward,
+        backward=BACKWARD_PRODUCTS_PER_LAYER * forward,
+        update=ADAM_FLOPS_PER_PARAM * params,
+    )
+
+
+def draw_compute_waterfall(flops: TrainingStepFlops):
+    """Draw the waterfall of one training step's FLOPs, then print each part.
+
+    Args:
+        flops: from ``training_step_flops``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    forward, backward, update, total = flops.forward, flops.backward, flops.update, flops.total
     steps = [
         ("Forward", 0.0, forward, OKABE_ITO["blue"]),
         ("Backward", forward, backward, OKABE_ITO["orange"]),
@@ -1681,14 +1727,14 @@ def compute_waterfall_figure(
     ax.set_xlabel("part of one training step")
     ax.set_ylabel("FLOPs per training step")
     ax.set_title(
-        f"One training step of {' → '.join(map(str, sizes))} at batch {batch_size}: "
+        f"One training step of {' → '.join(map(str, flops.layer_sizes))} at batch {flops.batch_size}: "
         f"{total / forward:.2f}x the forward pass"
     )
     ax.grid(True, axis="y", alpha=0.25)
 
     print(
-        f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {macs:,.0f} MACs "
-        f"x batch {batch_size})"
+        f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {flops.macs:,.0f} MACs "
+        f"x batch {flops.batch_size})"
     )
     print(
         f"Backward pass: {backward:>16,.0f} FLOPs ({BACKWARD_PRODUCTS_PER_LAYER} products per "
@@ -1696,10 +1742,33 @@ def compute_waterfall_figure(
     )
     print(
         f"Adam update:   {update:>16,.0f} FLOPs ({ADAM_FLOPS_PER_PARAM} per parameter, this "
-        f"lab's estimate, x {params:,.0f} parameters)"
+        f"lab's estimate, x {flops.params:,.0f} parameters)"
     )
     print(f"Total:         {total:>16,.0f} FLOPs = {total / forward:.2f}x the forward pass")
     return _finish(fig)
+
+
+@display_guard
+def compute_waterfall_figure(
+    layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
+):
+    """FLOPs of one training step as a waterfall: forward, backward, update, total.
+
+    Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; backward =
+    BACKWARD_PRODUCTS_PER_LAYER * forward; update = ADAM_FLOPS_PER_PARAM * parameter_count
+    (this lab's estimate for Adam).
+
+    Args:
+        layer_macs: the student's layer_macs(layer_sizes).
+        parameter_count: the student's parameter_count(layer_sizes).
+        layer_sizes: widths of every layer, input first.
+        batch_size: examples per training step (>= 1).
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    flops = training_step_flops(layer_macs, parameter_count, layer_sizes, batch_size)
+    return draw_compute_waterfall(flops)
 
 
 @dataclass(frozen=True)
