@@ -631,6 +631,125 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     return draw_activation_comparator(activation_comparison(prediction, transistor_table))
 
 
+@dataclass(frozen=True)
+class TransistorTaxReveal:
+    """What act1_reveal prints: built by ``transistor_tax_reveal``.
+
+    Attributes:
+        prediction: the student's letter, upper case.
+        label: that option's label ("about 20x").
+        representative_ratio: that option's representative sigmoid/ReLU ratio.
+        ratio: the student's transistor_tax("sigmoid") (sigmoid's transistors / ReLU's).
+        off_by: how far the prediction was from ``ratio``, as a factor >= 1.
+        spot_on: whether ``off_by`` is below SPOT_ON_WITHIN.
+        verdict: the printed verdict ("your prediction was off by 2.5x (too low).").
+        neurons_per_layer, num_layers: the chapter's example network.
+        units: its activation units (neurons_per_layer * num_layers).
+        extra_per_unit: transistors a sigmoid unit needs beyond a ReLU unit.
+        extra_transistors: the student's extra_transistors for the example network, sigmoid.
+    """
+
+    prediction: str
+    label: str
+    representative_ratio: float
+    ratio: float
+    off_by: float
+    spot_on: bool
+    verdict: str
+    neurons_per_layer: int
+    num_layers: int
+    units: int
+    extra_per_unit: int
+    extra_transistors: float
+
+
+def transistor_tax_reveal(
+    prediction: Any, transistor_tax: Callable, extra_transistors: Callable
+) -> TransistorTaxReveal:
+    """The Act 1 prediction against the student's transistor_tax, and the example network's cost.
+
+    Args:
+        prediction: a letter of ACT1_PREDICTION_OPTIONS (any case; ``prediction_is_set``).
+        transistor_tax: the student's transistor_tax(activation, baseline="relu").
+        extra_transistors: the student's extra_transistors(neurons_per_layer, num_layers,
+            activation, baseline="relu").
+
+    Returns:
+        TransistorTaxReveal.
+
+    Raises:
+        ValueError: for a ratio that is not positive.
+        TypeError: for a student function that did not return a finite number.
+    """
+    letter = _prediction_letter(prediction)
+    label, representative = ACT1_PREDICTION_OPTIONS[letter]
+    ratio = _number(transistor_tax("sigmoid"), 'transistor_tax("sigmoid")')
+    if ratio <= 0:
+        raise ValueError(f'transistor_tax("sigmoid") returned {ratio!r}; expected a positive ratio')
+    off_by = max(ratio / representative, representative / ratio)
+    spot_on = off_by < SPOT_ON_WITHIN
+    if spot_on:
+        verdict = "your prediction was spot on."
+    else:
+        direction = "too low" if representative < ratio else "too high"
+        verdict = f"your prediction was off by {_times(off_by)} ({direction})."
+    neurons, layers = EXAMPLE_NEURONS_PER_LAYER, EXAMPLE_NUM_LAYERS
+    extra = _number(
+        extra_transistors(neurons, layers, "sigmoid"),
+        f'extra_transistors({neurons}, {layers}, "sigmoid")',
+    )
+    return TransistorTaxReveal(
+        prediction=letter,
+        label=label,
+        representative_ratio=representative,
+        ratio=ratio,
+        off_by=off_by,
+        spot_on=spot_on,
+        verdict=verdict,
+        neurons_per_layer=neurons,
+        num_layers=layers,
+        units=neurons * layers,
+        extra_per_unit=ACTIVATION_TRANSISTORS["sigmoid"] - ACTIVATION_TRANSISTORS["relu"],
+        extra_transistors=extra,
+    )
+
+
+def print_transistor_tax_reveal(reveal: TransistorTaxReveal) -> PrintedDict:
+    """Print the Act 1 reveal.
+
+    Args:
+        reveal: from ``transistor_tax_reveal``.
+
+    Returns:
+        dict of the numbers printed: every attribute of ``reveal`` but the verdict.
+    """
+    r = reveal
+    print(
+        f"You predicted {r.prediction} ({r.label}). The silicon cost ratio of sigmoid to ReLU is "
+        f"{r.ratio:g}x: {r.verdict}"
+    )
+    print()
+    print(
+        f"The chapter's example: {r.neurons_per_layer:,} neurons per layer x {r.num_layers} layers "
+        f"= {r.units:,} activation units. A sigmoid unit needs {r.extra_per_unit:,} more transistors "
+        f"than a ReLU unit, so building the whole network with sigmoid costs {r.extra_transistors:,.0f} "
+        f"extra transistors (your extra_transistors), for the nonlinearity alone."
+    )
+    return PrintedDict(
+        prediction=r.prediction,
+        label=r.label,
+        representative_ratio=r.representative_ratio,
+        ratio=r.ratio,
+        off_by=r.off_by,
+        spot_on=r.spot_on,
+        neurons_per_layer=r.neurons_per_layer,
+        num_layers=r.num_layers,
+        units=r.units,
+        extra_per_unit=r.extra_per_unit,
+        extra_transistors=r.extra_transistors,
+    )
+
+
 @display_guard
 def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Callable):
     """Compare the Act 1 prediction with the student's transistor_tax and scale it to a network.
@@ -649,50 +768,7 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
     if not prediction_is_set(prediction, ACT1_PREDICTION_OPTIONS):
         print(locked_message("act1_prediction", 'to "A", "B", "C" or "D"'))
         return None
-    letter = _prediction_letter(prediction)
-    label, representative = ACT1_PREDICTION_OPTIONS[letter]
-    ratio = _number(transistor_tax("sigmoid"), 'transistor_tax("sigmoid")')
-    if ratio <= 0:
-        raise ValueError(f'transistor_tax("sigmoid") returned {ratio!r}; expected a positive ratio')
-    off_by = max(ratio / representative, representative / ratio)
-    spot_on = off_by < SPOT_ON_WITHIN
-    if spot_on:
-        verdict = "your prediction was spot on."
-    else:
-        direction = "too low" if representative < ratio else "too high"
-        verdict = f"your prediction was off by {_times(off_by)} ({direction})."
-    print(
-        f"You predicted {letter} ({label}). The silicon cost ratio of sigmoid to ReLU is "
-        f"{ratio:g}x: {verdict}"
-    )
-
-    neurons, layers = EXAMPLE_NEURONS_PER_LAYER, EXAMPLE_NUM_LAYERS
-    units = neurons * layers
-    per_unit = ACTIVATION_TRANSISTORS["sigmoid"] - ACTIVATION_TRANSISTORS["relu"]
-    extra = _number(
-        extra_transistors(neurons, layers, "sigmoid"),
-        f'extra_transistors({neurons}, {layers}, "sigmoid")',
-    )
-    print()
-    print(
-        f"The chapter's example: {neurons:,} neurons per layer x {layers} layers = {units:,} "
-        f"activation units. A sigmoid unit needs {per_unit:,} more transistors than a ReLU unit, "
-        f"so building the whole network with sigmoid costs {extra:,.0f} extra transistors "
-        f"(your extra_transistors), for the nonlinearity alone."
-    )
-    return PrintedDict(
-        prediction=letter,
-        label=label,
-        representative_ratio=representative,
-        ratio=ratio,
-        off_by=off_by,
-        spot_on=spot_on,
-        neurons_per_layer=neurons,
-        num_layers=layers,
-        units=units,
-        extra_per_unit=per_unit,
-        extra_transistors=extra,
-    )
+    return print_transistor_tax_reveal(transistor_tax_reveal(prediction, transistor_tax, extra_transistors))
 
 
 @dataclass(frozen=True)
