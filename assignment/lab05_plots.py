@@ -1005,6 +1005,146 @@ def math_peek_bounds(gradient_bound: Callable, stall_depth: Callable):
 # ---------------------------------------------------------------------------------------------
 # Act 2: the memory wall of training
 # ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainingMemoryReveal:
+    """What act2_reveal prints: built by ``training_memory_reveal``.
+
+    Attributes:
+        estimate_kib: the student's estimate of the training memory (KiB).
+        memory: the student's training_memory of MNIST_LAYER_SIZES at MNIST_BATCH_SIZE, FP32,
+            Adam: the four components and "total", in bytes.
+        error_kib: the estimate minus the measured total (KiB).
+        off_by: how far the estimate was from the total, as a factor >= 1.
+        verdict: the printed verdict ("you were off by 932.41 KiB (2.04x too low).").
+        inference_batch1_bytes: the student's inference_memory at batch 1.
+        inference_equal_batch_bytes: the student's inference_memory at MNIST_BATCH_SIZE.
+    """
+
+    estimate_kib: float
+    memory: dict
+    error_kib: float
+    off_by: float
+    verdict: str
+    inference_batch1_bytes: float
+    inference_equal_batch_bytes: float
+
+    @property
+    def training_bytes(self) -> float:
+        """The measured training memory (bytes)."""
+        return self.memory["total"]
+
+    @property
+    def ratio_batch1(self) -> float:
+        """Training (batch MNIST_BATCH_SIZE) / inference (batch 1): the chapter's ratio."""
+        return self.training_bytes / self.inference_batch1_bytes
+
+    @property
+    def ratio_equal_batch(self) -> float:
+        """Training / inference, both at MNIST_BATCH_SIZE."""
+        return self.training_bytes / self.inference_equal_batch_bytes
+
+
+def training_memory_reveal(
+    estimate_kib: Any, training_memory: Callable, inference_memory: Callable
+) -> TrainingMemoryReveal:
+    """The Act 2 estimate against the student's training ledger, and inference for comparison.
+
+    Args:
+        estimate_kib: the student's estimate, a positive number of KiB (``prediction_is_set``).
+        training_memory: the student's training_memory(layer_sizes, batch_size, ...).
+        inference_memory: the student's inference_memory(layer_sizes, batch_size=1, ...).
+
+    Returns:
+        TrainingMemoryReveal.
+
+    Raises:
+        TypeError: for a student function that did not return the numbers expected.
+    """
+    estimate = float(estimate_kib)
+    memory = _memory(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    total_kib = to_kib(memory["total"])
+    error_kib = estimate - total_kib
+    factor = max(estimate / total_kib, total_kib / estimate)
+    if factor < SPOT_ON_WITHIN:
+        verdict = f"you were within {abs(error_kib):,.2f} KiB ({_times(factor)}): spot on."
+    else:
+        direction = "too low" if estimate < total_kib else "too high"
+        verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {direction})."
+    inference_1 = _number(
+        inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)"
+    )
+    inference_b = _number(
+        inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),
+        f"inference_memory(MNIST_LAYER_SIZES, {MNIST_BATCH_SIZE})",
+    )
+    return TrainingMemoryReveal(
+        estimate_kib=estimate,
+        memory=memory,
+        error_kib=error_kib,
+        off_by=factor,
+        verdict=verdict,
+        inference_batch1_bytes=inference_1,
+        inference_equal_batch_bytes=inference_b,
+    )
+
+
+def print_training_memory_reveal(reveal: TrainingMemoryReveal) -> PrintedDict:
+    """Print the Act 2 reveal: the verdict, the ledger, and training against inference.
+
+    Args:
+        reveal: from ``training_memory_reveal``.
+
+    Returns:
+        dict of the numbers printed (bytes, KiB, MiB and ratios; see ``act2_reveal``).
+    """
+    r, memory = reveal, reveal.memory
+    total = memory["total"]
+    total_kib, total_mib = to_kib(total), total / BYTES_PER_MIB
+    inference_1, inference_b = r.inference_batch1_bytes, r.inference_equal_batch_bytes
+    ratio_1, ratio_b = r.ratio_batch1, r.ratio_equal_batch
+    print(
+        f"You estimated {r.estimate_kib:,g} KiB. Training takes {total_kib:,.2f} KiB "
+        f"({total_mib:,.2f} MiB): {r.verdict}"
+    )
+
+    print()
+    print(
+        f"The ledger of {' → '.join(map(str, MNIST_LAYER_SIZES))} at batch {MNIST_BATCH_SIZE}, "
+        f"FP32, Adam (from your training_memory):"
+    )
+    for key in MEMORY_COMPONENTS:
+        share = memory[key] / total if total else math.nan
+        print(f"  {COMPONENT_LABELS[key]:<16}{to_kib(memory[key]):>12,.2f} KiB  {share:>6.1%}")
+    print(f"  {'total':<16}{total_kib:>12,.2f} KiB  {1:>6.1%}")
+
+    print()
+    print(
+        f"Inference at batch 1 needs {to_kib(inference_1):,.2f} KiB: training (batch "
+        f"{MNIST_BATCH_SIZE}) / inference (batch 1) = {ratio_1:.2f}x."
+    )
+    print(
+        f"Inference at batch {MNIST_BATCH_SIZE} needs {to_kib(inference_b):,.2f} KiB: at equal "
+        f"batch, training / inference = {ratio_b:.2f}x."
+    )
+    print(
+        f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
+        f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch."
+    )
+    return PrintedDict(
+        estimate_kib=r.estimate_kib,
+        training_bytes=total,
+        training_kib=total_kib,
+        training_mib=total_mib,
+        components_bytes={key: memory[key] for key in MEMORY_COMPONENTS},
+        error_kib=r.error_kib,
+        off_by=r.off_by,
+        inference_batch1_bytes=inference_1,
+        inference_equal_batch_bytes=inference_b,
+        ratio_batch1=ratio_1,
+        ratio_equal_batch=ratio_b,
+    )
+
+
 @display_guard
 def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: Callable):
     """Compare the Act 2 estimate with the student's training ledger of the MNIST network.
@@ -1026,66 +1166,7 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
     if not prediction_is_set(estimate_kib):
         print(locked_message("act2_estimate_kib", "to a positive number of KiB"))
         return None
-    estimate = float(estimate_kib)
-    memory = _memory(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
-    total = memory["total"]
-    total_kib, total_mib = to_kib(total), total / BYTES_PER_MIB
-    error_kib = estimate - total_kib
-    factor = max(estimate / total_kib, total_kib / estimate)
-    if factor < SPOT_ON_WITHIN:
-        verdict = f"you were within {abs(error_kib):,.2f} KiB ({_times(factor)}): spot on."
-    else:
-        direction = "too low" if estimate < total_kib else "too high"
-        verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {direction})."
-    print(
-        f"You estimated {estimate:,g} KiB. Training takes {total_kib:,.2f} KiB "
-        f"({total_mib:,.2f} MiB): {verdict}"
-    )
-
-    print()
-    print(
-        f"The ledger of {' → '.join(map(str, MNIST_LAYER_SIZES))} at batch {MNIST_BATCH_SIZE}, "
-        f"FP32, Adam (from your training_memory):"
-    )
-    for key in MEMORY_COMPONENTS:
-        share = memory[key] / total if total else math.nan
-        print(f"  {COMPONENT_LABELS[key]:<16}{to_kib(memory[key]):>12,.2f} KiB  {share:>6.1%}")
-    print(f"  {'total':<16}{total_kib:>12,.2f} KiB  {1:>6.1%}")
-
-    inference_1 = _number(
-        inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)"
-    )
-    inference_b = _number(
-        inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),
-        f"inference_memory(MNIST_LAYER_SIZES, {MNIST_BATCH_SIZE})",
-    )
-    ratio_1, ratio_b = total / inference_1, total / inference_b
-    print()
-    print(
-        f"Inference at batch 1 needs {to_kib(inference_1):,.2f} KiB: training (batch "
-        f"{MNIST_BATCH_SIZE}) / inference (batch 1) = {ratio_1:.2f}x."
-    )
-    print(
-        f"Inference at batch {MNIST_BATCH_SIZE} needs {to_kib(inference_b):,.2f} KiB: at equal "
-        f"batch, training / inference = {ratio_b:.2f}x."
-    )
-    print(
-        f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
-        f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch."
-    )
-    return PrintedDict(
-        estimate_kib=estimate,
-        training_bytes=total,
-        training_kib=total_kib,
-        training_mib=total_mib,
-        components_bytes={key: memory[key] for key in MEMORY_COMPONENTS},
-        error_kib=error_kib,
-        off_by=factor,
-        inference_batch1_bytes=inference_1,
-        inference_equal_batch_bytes=inference_b,
-        ratio_batch1=ratio_1,
-        ratio_equal_batch=ratio_b,
-    )
+    return print_training_memory_reveal(training_memory_reveal(estimate_kib, training_memory, inference_memory))
 
 
 @dataclass(frozen=True)
