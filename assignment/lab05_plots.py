@@ -17,6 +17,16 @@ Conventions:
     * Display functions that call student code are wrapped with ``display_guard``: a stub, an
       exception or a loop that never ends prints one friendly line and returns ``None``. The
       undecorated function is available as ``fn.__wrapped__`` (the tests use it).
+    * A display with more than a few numbers is three functions. A compute function (named
+      after what it returns: ``memory_ledger`` returns a ``MemoryLedger``) checks the arguments,
+      calls the student's functions and returns a frozen dataclass of the numbers, labels and
+      verdicts shown. A draw function (``draw_memory_ledger``; ``print_...`` for a printed
+      reveal) takes only that result: it draws, then prints, and never calls student code. The
+      guarded display the notebook calls (``memory_ledger_figure``) calls one, then the other.
+
+Sections: the displays' constants; what the displays return and checks of what the student's
+functions return; formatting; axes shared by several figures; then the displays in the order of
+the notebook (Act 1, Act 2, deployment and the memory hierarchy).
 """
 
 from __future__ import annotations
@@ -172,7 +182,7 @@ ACTIVATION_CURVES = {"relu": relu, "sigmoid": sigmoid, "tanh": np.tanh, "gelu": 
 
 
 # ---------------------------------------------------------------------------------------------
-# Small internal tools
+# What the displays return, and checks of what the student's functions return
 # ---------------------------------------------------------------------------------------------
 class PrintedDict(dict):
     """A dict of numbers that were just printed: it shows nothing more in a notebook."""
@@ -246,6 +256,9 @@ def _check_bytes_per_value(value: Any) -> float:
         ) from None
 
 
+# ---------------------------------------------------------------------------------------------
+# Formatting: numbers and labels as the displays show them
+# ---------------------------------------------------------------------------------------------
 def _precision_name(bytes_per_value: float) -> str:
     """'FP32' for 4 bytes, 'FP16' for 2, else 'N bytes/value'."""
     for name, size in PRECISION_BYTES.items():
@@ -287,6 +300,25 @@ def _times(value: float) -> str:
     return f"{value:.3g}x"
 
 
+def _budget_label(device: str) -> str:
+    """'Laptop GPU budget (8.00 GiB)'."""
+    return f"{device} budget ({fmt_bytes(DEVICE_BUDGETS_BYTES[device])})"
+
+
+def _challenge_shape() -> str:
+    """The width challenge's network in words: '784 → W → W // 2 → 10'."""
+    sizes = challenge_layer_sizes(2)
+    return f"{sizes[0]} → W → W // 2 → {sizes[-1]}"
+
+
+def _prediction_letter(prediction: Any) -> str:
+    """A prediction as its option's letter: ' c' -> 'C'."""
+    return prediction.strip().upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Axes and lines shared by several figures
+# ---------------------------------------------------------------------------------------------
 def _byte_tick(value: float, _pos=None) -> str:
     """Tick label in binary units, from fmt_bytes without trailing '.00' (e.g. '32 KiB')."""
     return fmt_bytes(value).replace(".00 ", " ")
@@ -316,11 +348,6 @@ def _binary_linear_axis(axis, high: float) -> None:
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v / unit:g} {name}" if v else "0"))
 
 
-def _budget_label(device: str) -> str:
-    """'Laptop GPU budget (8.00 GiB)'."""
-    return f"{device} budget ({fmt_bytes(DEVICE_BUDGETS_BYTES[device])})"
-
-
 def _draw_budget_lines(ax, selected: Optional[str] = None) -> list:
     """One labelled horizontal line per device budget; the selected device's line is bold."""
     lines = []
@@ -337,16 +364,6 @@ def _draw_budget_lines(ax, selected: Optional[str] = None) -> list:
             )
         )
     return lines
-
-
-def _challenge_shape() -> str:
-    """The width challenge's network in words: '784 → W → W // 2 → 10'."""
-    sizes = challenge_layer_sizes(2)
-    return f"{sizes[0]} → W → W // 2 → {sizes[-1]}"
-
-
-def _prediction_letter(prediction: Any) -> str:
-    return prediction.strip().upper()
 
 
 # ---------------------------------------------------------------------------------------------
