@@ -659,7 +659,7 @@ class TransistorTaxReveal:
         ratio: the student's transistor_tax("sigmoid") (sigmoid's transistors / ReLU's).
         off_by: how far the prediction was from ``ratio``, as a factor >= 1.
         spot_on: whether ``off_by`` is below SPOT_ON_WITHIN.
-        verdict: the printed verdict ("your prediction was off by 2.5x (too low).").
+        verdict: the printed verdict ("your prediction was off by 1.5x (too high).").
         neurons_per_layer, num_layers: the chapter's example network.
         units: its activation units (neurons_per_layer * num_layers).
         extra_per_unit: transistors a sigmoid unit needs beyond a ReLU unit.
@@ -1032,7 +1032,7 @@ class TrainingMemoryReveal:
             Adam: the four components and "total", in bytes.
         error_kib: the estimate minus the measured total (KiB).
         off_by: how far the estimate was from the total, as a factor >= 1.
-        verdict: the printed verdict ("you were off by 932.41 KiB (2.04x too low).").
+        verdict: the printed verdict ("you were off by 100.00 KiB (1.25x too high).").
         inference_batch1_bytes: the student's inference_memory at batch 1.
         inference_equal_batch_bytes: the student's inference_memory at MNIST_BATCH_SIZE.
     """
@@ -1495,7 +1495,7 @@ class DeviceWidth:
         width: the student's max_trainable_width for that budget (hidden width W).
         total_bytes: the student's training_memory at ``width``, when ``width`` is on the chart
             (inside WIDTH_CHALLENGE_RANGE); else None.
-        where: the printed verdict, e.g. "W = 31,975" or "not even W = 2 fits".
+        where: the printed verdict, e.g. "W = 1,024" or "not even W = 2 fits".
         note: for a width off the chart, the text written by the device's budget line
             (starting with "←" when the width is left of the chart); else None.
     """
