@@ -19,10 +19,11 @@ Conventions:
       undecorated function is available as ``fn.__wrapped__`` (the tests use it).
     * A display with more than a few numbers is three functions. A compute function (named
       after what it returns: ``memory_ledger`` returns a ``MemoryLedger``) checks the arguments,
-      calls the student's functions and returns a frozen dataclass of the numbers, labels and
-      verdicts shown. A draw function (``draw_memory_ledger``; ``print_...`` for a printed
-      reveal) takes only that result: it draws, then prints, and never calls student code. The
-      guarded display the notebook calls (``memory_ledger_figure``) calls one, then the other.
+      calls the student's functions and returns a NamedTuple of the numbers, labels and verdicts
+      shown (NamedTuples, not dataclasses: defining one costs the graded import almost nothing).
+      A draw function (``draw_memory_ledger``; ``print_...`` for a printed reveal) takes only
+      that result: it draws, then prints, and never calls student code. The guarded display the
+      notebook calls (``memory_ledger_figure``) calls one, then the other.
 
 Sections: the displays' constants; what the displays return and checks of what the student's
 functions return; formatting; axes shared by several figures; then the displays in the order of
@@ -34,9 +35,8 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 import importlib
 
@@ -398,8 +398,7 @@ def show_source(fn: Callable) -> None:
         print(f"The source of {getattr(fn, '__name__', fn)!r} is not available.")
 
 
-@dataclass(frozen=True)
-class ActivationCurve:
+class ActivationCurve(NamedTuple):
     """One activation over CURVE_X_RANGE and its numerical derivative (np.gradient).
 
     Attributes:
@@ -422,8 +421,7 @@ class ActivationCurve:
         return float(np.max(self.slope))
 
 
-@dataclass(frozen=True)
-class ActivationComparison:
+class ActivationComparison(NamedTuple):
     """What the activation cost comparator shows: built by ``activation_comparison``.
 
     Attributes:
@@ -648,8 +646,7 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     return draw_activation_comparator(activation_comparison(prediction, transistor_table))
 
 
-@dataclass(frozen=True)
-class TransistorTaxReveal:
+class TransistorTaxReveal(NamedTuple):
     """What act1_reveal prints: built by ``transistor_tax_reveal``.
 
     Attributes:
@@ -788,8 +785,7 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
     return print_transistor_tax_reveal(transistor_tax_reveal(prediction, transistor_tax, extra_transistors))
 
 
-@dataclass(frozen=True)
-class GradientDecay:
+class GradientDecay(NamedTuple):
     """What the gradient-decay figure shows: built by ``gradient_decay``.
 
     Attributes:
@@ -1022,8 +1018,7 @@ def math_peek_bounds(gradient_bound: Callable, stall_depth: Callable):
 # ---------------------------------------------------------------------------------------------
 # Act 2: the memory wall of training
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TrainingMemoryReveal:
+class TrainingMemoryReveal(NamedTuple):
     """What act2_reveal prints: built by ``training_memory_reveal``.
 
     Attributes:
@@ -1186,8 +1181,7 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
     return print_training_memory_reveal(training_memory_reveal(estimate_kib, training_memory, inference_memory))
 
 
-@dataclass(frozen=True)
-class MemoryLedger:
+class MemoryLedger(NamedTuple):
     """What the memory ledger figure shows: built by ``memory_ledger``.
 
     Attributes:
@@ -1485,8 +1479,7 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
     return None
 
 
-@dataclass(frozen=True)
-class DeviceWidth:
+class DeviceWidth(NamedTuple):
     """One device's widest trainable network in the width challenge.
 
     Attributes:
@@ -1508,8 +1501,7 @@ class DeviceWidth:
     note: Optional[str]
 
 
-@dataclass(frozen=True)
-class WidthChallenge:
+class WidthChallenge(NamedTuple):
     """What the width challenge figure shows: built by ``width_challenge``.
 
     Attributes:
@@ -1685,8 +1677,7 @@ def width_challenge_figure(
     return draw_width_challenge(width_challenge(training_memory, max_trainable_width, batch_size))
 
 
-@dataclass(frozen=True)
-class LayerShare:
+class LayerShare(NamedTuple):
     """How the multiply-accumulates of challenge_layer_sizes(width) split between its layers.
 
     Attributes:
@@ -1798,8 +1789,7 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
     return draw_layer_shares(layer_shares(layer_macs, widths))
 
 
-@dataclass(frozen=True)
-class TrainingStepFlops:
+class TrainingStepFlops(NamedTuple):
     """The FLOPs of one training step: built by ``training_step_flops``.
 
     Attributes:
@@ -1945,8 +1935,7 @@ def compute_waterfall_figure(
     return draw_compute_waterfall(flops)
 
 
-@dataclass(frozen=True)
-class BatchScaling:
+class BatchScaling(NamedTuple):
     """What the batch-scaling figure shows: built by ``batch_scaling``.
 
     Attributes:
