@@ -17,6 +17,17 @@ Conventions:
     * Display functions that call student code are wrapped with ``display_guard``: a stub, an
       exception or a loop that never ends prints one friendly line and returns ``None``. The
       undecorated function is available as ``fn.__wrapped__`` (the tests use it).
+    * A display with more than a few numbers is three functions. A compute function (named
+      after what it returns: ``memory_ledger`` returns a ``MemoryLedger``) checks the arguments,
+      calls the student's functions and returns a NamedTuple of the numbers, labels and verdicts
+      shown (NamedTuples, not dataclasses: defining one costs the graded import almost nothing).
+      A draw function (``draw_memory_ledger``; ``print_...`` for a printed reveal) takes only
+      that result: it draws, then prints, and never calls student code. The guarded display the
+      notebook calls (``memory_ledger_figure``) calls one, then the other.
+
+Sections: the displays' constants; what the displays return and checks of what the student's
+functions return; formatting; axes shared by several figures; then the displays in the order of
+the notebook (Act 1, Act 2, deployment and the memory hierarchy).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import inspect
 import math
 import numbers
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 import importlib
 
@@ -171,7 +182,7 @@ ACTIVATION_CURVES = {"relu": relu, "sigmoid": sigmoid, "tanh": np.tanh, "gelu": 
 
 
 # ---------------------------------------------------------------------------------------------
-# Small internal tools
+# What the displays return, and checks of what the student's functions return
 # ---------------------------------------------------------------------------------------------
 class PrintedDict(dict):
     """A dict of numbers that were just printed: it shows nothing more in a notebook."""
@@ -245,6 +256,9 @@ def _check_bytes_per_value(value: Any) -> float:
         ) from None
 
 
+# ---------------------------------------------------------------------------------------------
+# Formatting: numbers and labels as the displays show them
+# ---------------------------------------------------------------------------------------------
 def _precision_name(bytes_per_value: float) -> str:
     """'FP32' for 4 bytes, 'FP16' for 2, else 'N bytes/value'."""
     for name, size in PRECISION_BYTES.items():
@@ -276,11 +290,35 @@ def _percent(share: float) -> str:
     return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
 
 
+def _cycles_text(low: int, high: int) -> str:
+    """A range of cycles as '1' or '10-20'."""
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
 def _times(value: float) -> str:
     """A ratio as '2.5x', '50x', '33.3x'."""
     return f"{value:.3g}x"
 
 
+def _budget_label(device: str) -> str:
+    """'Laptop GPU budget (8.00 GiB)'."""
+    return f"{device} budget ({fmt_bytes(DEVICE_BUDGETS_BYTES[device])})"
+
+
+def _challenge_shape() -> str:
+    """The width challenge's network in words: '784 → W → W // 2 → 10'."""
+    sizes = challenge_layer_sizes(2)
+    return f"{sizes[0]} → W → W // 2 → {sizes[-1]}"
+
+
+def _prediction_letter(prediction: Any) -> str:
+    """A prediction as its option's letter: ' c' -> 'C'."""
+    return prediction.strip().upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Axes and lines shared by several figures
+# ---------------------------------------------------------------------------------------------
 def _byte_tick(value: float, _pos=None) -> str:
     """Tick label in binary units, from fmt_bytes without trailing '.00' (e.g. '32 KiB')."""
     return fmt_bytes(value).replace(".00 ", " ")
@@ -310,11 +348,6 @@ def _binary_linear_axis(axis, high: float) -> None:
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v / unit:g} {name}" if v else "0"))
 
 
-def _budget_label(device: str) -> str:
-    """'Laptop GPU budget (8.00 GiB)'."""
-    return f"{device} budget ({fmt_bytes(DEVICE_BUDGETS_BYTES[device])})"
-
-
 def _draw_budget_lines(ax, selected: Optional[str] = None) -> list:
     """One labelled horizontal line per device budget; the selected device's line is bold."""
     lines = []
@@ -331,16 +364,6 @@ def _draw_budget_lines(ax, selected: Optional[str] = None) -> list:
             )
         )
     return lines
-
-
-def _challenge_shape() -> str:
-    """The width challenge's network in words: '784 → W → W // 2 → 10'."""
-    sizes = challenge_layer_sizes(2)
-    return f"{sizes[0]} → W → W // 2 → {sizes[-1]}"
-
-
-def _prediction_letter(prediction: Any) -> str:
-    return prediction.strip().upper()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,6 +398,231 @@ def show_source(fn: Callable) -> None:
         print(f"The source of {getattr(fn, '__name__', fn)!r} is not available.")
 
 
+class ActivationCurve(NamedTuple):
+    """One activation over CURVE_X_RANGE and its numerical derivative (np.gradient).
+
+    Attributes:
+        name: key of ACTIVATION_CURVES ("relu", "sigmoid", ...).
+        label: the name shown ("ReLU", "Sigmoid", ...).
+        xs: inputs, CURVE_POINTS of them.
+        ys: the activation at ``xs``.
+        slope: its derivative at ``xs``.
+    """
+
+    name: str
+    label: str
+    xs: np.ndarray
+    ys: np.ndarray
+    slope: np.ndarray
+
+    @property
+    def peak(self) -> float:
+        """The largest slope."""
+        return float(np.max(self.slope))
+
+
+class ActivationComparison(NamedTuple):
+    """What the activation cost comparator shows: built by ``activation_comparison``.
+
+    Attributes:
+        letter: the student's prediction, upper case ("C").
+        label: that option's label ("about 20x").
+        predicted_ratio: that option's representative sigmoid/ReLU ratio.
+        names: the activations of the transistor table, in ACTIVATION_PROFILES order.
+        labels: their names as shown ("ReLU", ...), one per name.
+        estimates: the names whose figures are this lab's estimate, not the chapter's.
+        transistors: transistors per unit, one per name.
+        cycles: (low, high) cycles per evaluation, one per name.
+        power_vs_relu: the power column of the printed table, one per name.
+        sources: where each row's figures come from, one per name.
+        relu_transistors: the table's ReLU entry (None without one): the prediction line's base.
+        curves: every curve of ACTIVATION_CURVES with its derivative.
+    """
+
+    letter: str
+    label: str
+    predicted_ratio: float
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    estimates: frozenset[str]
+    transistors: tuple[int, ...]
+    cycles: tuple[tuple[int, int], ...]
+    power_vs_relu: tuple[str, ...]
+    sources: tuple[str, ...]
+    relu_transistors: Optional[int]
+    curves: tuple[ActivationCurve, ...]
+
+
+def activation_comparison(prediction: Any, transistor_table: Mapping[str, int]) -> ActivationComparison:
+    """The numbers and labels of the activation cost comparator (no student code involved).
+
+    Args:
+        prediction: a letter of ACT1_PREDICTION_OPTIONS (any case; ``prediction_is_set``).
+        transistor_table: activation name -> transistors per hardware unit (ACTIVATION_TRANSISTORS).
+
+    Returns:
+        ActivationComparison.
+    """
+    letter = _prediction_letter(prediction)
+    label, predicted_ratio = ACT1_PREDICTION_OPTIONS[letter]
+    names = tuple(name for name in ACTIVATION_PROFILES if name in transistor_table)
+    profiles = [ACTIVATION_PROFILES[name] for name in names]
+    # The derivative is numerical: no student code here.
+    xs = np.linspace(*CURVE_X_RANGE, CURVE_POINTS)
+    curves = []
+    for name, fn in ACTIVATION_CURVES.items():
+        ys = np.asarray(fn(xs), dtype=float)
+        shown = ACTIVATION_PROFILES[name]["label"] if name in ACTIVATION_PROFILES else name
+        curves.append(ActivationCurve(name, shown, xs, ys, np.gradient(ys, xs)))
+    return ActivationComparison(
+        letter=letter,
+        label=label,
+        predicted_ratio=predicted_ratio,
+        names=names,
+        labels=tuple(profile["label"] for profile in profiles),
+        estimates=frozenset(n for n, p in zip(names, profiles) if p["source"].startswith("estimate")),
+        transistors=tuple(transistor_table[name] for name in names),
+        cycles=tuple(tuple(profile["cycles"]) for profile in profiles),
+        power_vs_relu=tuple(profile["power_vs_relu"] for profile in profiles),
+        sources=tuple(profile["source"] for profile in profiles),
+        relu_transistors=transistor_table.get("relu"),
+        curves=tuple(curves),
+    )
+
+
+def draw_activation_comparator(comparison: ActivationComparison):
+    """Draw the comparator's figure, then print the prediction and the table of costs.
+
+    Args:
+        comparison: from ``activation_comparison``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    c = comparison
+    mosaic = [
+        ["transistors", "transistors", "cycles", "cycles"],
+        [f"curve_{curve.name}" for curve in c.curves],
+        [f"slope_{curve.name}" for curve in c.curves],
+    ]
+    fig, axd = plt.subplot_mosaic(
+        mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1]
+    )
+    ticks = [f"{text}\n(estimate)" if n in c.estimates else text for n, text in zip(c.names, c.labels)]
+
+    # (a) Transistors per unit, log axis.
+    ax = axd["transistors"]
+    x = np.arange(len(c.names))
+    counts = list(c.transistors)
+    bars = ax.bar(
+        x,
+        counts,
+        color=[ACTIVATION_COLOURS.get(n, OKABE_ITO["black"]) for n in c.names],
+        edgecolor=OKABE_ITO["black"],
+        hatch=["//" if n in c.estimates else "" for n in c.names],
+    )
+    for bar, n, count in zip(bars, c.names, counts):
+        note = f"{count:,}\n(estimate)" if n in c.estimates else f"{count:,}"
+        ax.annotate(
+            note,
+            (bar.get_x() + bar.get_width() / 2, count),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    ax.set_yscale("log")
+    baseline = c.relu_transistors
+    if baseline:
+        ax.axhline(
+            baseline * c.predicted_ratio,
+            color=OKABE_ITO["black"],
+            linestyle=":",
+            linewidth=1.5,
+            label=f"your prediction for sigmoid: {c.letter}, {c.label} "
+            f"({baseline * c.predicted_ratio:,.0f} transistors)",
+        )
+        ax.legend(loc="upper left", fontsize=8.5)
+    ax.set_ylim(min(counts) / 2, max(counts) * 8)
+    ax.set_xticks(x, ticks)
+    ax.set_xlabel("activation unit")
+    ax.set_ylabel("transistors per unit (log scale)")
+    ax.set_title("Silicon per unit")
+
+    # (b) Cycles per evaluation, a low-high range per activation.
+    ax = axd["cycles"]
+    for i, (n, (low, high)) in enumerate(zip(c.names, c.cycles)):
+        colour = ACTIVATION_COLOURS.get(n, OKABE_ITO["black"])
+        ax.bar(
+            i,
+            high - low,
+            bottom=low,
+            width=0.5,
+            color=colour,
+            edgecolor=OKABE_ITO["black"],
+            hatch="//" if n in c.estimates else "",
+        )
+        ax.plot([i - 0.25, i + 0.25], [low, low], color=OKABE_ITO["black"], linewidth=2)
+        ax.plot([i - 0.25, i + 0.25], [high, high], color=OKABE_ITO["black"], linewidth=2)
+        ax.annotate(
+            _cycles_text(low, high),
+            (i, high),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    top = max(high for _low, high in c.cycles)
+    ax.set_ylim(0, top * 1.2)
+    ax.set_xticks(range(len(c.names)), ticks)
+    ax.set_xlabel("activation unit")
+    ax.set_ylabel("cycles per evaluation (range)")
+    ax.set_title("Time per evaluation")
+
+    # Each curve above its derivative.
+    for curve in c.curves:
+        colour = ACTIVATION_COLOURS[curve.name]
+        top_ax, bottom_ax = axd[f"curve_{curve.name}"], axd[f"slope_{curve.name}"]
+        top_ax.plot(curve.xs, curve.ys, color=colour, linewidth=2)
+        top_ax.set_title(curve.label)
+        top_ax.set_xlabel("input x")
+        top_ax.set_ylabel(f"{curve.label}(x)")
+        bottom_ax.plot(curve.xs, curve.slope, color=colour, linewidth=2)
+        bottom_ax.fill_between(
+            curve.xs,
+            0,
+            1,
+            where=np.abs(curve.slope) < FLAT_DERIVATIVE_BELOW,
+            transform=bottom_ax.get_xaxis_transform(),
+            color="0.85",
+            label=f"slope < {FLAT_DERIVATIVE_BELOW:g}: gradient blocked",
+        )
+        bottom_ax.set_ylim(-0.15, 1.25)
+        bottom_ax.set_title(f"its derivative: at most {curve.peak:.2f}", fontsize=10)
+        bottom_ax.set_xlabel("input x")
+        bottom_ax.set_ylabel("derivative")
+        for a in (top_ax, bottom_ax):
+            a.axvline(0, color="0.6", linewidth=0.8)
+    axd["slope_relu"].legend(loc="center right", fontsize=8.5)
+    fig.suptitle(
+        "What an activation costs in silicon, and what its derivative passes back", fontsize=13
+    )
+
+    # The printed table: what the figure cannot show (power and where each figure comes from).
+    print(f"You predicted {c.letter} ({c.label}).")
+    header = f"{'activation':<11}{'transistors':>12}  {'cycles':<8}{'power vs ReLU':<27}source"
+    print()
+    print(header)
+    print("-" * len(header))
+    for row in zip(c.labels, c.transistors, c.cycles, c.power_vs_relu, c.sources):
+        label, count, (low, high), power, source = row
+        print(f"{label:<11}{count:>12,}  {_cycles_text(low, high):<8}{power:<27}{source}")
+    print()
+    return _finish(fig)
+
+
 @display_guard
 def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     """The activation cost comparator: silicon, cycles, and each curve above its derivative.
@@ -395,150 +643,125 @@ def activation_comparator(prediction: Any, transistor_table: Mapping[str, int]):
     if not prediction_is_set(prediction, ACT1_PREDICTION_OPTIONS):
         print(locked_message("act1_prediction", 'to "A", "B", "C" or "D"'))
         return None
+    return draw_activation_comparator(activation_comparison(prediction, transistor_table))
+
+
+class TransistorTaxReveal(NamedTuple):
+    """What act1_reveal prints: built by ``transistor_tax_reveal``.
+
+    Attributes:
+        prediction: the student's letter, upper case.
+        label: that option's label ("about 20x").
+        representative_ratio: that option's representative sigmoid/ReLU ratio.
+        ratio: the student's transistor_tax("sigmoid") (sigmoid's transistors / ReLU's).
+        off_by: how far the prediction was from ``ratio``, as a factor >= 1.
+        spot_on: whether ``off_by`` is below SPOT_ON_WITHIN.
+        verdict: the printed verdict ("your prediction was off by 1.5x (too high).").
+        neurons_per_layer, num_layers: the chapter's example network.
+        units: its activation units (neurons_per_layer * num_layers).
+        extra_per_unit: transistors a sigmoid unit needs beyond a ReLU unit.
+        extra_transistors: the student's extra_transistors for the example network, sigmoid.
+    """
+
+    prediction: str
+    label: str
+    representative_ratio: float
+    ratio: float
+    off_by: float
+    spot_on: bool
+    verdict: str
+    neurons_per_layer: int
+    num_layers: int
+    units: int
+    extra_per_unit: int
+    extra_transistors: float
+
+
+def transistor_tax_reveal(
+    prediction: Any, transistor_tax: Callable, extra_transistors: Callable
+) -> TransistorTaxReveal:
+    """The Act 1 prediction against the student's transistor_tax, and the example network's cost.
+
+    Args:
+        prediction: a letter of ACT1_PREDICTION_OPTIONS (any case; ``prediction_is_set``).
+        transistor_tax: the student's transistor_tax(activation, baseline="relu").
+        extra_transistors: the student's extra_transistors(neurons_per_layer, num_layers,
+            activation, baseline="relu").
+
+    Returns:
+        TransistorTaxReveal.
+
+    Raises:
+        ValueError: for a ratio that is not positive.
+        TypeError: for a student function that did not return a finite number.
+    """
     letter = _prediction_letter(prediction)
-    label, predicted_ratio = ACT1_PREDICTION_OPTIONS[letter]
-    print(f"You predicted {letter} ({label}).")
+    label, representative = ACT1_PREDICTION_OPTIONS[letter]
+    ratio = _number(transistor_tax("sigmoid"), 'transistor_tax("sigmoid")')
+    if ratio <= 0:
+        raise ValueError(f'transistor_tax("sigmoid") returned {ratio!r}; expected a positive ratio')
+    off_by = max(ratio / representative, representative / ratio)
+    spot_on = off_by < SPOT_ON_WITHIN
+    if spot_on:
+        verdict = "your prediction was spot on."
+    else:
+        direction = "too low" if representative < ratio else "too high"
+        verdict = f"your prediction was off by {_times(off_by)} ({direction})."
+    neurons, layers = EXAMPLE_NEURONS_PER_LAYER, EXAMPLE_NUM_LAYERS
+    extra = _number(
+        extra_transistors(neurons, layers, "sigmoid"),
+        f'extra_transistors({neurons}, {layers}, "sigmoid")',
+    )
+    return TransistorTaxReveal(
+        prediction=letter,
+        label=label,
+        representative_ratio=representative,
+        ratio=ratio,
+        off_by=off_by,
+        spot_on=spot_on,
+        verdict=verdict,
+        neurons_per_layer=neurons,
+        num_layers=layers,
+        units=neurons * layers,
+        extra_per_unit=ACTIVATION_TRANSISTORS["sigmoid"] - ACTIVATION_TRANSISTORS["relu"],
+        extra_transistors=extra,
+    )
 
-    names = [name for name in ACTIVATION_PROFILES if name in transistor_table]
-    estimates = {
-        name for name in names if ACTIVATION_PROFILES[name]["source"].startswith("estimate")
-    }
 
-    # The printed table: what the figure cannot show (power and where each figure comes from).
-    header = f"{'activation':<11}{'transistors':>12}  {'cycles':<8}{'power vs ReLU':<27}source"
+def print_transistor_tax_reveal(reveal: TransistorTaxReveal) -> PrintedDict:
+    """Print the Act 1 reveal.
+
+    Args:
+        reveal: from ``transistor_tax_reveal``.
+
+    Returns:
+        dict of the numbers printed: every attribute of ``reveal`` but the verdict.
+    """
+    r = reveal
+    print(
+        f"You predicted {r.prediction} ({r.label}). The silicon cost ratio of sigmoid to ReLU is "
+        f"{r.ratio:g}x: {r.verdict}"
+    )
     print()
-    print(header)
-    print("-" * len(header))
-    for name in names:
-        profile = ACTIVATION_PROFILES[name]
-        low, high = profile["cycles"]
-        cycles = f"{low}" if low == high else f"{low}-{high}"
-        print(
-            f"{profile['label']:<11}{transistor_table[name]:>12,}  {cycles:<8}"
-            f"{profile['power_vs_relu']:<27}{profile['source']}"
-        )
-    print()
-
-    mosaic = [
-        ["transistors", "transistors", "cycles", "cycles"],
-        [f"curve_{n}" for n in ACTIVATION_CURVES],
-        [f"slope_{n}" for n in ACTIVATION_CURVES],
-    ]
-    fig, axd = plt.subplot_mosaic(
-        mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1]
+    print(
+        f"The chapter's example: {r.neurons_per_layer:,} neurons per layer x {r.num_layers} layers "
+        f"= {r.units:,} activation units. A sigmoid unit needs {r.extra_per_unit:,} more transistors "
+        f"than a ReLU unit, so building the whole network with sigmoid costs {r.extra_transistors:,.0f} "
+        f"extra transistors (your extra_transistors), for the nonlinearity alone."
     )
-
-    def tick(name):
-        text = ACTIVATION_PROFILES[name]["label"]
-        return f"{text}\n(estimate)" if name in estimates else text
-
-    # (a) Transistors per unit, log axis.
-    ax = axd["transistors"]
-    x = np.arange(len(names))
-    counts = [transistor_table[n] for n in names]
-    bars = ax.bar(
-        x,
-        counts,
-        color=[ACTIVATION_COLOURS.get(n, OKABE_ITO["black"]) for n in names],
-        edgecolor=OKABE_ITO["black"],
-        hatch=["//" if n in estimates else "" for n in names],
+    return PrintedDict(
+        prediction=r.prediction,
+        label=r.label,
+        representative_ratio=r.representative_ratio,
+        ratio=r.ratio,
+        off_by=r.off_by,
+        spot_on=r.spot_on,
+        neurons_per_layer=r.neurons_per_layer,
+        num_layers=r.num_layers,
+        units=r.units,
+        extra_per_unit=r.extra_per_unit,
+        extra_transistors=r.extra_transistors,
     )
-    for bar, n, count in zip(bars, names, counts):
-        note = f"{count:,}\n(estimate)" if n in estimates else f"{count:,}"
-        ax.annotate(
-            note,
-            (bar.get_x() + bar.get_width() / 2, count),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
-    ax.set_yscale("log")
-    baseline = transistor_table.get("relu")
-    if baseline:
-        ax.axhline(
-            baseline * predicted_ratio,
-            color=OKABE_ITO["black"],
-            linestyle=":",
-            linewidth=1.5,
-            label=f"your prediction for sigmoid: {letter}, {label} "
-            f"({baseline * predicted_ratio:,.0f} transistors)",
-        )
-        ax.legend(loc="upper left", fontsize=8.5)
-    ax.set_ylim(min(counts) / 2, max(counts) * 8)
-    ax.set_xticks(x, [tick(n) for n in names])
-    ax.set_xlabel("activation unit")
-    ax.set_ylabel("transistors per unit (log scale)")
-    ax.set_title("Silicon per unit")
-
-    # (b) Cycles per evaluation, a low-high range per activation.
-    ax = axd["cycles"]
-    for i, n in enumerate(names):
-        low, high = ACTIVATION_PROFILES[n]["cycles"]
-        colour = ACTIVATION_COLOURS.get(n, OKABE_ITO["black"])
-        ax.bar(
-            i,
-            high - low,
-            bottom=low,
-            width=0.5,
-            color=colour,
-            edgecolor=OKABE_ITO["black"],
-            hatch="//" if n in estimates else "",
-        )
-        ax.plot([i - 0.25, i + 0.25], [low, low], color=OKABE_ITO["black"], linewidth=2)
-        ax.plot([i - 0.25, i + 0.25], [high, high], color=OKABE_ITO["black"], linewidth=2)
-        text = f"{low}" if low == high else f"{low}-{high}"
-        ax.annotate(
-            text,
-            (i, high),
-            xytext=(0, 4),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
-    top = max(ACTIVATION_PROFILES[n]["cycles"][1] for n in names)
-    ax.set_ylim(0, top * 1.2)
-    ax.set_xticks(range(len(names)), [tick(n) for n in names])
-    ax.set_xlabel("activation unit")
-    ax.set_ylabel("cycles per evaluation (range)")
-    ax.set_title("Time per evaluation")
-
-    # Each curve above its derivative. The derivative is numerical: no student code here.
-    xs = np.linspace(*CURVE_X_RANGE, CURVE_POINTS)
-    for n, fn in ACTIVATION_CURVES.items():
-        ys = np.asarray(fn(xs), dtype=float)
-        slope = np.gradient(ys, xs)
-        colour = ACTIVATION_COLOURS[n]
-        name = ACTIVATION_PROFILES[n]["label"] if n in ACTIVATION_PROFILES else n
-        top_ax, bottom_ax = axd[f"curve_{n}"], axd[f"slope_{n}"]
-        top_ax.plot(xs, ys, color=colour, linewidth=2)
-        top_ax.set_title(name)
-        top_ax.set_xlabel("input x")
-        top_ax.set_ylabel(f"{name}(x)")
-        bottom_ax.plot(xs, slope, color=colour, linewidth=2)
-        bottom_ax.fill_between(
-            xs,
-            0,
-            1,
-            where=np.abs(slope) < FLAT_DERIVATIVE_BELOW,
-            transform=bottom_ax.get_xaxis_transform(),
-            color="0.85",
-            label=f"slope < {FLAT_DERIVATIVE_BELOW:g}: gradient blocked",
-        )
-        bottom_ax.set_ylim(-0.15, 1.25)
-        peak = float(np.max(slope))
-        bottom_ax.set_title(f"its derivative: at most {peak:.2f}", fontsize=10)
-        bottom_ax.set_xlabel("input x")
-        bottom_ax.set_ylabel("derivative")
-        for a in (top_ax, bottom_ax):
-            a.axvline(0, color="0.6", linewidth=0.8)
-    axd["slope_relu"].legend(loc="center right", fontsize=8.5)
-    fig.suptitle(
-        "What an activation costs in silicon, and what its derivative passes back", fontsize=13
-    )
-    return _finish(fig)
 
 
 @display_guard
@@ -559,75 +782,61 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
     if not prediction_is_set(prediction, ACT1_PREDICTION_OPTIONS):
         print(locked_message("act1_prediction", 'to "A", "B", "C" or "D"'))
         return None
-    letter = _prediction_letter(prediction)
-    label, representative = ACT1_PREDICTION_OPTIONS[letter]
-    ratio = _number(transistor_tax("sigmoid"), 'transistor_tax("sigmoid")')
-    if ratio <= 0:
-        raise ValueError(f'transistor_tax("sigmoid") returned {ratio!r}; expected a positive ratio')
-    off_by = max(ratio / representative, representative / ratio)
-    spot_on = off_by < SPOT_ON_WITHIN
-    if spot_on:
-        verdict = "your prediction was spot on."
-    else:
-        direction = "too low" if representative < ratio else "too high"
-        verdict = f"your prediction was off by {_times(off_by)} ({direction})."
-    print(
-        f"You predicted {letter} ({label}). The silicon cost ratio of sigmoid to ReLU is "
-        f"{ratio:g}x: {verdict}"
-    )
-
-    neurons, layers = EXAMPLE_NEURONS_PER_LAYER, EXAMPLE_NUM_LAYERS
-    units = neurons * layers
-    per_unit = ACTIVATION_TRANSISTORS["sigmoid"] - ACTIVATION_TRANSISTORS["relu"]
-    extra = _number(
-        extra_transistors(neurons, layers, "sigmoid"),
-        f'extra_transistors({neurons}, {layers}, "sigmoid")',
-    )
-    print()
-    print(
-        f"The chapter's example: {neurons:,} neurons per layer x {layers} layers = {units:,} "
-        f"activation units. A sigmoid unit needs {per_unit:,} more transistors than a ReLU unit, "
-        f"so building the whole network with sigmoid costs {extra:,.0f} extra transistors "
-        f"(your extra_transistors), for the nonlinearity alone."
-    )
-    return PrintedDict(
-        prediction=letter,
-        label=label,
-        representative_ratio=representative,
-        ratio=ratio,
-        off_by=off_by,
-        spot_on=spot_on,
-        neurons_per_layer=neurons,
-        num_layers=layers,
-        units=units,
-        extra_per_unit=per_unit,
-        extra_transistors=extra,
-    )
+    return print_transistor_tax_reveal(transistor_tax_reveal(prediction, transistor_tax, extra_transistors))
 
 
-@display_guard
-def gradient_decay_figure(
+class GradientDecay(NamedTuple):
+    """What the gradient-decay figure shows: built by ``gradient_decay``.
+
+    Attributes:
+        depth: the depth marked and annotated (layers, >= 1).
+        max_slope: the largest slope of one sigmoid layer (the student's sigmoid_derivative(0.0)).
+        depths: 1, 2, ..., last_depth (layers).
+        bound: the student's gradient_bound at each of ``depths`` (unitless).
+        at_depth: the student's gradient_bound at ``depth``.
+        stall: the student's stall_depth for LEARNING_STALLS_BELOW (layers), or None: never.
+        relu_active: the slope of an active ReLU unit.
+        tanh_peak: tanh's largest slope (at 0).
+        tanh_saturated: tanh's slope at TANH_SATURATED_INPUT.
+    """
+
+    depth: int
+    max_slope: float
+    depths: np.ndarray
+    bound: np.ndarray
+    at_depth: float
+    stall: Optional[int]
+    relu_active: float
+    tanh_peak: float
+    tanh_saturated: float
+
+    @property
+    def last_depth(self) -> int:
+        """The deepest depth shown: MAX_DEPTH_SHOWN, or ``depth`` when it is deeper."""
+        return max(MAX_DEPTH_SHOWN, self.depth)
+
+
+def gradient_decay(
     gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
-):
-    """Gradient magnitude against depth: sigmoid's bound, ReLU, tanh, and the stall line.
-
-    The sigmoid line is the student's gradient_bound(depths, sigmoid_derivative(0.0)); the
-    vertical line is the student's stall_depth for LEARNING_STALLS_BELOW at the same slope.
+) -> GradientDecay:
+    """The numbers of the gradient-decay figure, from the student's functions.
 
     Args:
         gradient_bound: the student's gradient_bound(depth, max_derivative).
         stall_depth: the student's stall_depth(threshold, max_derivative).
-        sigmoid_derivative: the student's sigmoid_derivative(x); its value at 0 is the
-            largest slope of one sigmoid layer.
+        sigmoid_derivative: the student's sigmoid_derivative(x).
         depth: the depth (number of layers, >= 1) to mark and annotate.
 
     Returns:
-        matplotlib.figure.Figure.
+        GradientDecay.
+
+    Raises:
+        ValueError: for a depth that is not a whole number >= 1.
+        TypeError: for a student function that returned something other than the numbers expected.
     """
     depth = check_count("depth", depth)
     max_slope = _number(sigmoid_derivative(0.0), "sigmoid_derivative(0.0)")
-    last = max(MAX_DEPTH_SHOWN, depth)
-    depths = np.arange(1, last + 1)
+    depths = np.arange(1, max(MAX_DEPTH_SHOWN, depth) + 1)
     bound = np.asarray(gradient_bound(depths, max_slope), dtype=float)
     if bound.shape != depths.shape:
         raise TypeError(
@@ -636,45 +845,66 @@ def gradient_decay_figure(
         )
     at_depth = _number(gradient_bound(depth, max_slope), f"gradient_bound({depth}, {max_slope:g})")
     stall = stall_depth(LEARNING_STALLS_BELOW, max_slope)
+    if stall is not None:
+        stall = int(_number(stall, "stall_depth"))
+    return GradientDecay(
+        depth=depth,
+        max_slope=max_slope,
+        depths=depths,
+        bound=bound,
+        at_depth=at_depth,
+        stall=stall,
+        relu_active=relu(2.0) - relu(1.0),
+        tanh_peak=1.0 - np.tanh(0.0) ** 2,
+        tanh_saturated=1.0 - np.tanh(TANH_SATURATED_INPUT) ** 2,
+    )
 
-    tanh_peak = 1.0 - np.tanh(0.0) ** 2
-    tanh_saturated = 1.0 - np.tanh(TANH_SATURATED_INPUT) ** 2
-    relu_active = relu(2.0) - relu(1.0)  # the slope of an active ReLU unit
 
+def draw_gradient_decay(decay: GradientDecay):
+    """Draw the gradient-decay figure.
+
+    Args:
+        decay: from ``gradient_decay``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    d = decay
+    depths, depth, at_depth, stall = d.depths, d.depth, d.at_depth, d.stall
     fig, ax = plt.subplots(figsize=(12, 6), layout="constrained")
     ax.plot(
         depths,
-        np.full(depths.shape, relu_active),
+        np.full(depths.shape, d.relu_active),
         color=OKABE_ITO["orange"],
         linewidth=5,
         alpha=0.6,
-        label=f"ReLU (active units): {relu_active:g} per layer",
+        label=f"ReLU (active units): {d.relu_active:g} per layer",
     )
     ax.plot(
         depths,
-        tanh_peak**depths,
+        d.tanh_peak**depths,
         color=OKABE_ITO["green"],
         linestyle=":",
         linewidth=2.5,
-        label=f"tanh: no ({_slope_text(max_slope)})^L bound — vanishes only by saturation",
+        label=f"tanh: no ({_slope_text(d.max_slope)})^L bound — vanishes only by saturation",
     )
     ax.plot(
         depths,
-        tanh_saturated**depths,
+        d.tanh_saturated**depths,
         color=OKABE_ITO["green"],
         linestyle="--",
         linewidth=1.8,
         label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: "
-        f"({tanh_saturated:.3f})^L",
+        f"({d.tanh_saturated:.3f})^L",
     )
     ax.plot(
         depths,
-        bound,
+        d.bound,
         "o-",
         color=OKABE_ITO["blue"],
         linewidth=2.2,
         markersize=5,
-        label=f"sigmoid: bound ({_slope_text(max_slope)})^L (your gradient_bound)",
+        label=f"sigmoid: bound ({_slope_text(d.max_slope)})^L (your gradient_bound)",
     )
     ax.axhline(
         LEARNING_STALLS_BELOW,
@@ -684,7 +914,6 @@ def gradient_decay_figure(
         label=f"learning stalls ({_sci(LEARNING_STALLS_BELOW)})",
     )
     if stall is not None:
-        stall = int(_number(stall, "stall_depth"))
         ax.axvline(
             stall,
             color=OKABE_ITO["black"],
@@ -715,11 +944,11 @@ def gradient_decay_figure(
 
     ax.set_yscale("log")
     # The saturated-tanh line may run off the bottom: the axis follows the sigmoid bound.
-    positive = bound[bound > 0]
+    positive = d.bound[d.bound > 0]
     floor = min(float(positive.min()) if positive.size else 1.0, LEARNING_STALLS_BELOW) / 100
     ax.set_ylim(floor, 10)
     ax.axhspan(floor, LEARNING_STALLS_BELOW, color=ALARM_COLOUR, alpha=0.06, zorder=0)
-    ax.set_xlim(0.5, last + 0.5)
+    ax.set_xlim(0.5, d.last_depth + 0.5)
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_xlabel("depth L (layers the gradient passes back through)")
     ax.set_ylabel("gradient magnitude (log scale)")
@@ -734,6 +963,28 @@ def gradient_decay_figure(
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.grid(True, which="major", axis="y", alpha=0.3)
     return _finish(fig)
+
+
+@display_guard
+def gradient_decay_figure(
+    gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
+):
+    """Gradient magnitude against depth: sigmoid's bound, ReLU, tanh, and the stall line.
+
+    The sigmoid line is the student's gradient_bound(depths, sigmoid_derivative(0.0)); the
+    vertical line is the student's stall_depth for LEARNING_STALLS_BELOW at the same slope.
+
+    Args:
+        gradient_bound: the student's gradient_bound(depth, max_derivative).
+        stall_depth: the student's stall_depth(threshold, max_derivative).
+        sigmoid_derivative: the student's sigmoid_derivative(x); its value at 0 is the
+            largest slope of one sigmoid layer.
+        depth: the depth (number of layers, >= 1) to mark and annotate.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_gradient_decay(gradient_decay(gradient_bound, stall_depth, sigmoid_derivative, depth))
 
 
 @display_guard
@@ -767,6 +1018,145 @@ def math_peek_bounds(gradient_bound: Callable, stall_depth: Callable):
 # ---------------------------------------------------------------------------------------------
 # Act 2: the memory wall of training
 # ---------------------------------------------------------------------------------------------
+class TrainingMemoryReveal(NamedTuple):
+    """What act2_reveal prints: built by ``training_memory_reveal``.
+
+    Attributes:
+        estimate_kib: the student's estimate of the training memory (KiB).
+        memory: the student's training_memory of MNIST_LAYER_SIZES at MNIST_BATCH_SIZE, FP32,
+            Adam: the four components and "total", in bytes.
+        error_kib: the estimate minus the measured total (KiB).
+        off_by: how far the estimate was from the total, as a factor >= 1.
+        verdict: the printed verdict ("you were off by 100.00 KiB (1.25x too high).").
+        inference_batch1_bytes: the student's inference_memory at batch 1.
+        inference_equal_batch_bytes: the student's inference_memory at MNIST_BATCH_SIZE.
+    """
+
+    estimate_kib: float
+    memory: dict
+    error_kib: float
+    off_by: float
+    verdict: str
+    inference_batch1_bytes: float
+    inference_equal_batch_bytes: float
+
+    @property
+    def training_bytes(self) -> float:
+        """The measured training memory (bytes)."""
+        return self.memory["total"]
+
+    @property
+    def ratio_batch1(self) -> float:
+        """Training (batch MNIST_BATCH_SIZE) / inference (batch 1): the chapter's ratio."""
+        return self.training_bytes / self.inference_batch1_bytes
+
+    @property
+    def ratio_equal_batch(self) -> float:
+        """Training / inference, both at MNIST_BATCH_SIZE."""
+        return self.training_bytes / self.inference_equal_batch_bytes
+
+
+def training_memory_reveal(
+    estimate_kib: Any, training_memory: Callable, inference_memory: Callable
+) -> TrainingMemoryReveal:
+    """The Act 2 estimate against the student's training ledger, and inference for comparison.
+
+    Args:
+        estimate_kib: the student's estimate, a positive number of KiB (``prediction_is_set``).
+        training_memory: the student's training_memory(layer_sizes, batch_size, ...).
+        inference_memory: the student's inference_memory(layer_sizes, batch_size=1, ...).
+
+    Returns:
+        TrainingMemoryReveal.
+
+    Raises:
+        TypeError: for a student function that did not return the numbers expected.
+    """
+    estimate = float(estimate_kib)
+    memory = _memory(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    total_kib = to_kib(memory["total"])
+    error_kib = estimate - total_kib
+    factor = max(estimate / total_kib, total_kib / estimate)
+    if factor < SPOT_ON_WITHIN:
+        verdict = f"you were within {abs(error_kib):,.2f} KiB ({_times(factor)}): spot on."
+    else:
+        direction = "too low" if estimate < total_kib else "too high"
+        verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {direction})."
+    inference_1 = _number(
+        inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)"
+    )
+    inference_b = _number(
+        inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),
+        f"inference_memory(MNIST_LAYER_SIZES, {MNIST_BATCH_SIZE})",
+    )
+    return TrainingMemoryReveal(
+        estimate_kib=estimate,
+        memory=memory,
+        error_kib=error_kib,
+        off_by=factor,
+        verdict=verdict,
+        inference_batch1_bytes=inference_1,
+        inference_equal_batch_bytes=inference_b,
+    )
+
+
+def print_training_memory_reveal(reveal: TrainingMemoryReveal) -> PrintedDict:
+    """Print the Act 2 reveal: the verdict, the ledger, and training against inference.
+
+    Args:
+        reveal: from ``training_memory_reveal``.
+
+    Returns:
+        dict of the numbers printed (bytes, KiB, MiB and ratios; see ``act2_reveal``).
+    """
+    r, memory = reveal, reveal.memory
+    total = memory["total"]
+    total_kib, total_mib = to_kib(total), total / BYTES_PER_MIB
+    inference_1, inference_b = r.inference_batch1_bytes, r.inference_equal_batch_bytes
+    ratio_1, ratio_b = r.ratio_batch1, r.ratio_equal_batch
+    print(
+        f"You estimated {r.estimate_kib:,g} KiB. Training takes {total_kib:,.2f} KiB "
+        f"({total_mib:,.2f} MiB): {r.verdict}"
+    )
+
+    print()
+    print(
+        f"The ledger of {' → '.join(map(str, MNIST_LAYER_SIZES))} at batch {MNIST_BATCH_SIZE}, "
+        f"FP32, Adam (from your training_memory):"
+    )
+    for key in MEMORY_COMPONENTS:
+        share = memory[key] / total if total else math.nan
+        print(f"  {COMPONENT_LABELS[key]:<16}{to_kib(memory[key]):>12,.2f} KiB  {share:>6.1%}")
+    print(f"  {'total':<16}{total_kib:>12,.2f} KiB  {1:>6.1%}")
+
+    print()
+    print(
+        f"Inference at batch 1 needs {to_kib(inference_1):,.2f} KiB: training (batch "
+        f"{MNIST_BATCH_SIZE}) / inference (batch 1) = {ratio_1:.2f}x."
+    )
+    print(
+        f"Inference at batch {MNIST_BATCH_SIZE} needs {to_kib(inference_b):,.2f} KiB: at equal "
+        f"batch, training / inference = {ratio_b:.2f}x."
+    )
+    print(
+        f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
+        f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch."
+    )
+    return PrintedDict(
+        estimate_kib=r.estimate_kib,
+        training_bytes=total,
+        training_kib=total_kib,
+        training_mib=total_mib,
+        components_bytes={key: memory[key] for key in MEMORY_COMPONENTS},
+        error_kib=r.error_kib,
+        off_by=r.off_by,
+        inference_batch1_bytes=inference_1,
+        inference_equal_batch_bytes=inference_b,
+        ratio_batch1=ratio_1,
+        ratio_equal_batch=ratio_b,
+    )
+
+
 @display_guard
 def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: Callable):
     """Compare the Act 2 estimate with the student's training ledger of the MNIST network.
@@ -788,100 +1178,64 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
     if not prediction_is_set(estimate_kib):
         print(locked_message("act2_estimate_kib", "to a positive number of KiB"))
         return None
-    estimate = float(estimate_kib)
-    memory = _memory(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
-    total = memory["total"]
-    total_kib, total_mib = to_kib(total), total / BYTES_PER_MIB
-    error_kib = estimate - total_kib
-    factor = max(estimate / total_kib, total_kib / estimate)
-    if factor < SPOT_ON_WITHIN:
-        verdict = f"you were within {abs(error_kib):,.2f} KiB ({_times(factor)}): spot on."
-    else:
-        direction = "too low" if estimate < total_kib else "too high"
-        verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {direction})."
-    print(
-        f"You estimated {estimate:,g} KiB. Training takes {total_kib:,.2f} KiB "
-        f"({total_mib:,.2f} MiB): {verdict}"
-    )
-
-    print()
-    print(
-        f"The ledger of {' → '.join(map(str, MNIST_LAYER_SIZES))} at batch {MNIST_BATCH_SIZE}, "
-        f"FP32, Adam (from your training_memory):"
-    )
-    for key in MEMORY_COMPONENTS:
-        share = memory[key] / total if total else math.nan
-        print(f"  {COMPONENT_LABELS[key]:<16}{to_kib(memory[key]):>12,.2f} KiB  {share:>6.1%}")
-    print(f"  {'total':<16}{total_kib:>12,.2f} KiB  {1:>6.1%}")
-
-    inference_1 = _number(
-        inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)"
-    )
-    inference_b = _number(
-        inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),
-        f"inference_memory(MNIST_LAYER_SIZES, {MNIST_BATCH_SIZE})",
-    )
-    ratio_1, ratio_b = total / inference_1, total / inference_b
-    print()
-    print(
-        f"Inference at batch 1 needs {to_kib(inference_1):,.2f} KiB: training (batch "
-        f"{MNIST_BATCH_SIZE}) / inference (batch 1) = {ratio_1:.2f}x."
-    )
-    print(
-        f"Inference at batch {MNIST_BATCH_SIZE} needs {to_kib(inference_b):,.2f} KiB: at equal "
-        f"batch, training / inference = {ratio_b:.2f}x."
-    )
-    print(
-        f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
-        f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch."
-    )
-    return PrintedDict(
-        estimate_kib=estimate,
-        training_bytes=total,
-        training_kib=total_kib,
-        training_mib=total_mib,
-        components_bytes={key: memory[key] for key in MEMORY_COMPONENTS},
-        error_kib=error_kib,
-        off_by=factor,
-        inference_batch1_bytes=inference_1,
-        inference_equal_batch_bytes=inference_b,
-        ratio_batch1=ratio_1,
-        ratio_equal_batch=ratio_b,
-    )
+    return print_training_memory_reveal(training_memory_reveal(estimate_kib, training_memory, inference_memory))
 
 
-@display_guard
-def memory_ledger_figure(
+class MemoryLedger(NamedTuple):
+    """What the memory ledger figure shows: built by ``memory_ledger``.
+
+    Attributes:
+        batch_size: the selected batch size (examples per step).
+        precision: the selected precision as shown ("FP32", "FP16", "3 bytes/value").
+        optimizer: the selected optimizer, a key of OPTIMIZER_STATE_PER_PARAM.
+        device: the selected device, a key of DEVICE_BUDGETS_BYTES.
+        budget_bytes: that device's budget.
+        batches: every batch size drawn, ascending (BATCH_SIZE_CHOICES and ``batch_size``).
+        ledgers: the student's training_memory at each of ``batches``: the four components and
+            "total", in bytes.
+        over: for each of ``batches``, whether its total exceeds ``budget_bytes``.
+    """
+
+    batch_size: int
+    precision: str
+    optimizer: str
+    device: str
+    budget_bytes: int
+    batches: tuple[int, ...]
+    ledgers: tuple[dict, ...]
+    over: tuple[bool, ...]
+
+    @property
+    def chosen(self) -> dict:
+        """The selected batch size's ledger (bytes)."""
+        return self.ledgers[self.batches.index(self.batch_size)]
+
+
+def memory_ledger(
     training_memory: Callable,
     layer_sizes: Sequence[int],
     batch_size: int,
     bytes_per_value: float,
     optimizer: str,
     device: str,
-):
-    """The training memory ledger, in two panels.
-
-    Left, on a linear axis (so each segment's height is its true share): one stacked bar
-    (weights, gradients, optimizer state, activations) per batch size in BATCH_SIZE_CHOICES
-    (plus ``batch_size``), the selected one emphasised and its segments labelled with their
-    shares. Right, on a log axis (the budgets span six orders of magnitude): each batch size's
-    total against all four device budgets. Bars over the selected device's budget are hatched
-    in red in both panels, and an out-of-memory selection gets a red banner and title.
+) -> MemoryLedger:
+    """The numbers of the memory ledger figure, from the student's training_memory.
 
     Args:
         training_memory: the student's training_memory(layer_sizes, batch_size,
             bytes_per_value, optimizer).
         layer_sizes: widths of every layer, input first.
         batch_size: the selected batch size (examples per step, >= 1).
-        bytes_per_value: bytes per stored value (BYTES_FP32 or BYTES_FP16, or any positive number).
+        bytes_per_value: bytes per stored value (any positive number).
         optimizer: a key of OPTIMIZER_STATE_PER_PARAM.
-        device: a key of DEVICE_BUDGETS_BYTES.
+        device: a key of DEVICE_BUDGETS_BYTES, in any case.
 
     Returns:
-        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+        MemoryLedger.
 
     Raises:
         ValueError: for an argument outside the accepted values (named in the message).
+        TypeError: for a training_memory that does not return the five byte counts.
     """
     sizes = check_layer_sizes(layer_sizes)
     batch_size = check_count("batch_size", batch_size)
@@ -889,11 +1243,31 @@ def memory_ledger_figure(
     optimizer = check_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
     device = _check_device(device)
     budget = DEVICE_BUDGETS_BYTES[device]
+    batches = tuple(sorted(set(BATCH_SIZE_CHOICES) | {batch_size}))
+    ledgers = tuple(_memory(training_memory, sizes, b, bytes_per_value, optimizer) for b in batches)
+    return MemoryLedger(
+        batch_size=batch_size,
+        precision=_precision_name(bytes_per_value),
+        optimizer=optimizer,
+        device=device,
+        budget_bytes=budget,
+        batches=batches,
+        ledgers=ledgers,
+        over=tuple(ledger["total"] > budget for ledger in ledgers),
+    )
 
-    batches = sorted(set(BATCH_SIZE_CHOICES) | {batch_size})
-    ledgers = [_memory(training_memory, sizes, b, bytes_per_value, optimizer) for b in batches]
-    chosen = ledgers[batches.index(batch_size)]
-    over = [ledger["total"] > budget for ledger in ledgers]
+
+def draw_memory_ledger(ledger: MemoryLedger):
+    """Draw the memory ledger figure: composition (linear) and totals against budgets (log).
+
+    Args:
+        ledger: from ``memory_ledger``.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+    """
+    batches, ledgers, over = ledger.batches, ledger.ledgers, ledger.over
+    batch_size, device, budget, chosen = ledger.batch_size, ledger.device, ledger.budget_bytes, ledger.chosen
     tick_labels = [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
 
     fig, (ax_mix, ax_tot) = plt.subplots(
@@ -911,27 +1285,27 @@ def memory_ledger_figure(
         )
 
     # Left: what the memory is made of, on a linear axis.
-    for i, (b, ledger, too_big) in enumerate(zip(batches, ledgers, over)):
+    for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
         bottom = 0.0
         for key in MEMORY_COMPONENTS:
-            ax_mix.bar(i, ledger[key], bottom=bottom, color=COMPONENT_COLOURS[key],
+            ax_mix.bar(i, memory[key], bottom=bottom, color=COMPONENT_COLOURS[key],
                        **bar_style(selected, too_big))
-            share = ledger[key] / ledger["total"] if ledger["total"] > 0 else 0.0
+            share = memory[key] / memory["total"] if memory["total"] > 0 else 0.0
             if selected and share >= MIX_LABEL_MIN_SHARE:
                 ax_mix.text(
-                    i, bottom + ledger[key] / 2, _percent(share), ha="center", va="center",
+                    i, bottom + memory[key] / 2, _percent(share), ha="center", va="center",
                     fontsize=9, fontweight="bold", color="white" if key in ("weights", "optimizer") else "black",
                     zorder=5,
                 )
-            bottom += ledger[key]
+            bottom += memory[key]
         ax_mix.annotate(
-            fmt_bytes(ledger["total"]), (i, ledger["total"]), xytext=(0, 3), textcoords="offset points",
+            fmt_bytes(memory["total"]), (i, memory["total"]), xytext=(0, 3), textcoords="offset points",
             ha="center", va="bottom", fontsize=8, rotation=90 if len(batches) > 7 else 0,
             fontweight="bold" if selected else "normal",
             color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
         )
-    top = max(ledger["total"] for ledger in ledgers)
+    top = max(memory["total"] for memory in ledgers)
     ax_mix.set_ylim(0, top * 1.18 if top > 0 else 1)
     _binary_linear_axis(ax_mix.yaxis, top * 1.18 if top > 0 else 1)
     ax_mix.set_xticks(range(len(batches)), tick_labels)
@@ -943,9 +1317,9 @@ def memory_ledger_figure(
 
     # Right: the totals against the device budgets, on a log axis.
     ax_tot.set_yscale("log")
-    for i, (b, ledger, too_big) in enumerate(zip(batches, ledgers, over)):
+    for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
-        ax_tot.bar(i, ledger["total"], color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
+        ax_tot.bar(i, memory["total"], color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
                    **{**bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4})
     _draw_budget_lines(ax_tot, selected=device)
     label_x = len(batches) - 0.3  # the budget labels get a column of their own, right of the bars
@@ -954,7 +1328,7 @@ def memory_ledger_figure(
             label_x, size, f"{name}\n{fmt_bytes(size)}", ha="left", va="bottom", fontsize=9,
             color=DEVICE_COLOURS.get(name, "black"), fontweight="bold" if name == device else "normal",
         )
-    positives = [ledger["total"] for ledger in ledgers if ledger["total"] > 0]
+    positives = [memory["total"] for memory in ledgers if memory["total"] > 0]
     low = min(min(positives, default=1.0), min(DEVICE_BUDGETS_BYTES.values())) / 2
     high = max(max(positives, default=1.0), max(DEVICE_BUDGETS_BYTES.values())) * 4
     ax_tot.set_ylim(low, high)
@@ -970,7 +1344,7 @@ def memory_ledger_figure(
     ax_tot.set_title("Totals against the device budgets (log scale)", fontsize=10.5)
     ax_tot.grid(True, axis="y", alpha=0.25)
 
-    setting = f"{_precision_name(bytes_per_value)}, {optimizer}, batch {batch_size}"
+    setting = f"{ledger.precision}, {ledger.optimizer}, batch {batch_size}"
     if chosen["total"] > budget:
         ax_tot.text(
             0.47, 0.5,
@@ -1008,6 +1382,43 @@ def memory_ledger_figure(
     ax_mix.legend(handles=handles, loc="upper left", fontsize=8.5, title=f"at batch {batch_size}",
                   title_fontsize=8.5, framealpha=0.92)
     return _finish(fig)
+
+
+@display_guard
+def memory_ledger_figure(
+    training_memory: Callable,
+    layer_sizes: Sequence[int],
+    batch_size: int,
+    bytes_per_value: float,
+    optimizer: str,
+    device: str,
+):
+    """The training memory ledger, in two panels.
+
+    Left, on a linear axis (so each segment's height is its true share): one stacked bar
+    (weights, gradients, optimizer state, activations) per batch size in BATCH_SIZE_CHOICES
+    (plus ``batch_size``), the selected one emphasised and its segments labelled with their
+    shares. Right, on a log axis (the budgets span six orders of magnitude): each batch size's
+    total against all four device budgets. Bars over the selected device's budget are hatched
+    in red in both panels, and an out-of-memory selection gets a red banner and title.
+
+    Args:
+        training_memory: the student's training_memory(layer_sizes, batch_size,
+            bytes_per_value, optimizer).
+        layer_sizes: widths of every layer, input first.
+        batch_size: the selected batch size (examples per step, >= 1).
+        bytes_per_value: bytes per stored value (BYTES_FP32 or BYTES_FP16, or any positive number).
+        optimizer: a key of OPTIMIZER_STATE_PER_PARAM.
+        device: a key of DEVICE_BUDGETS_BYTES.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+
+    Raises:
+        ValueError: for an argument outside the accepted values (named in the message).
+    """
+    ledger = memory_ledger(training_memory, layer_sizes, batch_size, bytes_per_value, optimizer, device)
+    return draw_memory_ledger(ledger)
 
 
 def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int]) -> None:
@@ -1068,15 +1479,49 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
     return None
 
 
-@display_guard
-def width_challenge_figure(
-    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
-):
-    """Training memory of [784, W, W // 2, 10] against W, with each device's widest W.
+class DeviceWidth(NamedTuple):
+    """One device's widest trainable network in the width challenge.
 
-    Totals are the student's training_memory at ``batch_size``, FP32, Adam. Each device gets a
-    marker at the student's max_trainable_width for its budget when that width is inside
-    WIDTH_CHALLENGE_RANGE; every device's width is printed.
+    Attributes:
+        device: a key of DEVICE_BUDGETS_BYTES.
+        budget_bytes: its budget.
+        width: the student's max_trainable_width for that budget (hidden width W).
+        total_bytes: the student's training_memory at ``width``, when ``width`` is on the chart
+            (inside WIDTH_CHALLENGE_RANGE); else None.
+        where: the printed verdict, e.g. "W = 1,024" or "not even W = 2 fits".
+        note: for a width off the chart, the text written by the device's budget line
+            (starting with "←" when the width is left of the chart); else None.
+    """
+
+    device: str
+    budget_bytes: int
+    width: int
+    total_bytes: Optional[float]
+    where: str
+    note: Optional[str]
+
+
+class WidthChallenge(NamedTuple):
+    """What the width challenge figure shows: built by ``width_challenge``.
+
+    Attributes:
+        batch_size: training batch size (examples per step); FP32 and Adam throughout.
+        widths: hidden widths W on the chart, ascending, inside WIDTH_CHALLENGE_RANGE.
+        totals: the student's training_memory of challenge_layer_sizes(W) at each of ``widths``
+            (bytes).
+        devices: every device of DEVICE_BUDGETS_BYTES with its widest trainable W.
+    """
+
+    batch_size: int
+    widths: np.ndarray
+    totals: np.ndarray
+    devices: tuple[DeviceWidth, ...]
+
+
+def width_challenge(
+    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
+) -> WidthChallenge:
+    """The numbers and verdicts of the width challenge figure, from the student's functions.
 
     Args:
         training_memory: the student's training_memory.
@@ -1085,21 +1530,53 @@ def width_challenge_figure(
         batch_size: training batch size (examples per step, >= 1).
 
     Returns:
-        matplotlib.figure.Figure.
+        WidthChallenge.
+
+    Raises:
+        ValueError: for a batch size that is not a whole number >= 1.
+        TypeError: for a student function that returned something other than the numbers expected.
     """
     batch_size = check_count("batch_size", batch_size)
     lo, hi = WIDTH_CHALLENGE_RANGE
     widths = np.unique(np.geomspace(lo, hi, WIDTH_POINTS).round().astype(int))
     widths = widths[widths >= 2]
-    totals = np.array(
-        [
-            _memory(training_memory, challenge_layer_sizes(int(w)), batch_size, BYTES_FP32, "adam")[
-                "total"
-            ]
-            for w in widths
-        ]
-    )
 
+    def total_at(width) -> float:
+        return _memory(training_memory, challenge_layer_sizes(int(width)), batch_size, BYTES_FP32, "adam")["total"]
+
+    totals = np.array([total_at(w) for w in widths])
+    devices = []
+    for device, budget in DEVICE_BUDGETS_BYTES.items():
+        width = max_trainable_width(budget, batch_size, BYTES_FP32, "adam")
+        width = int(_number(width, f"max_trainable_width({budget}, {batch_size})"))
+        total, note = None, None
+        if width < 2:
+            where = "not even W = 2 fits"
+            note = f"{device}: nothing fits"
+        elif width < lo:
+            where = f"W = {width:,} (left of the chart, which starts at W = {lo:,})"
+            note = f"← {device}: W = {width:,}"
+        elif width > hi:
+            where = f"W = {width:,} (right of the chart, which ends at W = {hi:,})"
+            note = f"{device}: W = {width:,} →"
+        else:
+            where = f"W = {width:,}"
+            total = total_at(width)
+        devices.append(DeviceWidth(device, budget, width, total, where, note))
+    return WidthChallenge(batch_size=batch_size, widths=widths, totals=totals, devices=tuple(devices))
+
+
+def draw_width_challenge(challenge: WidthChallenge):
+    """Draw the width challenge figure, then print every device's widest W.
+
+    Args:
+        challenge: from ``width_challenge``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    batch_size, widths, totals = challenge.batch_size, challenge.widths, challenge.totals
+    lo, hi = WIDTH_CHALLENGE_RANGE
     fig, ax = plt.subplots(figsize=(12, 6.5), layout="constrained")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
@@ -1112,29 +1589,10 @@ def width_challenge_figure(
     )
     _draw_budget_lines(ax)
 
-    print(
-        f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam "
-        f"(your max_trainable_width):"
-    )
-    for device, budget in DEVICE_BUDGETS_BYTES.items():
-        width = max_trainable_width(budget, batch_size, BYTES_FP32, "adam")
-        width = int(_number(width, f"max_trainable_width({budget}, {batch_size})"))
+    for entry in challenge.devices:
+        device, width, total, note = entry.device, entry.width, entry.total_bytes, entry.note
         colour = DEVICE_COLOURS.get(device, OKABE_ITO["black"])
-        if width < 2:
-            where = "not even W = 2 fits"
-            note = f"{device}: nothing fits"
-        elif width < lo:
-            where = f"W = {width:,} (left of the chart, which starts at W = {lo:,})"
-            note = f"← {device}: W = {width:,}"
-        elif width > hi:
-            where = f"W = {width:,} (right of the chart, which ends at W = {hi:,})"
-            note = f"{device}: W = {width:,} →"
-        else:
-            where = f"W = {width:,}"
-            note = None
-            total = _memory(
-                training_memory, challenge_layer_sizes(width), batch_size, BYTES_FP32, "adam"
-            )["total"]
+        if total is not None:
             ax.plot(
                 [width],
                 [total],
@@ -1162,7 +1620,7 @@ def width_challenge_figure(
             left = note.startswith("←")
             ax.text(
                 0.01 if left else 0.99,
-                budget,
+                entry.budget_bytes,
                 note,
                 transform=ax.get_yaxis_transform(),
                 ha="left" if left else "right",
@@ -1171,7 +1629,6 @@ def width_challenge_figure(
                 color=colour,
                 fontweight="bold",
             )
-        print(f"  {device:<16} budget {fmt_bytes(budget):>10}: {where}")
 
     low = min(float(totals.min()), min(DEVICE_BUDGETS_BYTES.values())) / 3
     high = max(float(totals.max()), max(DEVICE_BUDGETS_BYTES.values())) * 4
@@ -1188,6 +1645,133 @@ def width_challenge_figure(
     ax.set_title(f"How wide can you train? Walls at batch {batch_size}, FP32, Adam")
     ax.grid(True, alpha=0.25)
     ax.legend(loc="lower right", fontsize=9)
+
+    print(
+        f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam "
+        f"(your max_trainable_width):"
+    )
+    for entry in challenge.devices:
+        print(f"  {entry.device:<16} budget {fmt_bytes(entry.budget_bytes):>10}: {entry.where}")
+    return _finish(fig)
+
+
+@display_guard
+def width_challenge_figure(
+    training_memory: Callable, max_trainable_width: Callable, batch_size: int = MNIST_BATCH_SIZE
+):
+    """Training memory of [784, W, W // 2, 10] against W, with each device's widest W.
+
+    Totals are the student's training_memory at ``batch_size``, FP32, Adam. Each device gets a
+    marker at the student's max_trainable_width for its budget when that width is inside
+    WIDTH_CHALLENGE_RANGE; every device's width is printed.
+
+    Args:
+        training_memory: the student's training_memory.
+        max_trainable_width: the student's max_trainable_width(budget_bytes, batch_size,
+            bytes_per_value, optimizer).
+        batch_size: training batch size (examples per step, >= 1).
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_width_challenge(width_challenge(training_memory, max_trainable_width, batch_size))
+
+
+class LayerShare(NamedTuple):
+    """How the multiply-accumulates of challenge_layer_sizes(width) split between its layers.
+
+    Attributes:
+        width: the hidden width W.
+        macs: the student's layer_macs for that network: MACs per example, one per layer.
+        shares: each layer's share of their sum (fractions adding up to 1).
+    """
+
+    width: int
+    macs: tuple[float, ...]
+    shares: tuple[float, ...]
+
+
+def layer_shares(layer_macs: Callable, widths: Sequence[int] = (128, 1024, 4096, 32768)) -> tuple[LayerShare, ...]:
+    """Each layer's share of the multiply-accumulates of [784, W, W // 2, 10], for each W.
+
+    Args:
+        layer_macs: the student's layer_macs(layer_sizes) (MACs per example, per layer).
+        widths: hidden widths W to compare (each >= 2).
+
+    Returns:
+        tuple of LayerShare, one per width, in the order given.
+
+    Raises:
+        ValueError: for no widths or a width below 2, and for counts that do not add up to a
+            positive number.
+        TypeError: for a count that is not a finite number.
+    """
+    widths = [check_count("every width", w, minimum=2) for w in widths]
+    if not widths:
+        raise ValueError("widths must name at least one hidden width W >= 2")
+    out = []
+    for width in widths:
+        sizes = challenge_layer_sizes(width)
+        macs = [_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes)]
+        total = sum(macs)
+        if total <= 0:
+            raise ValueError(f"layer_macs({sizes}) returned {macs}; expected positive counts")
+        out.append(LayerShare(width, tuple(macs), tuple(m / total for m in macs)))
+    return tuple(out)
+
+
+def draw_layer_shares(shares: Sequence[LayerShare]):
+    """Draw one pie per width, then print layer 1's share of each.
+
+    Args:
+        shares: from ``layer_shares``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    fig, axes = plt.subplots(
+        1, len(shares), figsize=(3.1 * len(shares) + 0.6, 4.6), layout="constrained", squeeze=False
+    )
+    # Light colours, so the black percentages stay readable on every wedge.
+    colours = [
+        OKABE_ITO["sky_blue"],
+        OKABE_ITO["orange"],
+        OKABE_ITO["green"],
+        OKABE_ITO["purple"],
+        OKABE_ITO["yellow"],
+    ]
+    for ax, network in zip(axes[0], shares):
+        labels = [
+            f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else ""
+            for i, s in enumerate(network.shares, start=1)
+        ]
+        ax.pie(
+            list(network.macs),
+            labels=labels,
+            colors=[colours[i % len(colours)] for i in range(len(network.macs))],
+            autopct=lambda p: f"{p:.1f}%" if p >= 100 * PIE_LABEL_MIN_SHARE else "",
+            startangle=90,
+            counterclock=False,
+            wedgeprops=dict(edgecolor="white", linewidth=1.2),
+            textprops=dict(fontsize=10),
+            pctdistance=0.65,
+        )
+        ax.set_title(f"W = {network.width:,}", fontsize=12, fontweight="bold")
+        ax.text(
+            0.5,
+            -0.04,
+            "\n".join(f"layer {i}: {_percent(s)}" for i, s in enumerate(network.shares, start=1)),
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=9,
+        )
+    fig.suptitle(
+        f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12
+    )
+    print("Layer 1's share of the multiply-accumulates (from your layer_macs):")
+    for network in shares:
+        print(f"  W = {network.width:>6,}: layer 1 does {_percent(network.shares[0])} of the MACs")
     return _finish(fig)
 
 
@@ -1202,68 +1786,40 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
     Returns:
         matplotlib.figure.Figure.
     """
-    widths = [check_count("every width", w, minimum=2) for w in widths]
-    if not widths:
-        raise ValueError("widths must name at least one hidden width W >= 2")
-    fig, axes = plt.subplots(
-        1, len(widths), figsize=(3.1 * len(widths) + 0.6, 4.6), layout="constrained", squeeze=False
-    )
-    # Light colours, so the black percentages stay readable on every wedge.
-    colours = [
-        OKABE_ITO["sky_blue"],
-        OKABE_ITO["orange"],
-        OKABE_ITO["green"],
-        OKABE_ITO["purple"],
-        OKABE_ITO["yellow"],
-    ]
-    print("Layer 1's share of the multiply-accumulates (from your layer_macs):")
-    for ax, width in zip(axes[0], widths):
-        sizes = challenge_layer_sizes(width)
-        macs = [_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes)]
-        total = sum(macs)
-        if total <= 0:
-            raise ValueError(f"layer_macs({sizes}) returned {macs}; expected positive counts")
-        shares = [m / total for m in macs]
-        labels = [
-            f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else "" for i, s in enumerate(shares, start=1)
-        ]
-        ax.pie(
-            macs,
-            labels=labels,
-            colors=[colours[i % len(colours)] for i in range(len(macs))],
-            autopct=lambda p: f"{p:.1f}%" if p >= 100 * PIE_LABEL_MIN_SHARE else "",
-            startangle=90,
-            counterclock=False,
-            wedgeprops=dict(edgecolor="white", linewidth=1.2),
-            textprops=dict(fontsize=10),
-            pctdistance=0.65,
-        )
-        ax.set_title(f"W = {width:,}", fontsize=12, fontweight="bold")
-        ax.text(
-            0.5,
-            -0.04,
-            "\n".join(f"layer {i}: {_percent(s)}" for i, s in enumerate(shares, start=1)),
-            transform=ax.transAxes,
-            ha="center",
-            va="top",
-            fontsize=9,
-        )
-        print(f"  W = {width:>6,}: layer 1 does {_percent(shares[0])} of the MACs")
-    fig.suptitle(
-        f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12
-    )
-    return _finish(fig)
+    return draw_layer_shares(layer_shares(layer_macs, widths))
 
 
-@display_guard
-def compute_waterfall_figure(
+class TrainingStepFlops(NamedTuple):
+    """The FLOPs of one training step: built by ``training_step_flops``.
+
+    Attributes:
+        layer_sizes: widths of every layer, input first.
+        batch_size: examples per training step.
+        macs: the sum of the student's layer_macs (MACs per example).
+        params: the student's parameter_count.
+        forward: FLOPS_PER_MAC * macs * batch_size (FLOPs).
+        backward: BACKWARD_PRODUCTS_PER_LAYER * forward (FLOPs).
+        update: ADAM_FLOPS_PER_PARAM * params (FLOPs, this lab's estimate for Adam).
+    """
+
+    layer_sizes: tuple[int, ...]
+    batch_size: int
+    macs: float
+    params: float
+    forward: float
+    backward: float
+    update: float
+
+    @property
+    def total(self) -> float:
+        """Forward, backward and update together (FLOPs)."""
+        return self.forward + self.backward + self.update
+
+
+def training_step_flops(
     layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
-):
-    """FLOPs of one training step as a waterfall: forward, backward, update, total.
-
-    Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; backward =
-    BACKWARD_PRODUCTS_PER_LAYER * forward; update = ADAM_FLOPS_PER_PARAM * parameter_count
-    (this lab's estimate for Adam).
+) -> TrainingStepFlops:
+    """The FLOPs of one training step, from the student's layer_macs and parameter_count.
 
     Args:
         layer_macs: the student's layer_macs(layer_sizes).
@@ -1272,7 +1828,12 @@ def compute_waterfall_figure(
         batch_size: examples per training step (>= 1).
 
     Returns:
-        matplotlib.figure.Figure.
+        TrainingStepFlops.
+
+    Raises:
+        ValueError: for invalid layer sizes or batch size, and for MACs that do not add up to a
+            positive count.
+        TypeError: for a count that is not a finite number.
     """
     sizes = check_layer_sizes(layer_sizes)
     batch_size = check_count("batch_size", batch_size)
@@ -1281,9 +1842,27 @@ def compute_waterfall_figure(
     forward = FLOPS_PER_MAC * macs * batch_size
     if forward <= 0:
         raise ValueError(f"layer_macs({sizes}) sums to {macs:g}; expected a positive count")
-    backward = BACKWARD_PRODUCTS_PER_LAYER * forward
-    update = ADAM_FLOPS_PER_PARAM * params
-    total = forward + backward + update
+    return TrainingStepFlops(
+        layer_sizes=tuple(sizes),
+        batch_size=batch_size,
+        macs=macs,
+        params=params,
+        forward=forward,
+        backward=BACKWARD_PRODUCTS_PER_LAYER * forward,
+        update=ADAM_FLOPS_PER_PARAM * params,
+    )
+
+
+def draw_compute_waterfall(flops: TrainingStepFlops):
+    """Draw the waterfall of one training step's FLOPs, then print each part.
+
+    Args:
+        flops: from ``training_step_flops``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    forward, backward, update, total = flops.forward, flops.backward, flops.update, flops.total
     steps = [
         ("Forward", 0.0, forward, OKABE_ITO["blue"]),
         ("Backward", forward, backward, OKABE_ITO["orange"]),
@@ -1312,14 +1891,14 @@ def compute_waterfall_figure(
     ax.set_xlabel("part of one training step")
     ax.set_ylabel("FLOPs per training step")
     ax.set_title(
-        f"One training step of {' → '.join(map(str, sizes))} at batch {batch_size}: "
+        f"One training step of {' → '.join(map(str, flops.layer_sizes))} at batch {flops.batch_size}: "
         f"{total / forward:.2f}x the forward pass"
     )
     ax.grid(True, axis="y", alpha=0.25)
 
     print(
-        f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {macs:,.0f} MACs "
-        f"x batch {batch_size})"
+        f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {flops.macs:,.0f} MACs "
+        f"x batch {flops.batch_size})"
     )
     print(
         f"Backward pass: {backward:>16,.0f} FLOPs ({BACKWARD_PRODUCTS_PER_LAYER} products per "
@@ -1327,25 +1906,78 @@ def compute_waterfall_figure(
     )
     print(
         f"Adam update:   {update:>16,.0f} FLOPs ({ADAM_FLOPS_PER_PARAM} per parameter, this "
-        f"lab's estimate, x {params:,.0f} parameters)"
+        f"lab's estimate, x {flops.params:,.0f} parameters)"
     )
     print(f"Total:         {total:>16,.0f} FLOPs = {total / forward:.2f}x the forward pass")
     return _finish(fig)
 
 
 @display_guard
-def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
-    """How much training memory grows when the batch doubles, for batches 1 to 8,192.
+def compute_waterfall_figure(
+    layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
+):
+    """FLOPs of one training step as a waterfall: forward, backward, update, total.
 
-    Plots training_memory(layers, 2B)["total"] / training_memory(layers, B)["total"] (FP32,
-    Adam) for ``layer_sizes`` and for the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH).
+    Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; backward =
+    BACKWARD_PRODUCTS_PER_LAYER * forward; update = ADAM_FLOPS_PER_PARAM * parameter_count
+    (this lab's estimate for Adam).
+
+    Args:
+        layer_macs: the student's layer_macs(layer_sizes).
+        parameter_count: the student's parameter_count(layer_sizes).
+        layer_sizes: widths of every layer, input first.
+        batch_size: examples per training step (>= 1).
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    flops = training_step_flops(layer_macs, parameter_count, layer_sizes, batch_size)
+    return draw_compute_waterfall(flops)
+
+
+class BatchScaling(NamedTuple):
+    """What the batch-scaling figure shows: built by ``batch_scaling``.
+
+    Attributes:
+        batches: the batch sizes B, SCALING_BATCHES.
+        network: the lab's network in words ("784 → 128 → 64 → 10").
+        ratios: its training_memory(2B)["total"] / training_memory(B)["total"] at each B
+            (FP32, Adam; unitless).
+        wide_network: the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH) in words.
+        wide_ratios: the same ratios for the wide network.
+        marked: the batch marked on the chart (MNIST_BATCH_SIZE when it is one of ``batches``).
+        first_above: the first B whose ratio exceeds NEAR_DOUBLING_RATIO, or None: none does.
+        wide_first_above: the same for the wide network.
+    """
+
+    batches: np.ndarray
+    network: str
+    ratios: np.ndarray
+    wide_network: str
+    wide_ratios: np.ndarray
+    marked: int
+    first_above: Optional[int]
+    wide_first_above: Optional[int]
+
+    @property
+    def at_marked(self) -> float:
+        """The lab network's ratio at the marked batch."""
+        return float(self.ratios[list(self.batches).index(self.marked)])
+
+
+def batch_scaling(training_memory: Callable, layer_sizes: Sequence[int]) -> BatchScaling:
+    """The doubling ratios of the batch-scaling figure, from the student's training_memory.
 
     Args:
         training_memory: the student's training_memory.
         layer_sizes: widths of every layer, input first (the MNIST network in the lab).
 
     Returns:
-        matplotlib.figure.Figure.
+        BatchScaling.
+
+    Raises:
+        ValueError: for layer sizes that are not at least two whole numbers >= 1.
+        TypeError: for a training_memory that does not return the five byte counts.
     """
     sizes = check_layer_sizes(layer_sizes)
     wide = challenge_layer_sizes(SCALING_WIDE_WIDTH)
@@ -1360,16 +1992,40 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
             ]
         )
 
-    mine, wide_ratios = ratios(sizes), ratios(wide)
-    name = " → ".join(map(str, sizes))
-    wide_name = " → ".join(map(str, wide))
+    def first_above(values):
+        hits = [int(b) for b, r in zip(batches, values) if r > NEAR_DOUBLING_RATIO]
+        return hits[0] if hits else None
 
+    mine, wide_ratios = ratios(sizes), ratios(wide)
+    return BatchScaling(
+        batches=batches,
+        network=" → ".join(map(str, sizes)),
+        ratios=mine,
+        wide_network=" → ".join(map(str, wide)),
+        wide_ratios=wide_ratios,
+        marked=MNIST_BATCH_SIZE if MNIST_BATCH_SIZE in SCALING_BATCHES else int(batches[0]),
+        first_above=first_above(mine),
+        wide_first_above=first_above(wide_ratios),
+    )
+
+
+def draw_batch_scaling(scaling: BatchScaling):
+    """Draw the batch-scaling figure, then print the marked ratio and where doubling nears 2x.
+
+    Args:
+        scaling: from ``batch_scaling``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    batches, name, wide_name = scaling.batches, scaling.network, scaling.wide_network
+    marked, at_marked = scaling.marked, scaling.at_marked
     fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
     ax.set_xscale("log", base=2)
-    ax.plot(batches, mine, "o-", color=OKABE_ITO["blue"], linewidth=2.2, label=f"{name} (this lab)")
+    ax.plot(batches, scaling.ratios, "o-", color=OKABE_ITO["blue"], linewidth=2.2, label=f"{name} (this lab)")
     ax.plot(
         batches,
-        wide_ratios,
+        scaling.wide_ratios,
         "s--",
         color=OKABE_ITO["orange"],
         linewidth=2,
@@ -1385,9 +2041,6 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
         linewidth=1.2,
         label="1x (weights, gradients and optimizer state dominate)",
     )
-
-    marked = MNIST_BATCH_SIZE if MNIST_BATCH_SIZE in SCALING_BATCHES else int(batches[0])
-    at_marked = float(mine[list(batches).index(marked)])
     ax.plot(
         [marked],
         [at_marked],
@@ -1419,13 +2072,8 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
     ax.grid(True, alpha=0.25)
     ax.legend(loc="center left", fontsize=9)
 
-    def first_above(values):
-        hits = [int(b) for b, r in zip(batches, values) if r > NEAR_DOUBLING_RATIO]
-        return hits[0] if hits else None
-
-    first_mine, first_wide = first_above(mine), first_above(wide_ratios)
     print(f"{name}: batch {marked} → {2 * marked} grows training memory {at_marked:.3f}x.")
-    for label, first in ((name, first_mine), (wide_name, first_wide)):
+    for label, first in ((name, scaling.first_above), (wide_name, scaling.wide_first_above)):
         if first is None:
             print(
                 f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to "
@@ -1437,6 +2085,23 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
                 f"(→ {2 * first:,})."
             )
     return _finish(fig)
+
+
+@display_guard
+def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
+    """How much training memory grows when the batch doubles, for batches 1 to 8,192.
+
+    Plots training_memory(layers, 2B)["total"] / training_memory(layers, B)["total"] (FP32,
+    Adam) for ``layer_sizes`` and for the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH).
+
+    Args:
+        training_memory: the student's training_memory.
+        layer_sizes: widths of every layer, input first (the MNIST network in the lab).
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_batch_scaling(batch_scaling(training_memory, layer_sizes))
 
 
 # ---------------------------------------------------------------------------------------------

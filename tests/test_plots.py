@@ -2,7 +2,9 @@
 
 The reference implementations stand in for the student's functions. Figure functions are
 called through ``fn.__wrapped__`` (bypassing ``display_guard``) so that real errors surface;
-the guard itself is tested separately.
+the guard itself is tested separately. The compute functions behind the displays (``memory_ledger``,
+``width_challenge`` ...) are checked number by number against the reference, and their draw
+functions on results built by hand, with no student function anywhere.
 """
 
 import pathlib
@@ -15,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import Wedge  # noqa: E402
 
@@ -114,28 +117,45 @@ def test_module_never_uses_the_reference_or_plt_show():
     ), "input: lab05_plots.py; expected no backend switch, got one"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "activation_comparator",
-        "act1_reveal",
-        "gradient_decay_figure",
-        "math_peek_bounds",
-        "act2_reveal",
-        "memory_ledger_figure",
-        "width_challenge_figure",
-        "layer_share_figure",
-        "compute_waterfall_figure",
-        "batch_scaling_figure",
-        "deployment_table",
-        "memory_hierarchy_summary",
-    ],
-)
-def test_display_functions_are_guarded(name):
-    fn = getattr(plots, name)
-    assert hasattr(
-        fn, "__wrapped__"
-    ), f"input: {name}; expected a display_guard wrapper, got a bare function"
+class Recorder:
+    """Stands in for every student function a display needs, and records being called."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append(args)
+        raise AssertionError("a display called student code while the autograder runs")
+
+
+DISPLAYS = {
+    "activation_comparator": lambda f: plots.activation_comparator("C", ACTIVATION_TRANSISTORS),
+    "act1_reveal": lambda f: plots.act1_reveal("C", f, f),
+    "gradient_decay_figure": lambda f: plots.gradient_decay_figure(f, f, f),
+    "math_peek_bounds": lambda f: plots.math_peek_bounds(f, f),
+    "act2_reveal": lambda f: plots.act2_reveal(900, f, f),
+    "memory_ledger_figure": lambda f: plots.memory_ledger_figure(f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP),
+    "width_challenge_figure": lambda f: plots.width_challenge_figure(f, f),
+    "layer_share_figure": lambda f: plots.layer_share_figure(f),
+    "compute_waterfall_figure": lambda f: plots.compute_waterfall_figure(f, f, MNIST_LAYER_SIZES, 32),
+    "batch_scaling_figure": lambda f: plots.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+    "deployment_table": lambda f: plots.deployment_table(f, f, MNIST_LAYER_SIZES),
+    "memory_hierarchy_summary": lambda f: plots.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DISPLAYS))
+def test_displays_are_skipped_while_the_autograder_runs(name, monkeypatch, capsys):
+    monkeypatch.setattr(helpers, "is_grading", lambda: True)
+    student = Recorder()
+    result = DISPLAYS[name](student)
+    out = capsys.readouterr().out
+    assert result is None, f"input: {name} while grading; expected None, got {result!r}"
+    assert student.calls == [], f"input: {name} while grading; expected no student call, got {student.calls}"
+    assert out == "(Figures and reveals are skipped while the autograder runs the notebook.)\n", (
+        f"input: {name} while grading; expected the one skip line, got {out!r}"
+    )
+    assert plt.get_fignums() == [], f"input: {name} while grading; expected no figure, got {plt.get_fignums()}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,6 +700,206 @@ def test_memory_hierarchy_summary(capsys):
 
 
 # ---------------------------------------------------------------------------------------------
+# Compute functions: the numbers behind each display, against the reference
+# ---------------------------------------------------------------------------------------------
+def test_activation_comparison_lists_the_table_and_every_curve():
+    comparison = plots.activation_comparison(" c", ACTIVATION_TRANSISTORS)
+    assert (comparison.letter, comparison.label) == ("C", "about 20x"), f"input: ' c'; got {comparison.letter!r}"
+    assert comparison.transistors == tuple(ACTIVATION_TRANSISTORS[n] for n in comparison.names), (
+        f"expected the table's transistors in the order of the names {comparison.names}, got {comparison.transistors}"
+    )
+    assert comparison.estimates == {"gelu"}, f"expected only GELU marked as an estimate, got {comparison.estimates}"
+    assert comparison.relu_transistors == ACTIVATION_TRANSISTORS["relu"], f"got {comparison.relu_transistors}"
+    peaks = {curve.name: curve.peak for curve in comparison.curves}
+    assert peaks["sigmoid"] == pytest.approx(0.25, abs=1e-3) and peaks["relu"] == pytest.approx(1.0), (
+        f"expected the largest slopes 1/4 (sigmoid) and 1 (ReLU), got {peaks}"
+    )
+    sigmoid = next(curve for curve in comparison.curves if curve.name == "sigmoid")
+    assert sigmoid.ys == pytest.approx(helpers.sigmoid(sigmoid.xs)), "expected the provided sigmoid's values"
+
+
+@pytest.mark.parametrize("depth", [1, 10, 25])
+def test_gradient_decay_numbers_are_the_students(depth):
+    decay = plots.gradient_decay(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=depth)
+    last = max(plots.MAX_DEPTH_SHOWN, depth)
+    assert decay.depths.tolist() == list(range(1, last + 1)), f"input: depth={depth}; got {decay.depths}"
+    expected = [ref.gradient_bound(d, 0.25) for d in range(1, last + 1)]
+    assert decay.bound == pytest.approx(expected, rel=1e-12), f"input: depth={depth}; got {decay.bound}"
+    assert decay.at_depth == pytest.approx(ref.gradient_bound(depth, 0.25)), f"input: depth={depth}"
+    assert decay.stall == ref.stall_depth(LEARNING_STALLS_BELOW, 0.25) == 10, f"got stall {decay.stall}"
+    assert (decay.relu_active, decay.tanh_peak) == (1.0, 1.0), f"got {decay.relu_active}, {decay.tanh_peak}"
+
+
+def test_gradient_decay_keeps_a_stall_depth_of_none():
+    decay = plots.gradient_decay(ref.gradient_bound, lambda threshold, slope: None, ref.sigmoid_derivative)
+    assert decay.stall is None, f"input: stall_depth returning None; got {decay.stall!r}"
+    fig = plots.draw_gradient_decay(decay)
+    assert fig.axes[0].get_title() == "Sigmoid's gradient bound never falls below the stall line", (
+        f"input: no stall depth; got the title {fig.axes[0].get_title()!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    "device, bytes_per_value, optimizer, batch_size",
+    [(LAPTOP, BYTES_FP32, "adam", 32), (MICRO, BYTES_FP16, "sgd", 1), (H100, 3, "momentum", 48)],
+)
+def test_memory_ledger_numbers_are_the_students(device, bytes_per_value, optimizer, batch_size):
+    ledger_ = plots.memory_ledger(
+        ref.training_memory, MNIST_LAYER_SIZES, batch_size, bytes_per_value, optimizer, device.upper()
+    )
+    where = f"input: {device}, {bytes_per_value} B/value, {optimizer}, batch {batch_size}"
+    batches = tuple(sorted(set(helpers.BATCH_SIZE_CHOICES) | {batch_size}))
+    assert ledger_.batches == batches, f"{where}; expected {batches}, got {ledger_.batches}"
+    for b, memory in zip(ledger_.batches, ledger_.ledgers):
+        expected = ref.training_memory(MNIST_LAYER_SIZES, b, bytes_per_value, optimizer)
+        assert memory == expected, f"{where}: at batch {b} expected {expected}, got {memory}"
+    budget = DEVICE_BUDGETS_BYTES[device]
+    assert (ledger_.device, ledger_.budget_bytes) == (device, budget), f"{where}; got {ledger_.device!r}"
+    assert ledger_.over == tuple(m["total"] > budget for m in ledger_.ledgers), f"{where}; got {ledger_.over}"
+    assert ledger_.chosen == ref.training_memory(MNIST_LAYER_SIZES, batch_size, bytes_per_value, optimizer), where
+    precision = {4: "FP32", 2: "FP16", 3: "3 bytes/value"}[bytes_per_value]
+    assert ledger_.precision == precision, f"{where}; expected {precision!r}, got {ledger_.precision!r}"
+
+
+def test_memory_ledger_checks_the_arguments_before_calling_the_student():
+    student = Recorder()
+    with pytest.raises(ValueError, match="rmsprop"):
+        plots.memory_ledger(student, MNIST_LAYER_SIZES, 32, BYTES_FP32, "rmsprop", LAPTOP)
+    assert student.calls == [], f"input: optimizer 'rmsprop'; expected no call of training_memory, got {student.calls}"
+
+
+@pytest.mark.parametrize("batch_size", [1, MNIST_BATCH_SIZE, 1024])
+def test_width_challenge_numbers_are_the_students(batch_size):
+    challenge = plots.width_challenge(ref.training_memory, ref.max_trainable_width, batch_size)
+    low, high = helpers.WIDTH_CHALLENGE_RANGE
+    assert challenge.widths[0] >= max(low, 2) and challenge.widths[-1] <= high, f"got widths {challenge.widths}"
+    expected_totals = [
+        ref.training_memory(helpers.challenge_layer_sizes(int(w)), batch_size)["total"] for w in challenge.widths
+    ]
+    assert challenge.totals.tolist() == expected_totals, f"input: batch {batch_size}; got {challenge.totals}"
+    assert [entry.device for entry in challenge.devices] == list(DEVICE_BUDGETS_BYTES), "expected every device once"
+    for entry in challenge.devices:
+        width = ref.max_trainable_width(entry.budget_bytes, batch_size)
+        where = f"input: {entry.device}, batch {batch_size}"
+        assert entry.width == width, f"{where}; expected W = {width}, got {entry.width}"
+        if low <= width <= high:
+            total = ref.training_memory(helpers.challenge_layer_sizes(width), batch_size)["total"]
+            expected = (total, None, f"W = {width:,}")
+            assert (entry.total_bytes, entry.note, entry.where) == expected, f"{where}; got {entry}"
+        else:
+            assert entry.total_bytes is None and entry.note, f"{where}: expected a note off the chart, got {entry}"
+
+
+def test_draw_width_challenge_writes_off_chart_widths_by_their_budget_line(capsys):
+    # A result built by hand: no student function is involved in drawing.
+    low, high = helpers.WIDTH_CHALLENGE_RANGE
+    devices = (
+        plots.DeviceWidth(H100, DEVICE_BUDGETS_BYTES[H100], 2 * high, None, "W = far right", f"{H100}: W = far →"),
+        plots.DeviceWidth(MICRO, DEVICE_BUDGETS_BYTES[MICRO], 1, None, "not even W = 2 fits", f"{MICRO}: nothing fits"),
+        plots.DeviceWidth(LAPTOP, DEVICE_BUDGETS_BYTES[LAPTOP], 1024, 2.0**30, "W = 1,024", None),
+    )
+    widths = np.array([low, 1024, high])
+    challenge = plots.WidthChallenge(batch_size=8, widths=widths, totals=np.array([2.0**20, 2.0**30, 2.0**40]),
+                                     devices=devices)
+    fig = plots.draw_width_challenge(challenge)
+    ax = fig.axes[0]
+    texts = {t.get_text(): t for t in ax.texts}
+    for entry in devices[:2]:
+        assert entry.note in texts, f"input: {entry.device} off the chart; expected {entry.note!r}, got {list(texts)}"
+        assert texts[entry.note].get_position()[1] == entry.budget_bytes, f"expected {entry.note!r} at its budget"
+    assert line_by_label(ax, f"{LAPTOP}: W = 1,024").get_ydata()[0] == 2.0**30, "expected the marker at its total"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Widest") and "batch 8" in out[0], f"expected the header first, got {out}"
+    assert [line.split(":", 1)[1].strip() for line in out[1:]] == [e.where for e in devices], (
+        f"expected one line per device, in order, after the header; got {out}"
+    )
+
+
+def test_layer_shares_are_the_students_macs():
+    shares = plots.layer_shares(ref.layer_macs, widths=(128, 4096))
+    assert [s.width for s in shares] == [128, 4096], f"got {[s.width for s in shares]}"
+    for share in shares:
+        macs = ref.layer_macs(helpers.challenge_layer_sizes(share.width))
+        assert share.macs == tuple(macs), f"input: W = {share.width}; expected {macs}, got {share.macs}"
+        assert sum(share.shares) == pytest.approx(1.0), f"input: W = {share.width}; got shares {share.shares}"
+    assert round(shares[0].shares[0], 3) == 0.919, f"input: W = 128; expected layer 1 at 91.9%, got {shares[0].shares}"
+
+
+@pytest.mark.parametrize("widths, accepted", [((), "at least one"), ((128, 1), ">= 2")])
+def test_layer_shares_checks_the_widths_before_calling_the_student(widths, accepted):
+    student = Recorder()
+    with pytest.raises(ValueError, match=accepted):
+        plots.layer_shares(student, widths)
+    assert student.calls == [], f"input: widths {widths}; expected no call of layer_macs, got {student.calls}"
+
+
+@pytest.mark.parametrize("layer_sizes, batch_size", [(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE), ([784, 10], 1)])
+def test_training_step_flops_are_the_students(layer_sizes, batch_size):
+    flops = plots.training_step_flops(ref.layer_macs, ref.parameter_count, layer_sizes, batch_size)
+    forward = plots.FLOPS_PER_MAC * sum(ref.layer_macs(layer_sizes)) * batch_size
+    update = plots.ADAM_FLOPS_PER_PARAM * ref.parameter_count(layer_sizes)
+    where = f"input: {layer_sizes}, batch {batch_size}"
+    assert (flops.forward, flops.backward, flops.update) == (forward, 2 * forward, update), f"{where}; got {flops}"
+    assert flops.total == 3 * forward + update, f"{where}; got total {flops.total}"
+
+
+def test_batch_scaling_ratios_are_the_students():
+    scaling = plots.batch_scaling(ref.training_memory, MNIST_LAYER_SIZES)
+    wide = helpers.challenge_layer_sizes(plots.SCALING_WIDE_WIDTH)
+
+    def ratios(layers):
+        return [ref.training_memory(layers, 2 * b)["total"] / ref.training_memory(layers, b)["total"]
+                for b in plots.SCALING_BATCHES]
+
+    assert scaling.ratios.tolist() == ratios(MNIST_LAYER_SIZES), f"got {scaling.ratios}"
+    assert scaling.wide_ratios.tolist() == ratios(wide), f"got {scaling.wide_ratios}"
+    assert (scaling.marked, round(scaling.at_marked, 3)) == (MNIST_BATCH_SIZE, 1.067), (
+        f"expected batch 32 marked at 1.067x, got {scaling.marked}, {scaling.at_marked}"
+    )
+    first = next(b for b, r in zip(plots.SCALING_BATCHES, ratios(MNIST_LAYER_SIZES)) if r > plots.NEAR_DOUBLING_RATIO)
+    assert scaling.first_above == first, f"expected {first}, got {scaling.first_above}"
+    assert scaling.wide_first_above is None, f"expected the wide network never near 2x, got {scaling.wide_first_above}"
+
+
+def test_transistor_tax_reveal_numbers_are_the_students():
+    reveal = plots.transistor_tax_reveal("a", ref.transistor_tax, ref.extra_transistors)
+    assert reveal.ratio == ref.transistor_tax("sigmoid"), f"got ratio {reveal.ratio}"
+    assert reveal.extra_transistors == ref.extra_transistors(1000, 10, "sigmoid"), f"got {reveal.extra_transistors}"
+    assert (reveal.prediction, reveal.spot_on) == ("A", False), f"input: 'a'; got {reveal.prediction}, {reveal.spot_on}"
+    assert reveal.verdict == f"your prediction was off by {reveal.off_by:.3g}x (too low).", f"got {reveal.verdict!r}"
+
+
+def test_training_memory_reveal_numbers_are_the_students():
+    reveal = plots.training_memory_reveal(900, ref.training_memory, ref.inference_memory)
+    assert reveal.memory == ref.training_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE), f"got {reveal.memory}"
+    inference_1 = ref.inference_memory(MNIST_LAYER_SIZES)
+    inference_b = ref.inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    assert (reveal.inference_batch1_bytes, reveal.inference_equal_batch_bytes) == (inference_1, inference_b), (
+        f"got {reveal.inference_batch1_bytes}, {reveal.inference_equal_batch_bytes}"
+    )
+    assert reveal.ratio_batch1 == reveal.training_bytes / inference_1, f"got {reveal.ratio_batch1}"
+    assert reveal.verdict.startswith("you were off by") and reveal.verdict.endswith("too low)."), (
+        f"input: 900 KiB; got the verdict {reveal.verdict!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda f: plots.gradient_decay(f, ref.stall_depth, ref.sigmoid_derivative),
+        lambda f: plots.width_challenge(ref.training_memory, f),
+        lambda f: plots.batch_scaling(f, MNIST_LAYER_SIZES),
+        lambda f: plots.training_step_flops(ref.layer_macs, f, MNIST_LAYER_SIZES, 32),
+    ],
+    ids=["decay", "width", "scaling", "waterfall"],
+)
+def test_compute_functions_open_no_figure(compute):
+    with pytest.raises(NotImplementedError):
+        compute(stub)
+    assert plt.get_fignums() == [], f"input: a stub; expected no figure opened, got {plt.get_fignums()}"
+
+
+# ---------------------------------------------------------------------------------------------
 # display_guard: stubs, errors and endless loops in the student's code
 # ---------------------------------------------------------------------------------------------
 def stub(*args, **kwargs):
@@ -704,7 +924,7 @@ def loops_forever(*args, **kwargs):
         lambda f: plots.act2_reveal(900, f, ref.inference_memory),
         lambda f: plots.deployment_table(f, ref.inference_memory, MNIST_LAYER_SIZES),
         lambda f: plots.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
-        # These two open their figure (and print a header) before calling the stub.
+        # A stub met after other student code has returned.
         lambda f: plots.width_challenge_figure(ref.training_memory, f),
         lambda f: plots.layer_share_figure(f),
     ],
