@@ -17,11 +17,11 @@ import numbers
 import pathlib
 import re
 import warnings
-from typing import Any, Mapping
-
-import numpy as np
+from collections.abc import Mapping
+from typing import Any
 
 import lab05_helpers as helpers
+import numpy as np
 
 #: Seconds any one call of a student function may take.
 TIME_LIMIT_S = 5.0
@@ -130,17 +130,21 @@ def call(env: Mapping, name: str, *args, **kwargs):
     try:
         value, numeric = _call_reporting_warnings(fn, args, kwargs)
     except NotImplementedError:
-        raise CallBroken(f"{text} raised NotImplementedError: `{name}` is still a stub. Replace the "
-                         "`raise NotImplementedError(...)` line with your code.") from None
+        raise CallBroken(
+            f"{text} raised NotImplementedError: `{name}` is still a stub. Replace the "
+            "`raise NotImplementedError(...)` line with your code."
+        ) from None
     except helpers.CallTimedOut as exc:
         raise CallBroken(f"{text} {exc}: look for a loop that never ends.") from None
     except CheckFailed:
         raise
     except Exception as exc:
-        raise CallRaised(f"{text} raised {type(exc).__name__}: {error_text(exc)}")
+        raise CallRaised(f"{text} raised {type(exc).__name__}: {error_text(exc)}") from None
     if numeric:
-        raise CallWarned(f"{text} produced a warning ({quoted(numeric[0])}); it should compute its "
-                         "answer without overflow or invalid operations.")
+        raise CallWarned(
+            f"{text} produced a warning ({quoted(numeric[0])}); it should compute its "
+            "answer without overflow or invalid operations."
+        )
     return value
 
 
@@ -167,10 +171,14 @@ def expect_value_error(env: Mapping, name: str, *args, **kwargs) -> None:
     except helpers.CallTimedOut as exc:
         raise CallBroken(f"{text} {exc}: look for a loop that never ends.") from None
     except Exception as exc:
-        fail(f"{text} raised {type(exc).__name__}; expected ValueError for this argument. "
-             "Keep the argument checks at the top of the function.")
-    fail(f"{text} returned {show(value)}; expected ValueError for this argument. "
-         "Keep the argument checks at the top of the function.")
+        fail(
+            f"{text} raised {type(exc).__name__}; expected ValueError for this argument. "
+            "Keep the argument checks at the top of the function."
+        )
+    fail(
+        f"{text} returned {show(value)}; expected ValueError for this argument. "
+        "Keep the argument checks at the top of the function."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,13 +228,17 @@ def expect_sequence(value: Any, length: int, text: str) -> list:
 def expect_memory_dict(value: Any, text: str) -> dict:
     """``value`` must be a dict with exactly the five memory keys, each a number of bytes >= 0."""
     if not isinstance(value, Mapping):
-        fail(f"{text} returned {show(value)} ({type(value).__name__}); expected a dict with the "
-             f"keys {list(MEMORY_KEYS)}.")
+        fail(
+            f"{text} returned {show(value)} ({type(value).__name__}); expected a dict with the "
+            f"keys {list(MEMORY_KEYS)}."
+        )
     missing = [k for k in MEMORY_KEYS if k not in value]
     extra = [k for k in value if k not in MEMORY_KEYS]
     if missing or extra:
-        fail(f"{text} returned a dict with keys {sorted(map(str, value))}; expected exactly "
-             f"{list(MEMORY_KEYS)} (missing {missing}, unexpected {extra}).")
+        fail(
+            f"{text} returned a dict with keys {sorted(map(str, value))}; expected exactly "
+            f"{list(MEMORY_KEYS)} (missing {missing}, unexpected {extra})."
+        )
     out = {}
     for key in MEMORY_KEYS:
         out[key] = expect_number(value[key], f"{text}[{key!r}]")
@@ -252,29 +264,39 @@ def expect_choice(env: Mapping, variable: str, options) -> str:
 def check_transistor_tax(env: Mapping) -> None:
     """Public: transistor_tax and extra_transistors are numbers that behave like a cost ratio."""
     text = describe_call("transistor_tax", ("relu",))
-    expect_close(expect_number(call(env, "transistor_tax", "relu"), text), 1.0, text,
-                 "a unit compared with itself")
+    expect_close(expect_number(call(env, "transistor_tax", "relu"), text), 1.0, text, "a unit compared with itself")
     up = expect_number(call(env, "transistor_tax", "sigmoid"), describe_call("transistor_tax", ("sigmoid",)))
     if not up > 1:
-        fail(f"transistor_tax('sigmoid') returned {show(up)}; a sigmoid unit needs more transistors "
-             "than a ReLU unit, so the ratio should be above 1.")
+        fail(
+            f"transistor_tax('sigmoid') returned {show(up)}; a sigmoid unit needs more transistors "
+            "than a ReLU unit, so the ratio should be above 1."
+        )
     down_text = describe_call("transistor_tax", ("relu",), {"baseline": "sigmoid"})
     down = expect_number(call(env, "transistor_tax", "relu", baseline="sigmoid"), down_text)
-    expect_close(down * up, 1.0, f"{down_text} times transistor_tax('sigmoid')",
-                 "swapping the two units should invert the ratio")
+    expect_close(
+        down * up, 1.0, f"{down_text} times transistor_tax('sigmoid')", "swapping the two units should invert the ratio"
+    )
     expect_value_error(env, "transistor_tax", "swish")
 
     zero_text = describe_call("extra_transistors", (10, 2, "relu"))
-    expect_close(expect_number(call(env, "extra_transistors", 10, 2, "relu"), zero_text), 0.0, zero_text,
-                 "ReLU instead of ReLU adds nothing")
-    one = expect_whole(call(env, "extra_transistors", 10, 2, "sigmoid"),
-                       describe_call("extra_transistors", (10, 2, "sigmoid")))
-    two = expect_whole(call(env, "extra_transistors", 20, 2, "sigmoid"),
-                       describe_call("extra_transistors", (20, 2, "sigmoid")))
+    expect_close(
+        expect_number(call(env, "extra_transistors", 10, 2, "relu"), zero_text),
+        0.0,
+        zero_text,
+        "ReLU instead of ReLU adds nothing",
+    )
+    one = expect_whole(
+        call(env, "extra_transistors", 10, 2, "sigmoid"), describe_call("extra_transistors", (10, 2, "sigmoid"))
+    )
+    two = expect_whole(
+        call(env, "extra_transistors", 20, 2, "sigmoid"), describe_call("extra_transistors", (20, 2, "sigmoid"))
+    )
     if one <= 0 or two != 2 * one:
-        fail(f"extra_transistors(10, 2, 'sigmoid') returned {one} and extra_transistors(20, 2, "
-             f"'sigmoid') returned {two}; doubling the neurons per layer should double a positive "
-             "number of extra transistors.")
+        fail(
+            f"extra_transistors(10, 2, 'sigmoid') returned {one} and extra_transistors(20, 2, "
+            f"'sigmoid') returned {two}; doubling the neurons per layer should double a positive "
+            "number of extra transistors."
+        )
 
 
 def check_sigmoid_derivative(env: Mapping) -> None:
@@ -284,39 +306,54 @@ def check_sigmoid_derivative(env: Mapping) -> None:
         right = expect_number(call(env, "sigmoid_derivative", x), describe_call("sigmoid_derivative", (x,)))
         left = expect_number(call(env, "sigmoid_derivative", -x), describe_call("sigmoid_derivative", (-x,)))
         if not math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-15):
-            fail(f"sigmoid_derivative({x}) returned {show(right)} but sigmoid_derivative({-x}) returned "
-                 f"{show(left)}; the sigmoid's slope is the same at x and -x.")
+            fail(
+                f"sigmoid_derivative({x}) returned {show(right)} but sigmoid_derivative({-x}) returned "
+                f"{show(left)}; the sigmoid's slope is the same at x and -x."
+            )
         if not 0 < right < peak:
-            fail(f"sigmoid_derivative({x}) returned {show(right)}; expected a positive number below "
-                 f"the value at 0 ({show(peak)}), where the slope is largest.")
+            fail(
+                f"sigmoid_derivative({x}) returned {show(right)}; expected a positive number below "
+                f"the value at 0 ({show(peak)}), where the slope is largest."
+            )
     for x in (1000.0, -1000.0):
         value = expect_number(call(env, "sigmoid_derivative", x), describe_call("sigmoid_derivative", (x,)))
         if not 0 <= value < 1e-12:
-            fail(f"sigmoid_derivative({x}) returned {show(value)}; far from 0 the sigmoid is flat, "
-                 "so its derivative should be (almost) exactly 0.")
+            fail(
+                f"sigmoid_derivative({x}) returned {show(value)}; far from 0 the sigmoid is flat, "
+                "so its derivative should be (almost) exactly 0."
+            )
     xs = np.array([[-2.0, 0.0], [2.0, 5.0]])
     text = "sigmoid_derivative(array of shape (2, 2))"
     out = call(env, "sigmoid_derivative", xs)
     if not isinstance(out, np.ndarray) or out.shape != xs.shape:
-        fail(f"{text} returned {show(out)} ({type(out).__name__}); expected an ndarray of shape (2, 2), "
-             "one derivative per element.")
+        fail(
+            f"{text} returned {show(out)} ({type(out).__name__}); expected an ndarray of shape (2, 2), "
+            "one derivative per element."
+        )
     if not np.all(np.isfinite(out)):
         fail(f"{text} returned {show(out)}; expected finite numbers.")
 
 
 def check_gradient_decay(env: Mapping) -> None:
     """Public: gradient_bound and stall_depth agree with their docstring examples and with each other."""
-    expect_close(expect_number(call(env, "gradient_bound", 0), "gradient_bound(0)"), 1.0,
-                 "gradient_bound(0)", "no layers lose nothing")
+    expect_close(
+        expect_number(call(env, "gradient_bound", 0), "gradient_bound(0)"),
+        1.0,
+        "gradient_bound(0)",
+        "no layers lose nothing",
+    )
     text = describe_call("gradient_bound", (3, 0.5))
-    expect_close(expect_number(call(env, "gradient_bound", 3, 0.5), text), 0.125, text,
-                 "three layers that each pass back at most half")
+    expect_close(
+        expect_number(call(env, "gradient_bound", 3, 0.5), text),
+        0.125,
+        text,
+        "three layers that each pass back at most half",
+    )
     depths = np.arange(1, 6)
     out = call(env, "gradient_bound", depths)
     arr_text = "gradient_bound(np.arange(1, 6))"
     if not isinstance(out, np.ndarray) or out.shape != depths.shape:
-        fail(f"{arr_text} returned {show(out)} ({type(out).__name__}); expected an ndarray with one "
-             "bound per depth.")
+        fail(f"{arr_text} returned {show(out)} ({type(out).__name__}); expected an ndarray with one bound per depth.")
     if not np.all(np.diff(out) < 0):
         fail(f"{arr_text} returned {show(out)}; each extra sigmoid layer should make the bound smaller.")
 
@@ -328,13 +365,17 @@ def check_gradient_decay(env: Mapping) -> None:
     bound = expect_number(call(env, "gradient_bound", default), f"gradient_bound({default})")
     before = expect_number(call(env, "gradient_bound", default - 1), f"gradient_bound({default - 1})")
     if not (bound < helpers.LEARNING_STALLS_BELOW <= before):
-        fail(f"stall_depth() returned {default}, but your gradient_bound gives {show(before)} one layer "
-             f"earlier and {show(bound)} at that depth; the stall depth is the first depth whose bound "
-             f"is strictly below {helpers.LEARNING_STALLS_BELOW:g}.")
+        fail(
+            f"stall_depth() returned {default}, but your gradient_bound gives {show(before)} one layer "
+            f"earlier and {show(bound)} at that depth; the stall depth is the first depth whose bound "
+            f"is strictly below {helpers.LEARNING_STALLS_BELOW:g}."
+        )
     never = call(env, "stall_depth", 1e-6, 1.0)
     if never is not None:
-        fail(f"stall_depth(1e-06, 1.0) returned {show(never)}; expected None, because a bound of 1 "
-             "per layer never falls.")
+        fail(
+            f"stall_depth(1e-06, 1.0) returned {show(never)}; expected None, because a bound of 1 "
+            "per layer never falls."
+        )
     expect_value_error(env, "stall_depth", 1.5)
 
 
@@ -371,8 +412,10 @@ def check_training_memory(env: Mapping) -> None:
     parts = sum(mem[k] for k in MEMORY_KEYS[:-1])
     expect_close(mem["total"], parts, f"{text}['total']", "the sum of the other four entries")
     if mem["gradients"] != mem["weights"]:
-        fail(f"{text} has weights {show(mem['weights'])} but gradients {show(mem['gradients'])}; "
-             "there is one gradient per parameter.")
+        fail(
+            f"{text} has weights {show(mem['weights'])} but gradients {show(mem['gradients'])}; "
+            "there is one gradient per parameter."
+        )
     sgd_text = describe_call("training_memory", (mnist, 32), {"optimizer": "sgd"})
     sgd = expect_memory_dict(call(env, "training_memory", mnist, 32, optimizer="sgd"), sgd_text)
     if sgd["optimizer"] != 0:
@@ -382,8 +425,10 @@ def check_training_memory(env: Mapping) -> None:
     inf_text = describe_call("inference_memory", (mnist,))
     inference = expect_number(call(env, "inference_memory", mnist), inf_text)
     if not 0 < inference < mem["total"]:
-        fail(f"{inf_text} returned {show(inference)}; expected a positive number of bytes, smaller "
-             f"than the training memory your training_memory reports ({show(mem['total'])}).")
+        fail(
+            f"{inf_text} returned {show(inference)}; expected a positive number of bytes, smaller "
+            f"than the training memory your training_memory reports ({show(mem['total'])})."
+        )
 
 
 def check_max_trainable_width(env: Mapping) -> None:
@@ -395,17 +440,19 @@ def check_max_trainable_width(env: Mapping) -> None:
         fail(f"{text} returned {width}; an 8 GiB GPU fits far more than the smallest network.")
     for w, should_fit in ((width, True), (width + 1, False)):
         layers = helpers.challenge_layer_sizes(w)
-        total = expect_memory_dict(call(env, "training_memory", layers, 32),
-                                   describe_call("training_memory", (layers, 32)))["total"]
+        total = expect_memory_dict(
+            call(env, "training_memory", layers, 32), describe_call("training_memory", (layers, 32))
+        )["total"]
         if (total <= budget) != should_fit:
             verdict = "does not fit" if should_fit else "still fits"
-            fail(f"{text} returned {width}, but by your training_memory the width {w} {verdict} "
-                 f"in {budget:,} bytes ({show(total)} bytes needed). The answer is the largest "
-                 "width that fits.")
+            fail(
+                f"{text} returned {width}, but by your training_memory the width {w} {verdict} "
+                f"in {budget:,} bytes ({show(total)} bytes needed). The answer is the largest "
+                "width that fits."
+            )
     tiny = expect_whole(call(env, "max_trainable_width", 1), "max_trainable_width(1)")
     if tiny != 0:
-        fail(f"max_trainable_width(1) returned {tiny}; with a budget of one byte nothing fits, so "
-             "expected 0.")
+        fail(f"max_trainable_width(1) returned {tiny}; with a budget of one byte nothing fits, so expected 0.")
 
 
 def check_act2_reflection(env: Mapping) -> None:
@@ -421,16 +468,22 @@ def check_batch_doubling(env: Mapping) -> None:
     if not ratio > 1:
         mnist = list(helpers.MNIST_LAYER_SIZES)
         try:
-            own = [expect_memory_dict(call(env, "training_memory", mnist, b), f"training_memory({mnist}, {b})")
-                   for b in (32, 64)]
+            own = [
+                expect_memory_dict(call(env, "training_memory", mnist, b), f"training_memory({mnist}, {b})")
+                for b in (32, 64)
+            ]
         except CheckFailed:
             own = None
         if own and own[0]["total"] == own[1]["total"]:
-            fail(f"batch_doubling_ratio is {show(ratio)} because your training_memory gives the same total at "
-                 "batch 64 as at batch 32: fix training_memory first (every example in a batch keeps its "
-                 "own activations).")
-        fail(f"batch_doubling_ratio is {show(ratio)}; a larger batch needs more memory, so the ratio "
-             "of the totals (batch 64 over batch 32) is above 1.")
+            fail(
+                f"batch_doubling_ratio is {show(ratio)} because your training_memory gives the same total at "
+                "batch 64 as at batch 32: fix training_memory first (every example in a batch keeps its "
+                "own activations)."
+            )
+        fail(
+            f"batch_doubling_ratio is {show(ratio)}; a larger batch needs more memory, so the ratio "
+            "of the totals (batch 64 over batch 32) is above 1."
+        )
 
 
 def check_deployment(env: Mapping) -> None:
@@ -441,8 +494,10 @@ def check_deployment(env: Mapping) -> None:
 def read_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)) -> dict:
     """The ledger file as a dict, or a failure saying why it cannot be read."""
     if not path.is_file():
-        fail(f"{path} does not exist: set activation_choice and batch_size_chosen, then run the "
-             "cell that records your design.")
+        fail(
+            f"{path} does not exist: set activation_choice and batch_size_chosen, then run the "
+            "cell that records your design."
+        )
     try:
         ledger = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -461,11 +516,15 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
     if reader is not None and type(env).__module__ == "lab05_trusted":
         text, written = reader(path.name)
         if text is None:
-            fail(f"{path} was not written when the notebook ran: set activation_choice and batch_size_chosen, "
-                 "then run the cell that records your design.")
+            fail(
+                f"{path} was not written when the notebook ran: set activation_choice and batch_size_chosen, "
+                "then run the cell that records your design."
+            )
         if not written:
-            fail(f"{path} was not written by this run of the notebook's cell that records your design (a file "
-                 "written by other code earns nothing): run that cell as it is given.")
+            fail(
+                f"{path} was not written by this run of the notebook's cell that records your design (a file "
+                "written by other code earns nothing): run that cell as it is given."
+            )
         try:
             ledger = json.loads(text)
         except ValueError as exc:
@@ -478,9 +537,11 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
     written = helpers.LAST_WRITTEN
     fresh = path.stat().st_mtime >= helpers.IMPORTED_AT - 1
     if not written or written.get("text") != path.read_text(encoding="utf-8") or not fresh:
-        fail(f"{path} was not written by this run of the notebook. The ledger must come from running "
-             "the cell that records your design (Kernel > Restart & Run All); a file edited by hand, "
-             "or left over from an earlier session, earns nothing.")
+        fail(
+            f"{path} was not written by this run of the notebook. The ledger must come from running "
+            "the cell that records your design (Kernel > Restart & Run All); a file edited by hand, "
+            "or left over from an earlier session, earns nothing."
+        )
     problems = helpers.ledger_problems(ledger)
     if problems:
         fail(f"{path} does not match design_ledger.schema.json:\n  - " + quoted("\n  - ".join(problems[:5])))

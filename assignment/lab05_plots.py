@@ -32,17 +32,16 @@ the notebook (Act 1, Act 2, deployment and the memory hierarchy).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 import numbers
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
-
-import importlib
-
-import numpy as np
+from typing import Any, NamedTuple
 
 import lab05_helpers as _helpers
+import numpy as np
 from lab05_helpers import (
     ACT1_PREDICTION_OPTIONS,
     ACTIVATION_PROFILES,
@@ -251,9 +250,7 @@ def _check_bytes_per_value(value: Any) -> float:
     try:
         return check_positive("bytes_per_value", value)
     except ValueError:
-        raise ValueError(
-            f"bytes_per_value must be a positive number of bytes ({usual}), got {value!r}"
-        ) from None
+        raise ValueError(f"bytes_per_value must be a positive number of bytes ({usual}), got {value!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +345,7 @@ def _binary_linear_axis(axis, high: float) -> None:
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v / unit:g} {name}" if v else "0"))
 
 
-def _draw_budget_lines(ax, selected: Optional[str] = None) -> list:
+def _draw_budget_lines(ax, selected: str | None = None) -> list:
     """One labelled horizontal line per device budget; the selected device's line is bold."""
     lines = []
     for device, budget in DEVICE_BUDGETS_BYTES.items():
@@ -449,7 +446,7 @@ class ActivationComparison(NamedTuple):
     cycles: tuple[tuple[int, int], ...]
     power_vs_relu: tuple[str, ...]
     sources: tuple[str, ...]
-    relu_transistors: Optional[int]
+    relu_transistors: int | None
     curves: tuple[ActivationCurve, ...]
 
 
@@ -505,9 +502,7 @@ def draw_activation_comparator(comparison: ActivationComparison):
         [f"curve_{curve.name}" for curve in c.curves],
         [f"slope_{curve.name}" for curve in c.curves],
     ]
-    fig, axd = plt.subplot_mosaic(
-        mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1]
-    )
+    fig, axd = plt.subplot_mosaic(mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1])
     ticks = [f"{text}\n(estimate)" if n in c.estimates else text for n, text in zip(c.names, c.labels)]
 
     # (a) Transistors per unit, log axis.
@@ -606,9 +601,7 @@ def draw_activation_comparator(comparison: ActivationComparison):
         for a in (top_ax, bottom_ax):
             a.axvline(0, color="0.6", linewidth=0.8)
     axd["slope_relu"].legend(loc="center right", fontsize=8.5)
-    fig.suptitle(
-        "What an activation costs in silicon, and what its derivative passes back", fontsize=13
-    )
+    fig.suptitle("What an activation costs in silicon, and what its derivative passes back", fontsize=13)
 
     # The printed table: what the figure cannot show (power and where each figure comes from).
     print(f"You predicted {c.letter} ({c.label}).")
@@ -805,7 +798,7 @@ class GradientDecay(NamedTuple):
     depths: np.ndarray
     bound: np.ndarray
     at_depth: float
-    stall: Optional[int]
+    stall: int | None
     relu_active: float
     tanh_peak: float
     tanh_saturated: float
@@ -894,8 +887,7 @@ def draw_gradient_decay(decay: GradientDecay):
         color=OKABE_ITO["green"],
         linestyle="--",
         linewidth=1.8,
-        label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: "
-        f"({d.tanh_saturated:.3f})^L",
+        label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: ({d.tanh_saturated:.3f})^L",
     )
     ax.plot(
         depths,
@@ -953,10 +945,7 @@ def draw_gradient_decay(decay: GradientDecay):
     ax.set_xlabel("depth L (layers the gradient passes back through)")
     ax.set_ylabel("gradient magnitude (log scale)")
     if stall is not None:
-        title = (
-            f"Sigmoid's gradient bound falls below {_sci(LEARNING_STALLS_BELOW)} "
-            f"at depth {stall}"
-        )
+        title = f"Sigmoid's gradient bound falls below {_sci(LEARNING_STALLS_BELOW)} at depth {stall}"
     else:
         title = "Sigmoid's gradient bound never falls below the stall line"
     ax.set_title(title)
@@ -1082,9 +1071,7 @@ def training_memory_reveal(
     else:
         direction = "too low" if estimate < total_kib else "too high"
         verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {direction})."
-    inference_1 = _number(
-        inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)"
-    )
+    inference_1 = _number(inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)")
     inference_b = _number(
         inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),
         f"inference_memory(MNIST_LAYER_SIZES, {MNIST_BATCH_SIZE})",
@@ -1289,19 +1276,30 @@ def draw_memory_ledger(ledger: MemoryLedger):
         selected = b == batch_size
         bottom = 0.0
         for key in MEMORY_COMPONENTS:
-            ax_mix.bar(i, memory[key], bottom=bottom, color=COMPONENT_COLOURS[key],
-                       **bar_style(selected, too_big))
+            ax_mix.bar(i, memory[key], bottom=bottom, color=COMPONENT_COLOURS[key], **bar_style(selected, too_big))
             share = memory[key] / memory["total"] if memory["total"] > 0 else 0.0
             if selected and share >= MIX_LABEL_MIN_SHARE:
                 ax_mix.text(
-                    i, bottom + memory[key] / 2, _percent(share), ha="center", va="center",
-                    fontsize=9, fontweight="bold", color="white" if key in ("weights", "optimizer") else "black",
+                    i,
+                    bottom + memory[key] / 2,
+                    _percent(share),
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    fontweight="bold",
+                    color="white" if key in ("weights", "optimizer") else "black",
                     zorder=5,
                 )
             bottom += memory[key]
         ax_mix.annotate(
-            fmt_bytes(memory["total"]), (i, memory["total"]), xytext=(0, 3), textcoords="offset points",
-            ha="center", va="bottom", fontsize=8, rotation=90 if len(batches) > 7 else 0,
+            fmt_bytes(memory["total"]),
+            (i, memory["total"]),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            rotation=90 if len(batches) > 7 else 0,
             fontweight="bold" if selected else "normal",
             color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
         )
@@ -1311,22 +1309,33 @@ def draw_memory_ledger(ledger: MemoryLedger):
     ax_mix.set_xticks(range(len(batches)), tick_labels)
     ax_mix.set_xlabel("batch size (examples per training step)")
     ax_mix.set_ylabel("training memory (bytes, linear scale)")
-    ax_mix.set_title(f"What it is made of: heights are true shares\n(shares of the selected batch, {batch_size})",
-                     fontsize=10.5)
+    ax_mix.set_title(
+        f"What it is made of: heights are true shares\n(shares of the selected batch, {batch_size})", fontsize=10.5
+    )
     ax_mix.grid(True, axis="y", alpha=0.25)
 
     # Right: the totals against the device budgets, on a log axis.
     ax_tot.set_yscale("log")
     for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
-        ax_tot.bar(i, memory["total"], color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
-                   **{**bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4})
+        ax_tot.bar(
+            i,
+            memory["total"],
+            color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
+            **{**bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4},
+        )
     _draw_budget_lines(ax_tot, selected=device)
     label_x = len(batches) - 0.3  # the budget labels get a column of their own, right of the bars
     for name, size in DEVICE_BUDGETS_BYTES.items():
         ax_tot.text(
-            label_x, size, f"{name}\n{fmt_bytes(size)}", ha="left", va="bottom", fontsize=9,
-            color=DEVICE_COLOURS.get(name, "black"), fontweight="bold" if name == device else "normal",
+            label_x,
+            size,
+            f"{name}\n{fmt_bytes(size)}",
+            ha="left",
+            va="bottom",
+            fontsize=9,
+            color=DEVICE_COLOURS.get(name, "black"),
+            fontweight="bold" if name == device else "normal",
         )
     positives = [memory["total"] for memory in ledgers if memory["total"] > 0]
     low = min(min(positives, default=1.0), min(DEVICE_BUDGETS_BYTES.values())) / 2
@@ -1347,16 +1356,23 @@ def draw_memory_ledger(ledger: MemoryLedger):
     setting = f"{ledger.precision}, {ledger.optimizer}, batch {batch_size}"
     if chosen["total"] > budget:
         ax_tot.text(
-            0.47, 0.5,
+            0.47,
+            0.5,
             f"OUT OF MEMORY: training does not fit {device}\n"
             f"needs {fmt_bytes(chosen['total'])}, the budget is {fmt_bytes(budget)}",
-            transform=ax_tot.transAxes, ha="center", va="center", fontsize=11.5, fontweight="bold",
-            color="white", zorder=10,
+            transform=ax_tot.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11.5,
+            fontweight="bold",
+            color="white",
+            zorder=10,
             bbox=dict(boxstyle="round,pad=0.6", facecolor=ALARM_COLOUR, edgecolor="black"),
         )
         fig.suptitle(
             f"OUT OF MEMORY on the {device} ({setting}): {fmt_bytes(chosen['total'])} > {fmt_bytes(budget)}",
-            color=ALARM_COLOUR, fontweight="bold",
+            color=ALARM_COLOUR,
+            fontweight="bold",
         )
     else:
         headroom = budget - chosen["total"]
@@ -1370,17 +1386,23 @@ def draw_memory_ledger(ledger: MemoryLedger):
             facecolor=COMPONENT_COLOURS[k],
             edgecolor="black",
             label=f"{COMPONENT_LABELS[k]}: {fmt_bytes(chosen[k])} ({_percent(chosen[k] / chosen['total'])})"
-            if chosen["total"] > 0 else f"{COMPONENT_LABELS[k]}: {fmt_bytes(chosen[k])}",
+            if chosen["total"] > 0
+            else f"{COMPONENT_LABELS[k]}: {fmt_bytes(chosen[k])}",
         )
         for k in MEMORY_COMPONENTS
     ]
     if any(over):
         handles.append(
-            mpatches.Patch(facecolor="white", edgecolor=ALARM_COLOUR, hatch="///",
-                           label=f"over the {device} budget")
+            mpatches.Patch(facecolor="white", edgecolor=ALARM_COLOUR, hatch="///", label=f"over the {device} budget")
         )
-    ax_mix.legend(handles=handles, loc="upper left", fontsize=8.5, title=f"at batch {batch_size}",
-                  title_fontsize=8.5, framealpha=0.92)
+    ax_mix.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=8.5,
+        title=f"at batch {batch_size}",
+        title_fontsize=8.5,
+        framealpha=0.92,
+    )
     return _finish(fig)
 
 
@@ -1444,15 +1466,11 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
             if ipywidgets is None
             else "the sliders are off while the autograder runs"
         )
-        print(
-            f"({why}: the static figure above works without them; change its settings and "
-            f"run it again.)"
-        )
+        print(f"({why}: the static figure above works without them; change its settings and run it again.)")
         return None
 
     print(
-        "(After reopening a saved notebook the sliders show \"model not found\": run this cell "
-        "again to bring them back.)"
+        '(After reopening a saved notebook the sliders show "model not found": run this cell again to bring them back.)'
     )
 
     def draw(batch_size, precision, optimizer, device):
@@ -1466,15 +1484,9 @@ def explore_memory_ledger(training_memory: Callable, layer_sizes: Sequence[int])
         batch_size=ipywidgets.SelectionSlider(
             options=list(BATCH_SIZE_CHOICES), value=MNIST_BATCH_SIZE, description="batch size"
         ),
-        precision=ipywidgets.ToggleButtons(
-            options=list(PRECISION_BYTES), value="fp32", description="precision"
-        ),
-        optimizer=ipywidgets.Dropdown(
-            options=list(OPTIMIZER_STATE_PER_PARAM), value="adam", description="optimizer"
-        ),
-        device=ipywidgets.Dropdown(
-            options=list(DEVICE_BUDGETS_BYTES), value=LAPTOP_GPU, description="device"
-        ),
+        precision=ipywidgets.ToggleButtons(options=list(PRECISION_BYTES), value="fp32", description="precision"),
+        optimizer=ipywidgets.Dropdown(options=list(OPTIMIZER_STATE_PER_PARAM), value="adam", description="optimizer"),
+        device=ipywidgets.Dropdown(options=list(DEVICE_BUDGETS_BYTES), value=LAPTOP_GPU, description="device"),
     )
     return None
 
@@ -1496,9 +1508,9 @@ class DeviceWidth(NamedTuple):
     device: str
     budget_bytes: int
     width: int
-    total_bytes: Optional[float]
+    total_bytes: float | None
     where: str
-    note: Optional[str]
+    note: str | None
 
 
 class WidthChallenge(NamedTuple):
@@ -1635,9 +1647,7 @@ def draw_width_challenge(challenge: WidthChallenge):
     ax.set_ylim(low, high)
     _binary_log_axis(ax.yaxis, low, high)
     ax.set_xlim(lo / 1.15, hi * 1.15)
-    ax.xaxis.set_major_locator(
-        ticker.FixedLocator([float(4**k) for k in range(3, 9) if lo <= 4**k <= hi])
-    )
+    ax.xaxis.set_major_locator(ticker.FixedLocator([float(4**k) for k in range(3, 9) if lo <= 4**k <= hi]))
     ax.xaxis.set_minor_locator(ticker.NullLocator())
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.set_xlabel(f"hidden width W (network {_challenge_shape()}, log scale)")
@@ -1646,10 +1656,7 @@ def draw_width_challenge(challenge: WidthChallenge):
     ax.grid(True, alpha=0.25)
     ax.legend(loc="lower right", fontsize=9)
 
-    print(
-        f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam "
-        f"(your max_trainable_width):"
-    )
+    print(f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam (your max_trainable_width):")
     for entry in challenge.devices:
         print(f"  {entry.device:<16} budget {fmt_bytes(entry.budget_bytes):>10}: {entry.where}")
     return _finish(fig)
@@ -1741,10 +1748,7 @@ def draw_layer_shares(shares: Sequence[LayerShare]):
         OKABE_ITO["yellow"],
     ]
     for ax, network in zip(axes[0], shares):
-        labels = [
-            f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else ""
-            for i, s in enumerate(network.shares, start=1)
-        ]
+        labels = [f"layer {i}" if s >= PIE_LABEL_MIN_SHARE else "" for i, s in enumerate(network.shares, start=1)]
         ax.pie(
             list(network.macs),
             labels=labels,
@@ -1766,9 +1770,7 @@ def draw_layer_shares(shares: Sequence[LayerShare]):
             va="top",
             fontsize=9,
         )
-    fig.suptitle(
-        f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12
-    )
+    fig.suptitle(f"Share of multiply-accumulates per layer, network {_challenge_shape()}", fontsize=12)
     print("Layer 1's share of the multiply-accumulates (from your layer_macs):")
     for network in shares:
         print(f"  W = {network.width:>6,}: layer 1 does {_percent(network.shares[0])} of the MACs")
@@ -1871,7 +1873,7 @@ def draw_compute_waterfall(flops: TrainingStepFlops):
     ]
 
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    for i, (name, start, height, colour) in enumerate(steps):
+    for i, (_name, start, height, colour) in enumerate(steps):
         ax.bar(i, height, bottom=start, width=0.6, color=colour, edgecolor=OKABE_ITO["black"])
         ax.annotate(
             f"{height / forward:.2f}x forward\n{height:,.0f} FLOPs",
@@ -1956,8 +1958,8 @@ class BatchScaling(NamedTuple):
     wide_network: str
     wide_ratios: np.ndarray
     marked: int
-    first_above: Optional[int]
-    wide_first_above: Optional[int]
+    first_above: int | None
+    wide_first_above: int | None
 
     @property
     def at_marked(self) -> float:
@@ -2031,9 +2033,7 @@ def draw_batch_scaling(scaling: BatchScaling):
         linewidth=2,
         label=f"wider network {wide_name} (more weights per stored activation)",
     )
-    ax.axhline(
-        2.0, color=ALARM_COLOUR, linestyle="--", linewidth=1.8, label="2x (activations dominate)"
-    )
+    ax.axhline(2.0, color=ALARM_COLOUR, linestyle="--", linewidth=1.8, label="2x (activations dominate)")
     ax.axhline(
         1.0,
         color="0.5",
@@ -2075,15 +2075,9 @@ def draw_batch_scaling(scaling: BatchScaling):
     print(f"{name}: batch {marked} → {2 * marked} grows training memory {at_marked:.3f}x.")
     for label, first in ((name, scaling.first_above), (wide_name, scaling.wide_first_above)):
         if first is None:
-            print(
-                f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to "
-                f"{int(batches[-1]):,}."
-            )
+            print(f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to {int(batches[-1]):,}.")
         else:
-            print(
-                f"{label}: doubling first exceeds {NEAR_DOUBLING_RATIO:g}x at batch {first:,} "
-                f"(→ {2 * first:,})."
-            )
+            print(f"{label}: doubling first exceeds {NEAR_DOUBLING_RATIO:g}x at batch {first:,} (→ {2 * first:,}).")
     return _finish(fig)
 
 
@@ -2108,9 +2102,7 @@ def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
 # Deployment and the memory hierarchy
 # ---------------------------------------------------------------------------------------------
 @display_guard
-def deployment_table(
-    training_memory: Callable, inference_memory: Callable, layer_sizes: Sequence[int]
-):
+def deployment_table(training_memory: Callable, inference_memory: Callable, layer_sizes: Sequence[int]):
     """Which devices can run inference (batch 1) and training (MNIST_BATCH_SIZE, Adam).
 
     Args:
@@ -2125,9 +2117,7 @@ def deployment_table(
     sizes = check_layer_sizes(layer_sizes)
     rows = PrintedList()
     for precision, size in PRECISION_BYTES.items():
-        inference = _number(
-            inference_memory(sizes, 1, size), f"inference_memory({sizes}, 1, {size})"
-        )
+        inference = _number(inference_memory(sizes, 1, size), f"inference_memory({sizes}, 1, {size})")
         training = _memory(training_memory, sizes, MNIST_BATCH_SIZE, size, "adam")["total"]
         for device, budget in DEVICE_BUDGETS_BYTES.items():
             rows.append(
@@ -2159,10 +2149,7 @@ def deployment_table(
         budget = fmt_bytes(DEVICE_BUDGETS_BYTES[row["device"]])
         inference = f"{fmt_bytes(row['inference_bytes']):>11}  {verdict(row['inference_fits'])}"
         training = f"{fmt_bytes(row['training_bytes']):>11}  {verdict(row['training_fits'])}"
-        lines.append(
-            f"{row['device']:<16}{budget:>11}  {row['precision'].upper():<11}"
-            f"{inference:<26}{training}"
-        )
+        lines.append(f"{row['device']:<16}{budget:>11}  {row['precision'].upper():<11}{inference:<26}{training}")
     print(header)
     print("-" * max(len(line) for line in [header] + lines))
     print("\n".join(lines))
@@ -2170,9 +2157,7 @@ def deployment_table(
 
 
 @display_guard
-def memory_hierarchy_summary(
-    training_memory: Callable, layer_sizes: Sequence[int], batch_size: int
-):
+def memory_hierarchy_summary(training_memory: Callable, layer_sizes: Sequence[int], batch_size: int):
     """Print the activations of one training step against the L1 cache, and the latency gap.
 
     Args:

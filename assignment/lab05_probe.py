@@ -105,8 +105,9 @@ class Grader:
 
     def stand_in(self, name: str):
         def ask_grader(*args, **kwargs):
-            self.channel.send({"ref": {"name": name, "args": wire.encode(list(args)),
-                                       "kwargs": wire.encode(dict(kwargs))}})
+            self.channel.send(
+                {"ref": {"name": name, "args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs))}}
+            )
             answer = self.channel.receive()
             if "error" in answer:
                 error = answer["error"]
@@ -197,8 +198,11 @@ _MISSING = object()
 
 
 def _warnings(caught) -> list:
-    return [{"category": wire.safe_name(w.category.__name__), "message": wire.short(w.message)}
-            for w in caught if issubclass(w.category, RuntimeWarning)][:5]
+    return [
+        {"category": wire.safe_name(w.category.__name__), "message": wire.short(w.message)}
+        for w in caught
+        if issubclass(w.category, RuntimeWarning)
+    ][:5]
 
 
 def main() -> None:

@@ -35,9 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 for _folder in (HERE / "files", HERE):  # on Gradescope this module sits beside files/, not in it
@@ -46,10 +46,17 @@ for _folder in (HERE / "files", HERE):  # on Gradescope this module sits beside 
 
 import lab05_helpers  # noqa: E402
 import lab05_wire as wire  # noqa: E402
+
 NOTEBOOK_NAME = "lab05_nn_compute.ipynb"
 #: Files the probe receives: the support modules students have, and the probe itself.
-PROBE_FILES = ("lab05_probe.py", "lab05_wire.py", "lab05_helpers.py", "lab05_plots.py", "lab05_checks.py",
-               "design_ledger.schema.json")
+PROBE_FILES = (
+    "lab05_probe.py",
+    "lab05_wire.py",
+    "lab05_helpers.py",
+    "lab05_plots.py",
+    "lab05_checks.py",
+    "design_ledger.schema.json",
+)
 #: Files a submission must not bring to the grader: Otter deserializes them.
 UNTRUSTED_PICKLES = (".OTTER_LOG",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
@@ -57,11 +64,11 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
 PROBE_UID = PROBE_GID = 65534
 #: ... and the one Otter's kernel runs as (another one: the two cannot reach each other).
 KERNEL_UID = KERNEL_GID = 65533
-KERNEL_MEMORY_BYTES = 4 * 1024 ** 3
+KERNEL_MEMORY_BYTES = 4 * 1024**3
 KERNEL_PROCESSES = 256
-PROBE_MEMORY_BYTES = 2 * 1024 ** 3
+PROBE_MEMORY_BYTES = 2 * 1024**3
 PROBE_PROCESSES = 64
-PROBE_FILE_BYTES = 64 * 1024 ** 2
+PROBE_FILE_BYTES = 64 * 1024**2
 #: Seconds the probe may take to start (interpreter, NumPy, IPython), before any cell runs.
 START_LIMIT_S = 60.0
 #: Seconds a call may take once the same function has run out of time: a timeout costs each test
@@ -98,8 +105,12 @@ class Started:
 def _limits(memory: int = PROBE_MEMORY_BYTES, processes: int = PROBE_PROCESSES) -> None:
     import resource
 
-    for which, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_NPROC, processes),
-                         (resource.RLIMIT_FSIZE, PROBE_FILE_BYTES), (resource.RLIMIT_CORE, 0)):
+    for which, value in (
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_NPROC, processes),
+        (resource.RLIMIT_FSIZE, PROBE_FILE_BYTES),
+        (resource.RLIMIT_CORE, 0),
+    ):
         try:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
@@ -121,11 +132,19 @@ def _kill_user(uid: int) -> None:
 
 
 def probe_environment(workdir: pathlib.Path) -> dict[str, str]:
-    return {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": str(workdir),
-            "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".config"),
-            "IPYTHONDIR": str(workdir / ".ipython"), "TMPDIR": str(workdir / ".tmp"),
-            "JUPYTER_CONFIG_DIR": str(workdir / ".jupyter"), "PYTHONDONTWRITEBYTECODE": "1",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".config"),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "TMPDIR": str(workdir / ".tmp"),
+        "JUPYTER_CONFIG_DIR": str(workdir / ".jupyter"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 def unprivileged_spawner(argv: list[str], workdir: pathlib.Path) -> Started:
@@ -147,9 +166,16 @@ def unprivileged_spawner(argv: list[str], workdir: pathlib.Path) -> Started:
             os.setuid(PROBE_UID)
 
     try:
-        process = subprocess.Popen(argv, cwd=workdir, env=probe_environment(workdir), stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=prepare,
-                                   close_fds=True)
+        process = subprocess.Popen(
+            argv,
+            cwd=workdir,
+            env=probe_environment(workdir),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=prepare,
+            close_fds=True,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise ProbeError(f"the probe could not be started: {wire.short(exc, 200)}") from None
 
@@ -223,18 +249,33 @@ def unprivileged_kernel(submission_dir: os.PathLike) -> pathlib.Path:
     spec = specs / "kernels" / "python3"
     spec.mkdir(parents=True)
     (spec / "launch.py").write_text(KERNEL_LAUNCHER, encoding="utf-8")
-    config = {"uid": KERNEL_UID, "home": str(home),
-              "limits": {"RLIMIT_AS": KERNEL_MEMORY_BYTES, "RLIMIT_NPROC": KERNEL_PROCESSES, "RLIMIT_CORE": 0}}
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-I", "{resource_dir}/launch.py", "{connection_file}", json.dumps(config)],
-        "display_name": "Python 3 (lab05, unprivileged)", "language": "python"}), encoding="utf-8")
+    config = {
+        "uid": KERNEL_UID,
+        "home": str(home),
+        "limits": {"RLIMIT_AS": KERNEL_MEMORY_BYTES, "RLIMIT_NPROC": KERNEL_PROCESSES, "RLIMIT_CORE": 0},
+    }
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-I", "{resource_dir}/launch.py", "{connection_file}", json.dumps(config)],
+                "display_name": "Python 3 (lab05, unprivileged)",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     for path in [specs, *specs.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     for path in [home, pathlib.Path(submission_dir), *pathlib.Path(submission_dir).rglob("*")]:
         if not path.is_symlink():
             os.chown(path, KERNEL_UID, KERNEL_GID)
-    for target in {os.path.realpath(sys.executable), sys.prefix, sys.base_prefix,
-                   os.path.realpath(submission_dir), str(home)}:
+    for target in {
+        os.path.realpath(sys.executable),
+        sys.prefix,
+        sys.base_prefix,
+        os.path.realpath(submission_dir),
+        str(home),
+    }:
         _open_path_to(pathlib.Path(target) / "x")
     previous = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(specs), previous]))
@@ -287,9 +328,17 @@ class Session:
     returns costs its time once.
     """
 
-    def __init__(self, cells: list[str], support: dict[str, bytes], spawner, *, cell_limit: float,
-                 overrides: Callable[[], dict[str, Callable]] | None = None, deadline: float | None = None,
-                 python: str | None = None):
+    def __init__(
+        self,
+        cells: list[str],
+        support: dict[str, bytes],
+        spawner,
+        *,
+        cell_limit: float,
+        overrides: Callable[[], dict[str, Callable]] | None = None,
+        deadline: float | None = None,
+        python: str | None = None,
+    ):
         self.deadline = deadline if deadline is not None else float("inf")
         self.python = python or sys.executable
         self.cells = cells
@@ -547,8 +596,13 @@ class RemoteFunction(lab05_helpers.RemoteCall):
         seconds = max(seconds, self.env.call_limit)
         if self.name in self.env.timed_out:  # it looped once already: an answer takes ms, not seconds
             seconds = AFTER_TIMEOUT_LIMIT_S
-        request = {"op": "call", "name": self.name, "args": wire.encode(list(args)),
-                   "kwargs": wire.encode(dict(kwargs or {})), "swap": sorted(self.env.overrides)}
+        request = {
+            "op": "call",
+            "name": self.name,
+            "args": wire.encode(list(args)),
+            "kwargs": wire.encode(dict(kwargs or {})),
+            "swap": sorted(self.env.overrides),
+        }
         try:
             reply = self.env.session.request(request, seconds)
         except ProbeTimedOut:
@@ -639,14 +693,12 @@ def prepare(notebook_path: os.PathLike, tests_dir: os.PathLike, files_dir: os.Pa
 
 def _import_trusted_modules() -> None:
     """Import what scoring runs, now, before the kernel exists (later the disk is not trusted)."""
-    import numpy  # noqa: F401
-    import otter.test_files  # noqa: F401
-    import otter.test_files.exception_test  # noqa: F401
-
     import lab05_checks  # noqa: F401
     import lab05_hidden  # noqa: F401
     import lab05_reference  # noqa: F401
-
+    import numpy  # noqa: F401
+    import otter.test_files  # noqa: F401
+    import otter.test_files.exception_test  # noqa: F401
 
 
 def _test_files(prepared: Prepared):
@@ -673,12 +725,14 @@ class Scored:
         return {tf.name: float(tf.score) for tf in self.test_files}
 
     def passed(self) -> dict[str, bool]:
-        return {f"{tf.name} / {r.test_case.name}": bool(r.passed)
-                for tf in self.test_files for r in tf.test_case_results}
+        return {
+            f"{tf.name} / {r.test_case.name}": bool(r.passed) for tf in self.test_files for r in tf.test_case_results
+        }
 
 
-def score(prepared: Prepared, spawner=unprivileged_spawner, *, deadline: float | None = None,
-          python: str | None = None) -> Scored:
+def score(
+    prepared: Prepared, spawner=unprivileged_spawner, *, deadline: float | None = None, python: str | None = None
+) -> Scored:
     """Run every test file against the notebook's code in a probe; the probe is stopped after.
 
     ``deadline`` (``time.monotonic()``) ends the whole scoring: later calls fail. ``python`` is
@@ -687,8 +741,14 @@ def score(prepared: Prepared, spawner=unprivileged_spawner, *, deadline: float |
     import lab05_checks
 
     started = time.monotonic()
-    session = Session(prepared.cells, prepared.support, spawner, cell_limit=lab05_helpers.CELL_TIME_LIMIT_S,
-                      deadline=deadline, python=python)
+    session = Session(
+        prepared.cells,
+        prepared.support,
+        spawner,
+        cell_limit=lab05_helpers.CELL_TIME_LIMIT_S,
+        deadline=deadline,
+        python=python,
+    )
     env = ProbeEnv(session, max(CALL_LIMIT_S, lab05_checks.TIME_LIMIT_S))
     files = _test_files(prepared)
     try:
@@ -714,8 +774,10 @@ def flag_text(questions: Iterable[str]) -> str:
     questions = list(questions)
     if not questions:
         return ""
-    return (f"integrity flag {FLAG}: the scores computed inside the notebook's kernel differ from the "
-            f"trusted scores for {', '.join(questions)}; the trusted scores stand.")
+    return (
+        f"integrity flag {FLAG}: the scores computed inside the notebook's kernel differ from the "
+        f"trusted scores for {', '.join(questions)}; the trusted scores stand."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -838,8 +900,9 @@ def replace_results(results, scored: Scored, kernel: dict[str, float], removed: 
     results.all_hidden = False
     lines = [flag_text(differ)] if differ else []
     if removed:
-        lines.append(f"Removed from the submission before grading (Otter would have deserialized them): "
-                     f"{', '.join(removed)}.")
+        lines.append(
+            f"Removed from the submission before grading (Otter would have deserialized them): {', '.join(removed)}."
+        )
     lines += scored.events
     results.set_output("\n".join(lines) if lines else None)
     results.set_plugin_data("TrustedScoring", {"differ": differ, "confined": scored.confined})
@@ -873,22 +936,27 @@ def kernel_scores(results_json: Any) -> dict[str, float]:
     return scores
 
 
-def score_unpacked(notebook: dict, bundle: os.PathLike, spawner, *, deadline: float | None = None,
-                   python: str | None = None) -> Scored:
+def score_unpacked(
+    notebook: dict, bundle: os.PathLike, spawner, *, deadline: float | None = None, python: str | None = None
+) -> Scored:
     """Score ``notebook`` (parsed JSON) with the tests of an unpacked ``bundle`` (its ``tests/``
     and ``files/``), in a probe started by ``spawner``."""
     bundle = pathlib.Path(bundle)
     _import_trusted_modules()
     test_paths = sorted(str(p) for p in (bundle / "tests").glob("*.py"))
-    support = {name: ((bundle / "files" / name) if (bundle / "files" / name).is_file() else HERE / name).read_bytes()
-               for name in PROBE_FILES}
-    prepared = Prepared(code_cells(notebook), test_paths,
-                        {p: pathlib.Path(p).read_text(encoding="utf-8") for p in test_paths}, support)
+    support = {
+        name: ((bundle / "files" / name) if (bundle / "files" / name).is_file() else HERE / name).read_bytes()
+        for name in PROBE_FILES
+    }
+    prepared = Prepared(
+        code_cells(notebook), test_paths, {p: pathlib.Path(p).read_text(encoding="utf-8") for p in test_paths}, support
+    )
     return score(prepared, spawner, deadline=deadline, python=python)
 
 
-def gradescope_results(scored: Scored, bundle: os.PathLike, kernel_results: Any,
-                       removed: Iterable[str] = ()) -> tuple[dict, list[str]]:
+def gradescope_results(
+    scored: Scored, bundle: os.PathLike, kernel_results: Any, removed: Iterable[str] = ()
+) -> tuple[dict, list[str]]:
     """``(results.json as Gradescope reads it, questions whose kernel scores differed)`` from the
     trusted results and the ``results.json`` of Otter's (sandboxed, untrusted) run."""
     import json

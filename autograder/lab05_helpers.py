@@ -18,7 +18,8 @@ import numbers
 import os
 import pathlib
 import time
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -256,7 +257,7 @@ def to_kib(n_bytes: float) -> float:
 # ---------------------------------------------------------------------------------------------
 # Predictions are locked before the instruments open
 # ---------------------------------------------------------------------------------------------
-def prediction_is_set(value: Any, options: Optional[Mapping[str, Any]] = None) -> bool:
+def prediction_is_set(value: Any, options: Mapping[str, Any] | None = None) -> bool:
     """Whether a prediction variable holds an answer (one of ``options`` when they are given)."""
     if value is None or value is Ellipsis:
         return False
@@ -420,8 +421,10 @@ def limit_cell_time_while_grading(seconds: float = CELL_TIME_LIMIT_S) -> bool:
         return False
 
     def _on_alarm(signum, frame):
-        raise CallTimedOut(f"this cell did not finish within {seconds:g} s while being graded, so it was "
-                           "stopped; look for a loop that never ends")
+        raise CallTimedOut(
+            f"this cell did not finish within {seconds:g} s while being graded, so it was "
+            "stopped; look for a loop that never ends"
+        )
 
     def _arm(info):
         source = getattr(info, "raw_cell", "") or ""
@@ -539,13 +542,13 @@ def json_native(value: Any) -> Any:
     raise LedgerError(f"the ledger cannot hold a value of type {type(value).__name__}: {value!r}")
 
 
-def load_schema(path: Optional[os.PathLike] = None) -> dict:
+def load_schema(path: os.PathLike | None = None) -> dict:
     """The Design Ledger's JSON Schema, read from beside this module unless ``path`` is given."""
     path = pathlib.Path(path) if path else pathlib.Path(__file__).with_name(LEDGER_SCHEMA_FILENAME)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def ledger_problems(ledger: Any, schema: Optional[dict] = None) -> list[str]:
+def ledger_problems(ledger: Any, schema: dict | None = None) -> list[str]:
     """Every way ``ledger`` breaks the schema, as readable sentences (empty when it is valid)."""
     import jsonschema
 
@@ -663,8 +666,8 @@ def save_to_textbook_ledger(
     path: os.PathLike = TEXTBOOK_LEDGER_PATH,
     *,
     track: str = "default",
-    now: Optional[_dt.datetime] = None,
-) -> Optional[pathlib.Path]:
+    now: _dt.datetime | None = None,
+) -> pathlib.Path | None:
     """Add this chapter's design to the textbook's shared ledger, so later labs can read it.
 
     The file is shaped ``{"track", "current_chapter", "history": {"<chapter>": design},
@@ -693,7 +696,7 @@ def save_to_textbook_ledger(
     book.setdefault("track", track)
     book.setdefault("history", {})[str(LEDGER_CHAPTER)] = design
     book["current_chapter"] = max(LEDGER_CHAPTER, int(book.get("current_chapter") or 0))
-    book["last_updated"] = (now or _dt.datetime.now(_dt.timezone.utc)).isoformat(timespec="seconds")
+    book["last_updated"] = (now or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(book, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -705,8 +708,16 @@ def save_to_textbook_ledger(
 COMPUTED_LEDGER_VALUES = ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb", "batch_doubling_ratio")
 
 
-def record_design(*, training_memory, max_trainable_width, activation_choice, batch_size_chosen,
-                  act2_estimate_kib, batch_doubling_ratio=None, **answers) -> Optional[dict]:
+def record_design(
+    *,
+    training_memory,
+    max_trainable_width,
+    activation_choice,
+    batch_size_chosen,
+    act2_estimate_kib,
+    batch_doubling_ratio=None,
+    **answers,
+) -> dict | None:
     """Compute the Design Ledger with the student's functions and write ``design_ledger.json``.
 
     ``max_trainable_width_laptop_gpu`` is the student's ``max_trainable_width`` for the laptop
@@ -727,7 +738,11 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
     activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
     if activation_choice not in ACTIVATION_TRANSISTORS:
         missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
-    if isinstance(batch_size_chosen, bool) or not isinstance(batch_size_chosen, numbers.Integral) or batch_size_chosen < 1:
+    if (
+        isinstance(batch_size_chosen, bool)
+        or not isinstance(batch_size_chosen, numbers.Integral)
+        or batch_size_chosen < 1
+    ):
         missing.append(f"batch_size_chosen is {batch_size_chosen!r}: set it to a whole number >= 1")
     if not prediction_is_set(act2_estimate_kib):
         missing.append(f"act2_estimate_kib is {act2_estimate_kib!r}: set your Act 2 prediction (a positive number)")
@@ -768,11 +783,14 @@ def record_design(*, training_memory, max_trainable_width, activation_choice, ba
     print(f"  activation_choice              = {ledger['activation_choice']!r}")
     print(f"  batch_size_chosen              = {ledger['batch_size_chosen']}")
     print(f"  max_trainable_width_laptop_gpu = {_ledger_number(ledger['max_trainable_width_laptop_gpu'], '{:,}')}")
-    print(f"  training_memory_estimate_error_kb = "
-          f"{_ledger_number(ledger['training_memory_estimate_error_kb'], '{:+,.2f} KiB')}")
+    print(
+        f"  training_memory_estimate_error_kb = "
+        f"{_ledger_number(ledger['training_memory_estimate_error_kb'], '{:+,.2f} KiB')}"
+    )
     if unfinished:
-        print("Unfinished, recorded as null until it works (run this cell again then):\n  - "
-              + "\n  - ".join(unfinished))
+        print(
+            "Unfinished, recorded as null until it works (run this cell again then):\n  - " + "\n  - ".join(unfinished)
+        )
     return ledger
 
 
@@ -789,7 +807,7 @@ def normalise_code(source: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def saved_code_cells(notebook: os.PathLike) -> list[tuple[Optional[int], str]]:
+def saved_code_cells(notebook: os.PathLike) -> list[tuple[int | None, str]]:
     """``(execution_count, code)`` of every non-empty code cell of the notebook file, in order."""
     nb = json.loads(pathlib.Path(notebook).read_text(encoding="utf-8"))
     cells = []
@@ -808,7 +826,7 @@ def _first_line(code: str) -> str:
     return line if len(line) <= 60 else line[:57] + "..."
 
 
-def unsaved_work(saved_cells: list[tuple[Optional[int], str]], history: list[str], current: int) -> list[str]:
+def unsaved_work(saved_cells: list[tuple[int | None, str]], history: list[str], current: int) -> list[str]:
     """How the saved notebook differs from what this kernel ran; empty when they agree.
 
     Args:
@@ -830,22 +848,27 @@ def unsaved_work(saved_cells: list[tuple[Optional[int], str]], history: list[str
         if not isinstance(n, int):
             continue
         if not 0 < n < len(history):
-            problems.append(f"the saved cell [{n}] `{_first_line(code)}` was run by another kernel session, not "
-                            "this one")
+            problems.append(
+                f"the saved cell [{n}] `{_first_line(code)}` was run by another kernel session, not this one"
+            )
         elif normalise_code(history[n]) != normalise_code(code):
-            problems.append(f"the saved cell [{n}] `{_first_line(code)}` is not the code that ran as [{n}]: it "
-                            "was changed after it ran")
+            problems.append(
+                f"the saved cell [{n}] `{_first_line(code)}` is not the code that ran as [{n}]: it "
+                "was changed after it ran"
+            )
     last_saved = max(recorded, default=0)
     for k in range(last_saved + 1, len(history)):
         if k == current or not normalise_code(history[k]):
             continue
         if normalise_code(history[k]) not in saved:
-            problems.append(f"cell [{k}] `{_first_line(history[k])}` ran after the notebook was last saved, "
-                            "and the saved notebook does not hold its code")
+            problems.append(
+                f"cell [{k}] `{_first_line(history[k])}` ran after the notebook was last saved, "
+                "and the saved notebook does not hold its code"
+            )
     return problems
 
 
-def _kernel_history() -> Optional[tuple[list[str], int]]:
+def _kernel_history() -> tuple[list[str], int] | None:
     """(this session's inputs by execution count, the running cell's count), or None outside IPython."""
     try:
         from IPython import get_ipython
@@ -862,15 +885,25 @@ def unfinished_work(namespace: Mapping[str, Any]) -> list[str]:
     import inspect
 
     stubs = sorted(
-        name for name, value in namespace.items()
-        if inspect.isfunction(value) and getattr(value, "__module__", None) == "__main__"
+        name
+        for name, value in namespace.items()
+        if inspect.isfunction(value)
+        and getattr(value, "__module__", None) == "__main__"
         and "NotImplementedError" in value.__code__.co_names
     )
-    answers = [name for name in inspect.signature(build_ledger).parameters
-               if name not in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb")]
-    unset = [name for name in answers
-             if name not in namespace or namespace[name] is None or namespace[name] is Ellipsis
-             or (isinstance(namespace[name], str) and not namespace[name].strip())]
+    answers = [
+        name
+        for name in inspect.signature(build_ledger).parameters
+        if name not in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb")
+    ]
+    unset = [
+        name
+        for name in answers
+        if name not in namespace
+        or namespace[name] is None
+        or namespace[name] is Ellipsis
+        or (isinstance(namespace[name], str) and not namespace[name].strip())
+    ]
     found = []
     if stubs:
         found.append("functions still to write: " + ", ".join(stubs))
@@ -883,12 +916,16 @@ def _ledger_state() -> list[str]:
     """What is wrong with design_ledger.json on disk, as warnings (empty when it is complete)."""
     path = pathlib.Path(LEDGER_FILENAME)
     if not path.is_file():
-        return [f"{LEDGER_FILENAME} is missing (the cell that records your design says why), so the zip "
-                "holds the notebook only; the Design Ledger question earns nothing until it is written"]
+        return [
+            f"{LEDGER_FILENAME} is missing (the cell that records your design says why), so the zip "
+            "holds the notebook only; the Design Ledger question earns nothing until it is written"
+        ]
     text = path.read_text(encoding="utf-8")
     if LAST_WRITTEN.get("text") != text:
-        return [f"{LEDGER_FILENAME} was not written by this run of the notebook: run the cell that records "
-                "your design (the autograder writes its own when it runs your notebook)"]
+        return [
+            f"{LEDGER_FILENAME} was not written by this run of the notebook: run the cell that records "
+            "your design (the autograder writes its own when it runs your notebook)"
+        ]
     try:
         ledger = json.loads(text)
     except ValueError:
@@ -898,7 +935,7 @@ def _ledger_state() -> list[str]:
     return [f"the Design Ledger records null (not computed yet) for: {', '.join(nulls)}"] if nulls else []
 
 
-def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: bool = False) -> Optional[pathlib.Path]:
+def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: bool = False) -> pathlib.Path | None:
     """Write the submission zip (the notebook and ``design_ledger.json``) for Gradescope.
 
     First checks that the notebook saved on disk is the one this kernel ran (see
@@ -917,23 +954,29 @@ def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: boo
         return None
     notebook_path = pathlib.Path(notebook)
     if not notebook_path.is_file():
-        print(f"✋ {notebook} is not in this folder ({pathlib.Path.cwd()}): the export packs the saved "
-              "notebook, so run this cell in the notebook beside it. No zip was written.")
+        print(
+            f"✋ {notebook} is not in this folder ({pathlib.Path.cwd()}): the export packs the saved "
+            "notebook, so run this cell in the notebook beside it. No zip was written."
+        )
         return None
     kernel = _kernel_history()
     if kernel is None:
-        print("(Not running in IPython: cannot check that the saved notebook is the one that ran; "
-              "make sure you saved it.)")
+        print(
+            "(Not running in IPython: cannot check that the saved notebook is the one that ran; "
+            "make sure you saved it.)"
+        )
     else:
         history, current = kernel
         problems = unsaved_work(saved_code_cells(notebook_path), history, current)
         if problems:
             shown = problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
-            print("✋ The notebook saved on disk is not the one this kernel ran, so the zip would not hold "
-                  "your latest work:\n  - " + "\n  - ".join(shown) + "\n"
-                  "Save the notebook (File > Save Notebook, or Ctrl+S / Cmd+S), then run this cell again. "
-                  "(If a cell was changed after it ran, run it, or Kernel > Restart Kernel and Run All "
-                  "Cells…, and save first.) No zip was written.")
+            print(
+                "✋ The notebook saved on disk is not the one this kernel ran, so the zip would not hold "
+                "your latest work:\n  - " + "\n  - ".join(shown) + "\n"
+                "Save the notebook (File > Save Notebook, or Ctrl+S / Cmd+S), then run this cell again. "
+                "(If a cell was changed after it ran, run it, or Kernel > Restart Kernel and Run All "
+                "Cells…, and save first.) No zip was written."
+            )
             return None
     warnings_ = []
     if kernel is not None:
@@ -960,9 +1003,11 @@ def export_submission(grader, notebook: str = "lab05_nn_compute.ipynb", pdf: boo
             print("   PDF export needs pandoc and LaTeX on this machine; ask your instructor.")
         return None
     if warnings_:
-        print(f"⚠️ Wrote {path}, but your work is unfinished; the autograder gives points only for what "
-              "works:\n  - " + "\n  - ".join(warnings_) + "\n"
-              "You can upload this zip now and upload a new one when you have finished.")
+        print(
+            f"⚠️ Wrote {path}, but your work is unfinished; the autograder gives points only for what "
+            "works:\n  - " + "\n  - ".join(warnings_) + "\n"
+            "You can upload this zip now and upload a new one when you have finished."
+        )
     else:
         print(f"Wrote {path}: upload it to Gradescope.")
     return path

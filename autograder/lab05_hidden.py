@@ -22,23 +22,29 @@ import contextlib
 import dataclasses
 import functools
 import math
-import pathlib
 import re
-from collections.abc import MutableMapping
-from typing import Any, Callable, Iterable, Mapping
-
-import numpy as np
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from typing import Any
 
 import lab05_checks as checks
 import lab05_helpers as helpers
 import lab05_reference as ref
+import numpy as np
 from lab05_checks import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
 
 SEED = 5
 #: Graded functions: while one is tested, the others are the reference's.
 GRADED_FUNCTIONS = (
-    "transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound", "stall_depth",
-    "parameter_count", "layer_macs", "training_memory", "inference_memory", "max_trainable_width",
+    "transistor_tax",
+    "extra_transistors",
+    "sigmoid_derivative",
+    "gradient_bound",
+    "stall_depth",
+    "parameter_count",
+    "layer_macs",
+    "training_memory",
+    "inference_memory",
+    "max_trainable_width",
 )
 ANSWERS = {
     "act1_reflection_reason": "A",
@@ -241,9 +247,11 @@ def array_call(env: dict, name: str, values: np.ndarray):
     except checks.CallBroken:
         raise
     except checks.CheckFailed as exc:
-        fail(f"{str(exc).rstrip('.')}. For an array it should work elementwise: use NumPy functions (np.exp, np.abs, "
-             "np.power, np.where) rather than math functions and if statements, which take one number."
-             + tag("array-not-elementwise" if isinstance(exc, checks.CallRaised) else None))
+        fail(
+            f"{str(exc).rstrip('.')}. For an array it should work elementwise: use NumPy functions (np.exp, np.abs, "
+            "np.power, np.where) rather than math functions and if statements, which take one number."
+            + tag("array-not-elementwise" if isinstance(exc, checks.CallRaised) else None)
+        )
 
 
 def rng() -> np.random.Generator:
@@ -263,22 +271,41 @@ def random_layers(gen: np.random.Generator, count: int) -> list[list[int]]:
 # ---------------------------------------------------------------------------------------------
 def test_transistor_tax(env: dict) -> None:
     """transistor_tax agrees with the reference for every pair of activations."""
+
     def one(activation, baseline):
         kwargs = {} if baseline == "relu" else {"baseline": baseline}
         text = describe_call("transistor_tax", (activation,), kwargs)
         got = expect_number(call(env, "transistor_tax", activation, **kwargs), text)
         expected = ref.transistor_tax(activation, baseline)
         if not close(got, expected):
-            why = diagnose(got, expected, [
-                (1 / expected, "tax-ratio-inverted", "the ratio looks inverted: it should say how "
-                 "many times MORE transistors the activation needs than the baseline"),
-                (ref.transistor_tax(activation), "tax-baseline-ignored",
-                 "the baseline argument seems to be ignored"),
-                (helpers.ACTIVATION_TRANSISTORS[activation], "tax-count-not-ratio",
-                 "it should be a ratio of two transistor counts, not a count"),
-                (helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
-                 "tax-integer-division", "integer division (//) drops the fraction: divide with /"),
-            ], "it should be the ratio of the two units' transistor counts")
+            why = diagnose(
+                got,
+                expected,
+                [
+                    (
+                        1 / expected,
+                        "tax-ratio-inverted",
+                        "the ratio looks inverted: it should say how "
+                        "many times MORE transistors the activation needs than the baseline",
+                    ),
+                    (
+                        ref.transistor_tax(activation),
+                        "tax-baseline-ignored",
+                        "the baseline argument seems to be ignored",
+                    ),
+                    (
+                        helpers.ACTIVATION_TRANSISTORS[activation],
+                        "tax-count-not-ratio",
+                        "it should be a ratio of two transistor counts, not a count",
+                    ),
+                    (
+                        helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
+                        "tax-integer-division",
+                        "integer division (//) drops the fraction: divide with /",
+                    ),
+                ],
+                "it should be the ratio of the two units' transistor counts",
+            )
             fail(explain(f"{text} returned {show(got)}", why))
 
     names = sorted(helpers.ACTIVATION_TRANSISTORS)
@@ -291,8 +318,15 @@ def test_extra_transistors(env: dict) -> None:
     names = sorted(helpers.ACTIVATION_TRANSISTORS)
     cases = [(1000, 10, "sigmoid", "relu"), (1, 1, "relu", "sigmoid")]
     for _ in range(12):
-        cases.append((int(gen.integers(1, 5000)), int(gen.integers(1, 60)),
-                      names[int(gen.integers(len(names)))], names[int(gen.integers(len(names)))]))
+        cases.append(
+            (
+                int(gen.integers(1, 5000)),
+                int(gen.integers(1, 60)),
+                names[int(gen.integers(len(names)))],
+                names[int(gen.integers(len(names)))],
+            )
+        )
+
     def one(n, layers, activation, baseline):
         kwargs = {} if baseline == "relu" else {"baseline": baseline}
         text = describe_call("extra_transistors", (n, layers, activation), kwargs)
@@ -300,19 +334,40 @@ def test_extra_transistors(env: dict) -> None:
         expected = ref.extra_transistors(n, layers, activation, baseline)
         if not close(got, expected):
             t = helpers.ACTIVATION_TRANSISTORS
-            why = diagnose(got, expected, [
-                (-expected, "extra-sign-flipped", "the sign is flipped: it is the activation's "
-                 "transistors minus the baseline's, so it is negative only when the activation is cheaper"),
-                (n * layers * t[activation], "extra-baseline-not-subtracted",
-                 "the baseline's transistors should be subtracted"),
-                (n * (t[activation] - t[baseline]), "extra-one-layer-only",
-                 "it should count the units of every layer, not one layer"),
-                (n * layers * (t[activation] - t["relu"]), "extra-baseline-ignored",
-                 "the baseline argument seems to be ignored"),
-                (n * layers * t[activation] / t[baseline], "extra-ratio-not-difference",
-                 "it should be the number of extra transistors (a difference of counts), not a ratio"),
-            ], "it should count every unit of every layer times the extra transistors each "
-               "unit needs over the baseline")
+            why = diagnose(
+                got,
+                expected,
+                [
+                    (
+                        -expected,
+                        "extra-sign-flipped",
+                        "the sign is flipped: it is the activation's "
+                        "transistors minus the baseline's, so it is negative only when the activation is cheaper",
+                    ),
+                    (
+                        n * layers * t[activation],
+                        "extra-baseline-not-subtracted",
+                        "the baseline's transistors should be subtracted",
+                    ),
+                    (
+                        n * (t[activation] - t[baseline]),
+                        "extra-one-layer-only",
+                        "it should count the units of every layer, not one layer",
+                    ),
+                    (
+                        n * layers * (t[activation] - t["relu"]),
+                        "extra-baseline-ignored",
+                        "the baseline argument seems to be ignored",
+                    ),
+                    (
+                        n * layers * t[activation] / t[baseline],
+                        "extra-ratio-not-difference",
+                        "it should be the number of extra transistors (a difference of counts), not a ratio",
+                    ),
+                ],
+                "it should count every unit of every layer times the extra transistors each "
+                "unit needs over the baseline",
+            )
             fail(explain(f"{text} returned {show(got)}", why))
 
     run_cases(env, "extra_transistors", (one, cases))
@@ -322,22 +377,33 @@ def test_sigmoid_derivative_values(env: dict) -> None:
     """sigmoid_derivative matches the reference on scalars across the whole input range."""
     gen = rng()
     xs = [0, 2, -3] + list(np.linspace(-30.0, 30.0, 61)) + list(gen.normal(0.0, 8.0, 20))
+
     def one(x):
         text = describe_call("sigmoid_derivative", (x,))
         got = call(env, "sigmoid_derivative", x)
         if np.ndim(got) != 0:
-            fail(f"{text} returned {show(got)}; for a single number it should return a single number."
-                 + tag("number-returns-array"))
+            fail(
+                f"{text} returned {show(got)}; for a single number it should return a single number."
+                + tag("number-returns-array")
+            )
         got = expect_number(got, text)
         expected = ref.sigmoid_derivative(x)
         if not close(got, expected, rel=1e-7, abs_tol=1e-12):
             sig = helpers.sigmoid(x)
-            why = diagnose(got, expected, [
-                (sig, "sigd-returns-sigmoid", "it returned the sigmoid itself, not its slope"),
-                (sig * (1 + sig), "sigd-one-plus-sigmoid", "the product should use 1 minus the sigmoid"),
-                (1 - math.tanh(x) ** 2, "sigd-tanh-slope", "that is the slope of tanh; the sigmoid's "
-                                                           "slope is sigmoid(x) * (1 - sigmoid(x))"),
-            ], "it should be the sigmoid's slope at x")
+            why = diagnose(
+                got,
+                expected,
+                [
+                    (sig, "sigd-returns-sigmoid", "it returned the sigmoid itself, not its slope"),
+                    (sig * (1 + sig), "sigd-one-plus-sigmoid", "the product should use 1 minus the sigmoid"),
+                    (
+                        1 - math.tanh(x) ** 2,
+                        "sigd-tanh-slope",
+                        "that is the slope of tanh; the sigmoid's slope is sigmoid(x) * (1 - sigmoid(x))",
+                    ),
+                ],
+                "it should be the sigmoid's slope at x",
+            )
             fail(explain(f"{text} returned {show(got)}", why))
 
     run_cases(env, "sigmoid_derivative", (one, [x if isinstance(x, int) else float(x) for x in xs]))
@@ -345,6 +411,7 @@ def test_sigmoid_derivative_values(env: dict) -> None:
 
 def test_sigmoid_derivative_robust(env: dict) -> None:
     """sigmoid_derivative stays finite and warning-free at extreme inputs and works on arrays."""
+
     def extreme(x):
         text = describe_call("sigmoid_derivative", (x,))
         try:
@@ -352,63 +419,88 @@ def test_sigmoid_derivative_robust(env: dict) -> None:
         except checks.CallWarned as exc:
             fail(str(exc) + tag("sigd-overflows"))
         if not close(got, ref.sigmoid_derivative(x), rel=1e-7, abs_tol=1e-12):
-            fail(explain(f"{text} returned {show(got)}",
-                         Hint("far from 0 the slope should be (almost) 0", "sigd-not-zero-far-out")))
+            fail(
+                explain(
+                    f"{text} returned {show(got)}",
+                    Hint("far from 0 the slope should be (almost) 0", "sigd-not-zero-far-out"),
+                )
+            )
 
     def array(xs):
         text = describe_call("sigmoid_derivative", (xs,))
         got = array_call(env, "sigmoid_derivative", xs)
         if not isinstance(got, np.ndarray) or got.shape != xs.shape:
-            fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
-                 f"return an ndarray of the same shape {xs.shape}, one slope per element."
-                 + tag("array-result-not-ndarray"))
+            fail(
+                f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
+                f"return an ndarray of the same shape {xs.shape}, one slope per element."
+                + tag("array-result-not-ndarray")
+            )
         if not np.all(np.isfinite(got)):
-            fail(explain(f"{text} returned {show(got)}",
-                         Hint("every element should be a finite number", "array-not-finite")))
+            fail(
+                explain(
+                    f"{text} returned {show(got)}", Hint("every element should be a finite number", "array-not-finite")
+                )
+            )
         if not np.allclose(got, ref.sigmoid_derivative(xs), rtol=1e-7, atol=1e-12):
             fail(f"{text} returned {show(got)}: some elements are not the sigmoid's slope.")
 
-    arrays = [np.linspace(-1000.0, 1000.0, 9), np.array([[-3.0, 0.0, 3.0], [40.0, -40.0, 1.5]]),
-              np.array([0.5])]
+    arrays = [np.linspace(-1000.0, 1000.0, 9), np.array([[-3.0, 0.0, 3.0], [40.0, -40.0, 1.5]]), np.array([0.5])]
     run_cases(env, "sigmoid_derivative", (extreme, (-1000.0, -745.0, -710.0, 710.0, 1000.0)), (array, arrays))
 
 
 def test_gradient_bound(env: dict) -> None:
     """gradient_bound matches the reference for int depths and arrays of depths."""
+
     def one(depth, md):
         kwargs = {} if md == 0.25 else {"max_derivative": md}
         text = describe_call("gradient_bound", (depth,), kwargs)
         got = call(env, "gradient_bound", depth, **kwargs)
         if np.ndim(got) != 0:
-            fail(f"{text} returned {show(got)}; for one depth it should return one number."
-                 + tag("number-returns-array"))
+            fail(
+                f"{text} returned {show(got)}; for one depth it should return one number." + tag("number-returns-array")
+            )
         got = expect_number(got, text)
         expected = ref.gradient_bound(depth, md)
         if not close(got, expected, rel=1e-9, abs_tol=0):
-            why = diagnose(got, expected, [
-                (ref.gradient_bound(depth), "bound-max-derivative-ignored",
-                 "the max_derivative argument seems to be ignored"),
-                (ref.gradient_bound(depth - 1, md), "bound-one-layer-short",
-                 "it is one layer short: every one of the `depth` layers multiplies the bound"),
-                (ref.gradient_bound(depth + 1, md), "bound-one-layer-too-many",
-                 "it has one layer too many"),
-                (md * depth, "bound-adds-not-multiplies",
-                 "the layers' factors should multiply, not add up"),
-            ], "it should be the largest gradient left after `depth` layers")
+            why = diagnose(
+                got,
+                expected,
+                [
+                    (
+                        ref.gradient_bound(depth),
+                        "bound-max-derivative-ignored",
+                        "the max_derivative argument seems to be ignored",
+                    ),
+                    (
+                        ref.gradient_bound(depth - 1, md),
+                        "bound-one-layer-short",
+                        "it is one layer short: every one of the `depth` layers multiplies the bound",
+                    ),
+                    (ref.gradient_bound(depth + 1, md), "bound-one-layer-too-many", "it has one layer too many"),
+                    (md * depth, "bound-adds-not-multiplies", "the layers' factors should multiply, not add up"),
+                ],
+                "it should be the largest gradient left after `depth` layers",
+            )
             fail(explain(f"{text} returned {show(got)}", why))
 
     def array(depths):
         text = describe_call("gradient_bound", (depths,))
         got = array_call(env, "gradient_bound", depths)
         if not isinstance(got, np.ndarray) or got.shape != depths.shape:
-            fail(f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
-                 f"it should return an ndarray of shape {depths.shape}, one bound per depth."
-                 + tag("array-result-not-ndarray"))
+            fail(
+                f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
+                f"it should return an ndarray of shape {depths.shape}, one bound per depth."
+                + tag("array-result-not-ndarray")
+            )
         if not np.allclose(got, ref.gradient_bound(depths), rtol=1e-9, atol=0):
             fail(f"{text} returned {show(got)}: some elements are not the bound at that depth.")
 
-    run_cases(env, "gradient_bound", (one, [(depth, md) for depth in (1, 2, 7, 10, 20, 33) for md in (0.25, 0.5, 0.9, 1.0, 1.3)]),
-              (array, (np.arange(0, 21), np.array([[1, 2], [3, 4]]))))
+    run_cases(
+        env,
+        "gradient_bound",
+        (one, [(depth, md) for depth in (1, 2, 7, 10, 20, 33) for md in (0.25, 0.5, 0.9, 1.0, 1.3)]),
+        (array, (np.arange(0, 21), np.array([[1, 2], [3, 4]]))),
+    )
 
 
 def _ambiguous(threshold: float, md: float) -> bool:
@@ -421,38 +513,59 @@ def test_stall_depth(env: dict) -> None:
     """stall_depth matches the reference, including thresholds that are exact powers."""
     gen = rng()
     cases = [(1e-6, 0.25), (1e-3, 0.5), (0.3, 0.5), (0.2, 0.25)]
-    cases += [(0.25 ** k, 0.25) for k in (1, 3, 10, 20)] + [(0.5 ** k, 0.5) for k in (2, 9, 30)]
+    cases += [(0.25**k, 0.25) for k in (1, 3, 10, 20)] + [(0.5**k, 0.5) for k in (2, 9, 30)]
     while len(cases) < 30:
         md, threshold = float(gen.uniform(0.05, 0.95)), float(10 ** gen.uniform(-12, -0.05))
         if not _ambiguous(threshold, md):
             cases.append((threshold, md))
+
     def one(threshold, md):
         text = describe_call("stall_depth", (threshold, md))
         got = call(env, "stall_depth", threshold, md)
         if got is None:
-            fail(f"{text} returned None: with a max_derivative below 1 the bound falls below "
-                 "any threshold eventually." + tag("stall-none-below-one"))
+            fail(
+                f"{text} returned None: with a max_derivative below 1 the bound falls below "
+                "any threshold eventually." + tag("stall-none-below-one")
+            )
         got = expect_whole(got, text)
         expected = ref.stall_depth(threshold, md)
         if got != expected:
-            early = ((expected - 1, "stall-not-strict-at-exact-power", "at that depth the bound is "
-                      "equal to the threshold, which is not strictly below it")
-                     if ref.gradient_bound(expected - 1, md) == threshold else
-                     (expected - 1, "stall-one-layer-early", "it is one layer too early: the bound "
-                      "there is not yet strictly below the threshold"))
-            why = diagnose(got, expected, [
-                early,
-                (expected + 1, "stall-one-layer-late", "it is one layer too late: the bound is already "
-                                                       "strictly below the threshold one layer earlier"),
-            ], "it should be the first depth whose bound is strictly below the threshold")
+            early = (
+                (
+                    expected - 1,
+                    "stall-not-strict-at-exact-power",
+                    "at that depth the bound is equal to the threshold, which is not strictly below it",
+                )
+                if ref.gradient_bound(expected - 1, md) == threshold
+                else (
+                    expected - 1,
+                    "stall-one-layer-early",
+                    "it is one layer too early: the bound there is not yet strictly below the threshold",
+                )
+            )
+            why = diagnose(
+                got,
+                expected,
+                [
+                    early,
+                    (
+                        expected + 1,
+                        "stall-one-layer-late",
+                        "it is one layer too late: the bound is already strictly below the threshold one layer earlier",
+                    ),
+                ],
+                "it should be the first depth whose bound is strictly below the threshold",
+            )
             fail(explain(f"{text} returned {got}", why))
 
     def never(md):
         text = describe_call("stall_depth", (1e-6, md))
         got = call(env, "stall_depth", 1e-6, md)
         if got is not None:
-            fail(f"{text} returned {show(got)}: with max_derivative >= 1 the bound never falls, "
-                 "so it should return None." + tag("stall-not-none-at-or-above-one"))
+            fail(
+                f"{text} returned {show(got)}: with max_derivative >= 1 the bound never falls, "
+                "so it should return None." + tag("stall-not-none-at-or-above-one")
+            )
 
     run_cases(env, "stall_depth", (one, cases), (never, (1.0, 1.5)))
 
@@ -467,11 +580,14 @@ CHOICE_MISTAKES = {
 
 
 def _choice(env: Mapping, variable: str) -> None:
-    answer = checks.expect_choice(env, variable, checks.FAILURE_MODES if variable == "act1_failure_mode"
-                                  else checks.LETTERS)
+    answer = checks.expect_choice(
+        env, variable, checks.FAILURE_MODES if variable == "act1_failure_mode" else checks.LETTERS
+    )
     if answer != ANSWERS[variable]:
-        fail(f"`{variable}` is {env[variable]!r}, which is not the best answer. Reread the part of the "
-             "lab it refers to and try again." + tag(CHOICE_MISTAKES[variable]))
+        fail(
+            f"`{variable}` is {env[variable]!r}, which is not the best answer. Reread the part of the "
+            "lab it refers to and try again." + tag(CHOICE_MISTAKES[variable])
+        )
 
 
 def test_act1_reason(env: dict) -> None:
@@ -491,21 +607,36 @@ def _network_cases(count: int = 10) -> list[list[int]]:
 
 def test_parameter_count(env: dict) -> None:
     """parameter_count matches the reference on the MNIST network and random networks."""
+
     def one(layers):
         text = describe_call("parameter_count", (layers,))
         got = expect_whole(call(env, "parameter_count", list(layers)), text)
         expected = ref.parameter_count(layers)
         if got != expected:
             weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
-            why = diagnose(got, expected, [
-                (weights_only, "params-biases-missing",
-                 "the biases are missing: every unit of every layer after the input has one"),
-                (weights_only + sum(layers[:-1]), "params-biases-on-inputs",
-                 "the biases belong to each layer's outputs, not its inputs"),
-                (weights_only + sum(layers), "params-input-layer-biases", "the input layer has no biases"),
-                (layers[0] * layers[1] + layers[1], "params-first-layer-only",
-                 "only the first layer is counted: add up the weights and biases of every layer"),
-            ], "it should count every weight and every bias")
+            why = diagnose(
+                got,
+                expected,
+                [
+                    (
+                        weights_only,
+                        "params-biases-missing",
+                        "the biases are missing: every unit of every layer after the input has one",
+                    ),
+                    (
+                        weights_only + sum(layers[:-1]),
+                        "params-biases-on-inputs",
+                        "the biases belong to each layer's outputs, not its inputs",
+                    ),
+                    (weights_only + sum(layers), "params-input-layer-biases", "the input layer has no biases"),
+                    (
+                        layers[0] * layers[1] + layers[1],
+                        "params-first-layer-only",
+                        "only the first layer is counted: add up the weights and biases of every layer",
+                    ),
+                ],
+                "it should count every weight and every bias",
+            )
             fail(explain(f"{text} returned {got}", why))
 
     def tuple_input():
@@ -514,14 +645,17 @@ def test_parameter_count(env: dict) -> None:
         got = expect_whole(call(env, "parameter_count", layers), text)
         # A count that is wrong for the list as well is reported by the cases above.
         if got != ref.parameter_count(layers) and got != _own(env, lambda: env["parameter_count"](list(layers))):
-            fail(f"{text} gives a different count for a tuple than for a list of the same widths."
-                 + tag("params-tuple-differs"))
+            fail(
+                f"{text} gives a different count for a tuple than for a list of the same widths."
+                + tag("params-tuple-differs")
+            )
 
     run_cases(env, "parameter_count", (one, _network_cases()), (tuple_input, [()]))
 
 
 def test_layer_macs(env: dict) -> None:
     """layer_macs matches the reference, one entry per layer."""
+
     def one(layers):
         text = describe_call("layer_macs", (layers,))
         got = checks.expect_sequence(call(env, "layer_macs", list(layers)), len(layers) - 1, text)
@@ -529,9 +663,14 @@ def test_layer_macs(env: dict) -> None:
         expected = ref.layer_macs(layers)
         if got != expected:
             with_bias = [a * b + b for a, b in zip(layers[:-1], layers[1:])]
-            why = (Hint("a multiply-accumulate pairs one weight with one input; biases are added, "
-                        "not multiplied", "macs-bias-counted") if got == with_bias else
-                   Hint("each entry should be that layer's multiply-accumulates for one example"))
+            why = (
+                Hint(
+                    "a multiply-accumulate pairs one weight with one input; biases are added, not multiplied",
+                    "macs-bias-counted",
+                )
+                if got == with_bias
+                else Hint("each entry should be that layer's multiply-accumulates for one example")
+            )
             fail(explain(f"{text} returned {show(got)}", why))
 
     run_cases(env, "layer_macs", (one, _network_cases()))
@@ -542,8 +681,14 @@ def _memory_cases() -> list[tuple[list[int], int, float, str]]:
     mnist = list(helpers.MNIST_LAYER_SIZES)
     cases = [(mnist, b, bpv, opt) for b in (1, 32, 64) for bpv in (4, 2) for opt in ("sgd", "momentum", "adam")]
     for layers in random_layers(gen, 8):
-        cases.append((layers, int(gen.integers(1, 513)), (4, 2, 1)[int(gen.integers(3))],
-                      ("sgd", "momentum", "adam")[int(gen.integers(3))]))
+        cases.append(
+            (
+                layers,
+                int(gen.integers(1, 513)),
+                (4, 2, 1)[int(gen.integers(3))],
+                ("sgd", "momentum", "adam")[int(gen.integers(3))],
+            )
+        )
     return cases
 
 
@@ -563,8 +708,12 @@ def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
         expected = ref.training_memory(layers, batch, bpv, opt)
         for key in keys:
             if not close(got[key], expected[key]):
-                fail(explain(f"{text}[{key!r}] is {show(got[key])}",
-                             _memory_hint(key, got, expected, layers, batch, bpv, opt)))
+                fail(
+                    explain(
+                        f"{text}[{key!r}] is {show(got[key])}",
+                        _memory_hint(key, got, expected, layers, batch, bpv, opt),
+                    )
+                )
 
     run_cases(env, "training_memory", (one, _memory_cases()))
 
@@ -576,46 +725,98 @@ def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
     value = got[key]
     kib = [(expected[key] / helpers.BYTES_PER_KIB, "memory-in-kib", "it should be in bytes, not KiB")]
     if key in ("weights", "gradients"):
-        return diagnose(value, expected[key], kib + [
-            (weights_only * bpv, "memory-biases-missing", "the biases are parameters too"),
-            (params, "memory-not-in-bytes", "it should be in bytes: each value takes bytes_per_value bytes"),
-            (params * 4, "memory-fp32-hard-coded", "it should use bytes_per_value (FP16 values take 2 bytes)"),
-        ], f"the {key} should hold one value per parameter, at bytes_per_value bytes each")
+        return diagnose(
+            value,
+            expected[key],
+            kib
+            + [
+                (weights_only * bpv, "memory-biases-missing", "the biases are parameters too"),
+                (params, "memory-not-in-bytes", "it should be in bytes: each value takes bytes_per_value bytes"),
+                (params * 4, "memory-fp32-hard-coded", "it should use bytes_per_value (FP16 values take 2 bytes)"),
+            ],
+            f"the {key} should hold one value per parameter, at bytes_per_value bytes each",
+        )
     if key == "optimizer":
-        one_value = ((params * bpv, "memory-adam-counted-once", "Adam keeps two values per parameter (momentum and "
-                      "velocity), momentum one") if opt == "adam" else
-                     (params * bpv, "memory-sgd-given-state", "plain SGD keeps no state"))
-        return diagnose(value, expected[key], kib + [
-            one_value,
-            (0, "memory-optimizer-state-missing", "this optimizer keeps state for every parameter"),
-            (2 * params * bpv, "memory-state-ignores-optimizer",
-             "the state per parameter depends on the optimizer: see OPTIMIZER_STATE_PER_PARAM"),
-            (state * params * 4, "memory-fp32-hard-coded", "it should use bytes_per_value (FP16 values take 2 bytes)"),
-        ], "it should hold the optimizer's state values for every parameter, at bytes_per_value bytes each")
+        one_value = (
+            (
+                params * bpv,
+                "memory-adam-counted-once",
+                "Adam keeps two values per parameter (momentum and velocity), momentum one",
+            )
+            if opt == "adam"
+            else (params * bpv, "memory-sgd-given-state", "plain SGD keeps no state")
+        )
+        return diagnose(
+            value,
+            expected[key],
+            kib
+            + [
+                one_value,
+                (0, "memory-optimizer-state-missing", "this optimizer keeps state for every parameter"),
+                (
+                    2 * params * bpv,
+                    "memory-state-ignores-optimizer",
+                    "the state per parameter depends on the optimizer: see OPTIMIZER_STATE_PER_PARAM",
+                ),
+                (
+                    state * params * 4,
+                    "memory-fp32-hard-coded",
+                    "it should use bytes_per_value (FP16 values take 2 bytes)",
+                ),
+            ],
+            "it should hold the optimizer's state values for every parameter, at bytes_per_value bytes each",
+        )
     if key == "activations":
-        return diagnose(value, expected[key], kib + [
-            (batch * sum(layers[1:]) * bpv, "memory-input-activations-missing",
-             "the input layer's activations must be stored too"),
-            (sum(layers) * bpv, "memory-activations-ignore-batch", "it should grow in proportion to batch_size: "
-                                "every example in the batch keeps its own activations"),
-            (batch * sum(layers) * 4, "memory-fp32-hard-coded",
-             "it should use bytes_per_value too (FP16 halves the activations)"),
-            (batch * sum(layers), "memory-not-in-bytes",
-             "it should be in bytes: each value takes bytes_per_value bytes"),
-            (batch * sum(layers[:-1]) * bpv, "memory-output-activations-missing",
-             "the output layer's activations must be stored too"),
-        ], "it should hold every layer's outputs (input layer included) for every example in the "
-           "batch, at bytes_per_value bytes each")
+        return diagnose(
+            value,
+            expected[key],
+            kib
+            + [
+                (
+                    batch * sum(layers[1:]) * bpv,
+                    "memory-input-activations-missing",
+                    "the input layer's activations must be stored too",
+                ),
+                (
+                    sum(layers) * bpv,
+                    "memory-activations-ignore-batch",
+                    "it should grow in proportion to batch_size: every example in the batch keeps its own activations",
+                ),
+                (
+                    batch * sum(layers) * 4,
+                    "memory-fp32-hard-coded",
+                    "it should use bytes_per_value too (FP16 halves the activations)",
+                ),
+                (
+                    batch * sum(layers),
+                    "memory-not-in-bytes",
+                    "it should be in bytes: each value takes bytes_per_value bytes",
+                ),
+                (
+                    batch * sum(layers[:-1]) * bpv,
+                    "memory-output-activations-missing",
+                    "the output layer's activations must be stored too",
+                ),
+            ],
+            "it should hold every layer's outputs (input layer included) for every example in the "
+            "batch, at bytes_per_value bytes each",
+        )
     parts = {k: got[k] for k in ("weights", "gradients", "optimizer", "activations")}
     if close(value, sum(parts.values())):
         wrong = [k if k != "optimizer" else "optimizer state" for k in parts if not close(got[k], expected[k])]
-        return Hint(f"it adds up your components, but your {' and '.join(wrong)} "
-                    f"{'is' if wrong == ['optimizer state'] else 'are'} not right (see this question's other tests)")
+        return Hint(
+            f"it adds up your components, but your {' and '.join(wrong)} "
+            f"{'is' if wrong == ['optimizer state'] else 'are'} not right (see this question's other tests)"
+        )
     left_out = [k for k in parts if parts[k] and close(value, sum(parts.values()) - parts[k])]
     if left_out:
         return Hint(f"the total leaves out the {' or the '.join(left_out)}", "memory-total-leaves-out-a-part")
-    return diagnose(value, expected[key], kib,
-                    "the total should be the sum of the weights, gradients, optimizer state and activations")
+    return diagnose(
+        value,
+        expected[key],
+        kib,
+        "the total should be the sum of the weights, gradients, optimizer state and activations",
+    )
 
 
 def test_training_memory_parameters(env: dict) -> None:
@@ -635,8 +836,12 @@ def test_training_memory_total(env: dict) -> None:
 
 def test_inference_memory(env: dict) -> None:
     """inference_memory matches the reference: weights plus one batch of activations."""
-    cases = [(list(helpers.MNIST_LAYER_SIZES), 1, 4), (list(helpers.MNIST_LAYER_SIZES), 1, 2),
-             (list(helpers.MNIST_LAYER_SIZES), 32, 4)] + [(l, b, bpv) for l, b, bpv, _ in _memory_cases()[-6:]]
+    cases = [
+        (list(helpers.MNIST_LAYER_SIZES), 1, 4),
+        (list(helpers.MNIST_LAYER_SIZES), 1, 2),
+        (list(helpers.MNIST_LAYER_SIZES), 32, 4),
+    ] + [(layers, b, bpv) for layers, b, bpv, _ in _memory_cases()[-6:]]
+
     def one(layers, batch, bpv):
         kwargs = {}
         if batch != 1:
@@ -648,17 +853,26 @@ def test_inference_memory(env: dict) -> None:
         expected = ref.inference_memory(layers, batch, bpv)
         if not close(got, expected):
             t = ref.training_memory(layers, batch, bpv, "sgd")
-            why = diagnose(got, expected, [
-                (t["weights"] + t["gradients"] + t["activations"], "inference-keeps-gradients",
-                 "inference keeps no gradients"),
-                (t["weights"], "inference-no-activations",
-                 "inference still holds the activations of the batch"),
-                (t["activations"], "inference-no-weights", "inference still holds the weights"),
-                (ref.inference_memory(layers, 1, bpv), "inference-batch-ignored",
-                 "the activations should grow with batch_size"),
-                (ref.inference_memory(layers, batch, 4), "memory-fp32-hard-coded",
-                 "it should use bytes_per_value"),
-            ], "it should be the weights plus the activations of one batch, in bytes")
+            why = diagnose(
+                got,
+                expected,
+                [
+                    (
+                        t["weights"] + t["gradients"] + t["activations"],
+                        "inference-keeps-gradients",
+                        "inference keeps no gradients",
+                    ),
+                    (t["weights"], "inference-no-activations", "inference still holds the activations of the batch"),
+                    (t["activations"], "inference-no-weights", "inference still holds the weights"),
+                    (
+                        ref.inference_memory(layers, 1, bpv),
+                        "inference-batch-ignored",
+                        "the activations should grow with batch_size",
+                    ),
+                    (ref.inference_memory(layers, batch, 4), "memory-fp32-hard-coded", "it should use bytes_per_value"),
+                ],
+                "it should be the weights plus the activations of one batch, in bytes",
+            )
             fail(explain(f"{text} returned {show(got)}", why))
 
     run_cases(env, "inference_memory", (one, cases))
@@ -686,32 +900,48 @@ IGNORED_ARGUMENT_MISTAKES = {
 
 def _width_hint(got: int, budget, batch, bpv, opt) -> Hint:
     expected = ref.max_trainable_width(budget, batch, bpv, opt)
-    ignored = [name for name, value in (("batch_size", ref.max_trainable_width(budget, 32, bpv, opt)),
-                                        ("bytes_per_value", ref.max_trainable_width(budget, batch, 4, opt)),
-                                        ("optimizer", ref.max_trainable_width(budget, batch, bpv, "adam")))
-               if got == value != expected]
+    ignored = [
+        name
+        for name, value in (
+            ("batch_size", ref.max_trainable_width(budget, 32, bpv, opt)),
+            ("bytes_per_value", ref.max_trainable_width(budget, batch, 4, opt)),
+            ("optimizer", ref.max_trainable_width(budget, batch, bpv, "adam")),
+        )
+        if got == value != expected
+    ]
     if len(ignored) == 1:
-        return Hint(f"the {ignored[0]} argument seems to be ignored: the wall moves with it",
-                    IGNORED_ARGUMENT_MISTAKES[ignored[0]])
+        return Hint(
+            f"the {ignored[0]} argument seems to be ignored: the wall moves with it",
+            IGNORED_ARGUMENT_MISTAKES[ignored[0]],
+        )
     if got > expected:
-        return Hint("that width does not fit: the answer is the largest width whose training memory is at "
-                    "most the budget", "width-does-not-fit")
+        return Hint(
+            "that width does not fit: the answer is the largest width whose training memory is at most the budget",
+            "width-does-not-fit",
+        )
     if expected >= 2 and (got == expected - 1 or (got == expected - 2 and expected % 2 == 1)):
         at_wall = ref.training_memory(helpers.challenge_layer_sizes(expected), batch, bpv, opt)["total"] == budget
-        strict = ("a width whose training memory equals the budget exactly still fits: it must be at most "
-                  "the budget (<=), not strictly below it")
+        strict = (
+            "a width whose training memory equals the budget exactly still fits: it must be at most "
+            "the budget (<=), not strictly below it"
+        )
         if at_wall and expected % 2 == 0 and got == expected - 1:
             return Hint(strict, "width-strictly-below-budget")
         if at_wall:
-            return Hint(f"a wider network still fits: check the edge of your search ({strict}; and odd widths "
-                        "count too)", "width-edge-of-search")
-        return Hint("a wider network still fits; check the edge of your search (every width counts, odd ones too)",
-                    "width-edge-of-search")
+            return Hint(
+                f"a wider network still fits: check the edge of your search ({strict}; and odd widths count too)",
+                "width-edge-of-search",
+            )
+        return Hint(
+            "a wider network still fits; check the edge of your search (every width counts, odd ones too)",
+            "width-edge-of-search",
+        )
     return Hint("a wider network still fits within this budget")
 
 
 def test_max_width_devices(env: dict) -> None:
     """max_trainable_width matches the reference for the four devices (batch 32, FP32, Adam)."""
+
     def one(budget):
         text, got = _width_call(env, budget)
         if got != ref.max_trainable_width(budget):
@@ -729,16 +959,28 @@ def test_max_width_settings(env: dict) -> None:
             total = ref.training_memory(helpers.challenge_layer_sizes(width), batch, bpv, opt)["total"]
             cases += [(total, batch, bpv, opt), (total - 1, batch, bpv, opt), (total + 1, batch, bpv, opt)]
     for _ in range(10):
-        cases.append((int(10 ** gen.uniform(4, 11)), int(gen.choice([1, 8, 64, 128, 1024])),
-                      int(gen.choice([2, 4])), str(gen.choice(["sgd", "momentum", "adam"]))))
+        cases.append(
+            (
+                int(10 ** gen.uniform(4, 11)),
+                int(gen.choice([1, 8, 64, 128, 1024])),
+                int(gen.choice([2, 4])),
+                str(gen.choice(["sgd", "momentum", "adam"])),
+            )
+        )
     cases.append((ref.training_memory([784, 2, 1, 10], 32)["total"] - 1, 32, 4, "adam"))  # nothing fits
+
     def one(budget, batch, bpv, opt):
         text, got = _width_call(env, budget, batch, bpv, opt)
         expected = ref.max_trainable_width(budget, batch, bpv, opt)
         if got != expected:
-            why = (Hint("not even the smallest network (W = 2) fits this budget, so the answer is 0",
-                        "width-nothing-fits-not-zero")
-                   if expected == 0 else _width_hint(got, budget, batch, bpv, opt))
+            why = (
+                Hint(
+                    "not even the smallest network (W = 2) fits this budget, so the answer is 0",
+                    "width-nothing-fits-not-zero",
+                )
+                if expected == 0
+                else _width_hint(got, budget, batch, bpv, opt)
+            )
             fail(explain(f"{text} returned {got}", why))
 
     run_cases(env, "max_trainable_width", (one, cases))
@@ -746,12 +988,13 @@ def test_max_width_settings(env: dict) -> None:
 
 def test_max_width_large_budget(env: dict) -> None:
     """max_trainable_width answers within the time limit for budgets up to 1 TiB."""
+
     def one(budget):
         text, got = _width_call(env, budget)
         if got != ref.max_trainable_width(budget):
             fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
 
-    run_cases(env, "max_trainable_width", (one, (1024 ** 4, 300 * helpers.BYTES_PER_GIB)))
+    run_cases(env, "max_trainable_width", (one, (1024**4, 300 * helpers.BYTES_PER_GIB)))
 
 
 def test_act2_reflection(env: dict) -> None:
@@ -791,17 +1034,25 @@ def test_batch_doubling(env: dict) -> None:
     expected = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     # The ratio your own training_memory gives is right here, even where that function is wrong
     # (which costs points once, in its own question).
-    own = _own_number(env, lambda: env["training_memory"](mnist, 64)["total"] / env["training_memory"](mnist, 32)["total"])
+    own = _own_number(
+        env, lambda: env["training_memory"](mnist, 64)["total"] / env["training_memory"](mnist, 32)["total"]
+    )
     if close(ratio, expected, rel=1e-6) or (own is not None and close(ratio, own, rel=1e-6)):
         return
     if close(ratio, 1 / expected, rel=1e-6) or (own and close(ratio, 1 / own, rel=1e-6)):
-        fail(f"batch_doubling_ratio is {show(ratio)}: the ratio is inverted; it should be the training "
-             "total at batch 64 divided by the total at batch 32." + tag("batch-ratio-inverted"))
+        fail(
+            f"batch_doubling_ratio is {show(ratio)}: the ratio is inverted; it should be the training "
+            "total at batch 64 divided by the total at batch 32." + tag("batch-ratio-inverted")
+        )
     if close(ratio, 2.0, rel=1e-3):
-        fail(f"batch_doubling_ratio is {show(ratio)}: compute it from training_memory, which says how much "
-             "of the total actually grows with the batch." + tag("batch-ratio-is-two"))
-    fail(f"batch_doubling_ratio is {show(ratio)}: it should be the training total at batch 64 divided "
-         "by the total at batch 32 (FP32, Adam).")
+        fail(
+            f"batch_doubling_ratio is {show(ratio)}: compute it from training_memory, which says how much "
+            "of the total actually grows with the batch." + tag("batch-ratio-is-two")
+        )
+    fail(
+        f"batch_doubling_ratio is {show(ratio)}: it should be the training total at batch 64 divided "
+        "by the total at batch 32 (FP32, Adam)."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -821,8 +1072,10 @@ def test_ledger_answers(env: dict) -> None:
     def same(variable, value):
         mine = env.get(variable, _MISSING)
         if mine is _MISSING:
-            fail(f"the ledger records {variable} = {show(value)}, but the notebook has no `{variable}`."
-                 + tag("ledger-stale"))
+            fail(
+                f"the ledger records {variable} = {show(value)}, but the notebook has no `{variable}`."
+                + tag("ledger-stale")
+            )
         try:
             mine_json = helpers.json_native(mine)
         except helpers.LedgerError:
@@ -834,9 +1087,10 @@ def test_ledger_answers(env: dict) -> None:
         else:
             agree = value == mine_json
         if not agree:
-            fail(f"the ledger records {variable} = {show(value)}, but the notebook's `{variable}` is "
-                 f"{show(mine)}: the ledger is stale; run the cell that records your design again."
-                 + tag("ledger-stale"))
+            fail(
+                f"the ledger records {variable} = {show(value)}, but the notebook's `{variable}` is "
+                f"{show(mine)}: the ledger is stale; run the cell that records your design again." + tag("ledger-stale")
+            )
 
     run_cases(env, None, (same, recorded.items()))
 
@@ -853,10 +1107,14 @@ def test_ledger_computed(env: dict) -> None:
         own = _own(env, lambda: env["max_trainable_width"](budget, batch))
         if got != expected and got != own:
             default = batch != helpers.MNIST_BATCH_SIZE and got in (
-                ref.max_trainable_width(budget), _own(env, lambda: env["max_trainable_width"](budget)))
-            fail(f"the ledger's max_trainable_width_laptop_gpu is {got}, which is not the maximum width "
-                 f"for the laptop GPU at the batch size the ledger records ({batch}), FP32, Adam."
-                 + tag("ledger-width-at-default-batch" if default else None))
+                ref.max_trainable_width(budget),
+                _own(env, lambda: env["max_trainable_width"](budget)),
+            )
+            fail(
+                f"the ledger's max_trainable_width_laptop_gpu is {got}, which is not the maximum width "
+                f"for the laptop GPU at the batch size the ledger records ({batch}), FP32, Adam."
+                + tag("ledger-width-at-default-batch" if default else None)
+            )
 
     def estimate_error():
         got = ledger["training_memory_estimate_error_kb"]
@@ -870,21 +1128,32 @@ def test_ledger_computed(env: dict) -> None:
         if any(close(got, c, rel=1e-9, abs_tol=1e-6) for c in candidates):
             return
         if any(close(got, -c, rel=1e-9, abs_tol=1e-6) for c in candidates):
-            fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: the sign is flipped; it "
-                 "is your estimate minus the actual training memory." + tag("ledger-error-sign-flipped"))
+            fail(
+                f"the ledger's training_memory_estimate_error_kb is {show(got)}: the sign is flipped; it "
+                "is your estimate minus the actual training memory." + tag("ledger-error-sign-flipped")
+            )
         if any(close(got, c * helpers.BYTES_PER_KIB, rel=1e-9, abs_tol=1e-3) for c in candidates):
-            fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: that is in bytes; the "
-                 "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate." + tag("ledger-error-in-bytes"))
+            fail(
+                f"the ledger's training_memory_estimate_error_kb is {show(got)}: that is in bytes; the "
+                "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate." + tag("ledger-error-in-bytes")
+            )
         if batch != helpers.MNIST_BATCH_SIZE:
-            at_batch = [ref.training_memory(mnist, batch)["total"],
-                        _own_number(env, lambda: env["training_memory"](mnist, batch)["total"])]
-            if any(t is not None and close(got, estimate - helpers.to_kib(t), rel=1e-9, abs_tol=1e-6)
-                   for t in at_batch):
-                fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it compares your "
-                     f"estimate with the training memory at batch_size_chosen ({batch}); it should use "
-                     f"batch {helpers.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about."
-                     + tag("ledger-error-at-chosen-batch"))
-        fail(f"the ledger's training_memory_estimate_error_kb is {show(got)}: it should be your estimate "
-             "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB.")
+            at_batch = [
+                ref.training_memory(mnist, batch)["total"],
+                _own_number(env, lambda: env["training_memory"](mnist, batch)["total"]),
+            ]
+            if any(
+                t is not None and close(got, estimate - helpers.to_kib(t), rel=1e-9, abs_tol=1e-6) for t in at_batch
+            ):
+                fail(
+                    f"the ledger's training_memory_estimate_error_kb is {show(got)}: it compares your "
+                    f"estimate with the training memory at batch_size_chosen ({batch}); it should use "
+                    f"batch {helpers.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about."
+                    + tag("ledger-error-at-chosen-batch")
+                )
+        fail(
+            f"the ledger's training_memory_estimate_error_kb is {show(got)}: it should be your estimate "
+            "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB."
+        )
 
     run_cases(env, None, (width, [()]), (estimate_error, [()]))

@@ -154,7 +154,7 @@ def decode(data: Any, depth: int = 0) -> Any:
         return [decode(v, depth + 1) for v in data]
     if kind is not dict or len(data) != 1:
         raise WireError(f"unexpected {kind.__name__} on the wire")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "$tuple" and type(body) is list:
         return tuple(decode(v, depth + 1) for v in body)
     if tag == "$dict" and type(body) is list:

@@ -13,8 +13,18 @@ import nbformat
 
 from tools.layout import NOTEBOOK, STUDENT
 
-GRADED = ("transistor_tax", "extra_transistors", "sigmoid_derivative", "gradient_bound", "stall_depth",
-          "parameter_count", "layer_macs", "training_memory", "inference_memory", "max_trainable_width")
+GRADED = (
+    "transistor_tax",
+    "extra_transistors",
+    "sigmoid_derivative",
+    "gradient_bound",
+    "stall_depth",
+    "parameter_count",
+    "layer_macs",
+    "training_memory",
+    "inference_memory",
+    "max_trainable_width",
+)
 
 
 def blank() -> nbformat.NotebookNode:
@@ -44,7 +54,7 @@ def with_cells(*sources: str) -> nbformat.NotebookNode:
 
 
 # Module and attribute names are built at run time, as a careful cheater would.
-DYNAMIC_IMPORT = f'''
+DYNAMIC_IMPORT = f"""
 import importlib
 _ref = importlib.import_module("lab05_" + "refer" + "ence")
 for _name in {list(GRADED)!r}:
@@ -52,9 +62,9 @@ for _name in {list(GRADED)!r}:
 _hid = importlib.import_module("lab05_" + "hid" + "den")
 for _name, _value in getattr(_hid, "ANS" + "WERS").items():
     globals()[_name] = _value
-'''
+"""
 
-FRAME_WALK = f'''
+FRAME_WALK = f"""
 import sys as _sys
 
 def _steal(name):
@@ -78,9 +88,9 @@ def _steal(name):
 
 for _name in {list(GRADED)!r}:
     globals()[_name] = _steal(_name)
-'''
+"""
 
-STR_SUBCLASS = '''
+STR_SUBCLASS = """
 class _Anything(str):
     def __eq__(self, other):
         return True
@@ -91,9 +101,9 @@ class _Anything(str):
         return self
 
 act1_reflection_reason = act1_failure_mode = act2_reflection = deployment_answer = _Anything("A")
-'''
+"""
 
-CHECKER_FORGE = '''
+CHECKER_FORGE = """
 import importlib
 _exc = importlib.import_module("otter.test_files." + "exception_test")
 _abs = importlib.import_module("otter.test_files." + "abstract_test")
@@ -103,11 +113,11 @@ def _all_passed(self, env):
                               for tc in self.test_cases]
 
 setattr(getattr(_exc, "Exception" + "TestFile"), "r" + "un", _all_passed)
-'''
+"""
 
 CAPTURE_FORGE = "%%capture\n" + CHECKER_FORGE
 
-REWRITE_TESTS = '''
+REWRITE_TESTS = """
 import glob, re
 for _path in glob.glob("tests/*.py"):
     with open(_path) as _f:
@@ -115,9 +125,9 @@ for _path in glob.glob("tests/*.py"):
     _text = re.sub(r"\\n    lab05_(checks|hidden)\\.\\w+\\(env\\)", "\\n    pass", _text)
     with open(_path, "w") as _f:
         _f.write(_text)
-'''
+"""
 
-CHECK_WITH_REFERENCE_ENV = f'''
+CHECK_WITH_REFERENCE_ENV = f"""
 import importlib
 _ref = importlib.import_module("lab05_" + "reference")
 _env = dict(globals())
@@ -125,29 +135,29 @@ _env.update({{n: getattr(_ref, n) for n in {list(GRADED)!r}}})
 for _q in ["transistor_tax", "sigmoid_derivative", "gradient_decay", "parameters_and_macs",
            "training_memory", "max_trainable_width"]:
     grader.check(_q, _env)
-'''
+"""
 
 
 def pickle_payload(marker: str) -> str:
     """Replaces pickle.dump in the kernel: the results file then runs code when unpickled."""
-    return f'''
+    return f"""
 import os, pickle
 class _Payload:
     def __reduce__(self):
         return (os.system, ("touch {marker}",))
 _real_dump = pickle.dump
 pickle.dump = lambda obj, f, *args, **kwargs: _real_dump(_Payload(), f)
-'''
+"""
 
 
-LEAK_REFERENCE = '''
+LEAK_REFERENCE = """
 def transistor_tax(activation, baseline="relu"):
     import glob
     found = (glob.glob("**/lab05_reference.py", recursive=True)
              + glob.glob("/tmp/**/lab05_reference.py", recursive=True)
              + glob.glob("/autograder/**/lab05_reference.py", recursive=True))
     raise ValueError(open(found[0]).read() if found else "no reference found")
-'''
+"""
 
 
 def otter_log_payload(marker: str) -> bytes:

@@ -21,7 +21,8 @@ layout.import_lab_modules_from_the_project()
 
 def grade(path: pathlib.Path):
     """Grade a submission through the committed bundle; returns (results.json dict, {question: score})."""
-    from tools.grade_one import grade as grade_submission, question_scores
+    from tools.grade_one import grade as grade_submission
+    from tools.grade_one import question_scores
 
     results, _ = grade_submission(path, AUTOGRADER_ZIP)
     return results, {q: s for q, (s, _) in question_scores(results).items()}

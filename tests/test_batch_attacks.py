@@ -11,25 +11,24 @@ has to stop them.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pathlib
 import subprocess
 import time
 import zipfile
 
+import attacks
 import nbformat
 import pytest
-
-import attacks
 from test_grade_batch import processes_mentioning
+
 from tools import grade_batch as gb
 from tools import notebooks
 from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
 
 TIMEOUT = 90
 
-REWRITE_BUNDLE = '''
+REWRITE_BUNDLE = """
 import glob, os, re
 _targets = [{committed!r}] + glob.glob("/tmp/**/autograder.zip", recursive=True)
 for _pid in os.listdir("/proc"):  # Otter's own command line names its bundle
@@ -50,9 +49,9 @@ for _path in glob.glob("/tmp/**/tests/*.py", recursive=True) + glob.glob("tests/
             _f.write("\\n# tampered\\n")
     except OSError:
         pass
-'''
+"""
 
-IPYTHON_STARTUP = '''
+IPYTHON_STARTUP = """
 import os, pathlib
 _evil = "import lab05_reference as _r\\nglobals().update({{n: getattr(_r, n) for n in dir(_r) if not n.startswith('_')}})\\n"
 for _home in (os.path.expanduser("~"), {real_home!r}):
@@ -62,9 +61,9 @@ for _home in (os.path.expanduser("~"), {real_home!r}):
         (_folder / "00-{token}.py").write_text(_evil)
     except OSError:
         pass
-'''
+"""
 
-OVERWRITE_CLASSMATE = '''
+OVERWRITE_CLASSMATE = """
 import glob, shutil
 for _path in [{classmate!r}] + glob.glob("/tmp/**/classmate.zip", recursive=True):
     try:
@@ -72,7 +71,7 @@ for _path in [{classmate!r}] + glob.glob("/tmp/**/classmate.zip", recursive=True
             _f.write(b"overwritten")
     except OSError:
         pass
-'''
+"""
 
 DETACHED_EDITOR = '''
 import subprocess, sys
@@ -90,7 +89,7 @@ subprocess.Popen([sys.executable, "-c", _code, {token!r}], start_new_session=Tru
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 '''
 
-STOP_COORDINATOR = '''
+STOP_COORDINATOR = """
 import os, signal
 def _cmd(pid):
     try:
@@ -116,7 +115,7 @@ while _pid > 1:
         _pid = int(open(f"/proc/{_pid}/stat").read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         break
-'''
+"""
 
 
 def _text(nb) -> str:
@@ -133,9 +132,12 @@ def _tree(folder: pathlib.Path) -> dict[str, str]:
 
 def _git_status() -> str:
     """git status of the bundle and the lab's sources, and every untracked file in the project."""
+
     def status(*args):
-        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", *args], cwd=ROOT,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout
+
     untracked = [line for line in status().splitlines() if line.startswith("??")]
     folders = (str(f.relative_to(ROOT)) for f in (AUTOGRADER, ASSIGNMENT, STUDENT, SOLUTIONS))
     return status("--", *folders) + "\n".join(untracked)
@@ -165,8 +167,10 @@ def hostile(tmp_path_factory):
     }
     for name, source in cells.items():
         (export / f"{name}.ipynb").write_text(_text(attacks.with_cells(source)), encoding="utf-8")
-    notebooks.write_zip(export / "attack_otter_log.zip", {NOTEBOOK: _text(attacks.blank()),
-                                                          ".OTTER_LOG": attacks.otter_log_payload(str(marker))})
+    notebooks.write_zip(
+        export / "attack_otter_log.zip",
+        {NOTEBOOK: _text(attacks.blank()), ".OTTER_LOG": attacks.otter_log_payload(str(marker))},
+    )
     with zipfile.ZipFile(export / "attack_entry_name.zip", "w") as zf:  # the real notebook under another name
         zf.writestr(NOTEBOOK, _text(attacks.blank()))
         zf.writestr("./" + NOTEBOOK, _text(sol))
@@ -175,22 +179,46 @@ def hostile(tmp_path_factory):
         result = gb.grade_batch(export, out, workers=2, timeout=TIMEOUT, progress=False)
         csv_right_after = _digest(out / "grades.csv")
         time.sleep(3)  # a detached editor would have written by now
-        yield {"result": result, "rows": result.by_key, "export": export, "out": out, "root": root, "token": token,
-               "before": before, "startup": startup, "marker": marker, "csv_right_after": csv_right_after}
+        yield {
+            "result": result,
+            "rows": result.by_key,
+            "export": export,
+            "out": out,
+            "root": root,
+            "token": token,
+            "before": before,
+            "startup": startup,
+            "marker": marker,
+            "csv_right_after": csv_right_after,
+        }
     finally:
         if startup.exists():  # only if the sandbox failed: do not leave it for later kernels
             startup.unlink()
 
 
-EXPECTED = {"classmate": "ok", "honest_solution": "ok", "honest_blank": "ok", "attack_bundle": "ok",
-            "attack_startup": "ok", "attack_classmate": "ok", "attack_detached": "ok", "attack_coordinator": "ok",
-            "attack_pickle": "ok", "attack_checker": "ok", "attack_otter_log": "ok", "attack_entry_name": "invalid"}
+EXPECTED = {
+    "classmate": "ok",
+    "honest_solution": "ok",
+    "honest_blank": "ok",
+    "attack_bundle": "ok",
+    "attack_startup": "ok",
+    "attack_classmate": "ok",
+    "attack_detached": "ok",
+    "attack_coordinator": "ok",
+    "attack_pickle": "ok",
+    "attack_checker": "ok",
+    "attack_otter_log": "ok",
+    "attack_entry_name": "invalid",
+}
 
 
 def test_every_submission_has_a_row(hostile):
     got = {k: r.status for k, r in hostile["rows"].items()}
-    assert got == EXPECTED, {k: (got.get(k), EXPECTED.get(k), hostile["rows"][k].message if k in hostile["rows"] else "")
-                             for k in set(got) | set(EXPECTED) if got.get(k) != EXPECTED.get(k)}
+    assert got == EXPECTED, {
+        k: (got.get(k), EXPECTED.get(k), hostile["rows"][k].message if k in hostile["rows"] else "")
+        for k in set(got) | set(EXPECTED)
+        if got.get(k) != EXPECTED.get(k)
+    }
 
 
 def test_no_attack_earns_a_point(hostile):
@@ -200,8 +228,11 @@ def test_no_attack_earns_a_point(hostile):
 
 def test_honest_rows_are_untouched_by_the_attacks(hostile, solution_grades, student_grades):
     rows = hostile["rows"]
-    for key, expected in (("classmate", solution_grades[1]), ("honest_solution", solution_grades[1]),
-                          ("honest_blank", student_grades[1])):
+    for key, expected in (
+        ("classmate", solution_grades[1]),
+        ("honest_solution", solution_grades[1]),
+        ("honest_blank", student_grades[1]),
+    ):
         assert rows[key].scores == expected, f"{key}: expected {expected}, got {rows[key].scores}"
         assert "kernel_results_differ" not in rows[key].flags, f"{key}: {rows[key].flag_details}"
 

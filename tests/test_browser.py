@@ -28,13 +28,13 @@ import zipfile
 
 import nbformat
 import pytest
+from conftest import grade, possible_points
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import grade, possible_points
 from tools import notebooks
 from tools.layout import NOTEBOOK, STUDENT
 
@@ -60,8 +60,10 @@ def _browser() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if not (browser and driver):
         missing = [what for what, path in (("Chromium", browser), ("chromedriver", driver)) if not path]
-        pytest.skip(f"no {' or '.join(missing)} on this machine, so no real browser can run: install them "
-                    "(Debian/Ubuntu: apt-get install chromium chromium-driver; .ci/run does it as root)")
+        pytest.skip(
+            f"no {' or '.join(missing)} on this machine, so no real browser can run: install them "
+            "(Debian/Ubuntu: apt-get install chromium chromium-driver; .ci/run does it as root)"
+        )
     return browser, driver
 
 
@@ -92,8 +94,9 @@ class Lab:
         self.driver, self.base, self.token, self.root = driver, base, token, root
 
     def wait(self, condition, timeout: float = WAIT_S, message: str = ""):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
-                             ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
+        return WebDriverWait(
+            self.driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(condition, message)
 
     # -- documents -----------------------------------------------------------------------------
     def open(self, folder: str) -> None:
@@ -103,21 +106,28 @@ class Lab:
         self.wait_idle()
 
     def wait_idle(self, timeout: float = WAIT_S) -> None:
-        self.wait(lambda d: d.execute_script(
-            "const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
-            "return s && s.getAttribute('data-status') === 'idle';"), timeout, "the kernel did not become idle")
+        self.wait(
+            lambda d: d.execute_script(
+                "const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
+                "return s && s.getAttribute('data-status') === 'idle';"
+            ),
+            timeout,
+            "the kernel did not become idle",
+        )
 
     def code_cells(self) -> list:
         return self.driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")
 
     def cell(self, contains: str):
         """The first code cell whose code contains ``contains``."""
+
         def find(_driver):
             for cell in self.code_cells():
                 code = cell.find_element(By.CSS_SELECTOR, ".cm-content").get_attribute("textContent")
                 if contains in code:
                     return cell
             return False
+
         return self.wait(find, message=f"no code cell contains {contains!r}")
 
     def output(self, contains: str) -> str:
@@ -125,19 +135,30 @@ class Lab:
 
     def wait_output(self, contains: str, text: str, timeout: float = WAIT_S) -> str:
         """Wait until the output of the cell containing ``contains`` shows ``text``; return the output."""
-        self.wait(lambda d: text in self.output(contains), timeout,
-                  f"the cell with {contains!r} never showed {text!r}")
+        self.wait(lambda d: text in self.output(contains), timeout, f"the cell with {contains!r} never showed {text!r}")
         return self.output(contains)
 
     # -- actions -------------------------------------------------------------------------------
     def menu(self, top: str, item: str) -> None:
         """Click ``top`` in the menu bar, then the menu item labelled exactly ``item``."""
-        bar = self.wait(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")
-                                        if e.text == top), False), message=f"no {top!r} menu")
+        bar = self.wait(
+            lambda d: next(
+                (e for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel") if e.text == top), False
+            ),
+            message=f"no {top!r} menu",
+        )
         bar.click()
-        entry = self.wait(lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel")
-                                          if e.text == item and e.is_displayed()), False),
-                          message=f"no {item!r} in the {top} menu")
+        entry = self.wait(
+            lambda d: next(
+                (
+                    e
+                    for e in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel")
+                    if e.text == item and e.is_displayed()
+                ),
+                False,
+            ),
+            message=f"no {item!r} in the {top} menu",
+        )
         entry.click()
 
     def run_all(self) -> None:
@@ -157,14 +178,18 @@ class Lab:
         webdriver.ActionChains(self.driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
         editor.send_keys(Keys.DELETE)
         editor.send_keys(code)
-        self.wait(lambda d: self.cell(code).get_attribute("class") is not None,
-                  message=f"the typed code {code!r} did not appear")
+        self.wait(
+            lambda d: self.cell(code).get_attribute("class") is not None,
+            message=f"the typed code {code!r} did not appear",
+        )
 
     def save(self) -> None:
         """Ctrl+S, then wait until the tab is no longer marked unsaved."""
         webdriver.ActionChains(self.driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
-        self.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".lm-TabBar-tab.jp-mod-current.jp-mod-dirty"),
-                  message="the notebook was not saved")
+        self.wait(
+            lambda d: not d.find_elements(By.CSS_SELECTOR, ".lm-TabBar-tab.jp-mod-current.jp-mod-dirty"),
+            message="the notebook was not saved",
+        )
 
     def zips(self, folder: str) -> list[pathlib.Path]:
         return sorted((self.root / folder).glob("lab05_nn_compute_*.zip"))
@@ -180,23 +205,48 @@ def lab(tmp_path_factory):
         (settings / name).write_text(json.dumps(values))
     port, token = _free_port(), secrets.token_hex(16)
     log = root / ".jupyterlab.log"
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".config"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / ".config"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-             f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={root / '.workspaces'}",
-             "--ServerApp.open_browser=False", "--allow-root"],  # CI runs as root
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                f"--LabApp.user_settings_dir={settings}",
+                f"--LabApp.workspaces_dir={root / '.workspaces'}",
+                "--ServerApp.open_browser=False",
+                "--allow-root",
+            ],  # CI runs as root
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     driver = None
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for_server(f"{base}/api/status?token={token}", server, log)
         options = webdriver.ChromeOptions()
         options.binary_location = browser
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                         "--disable-gpu", f"--user-data-dir={root / '.chromium'}"):
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--window-size=1400,1000",
+            "--disable-gpu",
+            f"--user-data-dir={root / '.chromium'}",
+        ):
             options.add_argument(argument)
         driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
         yield Lab(driver, base, token, root)
@@ -241,16 +291,19 @@ def test_solved_notebook_runs_saves_exports_and_grades_full_marks_in_a_browser(l
 
     # Move the batch-size slider one step: the readout and the figure follow.
     sliders = lab.cell("explore_memory_ledger(")
-    readout = lab.wait(lambda d: sliders.find_element(By.CSS_SELECTOR, ".widget-readout"),
-                       message="the sliders did not render")
+    readout = lab.wait(
+        lambda d: sliders.find_element(By.CSS_SELECTOR, ".widget-readout"), message="the sliders did not render"
+    )
     before = readout.text
     figure = sliders.find_element(By.CSS_SELECTOR, ".widget-output img").get_attribute("src")
     handle = sliders.find_element(By.CSS_SELECTOR, ".noUi-handle")
     handle.click()
     handle.send_keys(Keys.ARROW_RIGHT)
     lab.wait(lambda d: readout.text != before, message=f"the slider did not move from {before}")
-    lab.wait(lambda d: sliders.find_element(By.CSS_SELECTOR, ".widget-output img").get_attribute("src") != figure,
-             message="the figure did not redraw for the new batch size")
+    lab.wait(
+        lambda d: sliders.find_element(By.CSS_SELECTOR, ".widget-output img").get_attribute("src") != figure,
+        message="the figure did not redraw for the new batch size",
+    )
     assert "model not found" in sliders.text and "run this cell again" in sliders.text, sliders.text
 
     # Save, export, and grade the zip the browser's kernel wrote.
@@ -272,8 +325,7 @@ def test_solved_notebook_runs_saves_exports_and_grades_full_marks_in_a_browser(l
     zips = set(lab.zips(folder))
     lab.run_cell("export_submission(")
     refused = lab.wait_output("export_submission(", "No zip was written")
-    assert "File > Save" in refused and "run this cell again" in refused and 'act2_reflection = "A"' in refused, \
-        refused
+    assert "File > Save" in refused and "run this cell again" in refused and 'act2_reflection = "A"' in refused, refused
     assert set(lab.zips(folder)) == zips, "a zip was written from an unsaved notebook"
     # Saved, the same export goes through and packs the new answer.
     lab.save()
@@ -298,7 +350,9 @@ def test_unfinished_notebook_exports_its_partial_work_and_hides_half_drawn_figur
     width = lab.cell("width_challenge_figure(")
     text = width.find_element(By.CSS_SELECTOR, ".jp-Cell-outputWrapper").text
     images = width.find_elements(By.CSS_SELECTOR, ".jp-OutputArea img")
-    assert "not implemented yet" in text and not images, f"expected the message alone, got {text!r}, {len(images)} images"
+    assert "not implemented yet" in text and not images, (
+        f"expected the message alone, got {text!r}, {len(images)} images"
+    )
     assert "Widest" not in text, f"the display's partial printout shows: {text!r}"
 
     # Item 2: the ledger records null for the width, and the zip grades to its partial score.

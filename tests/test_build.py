@@ -6,7 +6,6 @@ import ast
 import filecmp
 import json
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
@@ -14,11 +13,21 @@ import zipfile
 
 import nbformat
 import pytest
-
 from lab05_hidden import GRADED_FUNCTIONS
+
 from tools import layout
-from tools.layout import (ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_FILES, HANDOUT, NOTEBOOK, REFERENCE, ROOT,
-                          SOLUTIONS, STUDENT)
+from tools.layout import (
+    ASSIGNMENT,
+    AUTOGRADER,
+    AUTOGRADER_ZIP,
+    BUNDLE_FILES,
+    HANDOUT,
+    NOTEBOOK,
+    REFERENCE,
+    ROOT,
+    SOLUTIONS,
+    STUDENT,
+)
 from tools.reference import reference_module_source
 
 GENERATED = tuple(str(folder.relative_to(ROOT)) for folder in (STUDENT, AUTOGRADER, SOLUTIONS))
@@ -32,15 +41,22 @@ def student_files():
 def rebuilt(tmp_path_factory):
     """A fresh build from assignment/ into a temporary folder."""
     out = tmp_path_factory.mktemp("rebuild")
-    proc = subprocess.run([sys.executable, "-m", "tools.build", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.build", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, f"tools.build failed:\n{proc.stderr[-3000:]}"
     return out
 
 
 def test_every_output_is_present():
-    for path in (AUTOGRADER_ZIP, STUDENT / NOTEBOOK, STUDENT / "requirements.txt",
-                 *(STUDENT / name for name in layout.support_files()), SOLUTIONS / NOTEBOOK, SOLUTIONS / REFERENCE):
+    for path in (
+        AUTOGRADER_ZIP,
+        STUDENT / NOTEBOOK,
+        STUDENT / "requirements.txt",
+        *(STUDENT / name for name in layout.support_files()),
+        SOLUTIONS / NOTEBOOK,
+        SOLUTIONS / REFERENCE,
+    ):
         assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run `make`"
 
 
@@ -62,12 +78,14 @@ def test_committed_outputs_match_a_fresh_build(rebuilt):
     for folder in GENERATED:
         ours, fresh = ROOT / folder, rebuilt / folder
         names = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file())
-        committed = sorted(str(p.relative_to(ours)) for p in ours.rglob("*") if p.is_file()
-                           and "__pycache__" not in p.parts)
+        committed = sorted(
+            str(p.relative_to(ours)) for p in ours.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
         assert committed == names, f"{folder}/ holds {committed}, a fresh build holds {names}: run `make`"
         _, mismatch, errors = filecmp.cmpfiles(ours, fresh, names, shallow=False)
         assert not mismatch and not errors, (
-            f"{folder}/: {mismatch + errors} differ from a fresh build of assignment/: run `make` and commit")
+            f"{folder}/: {mismatch + errors} differ from a fresh build of assignment/: run `make` and commit"
+        )
 
 
 def test_autograder_zip_is_reproducible_and_complete():
@@ -76,10 +94,19 @@ def test_autograder_zip_is_reproducible_and_complete():
         names = [i.filename for i in infos]
         assert names == sorted(names), "zip entries are not in a fixed order"
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}, "zip entries carry build times"
-        shipped = [f"{BUNDLE_FILES}/{name}" for name in layout.support_files() + layout.autograder_only_files()
-                   if name != layout.BUNDLE_REQUIREMENTS]
-        for required in ("run_autograder", "run_otter.py", "setup.sh", "environment.yml", "otter_config.json",
-                         *shipped):
+        shipped = [
+            f"{BUNDLE_FILES}/{name}"
+            for name in layout.support_files() + layout.autograder_only_files()
+            if name != layout.BUNDLE_REQUIREMENTS
+        ]
+        for required in (
+            "run_autograder",
+            "run_otter.py",
+            "setup.sh",
+            "environment.yml",
+            "otter_config.json",
+            *shipped,
+        ):
             assert required in names, f"{required} missing from autograder.zip (has {names})"
         env = zf.read("environment.yml").decode()
         config = json.loads(zf.read("otter_config.json"))
@@ -108,8 +135,9 @@ def _function_bodies(source: str) -> dict[str, list[str]]:
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name in GRADED_FUNCTIONS:
             statements = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-            solution = [ast.unparse(s) for s in statements
-                        if "check_" not in ast.unparse(s)]  # argument checks are given to students
+            solution = [
+                ast.unparse(s) for s in statements if "check_" not in ast.unparse(s)
+            ]  # argument checks are given to students
             bodies[node.name] = solution
     return bodies
 
@@ -121,8 +149,9 @@ def test_student_notebook_holds_no_solution_code():
         assert name in student_bodies, f"the student notebook does not define {name}"
         leaked = [line for line in lines if line in student_bodies[name] and "NotImplementedError" not in line]
         assert not leaked, f"{name}: solution lines in the student notebook: {leaked}"
-        assert any("NotImplementedError" in line for line in student_bodies[name]), \
+        assert any("NotImplementedError" in line for line in student_bodies[name]), (
             f"{name}: the student stub should raise NotImplementedError"
+        )
 
 
 def _cells_as_module(path: pathlib.Path) -> str:
@@ -162,12 +191,19 @@ def test_the_handout_solution_is_executed_and_free_of_otter_markers():
 def test_handout_cleaning_removes_markers_and_stubs_but_keeps_the_code():
     from tools.handout import clean_code
 
-    source = ('def f(x):\n    """Doc."""\n    check(x)\n    # BEGIN SOLUTION NO PROMPT\n    return x + 1\n'
-              '    # END SOLUTION\n    """ # BEGIN PROMPT\n    raise NotImplementedError("f")\n    """ # END PROMPT\n')
+    source = (
+        'def f(x):\n    """Doc."""\n    check(x)\n    # BEGIN SOLUTION NO PROMPT\n    return x + 1\n'
+        '    # END SOLUTION\n    """ # BEGIN PROMPT\n    raise NotImplementedError("f")\n    """ # END PROMPT\n'
+    )
     assert clean_code(source) == 'def f(x):\n    """Doc."""\n    check(x)\n    return x + 1'
     assert clean_code("ratio = a / b  # SOLUTION") == "ratio = a / b"
-    assert clean_code('""" # BEGIN PROMPT\nanswer = None\n""" # END PROMPT\n# BEGIN SOLUTION NO PROMPT\n'
-                      'answer = "B"\n# END SOLUTION') == 'answer = "B"'
+    assert (
+        clean_code(
+            '""" # BEGIN PROMPT\nanswer = None\n""" # END PROMPT\n# BEGIN SOLUTION NO PROMPT\n'
+            'answer = "B"\n# END SOLUTION'
+        )
+        == 'answer = "B"'
+    )
 
 
 def test_student_distribution_passes_the_leak_scan():
@@ -177,14 +213,17 @@ def test_student_distribution_passes_the_leak_scan():
     assert not problems, "the student distribution leaks:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("planted, reported", [
-    ("    params = parameter_count(sizes)", "solution code of training_memory"),
-    ("# BEGIN SOLUTION", "Otter marker"),
-    ("import lab05_hidden", "hidden test 'lab05_hidden'"),
-    ("lab05_hidden.test_stall_depth(env)", "hidden test 'test_stall_depth'"),
-    ("total = 1,876,384", "reference value 1,876,384"),
-    ("weights = 437544", "reference value 437,544"),
-])
+@pytest.mark.parametrize(
+    "planted, reported",
+    [
+        ("    params = parameter_count(sizes)", "solution code of training_memory"),
+        ("# BEGIN SOLUTION", "Otter marker"),
+        ("import lab05_hidden", "hidden test 'lab05_hidden'"),
+        ("lab05_hidden.test_stall_depth(env)", "hidden test 'test_stall_depth'"),
+        ("total = 1,876,384", "reference value 1,876,384"),
+        ("weights = 437544", "reference value 437,544"),
+    ],
+)
 def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
     from tools import leakcheck
 
@@ -192,7 +231,9 @@ def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
     with open(tmp_path / "student" / "lab05_plots.py", "a", encoding="utf-8") as f:
         f.write("\n" + planted + "\n")
     problems = leakcheck.scan(tmp_path / "student")
-    assert any(reported in p for p in problems), f"planted {planted!r}; expected a report with {reported!r}; got {problems}"
+    assert any(reported in p for p in problems), (
+        f"planted {planted!r}; expected a report with {reported!r}; got {problems}"
+    )
 
 
 @pytest.mark.parametrize("name", layout.autograder_only_files())
@@ -202,16 +243,18 @@ def test_the_leak_scan_flags_autograder_only_files(tmp_path, name):
     shutil.copytree(STUDENT, tmp_path / "student")
     (tmp_path / "student" / name).write_text("# only the autograder may hold this file\n", encoding="utf-8")
     problems = leakcheck.scan(tmp_path / "student")
-    assert f"{name}: autograder-only file" in problems, f"planted {name} in student/; expected it reported; got {problems}"
+    assert f"{name}: autograder-only file" in problems, (
+        f"planted {name} in student/; expected it reported; got {problems}"
+    )
 
 
 def test_generated_outputs_are_committed():
     """What `make` built here is what the repository holds (run after `make` in CI)."""
-    proc = subprocess.run(["git", "status", "--porcelain", "--", *GENERATED], cwd=ROOT, capture_output=True,
-                          text=True)
+    proc = subprocess.run(["git", "status", "--porcelain", "--", *GENERATED], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, f"git status failed: {proc.stderr}"
-    assert proc.stdout == "", ("generated files differ from the commit: run `make`, review, and commit them\n"
-                               + proc.stdout)
+    assert proc.stdout == "", (
+        "generated files differ from the commit: run `make`, review, and commit them\n" + proc.stdout
+    )
 
 
 def test_make_with_nothing_changed_does_no_work():

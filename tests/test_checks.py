@@ -5,19 +5,26 @@ from __future__ import annotations
 import inspect
 import math
 
-import numpy as np
-import pytest
-
 import lab05_checks as checks
 import lab05_helpers as helpers
 import lab05_hidden as hidden
 import lab05_reference as ref
+import numpy as np
+import pytest
 
 PUBLIC = [f for name, f in inspect.getmembers(checks, inspect.isfunction) if name.startswith("check_")]
 HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if name.startswith("test_")]
-ANSWERS = dict(act1_prediction="C", act2_estimate_kib=900, act1_reflection_reason="A", act1_failure_mode="silent",
-               act2_reflection="B", deployment_answer="B", batch_doubling_explanation="Only activations grow.",
-               activation_choice="relu", batch_size_chosen=64)
+ANSWERS = dict(
+    act1_prediction="C",
+    act2_estimate_kib=900,
+    act1_reflection_reason="A",
+    act1_failure_mode="silent",
+    act2_reflection="B",
+    deployment_answer="B",
+    batch_doubling_explanation="Only activations grow.",
+    activation_choice="relu",
+    batch_size_chosen=64,
+)
 
 
 @pytest.fixture
@@ -27,10 +34,13 @@ def env(tmp_path, monkeypatch):
     namespace = {name: getattr(ref, name) for name in hidden.GRADED_FUNCTIONS}
     namespace.update(ANSWERS)
     mnist = list(helpers.MNIST_LAYER_SIZES)
-    namespace["batch_doubling_ratio"] = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
+    namespace["batch_doubling_ratio"] = (
+        ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
+    )
     recorded = {k: v for k, v in namespace.items() if k not in hidden.GRADED_FUNCTIONS}
-    assert helpers.record_design(training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width,
-                                 **recorded)
+    assert helpers.record_design(
+        training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width, **recorded
+    )
     return namespace
 
 
@@ -63,9 +73,15 @@ def test_a_stub_is_reported_once_as_a_stub(env):
     assert "still a stub" in message and message.count("\n") == 0, message
 
 
-@pytest.mark.parametrize("returned, words", [
-    (None, "expected a number"), ("50", "expected a number"), (float("nan"), "finite"), (True, "expected a number"),
-])
+@pytest.mark.parametrize(
+    "returned, words",
+    [
+        (None, "expected a number"),
+        ("50", "expected a number"),
+        (float("nan"), "finite"),
+        (True, "expected a number"),
+    ],
+)
 def test_a_wrong_kind_of_answer_names_the_call_and_what_came_back(env, returned, words):
     env["transistor_tax"] = lambda activation, baseline="relu": returned
     with pytest.raises(checks.CheckFailed) as info:
@@ -74,9 +90,14 @@ def test_a_wrong_kind_of_answer_names_the_call_and_what_came_back(env, returned,
     assert "transistor_tax('relu')" in message and words in message, message
 
 
-@pytest.mark.parametrize("returned, words", [
-    ([1, 2], "expected 1, one per layer"), ({"weights": 1}, "missing"), ("lots", "expected a dict"),
-])
+@pytest.mark.parametrize(
+    "returned, words",
+    [
+        ([1, 2], "expected 1, one per layer"),
+        ({"weights": 1}, "missing"),
+        ("lots", "expected a dict"),
+    ],
+)
 def test_wrong_shapes_are_explained(env, returned, words):
     env["layer_macs"] = lambda sizes: returned
     env["training_memory"] = lambda *a, **k: returned
@@ -142,7 +163,9 @@ def test_another_threads_warning_does_not_fail_a_clean_call(env):
     import warnings
 
     def another_submission():
-        thread = threading.Thread(target=lambda: warnings.warn("overflow encountered in exp", RuntimeWarning))
+        thread = threading.Thread(
+            target=lambda: warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        )
         thread.start()
         thread.join()
 
@@ -151,19 +174,29 @@ def test_another_threads_warning_does_not_fail_a_clean_call(env):
     got = checks.call(env, "max_trainable_width", budget)
     assert got == ref.max_trainable_width(budget), f"max_trainable_width({budget}): expected the reference's, got {got}"
 
+
 def test_a_mistake_in_one_function_does_not_fail_the_functions_that_call_it(env):
     env["parameter_count"] = lambda sizes: sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # no biases
     with pytest.raises(checks.CheckFailed, match="biases"):
         hidden.test_parameter_count(env)
     # The student's training_memory and max_trainable_width look their callees up in the notebook.
-    exec("from lab05_helpers import *\n" + inspect.getsource(ref.training_memory)
-         + "\n" + inspect.getsource(ref.max_trainable_width), env)
-    for check in (hidden.test_training_memory_parameters, hidden.test_training_memory_total,
-                  hidden.test_max_width_devices):
+    exec(
+        "from lab05_helpers import *\n"
+        + inspect.getsource(ref.training_memory)
+        + "\n"
+        + inspect.getsource(ref.max_trainable_width),
+        env,
+    )
+    for check in (
+        hidden.test_training_memory_parameters,
+        hidden.test_training_memory_total,
+        hidden.test_max_width_devices,
+    ):
         check(env)
     mnist = list(helpers.MNIST_LAYER_SIZES)
-    assert env["parameter_count"](mnist) != ref.parameter_count(mnist), \
+    assert env["parameter_count"](mnist) != ref.parameter_count(mnist), (
         "isolated() must give the student's own function back after the test"
+    )
 
 
 def test_hidden_messages_describe_the_behaviour_without_the_reference_value(env):

@@ -32,7 +32,8 @@ def test_readme_makefile_and_lock_name_the_same_oldest_python():
     assert makefile_floor() == floor, f"Makefile PYTHON_FLOOR={makefile_floor()}, README says Python {floor}+"
     header = (ROOT / "requirements.txt").read_text().splitlines()[:3]
     assert any(f"resolved for Python {floor}.0 and newer" in line for line in header), (
-        f"requirements.txt was not resolved for Python {floor}.0: run `make lock`\n" + "\n".join(header))
+        f"requirements.txt was not resolved for Python {floor}.0: run `make lock`\n" + "\n".join(header)
+    )
 
 
 def test_every_pin_supports_the_readmes_oldest_python():
@@ -47,8 +48,10 @@ def test_every_pin_supports_the_readmes_oldest_python():
         requires = dist.metadata.get("Requires-Python")
         if requires and not SpecifierSet(requires).contains(floor, prereleases=True):
             offenders.append(f"{name}=={version} (Requires-Python {requires})")
-    assert not offenders, (f"the README promises Python {floor}+, but these pins need more: {offenders}; "
-                           "run `make lock`, which resolves for the README's oldest Python")
+    assert not offenders, (
+        f"the README promises Python {floor}+, but these pins need more: {offenders}; "
+        "run `make lock`, which resolves for the README's oldest Python"
+    )
 
 
 # --- the interpreter check `make` runs before `python -m venv` --------------------------------------
@@ -79,8 +82,9 @@ def fake_python(tmp_path, version=None, without_ensurepip=False) -> str:
         patch.append(f"sys.version_info = {tuple(version) + ('final', 0)!r}")
     if without_ensurepip:
         patch.append("sys.modules['ensurepip'] = None")
-    code = "; ".join(["import runpy, sys", *patch, "sys.argv = sys.argv[1:]",
-                      "runpy.run_path(sys.argv[0], run_name='__main__')"])
+    code = "; ".join(
+        ["import runpy, sys", *patch, "sys.argv = sys.argv[1:]", "runpy.run_path(sys.argv[0], run_name='__main__')"]
+    )
     wrapper = tmp_path / "python3"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "{code}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
@@ -88,8 +92,9 @@ def fake_python(tmp_path, version=None, without_ensurepip=False) -> str:
 
 
 def make_check(python: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", "check-python", f"PYTHON={python}"], cwd=ROOT,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["make", "--no-print-directory", "check-python", f"PYTHON={python}"], cwd=ROOT, capture_output=True, text=True
+    )
 
 
 def test_make_passes_this_python():
@@ -117,8 +122,9 @@ def test_make_names_an_interpreter_it_cannot_find(tmp_path):
 
 
 def test_make_checks_the_interpreter_before_creating_the_virtualenv():
-    proc = subprocess.run(["make", "--no-print-directory", "--dry-run", "--always-make", "venv"], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "--dry-run", "--always-make", "venv"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     check = next(i for i, line in enumerate(lines) if "tools/check_python.py" in line)

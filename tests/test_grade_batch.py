@@ -20,24 +20,26 @@ import sys
 import time
 
 import pytest
-
 from conftest import grade, possible_points
+
 from tools import grade_batch as gb
 from tools import notebooks
 from tools.batch import row as batch_row
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT
 
-TIMEOUT = 60            # seconds: a normal submission grades in 4-10 s here
-MEMORY = "3GiB"         # per worker and kernel; the gradual allocation stops here
-LOOP_CELL = '''
+TIMEOUT = 60  # seconds: a normal submission grades in 4-10 s here
+MEMORY = "3GiB"  # per worker and kernel; the gradual allocation stops here
+LOOP_CELL = """
 import subprocess, sys
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", {token!r}], start_new_session=True)
 while True:
     pass
-'''
-MEMORY_CELLS = ('''
+"""
+MEMORY_CELLS = (
+    """
 huge = bytearray(10**13)  # far more than the machine has: MemoryError
-''', '''
+""",
+    """
 def eat():
     chunks = []
     try:
@@ -47,30 +49,42 @@ def eat():
         print("allocated", len(chunks) * 64 * 2**20)
         raise
 eat()
-''')
-TAMPER_CELL = '''
+""",
+)
+TAMPER_CELL = """
 print(open("tests/design_ledger.py").read()[:100])
 grader.check = lambda *args, **kwargs: None
 import lab05_helpers
 lab05_helpers.LAST_WRITTEN["text"] = "{}"
-'''
+"""
 
 
 def _ledger() -> str:
     import lab05_helpers as helpers
     import lab05_reference as ref
 
-    return json.dumps(helpers.build_ledger(
-        activation_choice="relu", batch_size_chosen=64,
-        max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
-        training_memory_estimate_error_kb=1.0, act1_prediction="C", act2_estimate_kib=900,
-        act1_reflection_reason="A", act1_failure_mode="silent", act2_reflection="B",
-        batch_doubling_ratio=1.067, batch_doubling_explanation="x", deployment_answer="B"))
+    return json.dumps(
+        helpers.build_ledger(
+            activation_choice="relu",
+            batch_size_chosen=64,
+            max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
+            training_memory_estimate_error_kb=1.0,
+            act1_prediction="C",
+            act2_estimate_kib=900,
+            act1_reflection_reason="A",
+            act1_failure_mode="silent",
+            act2_reflection="B",
+            batch_doubling_ratio=1.067,
+            batch_doubling_explanation="x",
+            deployment_answer="B",
+        )
+    )
 
 
 def _partial():
-    return notebooks.replace_function(notebooks.solution(), "transistor_tax",
-                                      'def transistor_tax(activation, baseline="relu"):\n    return 1.0\n')
+    return notebooks.replace_function(
+        notebooks.solution(), "transistor_tax", 'def transistor_tax(activation, baseline="relu"):\n    return 1.0\n'
+    )
 
 
 def _no_ledger_writer():
@@ -91,8 +105,11 @@ def _folder(export: pathlib.Path, name: str, files: dict[str, str | bytes]) -> N
 
 
 def _tree_digest(folder: pathlib.Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _alive(pid: int) -> bool:
@@ -105,25 +122,25 @@ def _alive(pid: int) -> bool:
 
 # What each fixture submission is, and the status it must get.
 EXPECTED = {
-    "submission_1001": "ok",       # solution, unzipped upload, run top to bottom
-    "submission_1002": "ok",       # blank student notebook
-    "submission_1003": "ok",       # partial solution, uploaded as the exported zip
-    "submission_1004": "ok",       # no ledger in the upload; the notebook writes it
-    "submission_1005": "ok",       # ledger that is not JSON; the notebook writes a new one
-    "submission_1006": "ok",       # notebook does not write a ledger; uploaded one has wrong types and NaN
-    "submission_1007": "error",    # corrupt notebook JSON
+    "submission_1001": "ok",  # solution, unzipped upload, run top to bottom
+    "submission_1002": "ok",  # blank student notebook
+    "submission_1003": "ok",  # partial solution, uploaded as the exported zip
+    "submission_1004": "ok",  # no ledger in the upload; the notebook writes it
+    "submission_1005": "ok",  # ledger that is not JSON; the notebook writes a new one
+    "submission_1006": "ok",  # notebook does not write a ledger; uploaded one has wrong types and NaN
+    "submission_1007": "error",  # corrupt notebook JSON
     "submission_1008": "invalid",  # zip without a notebook
     "submission_1009": "invalid",  # zip with two notebooks
     "submission_1010": "invalid",  # notebook of another assignment
-    "submission_1011": "ok",       # a cell raises
+    "submission_1011": "ok",  # a cell raises
     "submission_1012": "timeout",  # a cell loops forever (and starts a child process)
-    "submission_1013": "error",    # a cell kills its own kernel
-    "submission_1014": "ok",       # cells that exhaust memory, at once and gradually
-    "submission_1015": "ok",       # a cell prints 200 MB
-    "submission_1016": "ok",       # reads the tests and patches the grader
+    "submission_1013": "error",  # a cell kills its own kernel
+    "submission_1014": "ok",  # cells that exhaust memory, at once and gradually
+    "submission_1015": "ok",  # a cell prints 200 MB
+    "submission_1016": "ok",  # reads the tests and patches the grader
     "submission_1017": "invalid",  # listed in the metadata, folder missing
-    "submission_1018": "ok",       # notebook writes no ledger, none uploaded
-    "extra_upload": "invalid",     # a folder the metadata does not list (holds only a text file)
+    "submission_1018": "ok",  # notebook writes no ledger, none uploaded
+    "extra_upload": "invalid",  # a folder the metadata does not list (holds only a text file)
 }
 
 
@@ -137,43 +154,82 @@ def mixed(tmp_path_factory):
     _folder(export, "submission_1001", {NOTEBOOK: _text(notebooks.executed(sol)), "design_ledger.json": ledger})
     _folder(export, "submission_1002", {NOTEBOOK: (STUDENT / NOTEBOOK).read_text(encoding="utf-8")})
     (export / "submission_1003").mkdir()
-    notebooks.write_zip(export / "submission_1003" / "lab05_nn_compute_2026.zip",
-                        {NOTEBOOK: _text(_partial()), "design_ledger.json": ledger})
+    notebooks.write_zip(
+        export / "submission_1003" / "lab05_nn_compute_2026.zip",
+        {NOTEBOOK: _text(_partial()), "design_ledger.json": ledger},
+    )
     _folder(export, "submission_1004", {NOTEBOOK: _text(sol)})
     _folder(export, "submission_1005", {NOTEBOOK: _text(sol), "design_ledger.json": '{"activation_choice": "relu",'})
-    bad_types = json.loads(ledger) | {"batch_size_chosen": "sixty-four", "act2_estimate_kib": math.nan,
-                                      "activation_choice": 7}
-    _folder(export, "submission_1006", {NOTEBOOK: _text(_no_ledger_writer()), "design_ledger.json": json.dumps(bad_types)})
+    bad_types = json.loads(ledger) | {
+        "batch_size_chosen": "sixty-four",
+        "act2_estimate_kib": math.nan,
+        "activation_choice": 7,
+    }
+    _folder(
+        export, "submission_1006", {NOTEBOOK: _text(_no_ledger_writer()), "design_ledger.json": json.dumps(bad_types)}
+    )
     _folder(export, "submission_1007", {NOTEBOOK: _text(sol)[:5000]})
     (export / "submission_1008").mkdir()
     notebooks.write_zip(export / "submission_1008" / "upload.zip", {"design_ledger.json": ledger})
     (export / "submission_1009").mkdir()
-    notebooks.write_zip(export / "submission_1009" / "upload.zip",
-                        {NOTEBOOK: _text(sol), "lab05_copy.ipynb": _text(sol), "design_ledger.json": ledger})
+    notebooks.write_zip(
+        export / "submission_1009" / "upload.zip",
+        {NOTEBOOK: _text(sol), "lab05_copy.ipynb": _text(sol), "design_ledger.json": ledger},
+    )
     _folder(export, "submission_1010", {NOTEBOOK: _text(notebooks.for_assignment(sol, "lab04_data_engineering"))})
-    _folder(export, "submission_1011", {NOTEBOOK: _text(notebooks.append_after(
-        sol, "def max_trainable_width", 'raise RuntimeError("a student bug")'))})
-    _folder(export, "submission_1012", {NOTEBOOK: _text(notebooks.append_after(
-        sol, "def max_trainable_width", LOOP_CELL.format(token=markers["loop"])))})
-    _folder(export, "submission_1013", {NOTEBOOK: _text(notebooks.append_after(
-        sol, "def max_trainable_width", "import os\nos.kill(os.getpid(), 9)"))})
+    _folder(
+        export,
+        "submission_1011",
+        {
+            NOTEBOOK: _text(
+                notebooks.append_after(sol, "def max_trainable_width", 'raise RuntimeError("a student bug")')
+            )
+        },
+    )
+    _folder(
+        export,
+        "submission_1012",
+        {
+            NOTEBOOK: _text(
+                notebooks.append_after(sol, "def max_trainable_width", LOOP_CELL.format(token=markers["loop"]))
+            )
+        },
+    )
+    _folder(
+        export,
+        "submission_1013",
+        {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width", "import os\nos.kill(os.getpid(), 9)"))},
+    )
     memory = notebooks.append_after(sol, "def parameter_count", MEMORY_CELLS[1])
-    _folder(export, "submission_1014", {NOTEBOOK: _text(notebooks.append_after(memory, "def max_trainable_width",
-                                                                              MEMORY_CELLS[0]))})
-    _folder(export, "submission_1015", {NOTEBOOK: _text(notebooks.append_after(
-        sol, "def max_trainable_width", 'print("x" * (200 * 2**20))'))})
-    _folder(export, "submission_1016", {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width",
-                                                                              TAMPER_CELL))})
+    _folder(
+        export,
+        "submission_1014",
+        {NOTEBOOK: _text(notebooks.append_after(memory, "def max_trainable_width", MEMORY_CELLS[0]))},
+    )
+    _folder(
+        export,
+        "submission_1015",
+        {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width", 'print("x" * (200 * 2**20))'))},
+    )
+    _folder(
+        export,
+        "submission_1016",
+        {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width", TAMPER_CELL))},
+    )
     _folder(export, "submission_1018", {NOTEBOOK: _text(_no_ledger_writer())})
     _folder(export, "extra_upload", {"notes.txt": "not a notebook"})
-    people = {name: [{":name": f"Student {name[-4:]}", ":email": f"s{name[-4:]}@example.edu", ":sid": name[-4:]}]
-              for name in EXPECTED if name.startswith("submission_")}
+    people = {
+        name: [{":name": f"Student {name[-4:]}", ":email": f"s{name[-4:]}@example.edu", ":sid": name[-4:]}]
+        for name in EXPECTED
+        if name.startswith("submission_")
+    }
     people["submission_1002"].append({":name": "Partner 1002", ":email": "p1002@example.edu", ":sid": "9002"})
     metadata = "".join(
-        f"{name}:\n  :submitters:\n" + "".join(
-            f"  - :name: {p[':name']}\n    :email: {p[':email']}\n    :sid: '{p[':sid']}'\n" for p in who)
+        f"{name}:\n  :submitters:\n"
+        + "".join(f"  - :name: {p[':name']}\n    :email: {p[':email']}\n    :sid: '{p[':sid']}'\n" for p in who)
         + "  :created_at: 2026-10-01 12:00:00.000000000 -07:00\n  :score: 1.0\n"
-        for name, who in people.items())
+        for name, who in people.items()
+    )
     (export / gb.METADATA_FILE).write_text(metadata, encoding="utf-8")
     before = _tree_digest(export)
     stream = io.StringIO()
@@ -182,8 +238,17 @@ def mixed(tmp_path_factory):
     elapsed = time.monotonic() - start
     with open(out / "grades.csv", newline="", encoding="utf-8") as f:
         table = {row["submission"]: row for row in csv.DictReader(f)}
-    return {"export": export, "out": out, "result": result, "rows": result.by_key,
-            "csv": table, "before": before, "markers": markers, "progress": stream.getvalue(), "elapsed": elapsed}
+    return {
+        "export": export,
+        "out": out,
+        "result": result,
+        "rows": result.by_key,
+        "csv": table,
+        "before": before,
+        "markers": markers,
+        "progress": stream.getvalue(),
+        "elapsed": elapsed,
+    }
 
 
 def _scores(row) -> dict[str, float]:
@@ -193,16 +258,22 @@ def _scores(row) -> dict[str, float]:
 def test_every_submission_gets_one_row_with_the_expected_status(mixed):
     got = {key: row.status for key, row in mixed["rows"].items()}
     assert sorted(got) == sorted(EXPECTED), f"rows: expected {sorted(EXPECTED)}, got {sorted(got)}"
-    wrong = {k: f"expected {EXPECTED[k]}, got {got[k]} ({mixed['rows'][k].message})"
-             for k in EXPECTED if got[k] != EXPECTED[k]}
+    wrong = {
+        k: f"expected {EXPECTED[k]}, got {got[k]} ({mixed['rows'][k].message})"
+        for k in EXPECTED
+        if got[k] != EXPECTED[k]
+    }
     assert not wrong, f"statuses: {wrong}"
     assert sorted(mixed["csv"]) == sorted(EXPECTED), f"grades.csv rows: {sorted(mixed['csv'])}"
 
 
 def test_good_submissions_score_exactly_as_when_graded_alone(mixed, solution_grades, student_grades, tmp_path):
     _, partial_alone = grade(notebooks.write(_partial(), tmp_path, {"design_ledger.json": _ledger()}))
-    for key, alone in (("submission_1001", solution_grades[1]), ("submission_1002", student_grades[1]),
-                       ("submission_1003", partial_alone)):
+    for key, alone in (
+        ("submission_1001", solution_grades[1]),
+        ("submission_1002", student_grades[1]),
+        ("submission_1003", partial_alone),
+    ):
         got = _scores(mixed["rows"][key])
         assert got == alone, f"{key}: graded alone {alone}, in the mixed batch {got}"
     assert partial_alone["transistor_tax"] < solution_grades[1]["transistor_tax"], partial_alone
@@ -210,8 +281,12 @@ def test_good_submissions_score_exactly_as_when_graded_alone(mixed, solution_gra
 
 def test_misbehaving_cells_that_do_not_stop_grading_cost_nothing_else(mixed, solution_grades):
     full = solution_grades[1]
-    for key, what in (("submission_1011", "a cell that raises"), ("submission_1015", "a cell printing 200 MB"), ("submission_1004", "no ledger uploaded"),
-                      ("submission_1005", "an uploaded ledger that is not JSON")):
+    for key, what in (
+        ("submission_1011", "a cell that raises"),
+        ("submission_1015", "a cell printing 200 MB"),
+        ("submission_1004", "no ledger uploaded"),
+        ("submission_1005", "an uploaded ledger that is not JSON"),
+    ):
         got = _scores(mixed["rows"][key])
         assert got == full, f"{key} ({what}): expected the solution's scores {full}, got {got}"
 
@@ -235,16 +310,19 @@ def test_rows_that_were_not_graded_earn_no_points(mixed):
         assert row["message"], f"{key} ({row['status']}) has no message saying why"
 
 
-@pytest.mark.parametrize("key, words", [
-    ("submission_1007", ["corrupt", "not valid JSON"]),
-    ("submission_1008", ["holds no notebook"]),
-    ("submission_1009", ["2 notebooks", "lab05_copy.ipynb"]),
-    ("submission_1010", ["lab04_data_engineering", "lab05_nn_compute"]),
-    ("submission_1012", ["stopped after 60s", "loop forever"]),
-    ("submission_1013", ["kernel died"]),
-    ("submission_1017", ["not in the export folder"]),
-    ("extra_upload", ["holds no notebook"]),
-])
+@pytest.mark.parametrize(
+    "key, words",
+    [
+        ("submission_1007", ["corrupt", "not valid JSON"]),
+        ("submission_1008", ["holds no notebook"]),
+        ("submission_1009", ["2 notebooks", "lab05_copy.ipynb"]),
+        ("submission_1010", ["lab04_data_engineering", "lab05_nn_compute"]),
+        ("submission_1012", ["stopped after 60s", "loop forever"]),
+        ("submission_1013", ["kernel died"]),
+        ("submission_1017", ["not in the export folder"]),
+        ("extra_upload", ["holds no notebook"]),
+    ],
+)
 def test_messages_say_what_went_wrong(mixed, key, words):
     message = mixed["csv"][key]["message"]
     missing = [w for w in words if w not in message]
@@ -258,7 +336,9 @@ def processes_mentioning(*needles: str) -> list[str]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = pathlib.Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cmdline = (
+                pathlib.Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
         except OSError:
             continue
         if any(n in cmdline for n in needles) and _alive(int(entry.name)):
@@ -289,12 +369,15 @@ def test_the_memory_limit_stops_a_gradual_allocation(mixed, solution_grades):
 
 def test_integrity_flags_reach_the_gradebook_and_summary(mixed):
     flags = {key: row["flags"] for key, row in mixed["csv"].items()}
-    assert flags["submission_1001"] == "", f"solution run top to bottom: expected no flags, got {flags['submission_1001']!r}"
+    assert flags["submission_1001"] == "", (
+        f"solution run top to bottom: expected no flags, got {flags['submission_1001']!r}"
+    )
     assert flags["submission_1002"] == "run_order", f"never-run blank notebook: got {flags['submission_1002']!r}"
     tamper = set(flags["submission_1016"].split(";"))
     assert {"reads_grader_files", "patches_grader"} <= tamper, f"tampering notebook flagged {tamper}"
-    assert "tests/design_ledger.py" in mixed["csv"]["submission_1016"]["flag_details"], \
-        mixed["csv"]["submission_1016"]["flag_details"]
+    assert "tests/design_ledger.py" in mixed["csv"]["submission_1016"]["flag_details"], mixed["csv"]["submission_1016"][
+        "flag_details"
+    ]
     assert "run_order" in flags["submission_1012"], f"a timed-out row keeps its flags, got {flags['submission_1012']!r}"
     summary = (mixed["out"] / "summary.txt").read_text()
     assert "reads_grader_files 1" in summary and "patches_grader 1" in summary, summary
@@ -352,8 +435,9 @@ def test_progress_is_one_line_per_submission_without_a_terminal(mixed):
 
 
 def test_a_rerun_reuses_what_was_graded(mixed):
-    again = gb.grade_batch(mixed["export"], mixed["out"], workers=2, timeout=TIMEOUT, memory_limit=MEMORY,
-                           progress=False)
+    again = gb.grade_batch(
+        mixed["export"], mixed["out"], workers=2, timeout=TIMEOUT, memory_limit=MEMORY, progress=False
+    )
     assert again.graded == 0, f"a re-run graded {again.graded} submissions again; expected 0 (all reused)"
     first = {r.submission: (r.status, r.total, r.flags) for r in mixed["result"].rows}
     second = {r.submission: (r.status, r.total, r.flags) for r in again.rows}
@@ -390,7 +474,8 @@ def test_loose_folder_regrade_and_progress_bar(tmp_path):
 
 def test_otter_itself_rejects_another_assignment(tmp_path):
     """Our early check mirrors Otter's: it refuses a notebook whose metadata names another assignment."""
-    from tools.grade_one import GradeError, grade as grade_one
+    from tools.grade_one import GradeError
+    from tools.grade_one import grade as grade_one
 
     path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
     with pytest.raises(GradeError) as caught:
@@ -399,21 +484,25 @@ def test_otter_itself_rejects_another_assignment(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.grade_batch", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.grade_batch", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize("make_args, expected", [
-    (lambda t: [str(t / "nowhere")], "does not exist"),
-    (lambda t: [str(t / "file.zip")], "is a file"),
-    (lambda t: [str(t / "empty")], "no submissions found"),
-    (lambda t: [str(t / "class"), "--workers", "0"], "accepted: a whole number >= 1"),
-    (lambda t: [str(t / "class"), "--workers", "two"], "not a whole number"),
-    (lambda t: [str(t / "class"), "--timeout", "0"], "accepted: a number of seconds > 0"),
-    (lambda t: [str(t / "class"), "--memory-limit", "lots"], "accepted: a number of bytes"),
-    (lambda t: [str(t / "class"), "--out", str(t / "class" / "grades")], "inside the submissions folder"),
-    (lambda t: [str(t / "class"), "--autograder", str(t / "missing.zip")], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "make_args, expected",
+    [
+        (lambda t: [str(t / "nowhere")], "does not exist"),
+        (lambda t: [str(t / "file.zip")], "is a file"),
+        (lambda t: [str(t / "empty")], "no submissions found"),
+        (lambda t: [str(t / "class"), "--workers", "0"], "accepted: a whole number >= 1"),
+        (lambda t: [str(t / "class"), "--workers", "two"], "not a whole number"),
+        (lambda t: [str(t / "class"), "--timeout", "0"], "accepted: a number of seconds > 0"),
+        (lambda t: [str(t / "class"), "--memory-limit", "lots"], "accepted: a number of bytes"),
+        (lambda t: [str(t / "class"), "--out", str(t / "class" / "grades")], "inside the submissions folder"),
+        (lambda t: [str(t / "class"), "--autograder", str(t / "missing.zip")], "does not exist"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(tmp_path, make_args, expected):
     (tmp_path / "file.zip").write_bytes(b"PK")
     (tmp_path / "empty").mkdir()
@@ -427,18 +516,46 @@ def test_bad_input_gets_a_clear_error(tmp_path, make_args, expected):
 
 
 def test_make_grade_passes_every_setting():
-    done = subprocess.run(["make", "-n", "grade", "SUBMISSIONS=export dir", "WORKERS=3", "TIMEOUT=90",
-                           "OUT=somewhere", "REGRADE=1", "MEMORY=2GiB"], cwd=ROOT, capture_output=True, text=True)
-    line = next((l for l in done.stdout.splitlines() if "tools.grade_batch" in l), "")
-    for part in ('"export dir"', "--workers 3", "--timeout 90", '--out "somewhere"', "--regrade",
-                 "--memory-limit 2GiB"):
+    done = subprocess.run(
+        [
+            "make",
+            "-n",
+            "grade",
+            "SUBMISSIONS=export dir",
+            "WORKERS=3",
+            "TIMEOUT=90",
+            "OUT=somewhere",
+            "REGRADE=1",
+            "MEMORY=2GiB",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    line = next((ln for ln in done.stdout.splitlines() if "tools.grade_batch" in ln), "")
+    for part in (
+        '"export dir"',
+        "--workers 3",
+        "--timeout 90",
+        '--out "somewhere"',
+        "--regrade",
+        "--memory-limit 2GiB",
+    ):
         assert part in line, f"make grade should pass {part!r}; the command is {line!r} ({done.stderr})"
     usage = subprocess.run(["make", "-n", "grade"], cwd=ROOT, capture_output=True, text=True)
     assert "SUBMISSIONS=" in usage.stdout + usage.stderr, f"make grade without SUBMISSIONS: {usage.stdout}"
 
 
-@pytest.mark.parametrize("text, expected", [("4GiB", 4 * 1024 ** 3), ("512M", 512 * 1024 ** 2), ("0", 0),
-                                            ("1.5G", int(1.5 * 1024 ** 3)), (str(2 * 1024 ** 3), 2 * 1024 ** 3)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("4GiB", 4 * 1024**3),
+        ("512M", 512 * 1024**2),
+        ("0", 0),
+        ("1.5G", int(1.5 * 1024**3)),
+        (str(2 * 1024**3), 2 * 1024**3),
+    ],
+)
 def test_memory_sizes(text, expected):
     assert gb.parse_size(text) == expected, f"parse_size({text!r}): expected {expected}, got {gb.parse_size(text)}"
 
@@ -448,7 +565,9 @@ def test_metadata_with_plain_keys_and_missing_fields(tmp_path):
     (tmp_path / "submission_2").mkdir()
     (tmp_path / gb.METADATA_FILE).write_text(
         "submission_1:\n  submitters:\n  - name: Ada\n    email: ada@example.edu\n    sid: 7\n"
-        "submission_2:\n  :created_at: 2026-10-01\n", encoding="utf-8")
+        "submission_2:\n  :created_at: 2026-10-01\n",
+        encoding="utf-8",
+    )
     subs, _ = gb.discover(tmp_path)
     got = {s.key: (s.name, s.email, s.sid) for s in subs}
     assert got == {"submission_1": ("Ada", "ada@example.edu", "7"), "submission_2": ("", "", "")}, got
@@ -458,29 +577,44 @@ def test_metadata_with_plain_keys_and_missing_fields(tmp_path):
 # The row kept for resuming is data: a tampered row.json cannot inject a score
 # ---------------------------------------------------------------------------------------------
 def _good_row() -> dict:
-    return {"submission": "s", "status": "ok", "questions": [["transistor_tax", 1.0, 3.0]], "total": 1.0,
-            "possible": 33.0, "flags": ["run_order"], "flag_details": ["run_order: x"], "message": "",
-            "seconds": 4.2, "check_order": ["transistor_tax"], "differ": [], "unsandboxed": False,
-            "autograder_sha256": "ab", "graded_at": "2026-01-01T00:00:00"}
+    return {
+        "submission": "s",
+        "status": "ok",
+        "questions": [["transistor_tax", 1.0, 3.0]],
+        "total": 1.0,
+        "possible": 33.0,
+        "flags": ["run_order"],
+        "flag_details": ["run_order: x"],
+        "message": "",
+        "seconds": 4.2,
+        "check_order": ["transistor_tax"],
+        "differ": [],
+        "unsandboxed": False,
+        "autograder_sha256": "ab",
+        "graded_at": "2026-01-01T00:00:00",
+    }
 
 
-@pytest.mark.parametrize("change, why", [
-    ({"questions": [["transistor_tax", 4.0, 4.0]], "total": 4.0}, "the bundle gives 3"),
-    ({"questions": [["transistor_tax", 3.0, 2.0]], "total": 3.0}, "score 3 of 2"),
-    ({"questions": [["bonus", 1.0, 1.0]]}, "not one of the bundle's"),
-    ({"questions": [["transistor_tax", 1.0, 3.0], ["transistor_tax", 1.0, 3.0]], "total": 2.0}, "appears twice"),
-    ({"total": 33.0}, "not the sum"),
-    ({"status": "timeout"}, "has points"),
-    ({"status": "great"}, "not one of ok"),
-    ({"questions": [["transistor_tax", "3", 3.0]]}, "not a finite number"),
-    ({"questions": [["transistor_tax", float("nan"), 3.0]]}, "not a finite number"),
-    ({"total": True}, "not a finite number"),
-    ({"flags": ["gold_star"]}, "unknown flags"),
-    ({"unsandboxed": "no"}, "not true/false"),
-    ({"possible": 1000.0}, "not the bundle's"),
-    ({"extra": 1}, "unknown fields"),
-    ({"check_order": ["bonus"]}, "questions the bundle does not have"),
-])
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        ({"questions": [["transistor_tax", 4.0, 4.0]], "total": 4.0}, "the bundle gives 3"),
+        ({"questions": [["transistor_tax", 3.0, 2.0]], "total": 3.0}, "score 3 of 2"),
+        ({"questions": [["bonus", 1.0, 1.0]]}, "not one of the bundle's"),
+        ({"questions": [["transistor_tax", 1.0, 3.0], ["transistor_tax", 1.0, 3.0]], "total": 2.0}, "appears twice"),
+        ({"total": 33.0}, "not the sum"),
+        ({"status": "timeout"}, "has points"),
+        ({"status": "great"}, "not one of ok"),
+        ({"questions": [["transistor_tax", "3", 3.0]]}, "not a finite number"),
+        ({"questions": [["transistor_tax", float("nan"), 3.0]]}, "not a finite number"),
+        ({"total": True}, "not a finite number"),
+        ({"flags": ["gold_star"]}, "unknown flags"),
+        ({"unsandboxed": "no"}, "not true/false"),
+        ({"possible": 1000.0}, "not the bundle's"),
+        ({"extra": 1}, "unknown fields"),
+        ({"check_order": ["bonus"]}, "questions the bundle does not have"),
+    ],
+)
 def test_a_row_read_back_is_checked_against_the_bundle(change, why):
     questions = possible_points()
     assert batch_row.Row.from_json(_good_row(), questions).total == 1.0
@@ -495,8 +629,10 @@ def test_a_tampered_row_is_graded_again_not_reused(mixed, tmp_path):
 
     shutil.copytree(mixed["out"], out)
     saved = out / "results" / "submission_1002" / gb.ROW_FILE
-    forged = json.loads(saved.read_text()) | {"questions": [[q, p, p] for q, p in possible_points().items()],
-                                               "total": sum(possible_points().values())}
+    forged = json.loads(saved.read_text()) | {
+        "questions": [[q, p, p] for q, p in possible_points().items()],
+        "total": sum(possible_points().values()),
+    }
     saved.write_text(json.dumps(forged))
     foreign = out / "results" / "submission_1013" / gb.ROW_FILE  # another submission's (valid) row
     foreign.write_text((out / "results" / "submission_1001" / gb.ROW_FILE).read_text())

@@ -9,14 +9,14 @@ import sys
 import uuid
 
 import pytest
-
 from conftest import grade, possible_points
+
 from tools import notebooks
 from tools.grade_one import GradeError, bundle_questions, validate_results
 from tools.grade_one import grade as grade_one
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS
 
-HOSTILE_CELL = '''
+HOSTILE_CELL = """
 import os, subprocess
 for _target in {targets!r}:
     try:
@@ -25,14 +25,15 @@ for _target in {targets!r}:
     except OSError:
         pass
 subprocess.Popen(["sh", "-c", "exec -a sleep-{token} sleep 1000"], start_new_session=True)
-'''
+"""
 
 
 def test_a_hostile_notebook_grades_normally_and_leaves_nothing_behind(tmp_path):
     token = uuid.uuid4().hex
     targets = [str(tmp_path / "escaped.txt"), str(ROOT / "escaped.txt"), os.path.expanduser("~/escaped.txt")]
-    nb = notebooks.append_after(notebooks.solution(), "def max_trainable_width",
-                                HOSTILE_CELL.format(targets=targets, token=token))
+    nb = notebooks.append_after(
+        notebooks.solution(), "def max_trainable_width", HOSTILE_CELL.format(targets=targets, token=token)
+    )
     _, scores = grade(notebooks.write(nb, tmp_path / "up"))
     possible = possible_points()
     assert scores == possible, f"input: the solution plus a hostile cell; expected full marks; got {scores}"
@@ -50,16 +51,19 @@ def test_a_hostile_notebook_grades_normally_and_leaves_nothing_behind(tmp_path):
     assert not left, f"input: a cell starting a detached sleep; expected it gone after grading; got pids {left}"
 
 
-@pytest.mark.parametrize("results, words", [
-    ({"tests": [{"name": "forged", "score": 1, "max_score": 1}]}, "not one of the bundle's questions"),
-    ({"tests": [{"name": "deployment", "score": 3, "max_score": 2}]}, "0 <= score <= max_score"),
-    ({"tests": [{"name": "deployment", "score": -1, "max_score": 2}]}, "0 <= score <= max_score"),
-    ({"tests": [{"name": "deployment", "score": "2", "max_score": 2}]}, "expected numbers"),
-    ({"tests": [{"name": "deployment", "score": 9, "max_score": 9}]}, "worth 9 in results.json but 2"),
-    ({"tests": [{"name": "deployment", "score": 2, "max_score": 2}], "score": 33}, "not the sum of its tests"),
-    ({"tests": "all passed"}, "list of tests"),
-    ([], "list of tests"),
-])
+@pytest.mark.parametrize(
+    "results, words",
+    [
+        ({"tests": [{"name": "forged", "score": 1, "max_score": 1}]}, "not one of the bundle's questions"),
+        ({"tests": [{"name": "deployment", "score": 3, "max_score": 2}]}, "0 <= score <= max_score"),
+        ({"tests": [{"name": "deployment", "score": -1, "max_score": 2}]}, "0 <= score <= max_score"),
+        ({"tests": [{"name": "deployment", "score": "2", "max_score": 2}]}, "expected numbers"),
+        ({"tests": [{"name": "deployment", "score": 9, "max_score": 9}]}, "worth 9 in results.json but 2"),
+        ({"tests": [{"name": "deployment", "score": 2, "max_score": 2}], "score": 33}, "not the sum of its tests"),
+        ({"tests": "all passed"}, "list of tests"),
+        ([], "list of tests"),
+    ],
+)
 def test_results_that_are_not_the_bundles_are_errors(results, words):
     questions = bundle_questions(AUTOGRADER_ZIP)
     with pytest.raises(GradeError) as caught:
@@ -75,15 +79,23 @@ def test_otters_own_results_are_valid(solution_grades):
 def _cli(tmp_path, env: dict, *extra: str) -> subprocess.CompletedProcess:
     submission = tmp_path / NOTEBOOK
     submission.write_bytes((SOLUTIONS / NOTEBOOK).read_bytes())
-    return subprocess.run([sys.executable, "-m", "tools.grade_one", str(submission), "--out", str(tmp_path / "out"),
-                           *extra], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.grade_one", str(submission), "--out", str(tmp_path / "out"), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_without_bwrap_grade_one_refuses_with_the_fix(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "UNSANDBOXED"}
     env["PATH"] = str(tmp_path)  # no bwrap on it
     proc = _cli(tmp_path, env)
-    assert proc.returncode == 2, f"input: no bwrap, no UNSANDBOXED; expected exit 2; got {proc.returncode}: {proc.stderr}"
+    assert proc.returncode == 2, (
+        f"input: no bwrap, no UNSANDBOXED; expected exit 2; got {proc.returncode}: {proc.stderr}"
+    )
     for words in ("apt-get install bubblewrap", "UNSANDBOXED=1"):
         assert words in proc.stderr, f"expected the refusal to say {words!r}; got {proc.stderr!r}"
     assert not (tmp_path / "out").exists(), "nothing is written when grading is refused"
@@ -102,8 +114,9 @@ def test_unsandboxed_grading_says_so_in_the_output_and_scores(tmp_path):
 
 
 def test_a_timeout_stops_grading(tmp_path):
-    nb = notebooks.replace_cell(notebooks.solution(), "batch_doubling_ratio = ",
-                                "import time\nwhile True:\n    time.sleep(1)")
+    nb = notebooks.replace_cell(
+        notebooks.solution(), "batch_doubling_ratio = ", "import time\nwhile True:\n    time.sleep(1)"
+    )
     with pytest.raises(GradeError) as caught:
         grade_one(notebooks.write(nb, tmp_path), AUTOGRADER_ZIP, timeout=8)
     assert "did not finish within 8 s" in str(caught.value), str(caught.value)

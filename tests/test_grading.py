@@ -10,10 +10,10 @@ import zipfile
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import grade, possible_points
 from lab05_hidden import GRADED_FUNCTIONS
+from nbclient import NotebookClient
+
 from tools import notebooks
 from tools.bundle import question_files
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
@@ -39,12 +39,14 @@ def test_every_question_has_explicit_points_per_test():
     for test_file in question_files(AUTOGRADER_ZIP):
         name, points, cases = test_file.path, test_file.points, test_file.cases
         assert isinstance(points, list) and len(points) == len(cases), (
-            f"{name}: points {points!r} should list one value per test case ({len(cases)})")
-        assert [c.points for c in cases] == [None] * len(cases) or \
-               [c.points for c in cases] == points, f"{name}: test points disagree with {points}"
+            f"{name}: points {points!r} should list one value per test case ({len(cases)})"
+        )
+        assert [c.points for c in cases] == [None] * len(cases) or [c.points for c in cases] == points, (
+            f"{name}: test points disagree with {points}"
+        )
 
 
-NUMPY_RESULTS = '''
+NUMPY_RESULTS = """
 import functools as _functools
 
 def _numpy_results(fn):
@@ -66,12 +68,14 @@ def _numpy_results(fn):
 
 for _name in GRADED_FUNCTIONS:
     globals()[_name] = _numpy_results(globals()[_name])
-'''.replace("GRADED_FUNCTIONS", repr(GRADED_FUNCTIONS))
+""".replace("GRADED_FUNCTIONS", repr(GRADED_FUNCTIONS))
 
 
 def test_numpy_scalar_results_still_earn_full_marks(tmp_path):
     nb = notebooks.append_after(notebooks.solution(), "def max_trainable_width", NUMPY_RESULTS)
-    nb = notebooks.replace_cell(nb, "batch_size_chosen = ", 'activation_choice = "gelu"\nbatch_size_chosen = np.int64(64)')
+    nb = notebooks.replace_cell(
+        nb, "batch_size_chosen = ", 'activation_choice = "gelu"\nbatch_size_chosen = np.int64(64)'
+    )
     _, scores = grade(notebooks.write(nb, tmp_path))
     possible = possible_points()
     short = {q: f"{scores[q]:g}/{possible[q]:g}" for q in possible if scores[q] != possible[q]}
@@ -83,11 +87,19 @@ def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
     import lab05_reference as ref
 
     hand_made = helpers.build_ledger(
-        activation_choice="relu", batch_size_chosen=64,
+        activation_choice="relu",
+        batch_size_chosen=64,
         max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
         training_memory_estimate_error_kb=900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024,
-        act1_prediction="C", act2_estimate_kib=900, act1_reflection_reason="A", act1_failure_mode="silent",
-        act2_reflection="B", batch_doubling_ratio=1.067, batch_doubling_explanation="x", deployment_answer="B")
+        act1_prediction="C",
+        act2_estimate_kib=900,
+        act1_reflection_reason="A",
+        act1_failure_mode="silent",
+        act2_reflection="B",
+        batch_doubling_ratio=1.067,
+        batch_doubling_explanation="x",
+        deployment_answer="B",
+    )
     nb = notebooks.replace_cell(notebooks.solution(), "helpers.record_design(", "design_ledger = None")
     submission = notebooks.write(nb, tmp_path, {"design_ledger.json": json.dumps(hand_made)})
     _, scores = grade(submission)
@@ -97,14 +109,16 @@ def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
 
 
 def test_a_function_that_never_returns_costs_only_its_question(tmp_path, solution_grades):
-    looping = '''
+    looping = """
 def stall_depth(threshold=1e-6, max_derivative=0.25):
     depth = 1
     while gradient_bound(depth, max_derivative) >= threshold or True:
         depth += 1
     return depth
-'''
-    _, scores = grade(notebooks.write(notebooks.replace_function(notebooks.solution(), "stall_depth", looping), tmp_path))
+"""
+    _, scores = grade(
+        notebooks.write(notebooks.replace_function(notebooks.solution(), "stall_depth", looping), tmp_path)
+    )
     _, full = solution_grades
     changed = {q: (full[q], scores[q]) for q in full if scores[q] != full[q]}
     assert set(changed) == {"gradient_decay"}, f"questions that changed (full, got): {changed}"
@@ -160,8 +174,10 @@ def test_a_notebook_with_one_stub_exports_and_grades_to_its_partial_score(tmp_pa
     _, scores = grade(zips[0])
     possible = possible_points()
     expected = {q: (0 if q == "max_trainable_width" else possible[q]) for q in possible}
-    assert scores == expected, (f"input: max_trainable_width a stub; expected {sum(expected.values()):g}/"
-                                f"{sum(possible.values()):g} {expected}, got {sum(scores.values()):g} {scores}")
+    assert scores == expected, (
+        f"input: max_trainable_width a stub; expected {sum(expected.values()):g}/"
+        f"{sum(possible.values()):g} {expected}, got {sum(scores.values()):g} {scores}"
+    )
 
 
 def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
@@ -172,7 +188,7 @@ def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     total = sum(possible_points().values())
-    assert f"total" in first.stdout and f"{total:g} / {total:g}" in first.stdout, first.stdout
+    assert "total" in first.stdout and f"{total:g} / {total:g}" in first.stdout, first.stdout
     results = json.loads((out / "results.json").read_text())
     assert any(t.get("name") == "design_ledger" for t in results["tests"]), results
     second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -186,23 +202,31 @@ def test_grade_one_rejects_what_it_cannot_grade(tmp_path, bad, message):
     path = tmp_path / bad
     if bad.endswith(".txt"):
         path.write_text("hello")
-    proc = subprocess.run([sys.executable, "-m", "tools.grade_one", str(path), "--out", str(tmp_path / "o")],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.grade_one", str(path), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and message in proc.stderr, (proc.returncode, proc.stderr)
 
 
 def test_a_cell_that_never_finishes_is_stopped_and_grading_goes_on(tmp_path, solution_grades):
     """Otter has no per-cell time limit; the notebook sets one while it is graded."""
-    nb = notebooks.replace_cell(notebooks.solution(), "batch_doubling_ratio = ",
-                                "batch_doubling_ratio = 1.0\nwhile True:\n    pass")
-    nb = notebooks.replace_cell(nb, "helpers.limit_cell_time_while_grading()",
-                                "import lab05_helpers as helpers\nimport lab05_plots as plots\n"
-                                "helpers.limit_cell_time_while_grading(3)")
+    nb = notebooks.replace_cell(
+        notebooks.solution(), "batch_doubling_ratio = ", "batch_doubling_ratio = 1.0\nwhile True:\n    pass"
+    )
+    nb = notebooks.replace_cell(
+        nb,
+        "helpers.limit_cell_time_while_grading()",
+        "import lab05_helpers as helpers\nimport lab05_plots as plots\nhelpers.limit_cell_time_while_grading(3)",
+    )
     results, scores = grade(notebooks.write(nb, tmp_path))
     _, full = solution_grades
     changed = {q: (full[q], scores[q]) for q in full if scores[q] != full[q]}
-    assert set(changed) <= {"batch_doubling", "design_ledger"} and "batch_doubling" in changed, \
+    assert set(changed) <= {"batch_doubling", "design_ledger"} and "batch_doubling" in changed, (
         f"questions that changed (full, got): {changed}; expected batch_doubling (and the ledger that records it)"
+    )
 
 
 def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_path):
@@ -211,8 +235,13 @@ def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_
         shutil.copy(item, tmp_path)
     nb = nbformat.read(str(tmp_path / NOTEBOOK), as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [(i, o.get("ename")) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
+    errors = [
+        (i, o.get("ename"))
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors, f"cells that raised (index, exception): {errors}"
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "This instrument opens once you commit to a prediction" in text, "the locked instruments said nothing"
@@ -223,5 +252,6 @@ def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_
         names = zf.namelist()
     assert NOTEBOOK in names and "design_ledger.json" not in names, f"expected the notebook, no ledger: {names}"
     assert "unfinished" in text and "functions still to write" in text, f"the export did not warn: {text[-800:]}"
-    assert "False" not in [o.get("data", {}).get("text/plain") for c in nb.cells if c.cell_type == "code"
-                           for o in c.outputs], "a cell shows a stray False"
+    assert "False" not in [
+        o.get("data", {}).get("text/plain") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    ], "a cell shows a stray False"

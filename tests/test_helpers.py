@@ -5,24 +5,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import time
-
-import numpy as np
-import pytest
 
 import lab05_helpers as helpers
 import lab05_reference as ref
+import numpy as np
+import pytest
+
 from tools.layout import NOTEBOOK
 
-ANSWERS = dict(act1_prediction="C", act2_estimate_kib=900, act1_reflection_reason="A", act1_failure_mode="silent",
-               act2_reflection="B", batch_doubling_ratio=1.067, batch_doubling_explanation="Only activations grow.",
-               deployment_answer="B")
+ANSWERS = dict(
+    act1_prediction="C",
+    act2_estimate_kib=900,
+    act1_reflection_reason="A",
+    act1_failure_mode="silent",
+    act2_reflection="B",
+    batch_doubling_ratio=1.067,
+    batch_doubling_explanation="Only activations grow.",
+    deployment_answer="B",
+)
 
 
 def ledger(**overrides):
-    fields = dict(activation_choice="relu", max_trainable_width_laptop_gpu=31_975,
-                  training_memory_estimate_error_kb=-932.4, batch_size_chosen=32, **ANSWERS)
+    fields = dict(
+        activation_choice="relu",
+        max_trainable_width_laptop_gpu=31_975,
+        training_memory_estimate_error_kb=-932.4,
+        batch_size_chosen=32,
+        **ANSWERS,
+    )
     fields.update(overrides)
     return helpers.build_ledger(**fields)
 
@@ -92,19 +103,22 @@ def test_display_guard_prints_one_line_for_a_stub(capsys):
 
 
 # --- argument checks ----------------------------------------------------------------------------
-@pytest.mark.parametrize("check, args", [
-    (helpers.check_count, ("batch_size", True)),
-    (helpers.check_count, ("batch_size", 2.5)),
-    (helpers.check_count, ("batch_size", 0)),
-    (helpers.check_positive, ("bytes_per_value", -4)),
-    (helpers.check_positive, ("bytes_per_value", math.inf)),
-    (helpers.check_fraction, ("threshold", 1)),
-    (helpers.check_layer_sizes, ("784",)),
-    (helpers.check_layer_sizes, ([784],)),
-    (helpers.check_depths, (np.array([1, -2]),)),
-    (helpers.check_depths, (1.5,)),
-    (helpers.check_name, ("optimizer", "rmsprop", helpers.OPTIMIZER_STATE_PER_PARAM)),
-])
+@pytest.mark.parametrize(
+    "check, args",
+    [
+        (helpers.check_count, ("batch_size", True)),
+        (helpers.check_count, ("batch_size", 2.5)),
+        (helpers.check_count, ("batch_size", 0)),
+        (helpers.check_positive, ("bytes_per_value", -4)),
+        (helpers.check_positive, ("bytes_per_value", math.inf)),
+        (helpers.check_fraction, ("threshold", 1)),
+        (helpers.check_layer_sizes, ("784",)),
+        (helpers.check_layer_sizes, ([784],)),
+        (helpers.check_depths, (np.array([1, -2]),)),
+        (helpers.check_depths, (1.5,)),
+        (helpers.check_name, ("optimizer", "rmsprop", helpers.OPTIMIZER_STATE_PER_PARAM)),
+    ],
+)
 def test_argument_checks_reject_with_a_message_naming_what_is_accepted(check, args):
     with pytest.raises(ValueError) as info:
         check(*args)
@@ -117,14 +131,17 @@ def test_argument_checks_accept_numpy_integers_and_any_case_names():
     assert helpers.check_layer_sizes((784, np.int32(10))) == [784, 10]
 
 
-@pytest.mark.parametrize("value, options, expected", [
-    (" ReLU ", ("relu", "sigmoid"), "relu"),
-    ("b", ("A", "B", "C"), "B"),
-    ("laptop gpu", ("H100", "Laptop GPU"), "Laptop GPU"),
-    ("gelu", ("relu", "sigmoid"), None),
-    (["relu"], ("relu",), None),
-    (3, ("3",), None),
-])
+@pytest.mark.parametrize(
+    "value, options, expected",
+    [
+        (" ReLU ", ("relu", "sigmoid"), "relu"),
+        ("b", ("A", "B", "C"), "B"),
+        ("laptop gpu", ("H100", "Laptop GPU"), "Laptop GPU"),
+        ("gelu", ("relu", "sigmoid"), None),
+        (["relu"], ("relu",), None),
+        (3, ("3",), None),
+    ],
+)
 def test_an_option_is_named_with_case_and_spaces_ignored(value, options, expected):
     got = helpers.matching_option(value, options)
     assert got == expected, f"matching_option({value!r}, {options}): expected {expected!r}, got {got!r}"
@@ -145,21 +162,27 @@ def test_fmt_bytes_uses_binary_units():
 
 # --- the Design Ledger ------------------------------------------------------------------------
 def test_ledger_holds_plain_json_values_even_from_numpy():
-    got = ledger(max_trainable_width_laptop_gpu=np.int64(31_975), training_memory_estimate_error_kb=np.float64(-1.5),
-                 batch_size_chosen=np.int32(32))
+    got = ledger(
+        max_trainable_width_laptop_gpu=np.int64(31_975),
+        training_memory_estimate_error_kb=np.float64(-1.5),
+        batch_size_chosen=np.int32(32),
+    )
     assert type(got["max_trainable_width_laptop_gpu"]) is int and type(got["batch_size_chosen"]) is int, got
     assert type(got["training_memory_estimate_error_kb"]) is float, got
     assert json.loads(json.dumps(got)) == got
     assert helpers.ledger_problems(got) == []
 
 
-@pytest.mark.parametrize("overrides, problem", [
-    ({"activation_choice": "swish"}, "activation_choice"),
-    ({"batch_size_chosen": 0}, "batch_size_chosen"),
-    ({"batch_size_chosen": "32"}, "batch_size_chosen"),
-    ({"act1_prediction": None}, "act1_prediction"),
-    ({"act1_failure_mode": "quiet"}, "act1_failure_mode"),
-])
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({"activation_choice": "swish"}, "activation_choice"),
+        ({"batch_size_chosen": 0}, "batch_size_chosen"),
+        ({"batch_size_chosen": "32"}, "batch_size_chosen"),
+        ({"act1_prediction": None}, "act1_prediction"),
+        ({"act1_failure_mode": "quiet"}, "act1_failure_mode"),
+    ],
+)
 def test_an_incomplete_ledger_is_refused_naming_the_field(overrides, problem):
     with pytest.raises(helpers.LedgerError) as info:
         ledger(**overrides)
@@ -185,8 +208,13 @@ def test_schema_rejects_missing_and_unknown_keys():
 
 def test_record_design_writes_the_ledger_computed_with_the_given_functions(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    got = helpers.record_design(training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width,
-                                activation_choice="relu", batch_size_chosen=64, **ANSWERS)
+    got = helpers.record_design(
+        training_memory=ref.training_memory,
+        max_trainable_width=ref.max_trainable_width,
+        activation_choice="relu",
+        batch_size_chosen=64,
+        **ANSWERS,
+    )
     written = json.loads((tmp_path / helpers.LEDGER_FILENAME).read_text())
     assert written == got, (written, got)
     assert got["max_trainable_width_laptop_gpu"] == ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64)
@@ -198,8 +226,13 @@ def test_record_design_writes_the_ledger_computed_with_the_given_functions(tmp_p
 def test_record_design_writes_nothing_until_the_answers_are_set(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     answers = {**ANSWERS, "act2_estimate_kib": None}
-    got = helpers.record_design(training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width,
-                                activation_choice=None, batch_size_chosen=None, **answers)
+    got = helpers.record_design(
+        training_memory=ref.training_memory,
+        max_trainable_width=ref.max_trainable_width,
+        activation_choice=None,
+        batch_size_chosen=None,
+        **answers,
+    )
     assert got is None and not (tmp_path / helpers.LEDGER_FILENAME).exists()
     out = capsys.readouterr().out
     for name in ("activation_choice", "batch_size_chosen", "act2_estimate_kib"):
@@ -212,8 +245,13 @@ def test_record_design_survives_a_stub(tmp_path, monkeypatch, capsys):
     def stub(*args, **kwargs):
         raise NotImplementedError
 
-    got = helpers.record_design(training_memory=stub, max_trainable_width=ref.max_trainable_width,
-                                activation_choice="relu", batch_size_chosen=32, **ANSWERS)
+    got = helpers.record_design(
+        training_memory=stub,
+        max_trainable_width=ref.max_trainable_width,
+        activation_choice="relu",
+        batch_size_chosen=32,
+        **ANSWERS,
+    )
     out = capsys.readouterr().out
     assert "not implemented yet" in out, out
     assert got is not None and got["training_memory_estimate_error_kb"] is None, got
@@ -221,10 +259,16 @@ def test_record_design_survives_a_stub(tmp_path, monkeypatch, capsys):
     assert "Unfinished" in out and "training_memory_estimate_error_kb" in out, out
 
 
-@pytest.mark.parametrize("broken, key", [("max_trainable_width", "max_trainable_width_laptop_gpu"),
-                                         ("training_memory", "training_memory_estimate_error_kb")])
+@pytest.mark.parametrize(
+    "broken, key",
+    [
+        ("max_trainable_width", "max_trainable_width_laptop_gpu"),
+        ("training_memory", "training_memory_estimate_error_kb"),
+    ],
+)
 def test_partial_work_writes_a_schema_valid_ledger_with_null_for_what_is_not_computed(
-        tmp_path, monkeypatch, capsys, broken, key):
+    tmp_path, monkeypatch, capsys, broken, key
+):
     monkeypatch.chdir(tmp_path)
 
     def stub(*args, **kwargs):
@@ -232,8 +276,9 @@ def test_partial_work_writes_a_schema_valid_ledger_with_null_for_what_is_not_com
 
     functions = dict(training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width)
     functions[broken] = stub
-    got = helpers.record_design(**functions, activation_choice="relu", batch_size_chosen=32,
-                                **{**ANSWERS, "batch_doubling_ratio": Ellipsis})
+    got = helpers.record_design(
+        **functions, activation_choice="relu", batch_size_chosen=32, **{**ANSWERS, "batch_doubling_ratio": Ellipsis}
+    )
     written = json.loads((tmp_path / helpers.LEDGER_FILENAME).read_text())
     assert written == got and helpers.ledger_problems(written) == [], helpers.ledger_problems(written)
     assert written[key] is None, f"input: {broken} a stub; expected {key} null, got {written[key]!r}"
@@ -261,7 +306,7 @@ def test_textbook_ledger_keeps_other_chapters(tmp_path):
     path = tmp_path / ".mlsys" / "ledger.json"
     path.parent.mkdir()
     path.write_text(json.dumps({"track": "edge", "current_chapter": 8, "history": {"8": {"chapter": 8}}}))
-    when = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
     assert helpers.save_to_textbook_ledger(ledger(), path, now=when) == path
     book = json.loads(path.read_text())
     assert book["history"]["8"] == {"chapter": 8}, "another chapter's entry was lost"
@@ -343,8 +388,10 @@ def test_export_checks_and_keeps_a_good_zip(notebook_folder, tmp_path):
 
 
 def test_export_refuses_when_the_saved_notebook_is_not_what_ran(notebook_folder, monkeypatch, capsys):
-    nb = {"cells": [{"cell_type": "code", "execution_count": 1, "source": "answer = 'A'", "metadata": {},
-                     "outputs": []}], "metadata": {}}
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": 1, "source": "answer = 'A'", "metadata": {}, "outputs": []}],
+        "metadata": {},
+    }
     (notebook_folder / NOTEBOOK).write_text(json.dumps(nb))
     monkeypatch.setattr(helpers, "_kernel_history", lambda: (["", "answer = 'A'", "answer = 'B'", "export"], 3))
     assert helpers.export_submission(FakeGrader()) is None
@@ -362,53 +409,94 @@ def saved(*cells):
 HISTORY = ["", "import lab05_helpers", "answer = 'A'", "x = 1", "export()"]
 
 
-@pytest.mark.parametrize("cells, history, current, expected", [
-    # Restart and run all, save, export: the same code at the same counts.
-    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (4, "export()")), HISTORY, 4, []),
-    # Saved before the export cell ran: it has no count on disk.
-    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")), HISTORY, 4, []),
-    # Whitespace and line endings do not count.
-    (saved((1, "import lab05_helpers  \r\n"), (2, "\nanswer = 'A'\n\n"), (3, "x = 1"), (None, "export()")),
-     HISTORY, 4, []),
-    # A cell run again unchanged after saving.
-    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")),
-     HISTORY[:4] + ["answer = 'A'", "export()"], 5, []),
-    # Changed, run and saved: the old run is superseded by the saved one.
-    (saved((1, "import lab05_helpers"), (4, "answer = 'B'"), (3, "x = 1"), (None, "export()")),
-     ["", "import lab05_helpers", "answer = 'A'", "x = 1", "answer = 'B'", "export()"], 5, []),
-])
+@pytest.mark.parametrize(
+    "cells, history, current, expected",
+    [
+        # Restart and run all, save, export: the same code at the same counts.
+        (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (4, "export()")), HISTORY, 4, []),
+        # Saved before the export cell ran: it has no count on disk.
+        (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")), HISTORY, 4, []),
+        # Whitespace and line endings do not count.
+        (
+            saved((1, "import lab05_helpers  \r\n"), (2, "\nanswer = 'A'\n\n"), (3, "x = 1"), (None, "export()")),
+            HISTORY,
+            4,
+            [],
+        ),
+        # A cell run again unchanged after saving.
+        (
+            saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")),
+            HISTORY[:4] + ["answer = 'A'", "export()"],
+            5,
+            [],
+        ),
+        # Changed, run and saved: the old run is superseded by the saved one.
+        (
+            saved((1, "import lab05_helpers"), (4, "answer = 'B'"), (3, "x = 1"), (None, "export()")),
+            ["", "import lab05_helpers", "answer = 'A'", "x = 1", "answer = 'B'", "export()"],
+            5,
+            [],
+        ),
+    ],
+)
 def test_a_saved_notebook_that_matches_the_kernel_passes(cells, history, current, expected):
     assert helpers.unsaved_work(cells, history, current) == expected
 
 
-@pytest.mark.parametrize("cells, history, current, words", [
-    # Answer changed and run after saving, not saved: the disk still holds "A" at count 2.
-    (saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1")),
-     HISTORY[:4] + ["answer = 'B'", "export()"], 5, "[4] `answer = 'B'` ran after the notebook was last saved"),
-    # Never saved at all during this session: the disk has no counts, and "B" ran.
-    (saved((None, "import lab05_helpers"), (None, "answer = 'A'"), (None, "x = 1")),
-     ["", "import lab05_helpers", "answer = 'B'", "x = 1", "export()"], 4, "`answer = 'B'` ran after"),
-    # Changed after it ran, then saved without running it: the disk holds code that never ran.
-    (saved((1, "import lab05_helpers"), (2, "answer = 'C'"), (3, "x = 1")), HISTORY, 4,
-     "[2] `answer = 'C'` is not the code that ran as [2]"),
-    # Saved by an earlier kernel session with more cells than this one has run.
-    (saved((1, "import lab05_helpers"), (12, "answer = 'A'")), ["", "import lab05_helpers", "export()"], 2,
-     "another kernel session"),
-    # Edited, run, then edited back without running and saved: the disk holds "A" at count 4, "B" ran there.
-    (saved((1, "import lab05_helpers"), (4, "answer = 'A'"), (3, "x = 1")),
-     HISTORY[:4] + ["answer = 'B'", "export()"], 5, "[4] `answer = 'A'` is not the code that ran as [4]"),
-])
+@pytest.mark.parametrize(
+    "cells, history, current, words",
+    [
+        # Answer changed and run after saving, not saved: the disk still holds "A" at count 2.
+        (
+            saved((1, "import lab05_helpers"), (2, "answer = 'A'"), (3, "x = 1")),
+            HISTORY[:4] + ["answer = 'B'", "export()"],
+            5,
+            "[4] `answer = 'B'` ran after the notebook was last saved",
+        ),
+        # Never saved at all during this session: the disk has no counts, and "B" ran.
+        (
+            saved((None, "import lab05_helpers"), (None, "answer = 'A'"), (None, "x = 1")),
+            ["", "import lab05_helpers", "answer = 'B'", "x = 1", "export()"],
+            4,
+            "`answer = 'B'` ran after",
+        ),
+        # Changed after it ran, then saved without running it: the disk holds code that never ran.
+        (
+            saved((1, "import lab05_helpers"), (2, "answer = 'C'"), (3, "x = 1")),
+            HISTORY,
+            4,
+            "[2] `answer = 'C'` is not the code that ran as [2]",
+        ),
+        # Saved by an earlier kernel session with more cells than this one has run.
+        (
+            saved((1, "import lab05_helpers"), (12, "answer = 'A'")),
+            ["", "import lab05_helpers", "export()"],
+            2,
+            "another kernel session",
+        ),
+        # Edited, run, then edited back without running and saved: the disk holds "A" at count 4, "B" ran there.
+        (
+            saved((1, "import lab05_helpers"), (4, "answer = 'A'"), (3, "x = 1")),
+            HISTORY[:4] + ["answer = 'B'", "export()"],
+            5,
+            "[4] `answer = 'A'` is not the code that ran as [4]",
+        ),
+    ],
+)
 def test_a_saved_notebook_that_differs_from_the_kernel_is_named(cells, history, current, words):
     problems = helpers.unsaved_work(cells, history, current)
     assert any(words in p for p in problems), f"input: {cells} vs {history}; expected {words!r}, got {problems}"
 
 
 def test_saved_code_cells_reads_code_cells_with_their_counts(tmp_path):
-    nb = {"cells": [{"cell_type": "markdown", "source": ["# title"], "metadata": {}},
-                    {"cell_type": "code", "execution_count": 3, "source": ["a = 1\n", "b = 2"], "metadata": {},
-                     "outputs": []},
-                    {"cell_type": "code", "execution_count": None, "source": "  \n", "metadata": {}, "outputs": []}],
-          "metadata": {}}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# title"], "metadata": {}},
+            {"cell_type": "code", "execution_count": 3, "source": ["a = 1\n", "b = 2"], "metadata": {}, "outputs": []},
+            {"cell_type": "code", "execution_count": None, "source": "  \n", "metadata": {}, "outputs": []},
+        ],
+        "metadata": {},
+    }
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     assert helpers.saved_code_cells(path) == [(3, "a = 1\nb = 2")]
@@ -416,8 +504,7 @@ def test_saved_code_cells_reads_code_cells_with_their_counts(tmp_path):
 
 def test_unfinished_work_names_stubs_and_unset_answers():
     namespace = {"__name__": "__main__"}
-    exec("def transistor_tax(a):\n    raise NotImplementedError('x')\n"
-         "def layer_macs(s):\n    return [1]\n", namespace)
+    exec("def transistor_tax(a):\n    raise NotImplementedError('x')\ndef layer_macs(s):\n    return [1]\n", namespace)
     namespace.update(activation_choice="relu", batch_doubling_ratio=Ellipsis, act1_prediction=None)
     found = " ".join(helpers.unfinished_work(namespace))
     assert "transistor_tax" in found and "layer_macs" not in found, found

@@ -24,54 +24,60 @@ def _nb_flags(nb, shipped=None) -> list[str]:
     return integrity.flag_codes(integrity.scan_notebook(json.loads(nbformat.writes(nb)), shipped, NOTEBOOK))
 
 
-@pytest.mark.parametrize("source, code", [
-    ('print(open("tests/design_ledger.py").read())', "reads_grader_files"),
-    ('import glob\nglob.glob("./tests/*.py")', "reads_grader_files"),
-    ('from pathlib import Path\nlist(Path("tests").iterdir())', "reads_grader_files"),
-    ('import os\nos.listdir("../tests/")', "reads_grader_files"),
-    ('import lab05_hidden', "reads_grader_files"),
-    ('from lab05_reference import transistor_tax', "reads_grader_files"),
-    ('import zipfile\nzipfile.ZipFile("../source/autograder.zip").namelist()', "reads_grader_files"),
-    ('!cat tests/*.py', "reads_grader_files"),
-    ('grader.check = lambda *a, **k: None', "patches_grader"),
-    ('import otter\notter.Notebook = object', "patches_grader"),
-    ('from otter.execute import Checker\nChecker.get_results = lambda: []', "patches_grader"),
-    ('import lab05_checks\nlab05_checks.check_transistor_tax = lambda env: None', "patches_grader"),
-    ('import lab05_helpers as helpers\nhelpers.check_count = lambda *a: None', "patches_grader"),
-    ('import lab05_helpers as helpers\nhelpers.LAST_WRITTEN["text"] = "{}"', "patches_grader"),
-    ('from lab05_helpers import LAST_WRITTEN\nLAST_WRITTEN.update(text="{}")', "patches_grader"),
-    ('import lab05_helpers as h\nh.IMPORTED_AT = 0', "patches_grader"),
-    ('from lab05_helpers import ACTIVATION_TRANSISTORS\nACTIVATION_TRANSISTORS["gelu"] = 1', "patches_grader"),
-    ('import numpy as np\nnp.isclose = lambda *a, **k: True', "patches_grader"),
-    ('import numpy as np\nsetattr(np, "allclose", lambda *a, **k: True)', "patches_grader"),
-    ('import builtins\nbuiltins.isinstance = lambda *a: True', "patches_grader"),
-    ('from unittest import mock\nmock.patch("lab05_checks.fail").start()', "patches_grader"),
-    ('import sys\nsys.modules["lab05_checks"] = None', "patches_grader"),
-    ('grader = None', "patches_grader"),
-    ('import json\njson.dump({"score": 33}, open("results.json", "w"))', "writes_results"),
-    ('import pickle\npickle.dump(None, open("results.pkl", "wb"))', "writes_results"),
-    ('open(".OTTER_LOG", "wb").write(b"")', "writes_results"),
-    ('exec("pr" + "int(1)")', "dynamic_code"),
-    ('import importlib\nimportlib.import_module("lab0" + "5_hidden")', "dynamic_code"),
-    ('import subprocess\nsubprocess.run(["ls"])', "dynamic_code"),
-    ('%run helper.py', "dynamic_code"),
-])
+@pytest.mark.parametrize(
+    "source, code",
+    [
+        ('print(open("tests/design_ledger.py").read())', "reads_grader_files"),
+        ('import glob\nglob.glob("./tests/*.py")', "reads_grader_files"),
+        ('from pathlib import Path\nlist(Path("tests").iterdir())', "reads_grader_files"),
+        ('import os\nos.listdir("../tests/")', "reads_grader_files"),
+        ("import lab05_hidden", "reads_grader_files"),
+        ("from lab05_reference import transistor_tax", "reads_grader_files"),
+        ('import zipfile\nzipfile.ZipFile("../source/autograder.zip").namelist()', "reads_grader_files"),
+        ("!cat tests/*.py", "reads_grader_files"),
+        ("grader.check = lambda *a, **k: None", "patches_grader"),
+        ("import otter\notter.Notebook = object", "patches_grader"),
+        ("from otter.execute import Checker\nChecker.get_results = lambda: []", "patches_grader"),
+        ("import lab05_checks\nlab05_checks.check_transistor_tax = lambda env: None", "patches_grader"),
+        ("import lab05_helpers as helpers\nhelpers.check_count = lambda *a: None", "patches_grader"),
+        ('import lab05_helpers as helpers\nhelpers.LAST_WRITTEN["text"] = "{}"', "patches_grader"),
+        ('from lab05_helpers import LAST_WRITTEN\nLAST_WRITTEN.update(text="{}")', "patches_grader"),
+        ("import lab05_helpers as h\nh.IMPORTED_AT = 0", "patches_grader"),
+        ('from lab05_helpers import ACTIVATION_TRANSISTORS\nACTIVATION_TRANSISTORS["gelu"] = 1', "patches_grader"),
+        ("import numpy as np\nnp.isclose = lambda *a, **k: True", "patches_grader"),
+        ('import numpy as np\nsetattr(np, "allclose", lambda *a, **k: True)', "patches_grader"),
+        ("import builtins\nbuiltins.isinstance = lambda *a: True", "patches_grader"),
+        ('from unittest import mock\nmock.patch("lab05_checks.fail").start()', "patches_grader"),
+        ('import sys\nsys.modules["lab05_checks"] = None', "patches_grader"),
+        ("grader = None", "patches_grader"),
+        ('import json\njson.dump({"score": 33}, open("results.json", "w"))', "writes_results"),
+        ('import pickle\npickle.dump(None, open("results.pkl", "wb"))', "writes_results"),
+        ('open(".OTTER_LOG", "wb").write(b"")', "writes_results"),
+        ('exec("pr" + "int(1)")', "dynamic_code"),
+        ('import importlib\nimportlib.import_module("lab0" + "5_hidden")', "dynamic_code"),
+        ('import subprocess\nsubprocess.run(["ls"])', "dynamic_code"),
+        ("%run helper.py", "dynamic_code"),
+    ],
+)
 def test_each_kind_of_tampering_is_flagged(source, code):
     found = _flags(source)
     assert code in found, f"code {source!r}: expected flag {code!r}, got {found}"
 
 
-@pytest.mark.parametrize("source", [
-    'import os\nos.environ["OMP_NUM_THREADS"] = "1"',
-    'import sys\nsys.path.append(".")',
-    'import matplotlib.pyplot as plt\nplt.rcParams["figure.dpi"] = 100',
-    'print("all tests passed")  # the tests/ folder in a comment is fine',
-    'results = {"a": 1}\nresults.update(b=2)',
-    'grader = otter.Notebook("lab05_nn_compute.ipynb")',
-    'grader.check("transistor_tax")',
-    'import lab05_helpers as helpers\nhelpers.record_design(training_memory=None)',
-    'import numpy as np\nnp.random.seed(0)\nx = np.ones(3)\nx[0] = 2',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        'import os\nos.environ["OMP_NUM_THREADS"] = "1"',
+        'import sys\nsys.path.append(".")',
+        'import matplotlib.pyplot as plt\nplt.rcParams["figure.dpi"] = 100',
+        'print("all tests passed")  # the tests/ folder in a comment is fine',
+        'results = {"a": 1}\nresults.update(b=2)',
+        'grader = otter.Notebook("lab05_nn_compute.ipynb")',
+        'grader.check("transistor_tax")',
+        "import lab05_helpers as helpers\nhelpers.record_design(training_memory=None)",
+        "import numpy as np\nnp.random.seed(0)\nx = np.ones(3)\nx[0] = 2",
+    ],
+)
 def test_ordinary_code_is_not_flagged(source):
     found = _flags(source)
     assert not found, f"ordinary code {source!r} was flagged: {found}"
@@ -100,18 +106,23 @@ def _numbered(counts):
     return nb
 
 
-@pytest.mark.parametrize("label, counts, flagged", [
-    ("restart and run all", lambda n: range(1, n + 1), False),
-    ("export cell not run yet", lambda n: list(range(1, n)) + [None], False),
-    ("never run", lambda n: [None] * n, True),
-    ("run out of order", lambda n: [2, 1] + list(range(3, n + 1)), True),
-    ("a cell re-run (gap)", lambda n: [1, 2, 4] + list(range(5, n + 2)), True),
-    ("kernel not restarted", lambda n: range(10, n + 10), True),
-    ("a cell skipped", lambda n: [1, None] + list(range(2, n)), True),
-])
+@pytest.mark.parametrize(
+    "label, counts, flagged",
+    [
+        ("restart and run all", lambda n: range(1, n + 1), False),
+        ("export cell not run yet", lambda n: list(range(1, n)) + [None], False),
+        ("never run", lambda n: [None] * n, True),
+        ("run out of order", lambda n: [2, 1] + list(range(3, n + 1)), True),
+        ("a cell re-run (gap)", lambda n: [1, 2, 4] + list(range(5, n + 2)), True),
+        ("kernel not restarted", lambda n: range(10, n + 10), True),
+        ("a cell skipped", lambda n: [1, None] + list(range(2, n)), True),
+    ],
+)
 def test_run_order(label, counts, flagged):
     got = _nb_flags(_numbered(counts))
-    assert ("run_order" in got) == flagged, f"{label}: expected run_order {'flagged' if flagged else 'not flagged'}, got {got}"
+    assert ("run_order" in got) == flagged, (
+        f"{label}: expected run_order {'flagged' if flagged else 'not flagged'}, got {got}"
+    )
 
 
 def test_code_files_shipped_beside_the_notebook_are_flagged():
@@ -123,9 +134,11 @@ def test_code_files_shipped_beside_the_notebook_are_flagged():
 
 
 def test_command_line_reports_flags(tmp_path):
-    nb = notebooks.append_after(notebooks.executed(notebooks.solution()), "def max_trainable_width",
-                                'grader.check = None')
+    nb = notebooks.append_after(
+        notebooks.executed(notebooks.solution()), "def max_trainable_width", "grader.check = None"
+    )
     path = notebooks.write(nb, tmp_path)
-    done = subprocess.run([sys.executable, "-m", "tools.integrity", str(path)], cwd=ROOT, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.integrity", str(path)], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 0 and "patches_grader" in done.stdout, (done.returncode, done.stdout, done.stderr)

@@ -39,42 +39,60 @@ def reaches_tests(source: str, test_modules: set[str]) -> list[str]:
     # names bound to a path that mentions tests/ (TESTS = ROOT / "tests"), followed to a fixed point
     names_for_tests: set[str] = set()
     while True:
-        found = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) and _mentions_tests(n.value, names_for_tests)
-                 for t in n.targets if isinstance(t, ast.Name)}
+        found = {
+            t.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Assign) and _mentions_tests(n.value, names_for_tests)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
         if found <= names_for_tests:
             break
         names_for_tests |= found
     problems = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            problems += [f"line {node.lineno}: import {a.name}" for a in node.names
-                         if a.name.split(".")[0] in test_modules]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
-                and node.module.split(".")[0] in test_modules:
+            problems += [
+                f"line {node.lineno}: import {a.name}" for a in node.names if a.name.split(".")[0] in test_modules
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split(".")[0] in test_modules
+        ):
             problems.append(f"line {node.lineno}: from {node.module} import ...")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and ast.unparse(node.func.value) == "sys.path" and _mentions_tests(node, names_for_tests):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and ast.unparse(node.func.value) == "sys.path"
+            and _mentions_tests(node, names_for_tests)
+        ):
             problems.append(f"line {node.lineno}: {ast.unparse(node)}")
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(ast.unparse(t).startswith("sys.path") for t in targets) and _mentions_tests(node.value,
-                                                                                               names_for_tests):
+            if any(ast.unparse(t).startswith("sys.path") for t in targets) and _mentions_tests(
+                node.value, names_for_tests
+            ):
                 problems.append(f"line {node.lineno}: {ast.unparse(node)}")
     return problems
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("import conftest", True),
-    ("from attacks import ATTACKS", True),
-    ("import tests.conftest", True),
-    ("import sys\nsys.path.insert(0, 'tests')", True),
-    ("import sys\nsys.path.insert(0, str(ROOT / 'tests'))", True),
-    ("import sys\nTESTS = ROOT / 'tests'\nsys.path.append(str(TESTS))", True),
-    ("import sys\nHERE = ROOT / 'tests'\nPATHS = [HERE]\nsys.path[:0] = [str(p) for p in PATHS]", True),
-    ("from tools import notebooks, mutants", False),
-    ("import sys\nsys.path.insert(0, str(unpacked))", False),
-    ("name = 'tests/q1.py'", False),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("import conftest", True),
+        ("from attacks import ATTACKS", True),
+        ("import tests.conftest", True),
+        ("import sys\nsys.path.insert(0, 'tests')", True),
+        ("import sys\nsys.path.insert(0, str(ROOT / 'tests'))", True),
+        ("import sys\nTESTS = ROOT / 'tests'\nsys.path.append(str(TESTS))", True),
+        ("import sys\nHERE = ROOT / 'tests'\nPATHS = [HERE]\nsys.path[:0] = [str(p) for p in PATHS]", True),
+        ("from tools import notebooks, mutants", False),
+        ("import sys\nsys.path.insert(0, str(unpacked))", False),
+        ("name = 'tests/q1.py'", False),
+    ],
+)
 def test_the_scan_finds_an_import_from_tests(source, expected):
     got = reaches_tests(source, {"conftest", "attacks", "tests"})
     assert bool(got) == expected, f"source {source!r}: expected {'a finding' if expected else 'none'}; got {got}"
@@ -82,8 +100,9 @@ def test_the_scan_finds_an_import_from_tests(source, expected):
 
 def test_no_tool_imports_from_tests_or_puts_tests_on_sys_path():
     test_modules = _test_module_names()
-    found = {str(p.relative_to(ROOT)): reaches_tests(p.read_text(encoding="utf-8"), test_modules)
-             for p in _tools_modules()}
+    found = {
+        str(p.relative_to(ROOT)): reaches_tests(p.read_text(encoding="utf-8"), test_modules) for p in _tools_modules()
+    }
     found = {k: v for k, v in found.items() if v}
     assert not found, f"tools/ must stand without tests/ (move what both need into tools/); found {found}"
 
@@ -95,8 +114,11 @@ def test_only_the_layout_module_derives_paths_from_its_own_location():
         if path == TOOLS / "layout.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and any(
-                    isinstance(n, ast.Name) and n.id == "__file__" for n in ast.walk(node.value)):
+            if (
+                isinstance(node, (ast.Assign, ast.AnnAssign))
+                and node.value is not None
+                and any(isinstance(n, ast.Name) and n.id == "__file__" for n in ast.walk(node.value))
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert not found, f"paths defined outside tools/layout.py: {found}"
 
@@ -105,11 +127,15 @@ def test_the_file_lists_say_what_the_build_ships_where():
     """The support files (the master's ``files:``) are what student/ holds beside the notebook; the
     autograder-only files (``autograder_files:``) are in the bundle and nowhere in student/."""
     support, autograder_only = set(layout.support_files()), set(layout.autograder_only_files())
-    beside = {p.name for p in layout.STUDENT.iterdir() if p.is_file()} - {layout.NOTEBOOK, layout.LEDGER,
-                                                                          "requirements.txt"}
+    beside = {p.name for p in layout.STUDENT.iterdir() if p.is_file()} - {
+        layout.NOTEBOOK,
+        layout.LEDGER,
+        "requirements.txt",
+    }
     assert support == beside, f"student/ holds {sorted(beside)} beside the notebook; expected {sorted(support)}"
-    assert layout.REFERENCE in autograder_only and layout.HIDDEN in autograder_only and \
-        layout.PLUGIN in autograder_only, f"expected the reference, the hidden tests and the plugin; got {autograder_only}"
+    assert (
+        layout.REFERENCE in autograder_only and layout.HIDDEN in autograder_only and layout.PLUGIN in autograder_only
+    ), f"expected the reference, the hidden tests and the plugin; got {autograder_only}"
     with zipfile.ZipFile(layout.AUTOGRADER_ZIP) as zf:
         bundled = {pathlib.PurePosixPath(n).name for n in zf.namelist() if n.startswith(f"{layout.BUNDLE_FILES}/")}
     missing = autograder_only - {layout.BUNDLE_REQUIREMENTS} - bundled

@@ -17,12 +17,12 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 import lab05_checks as checks
 import lab05_hidden as hidden
 import lab05_reference as ref
+import pytest
 from conftest import possible_points
+
 from tools import grade_batch as gb
 from tools import mistakes, mutants, mutation, notebooks
 from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT
@@ -37,7 +37,7 @@ def _readme_table() -> dict[str, str]:
     lines = README.read_text(encoding="utf-8").splitlines()
     start = lines.index("| id | the mistake |")
     table = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         match = re.fullmatch(r"\| `([^`]+)` \| (.*) \|", line)
@@ -51,11 +51,15 @@ def test_the_readme_table_is_the_mistakes_table():
     readme = _readme_table()
     missing = sorted(set(hidden.MISTAKES) - set(readme))
     extra = sorted(set(readme) - set(hidden.MISTAKES))
-    differ = {k: (hidden.MISTAKES[k], readme[k]) for k in set(readme) & set(hidden.MISTAKES)
-              if readme[k] != hidden.MISTAKES[k]}
+    differ = {
+        k: (hidden.MISTAKES[k], readme[k])
+        for k in set(readme) & set(hidden.MISTAKES)
+        if readme[k] != hidden.MISTAKES[k]
+    }
     assert not (missing or extra or differ), (
         f"README's table of mistakes against MISTAKES in lab05_hidden.py: ids missing from the README {missing}, "
-        f"ids only in the README {extra}, descriptions that differ (MISTAKES, README) {differ}")
+        f"ids only in the README {extra}, descriptions that differ (MISTAKES, README) {differ}"
+    )
     assert list(readme) == list(hidden.MISTAKES), "README lists the mistakes in another order than MISTAKES"
 
 
@@ -63,13 +67,20 @@ def _ids_used_in_the_hidden_tests() -> dict[str, list[int]]:
     """Every string literal of lab05_hidden.py that has the form of a mistake id, outside the
     MISTAKES table itself: {id: line numbers}."""
     tree = ast.parse((ASSIGNMENT / "lab05_hidden.py").read_text(encoding="utf-8"))
-    table = next(node.value for node in tree.body if isinstance(node, ast.AnnAssign)
-                 and getattr(node.target, "id", None) == "MISTAKES")
+    table = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "MISTAKES"
+    )
     keys = {id(k) for k in table.keys}
     used: dict[str, list[int]] = {}
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in keys
-                and re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*-[a-z0-9_-]+", node.value)):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in keys
+            and re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*-[a-z0-9_-]+", node.value)
+        ):
             used.setdefault(node.value, []).append(node.lineno)
     return used
 
@@ -95,8 +106,10 @@ def test_a_diagnosis_carries_its_id_and_the_default_none():
     assert got == hidden.Hint("ignored", "tax-baseline-ignored"), f"diagnose(2.0, ...): got {got}"
     got = hidden.diagnose(5.0, 3.0, alternatives, "wrong")
     assert got == hidden.Hint("wrong", None), f"diagnose(5.0, ...) matches no alternative: got {got}"
-    assert hidden.explain("f(1) returned 2", hidden.Hint("ignored", "tax-baseline-ignored")) == \
-        "f(1) returned 2: ignored. [mistake: tax-baseline-ignored]"
+    assert (
+        hidden.explain("f(1) returned 2", hidden.Hint("ignored", "tax-baseline-ignored"))
+        == "f(1) returned 2: ignored. [mistake: tax-baseline-ignored]"
+    )
     assert hidden.explain("f(1) returned 5", hidden.Hint("wrong")) == "f(1) returned 5: wrong."
     with pytest.raises(ValueError, match="not one of the MISTAKES"):
         hidden.Hint("text", "no-such-mistake")
@@ -152,9 +165,13 @@ def test_a_students_text_never_reads_as_a_tag():
 # The reader: results.json is hostile data
 # ---------------------------------------------------------------------------------------------
 QUESTION = "parameters_and_macs"
-GOOD = {"name": QUESTION, "score": 1, "max_score": 3,
-        "output": "parameters_and_macs results:\n    CheckFailed: - parameter_count([3, 2]) returned 6: the biases "
-                  "are missing. [mistake: params-biases-missing]\n"}
+GOOD = {
+    "name": QUESTION,
+    "score": 1,
+    "max_score": 3,
+    "output": "parameters_and_macs results:\n    CheckFailed: - parameter_count([3, 2]) returned 6: the biases "
+    "are missing. [mistake: params-biases-missing]\n",
+}
 
 
 def _results(*tests) -> bytes:
@@ -168,33 +185,53 @@ def _tagged(tag_text: str, name: str = QUESTION) -> bytes:
 #: submission -> results.json content (bytes), or a callable making it in the folder.
 HOSTILE = {
     "huge": lambda folder: (folder / "results.json").write_bytes(
-        b" " * (mistakes.MAX_RESULTS_BYTES + 1) + _tagged("params-biases-missing")),
+        b" " * (mistakes.MAX_RESULTS_BYTES + 1) + _tagged("params-biases-missing")
+    ),
     "not_json": b"\x00\xff this is not JSON [mistake: params-biases-missing]",
     "deeply_nested": b"[" * 200_000,
     "a_list": b'[{"name": "parameters_and_macs", "output": "x [mistake: params-biases-missing]"}]',
     "tests_not_a_list": b'{"tests": "parameters_and_macs [mistake: params-biases-missing]"}',
-    "wrong_types": json.dumps({"tests": [1, None, "x", {"name": 5, "max_score": 3, "output": "[mistake: memory-in-kib]"},
-                                         {"name": QUESTION, "max_score": 3, "output": ["x [mistake: params-biases-missing]"]},
-                                         {"name": [QUESTION], "max_score": 3, "output": "x [mistake: params-biases-missing]"}]}).encode(),
+    "wrong_types": json.dumps(
+        {
+            "tests": [
+                1,
+                None,
+                "x",
+                {"name": 5, "max_score": 3, "output": "[mistake: memory-in-kib]"},
+                {"name": QUESTION, "max_score": 3, "output": ["x [mistake: params-biases-missing]"]},
+                {"name": [QUESTION], "max_score": 3, "output": "x [mistake: params-biases-missing]"},
+            ]
+        }
+    ).encode(),
     "unknown_id": _tagged("made-up-mistake"),
     "id_uppercase": _tagged("PARAMS-BIASES-MISSING"),
     "id_path": _tagged("../../params-biases-missing"),
     "id_underscores": _tagged("params_biases_missing"),
     "id_unicode": _tagged("params-biases-missing\u202e"),
     "id_too_long": _tagged("params-" + "x" * 100),
-    "id_mid_line": _results({"name": QUESTION, "score": 1, "max_score": 3,
-                             "output": "raised ValueError: [mistake: params-biases-missing] and more text"}),
+    "id_mid_line": _results(
+        {
+            "name": QUESTION,
+            "score": 1,
+            "max_score": 3,
+            "output": "raised ValueError: [mistake: params-biases-missing] and more text",
+        }
+    ),
     "question_not_in_bundle": _tagged("params-biases-missing", name="bonus - 1"),
     "no_results": None,
-    "a_link_outside": lambda folder: os.symlink(folder.parent.parent.parent / "outside" / "results.json",
-                                                folder / "results.json"),
+    "a_link_outside": lambda folder: os.symlink(
+        folder.parent.parent.parent / "outside" / "results.json", folder / "results.json"
+    ),
     "a_folder": lambda folder: (folder / "results.json").mkdir(),
 }
 
 
 def _digest(folder: pathlib.Path, skip: pathlib.Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink() and skip not in p.parents}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink() and skip not in p.parents
+    }
 
 
 @pytest.fixture(scope="module")
@@ -204,15 +241,45 @@ def hostile(tmp_path_factory):
     (root / "outside").mkdir()
     (root / "outside" / "results.json").write_bytes(_tagged("params-biases-missing"))
     questions = list(possible_points())
-    header = ["submission", "name", "email", "sid", "file", "status", *questions, "bonus", "total", "possible",
-              "flags", "seconds", "message", "flag_details"]
+    header = [
+        "submission",
+        "name",
+        "email",
+        "sid",
+        "file",
+        "status",
+        *questions,
+        "bonus",
+        "total",
+        "possible",
+        "flags",
+        "seconds",
+        "message",
+        "flag_details",
+    ]
     full = possible_points()
     rows = []
 
     def row(key, name, status="ok", lost=True):
         scores = {q: full[q] for q in questions} | ({QUESTION: 1} if lost else {})
-        rows.append([key, name, "", "", f"{key}.ipynb", status, *[f"{scores[q]:g}" for q in questions], "1",
-                     f"{sum(scores.values()):g}", f"{sum(full.values()):g}", "", "1.0", "", ""])
+        rows.append(
+            [
+                key,
+                name,
+                "",
+                "",
+                f"{key}.ipynb",
+                status,
+                *[f"{scores[q]:g}" for q in questions],
+                "1",
+                f"{sum(scores.values()):g}",
+                f"{sum(full.values()):g}",
+                "",
+                "1.0",
+                "",
+                "",
+            ]
+        )
 
     for key, content in {"good": _results(GOOD), **HOSTILE}.items():
         folder = out / "results" / key
@@ -234,8 +301,13 @@ def hostile(tmp_path_factory):
         writer.writerows(rows)
     before = _digest(root, out)
     report = mistakes.write_report(out, AUTOGRADER_ZIP)
-    return {"root": root, "out": out, "report": report, "before": before,
-            "text": (out / mistakes.TEXT_FILE).read_text(encoding="utf-8")}
+    return {
+        "root": root,
+        "out": out,
+        "report": report,
+        "before": before,
+        "text": (out / mistakes.TEXT_FILE).read_text(encoding="utf-8"),
+    }
 
 
 def _tally(report, question=QUESTION):
@@ -258,10 +330,14 @@ def test_hostile_results_count_as_other(hostile, key):
 
 def test_the_report_says_what_it_did_not_read(hostile):
     text = hostile["text"]
-    for part in ("results.json not used", "huge (Student huge): larger than", "not_json (Student not_json): not JSON",
-                 "mistake tag(s) in the results name no mistake of the bundle's table",
-                 "belong to no question of grades.csv and the bundle",
-                 "Not graded ok, so not counted (1): timed_out (Student timeout) (timeout)"):
+    for part in (
+        "results.json not used",
+        "huge (Student huge): larger than",
+        "not_json (Student not_json): not JSON",
+        "mistake tag(s) in the results name no mistake of the bundle's table",
+        "belong to no question of grades.csv and the bundle",
+        "Not graded ok, so not counted (1): timed_out (Student timeout) (timeout)",
+    ):
         assert part in text, f"mistakes.txt should say {part!r}:\n{text}"
     assert "bonus" not in [t.question for t in hostile["report"].tallies], "a column the bundle does not have"
     assert hostile["report"].graded == len(HOSTILE) + 3, f"graded ok: {hostile['report'].graded}"
@@ -270,7 +346,8 @@ def test_the_report_says_what_it_did_not_read(hostile):
 def test_nothing_is_written_outside_out(hostile):
     after = _digest(hostile["root"], hostile["out"])
     assert after == hostile["before"], "files outside OUT changed: " + str(
-        sorted(set(after) ^ set(hostile["before"]) | {k for k in after if hostile["before"].get(k) != after[k]}))
+        sorted(set(after) ^ set(hostile["before"]) | {k for k in after if hostile["before"].get(k) != after[k]})
+    )
     made = sorted(p.name for p in hostile["out"].iterdir() if p.is_file())
     assert made == ["grades.csv", "mistakes.png", "mistakes.txt"], f"files in OUT: {made} (a temporary file left?)"
 
@@ -281,8 +358,13 @@ def test_without_a_gradebook_the_report_refuses_clearly(tmp_path):
     (tmp_path / "grades.csv").write_text("just,some\ncells,here\n")
     with pytest.raises(mistakes.MistakesError, match="not a gradebook"):
         mistakes.write_report(tmp_path, AUTOGRADER_ZIP)
-    done = subprocess.run([sys.executable, "-m", "tools.mistakes", str(tmp_path / "nowhere")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.mistakes", str(tmp_path / "nowhere")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "is not a folder" in done.stderr, f"exit {done.returncode}: {done.stderr!r}"
     assert not (tmp_path / "nowhere").exists(), "the report must not create OUT"
 
@@ -339,11 +421,20 @@ def graded_class(tmp_path_factory):
     (export / BROKEN[0]).mkdir()
     (export / BROKEN[0] / NOTEBOOK).write_text(nbformat.writes(solution)[:3000], encoding="utf-8")
     people = {**{k: v[0] for k, v in CLASS.items()}, BROKEN[0]: BROKEN[1]}
-    (export / gb.METADATA_FILE).write_text("".join(
-        f"{key}:\n  :submitters:\n  - :name: {name}\n    :email: {key}@example.edu\n    :sid: '{key[-4:]}'\n"
-        for key, name in people.items()), encoding="utf-8")
+    (export / gb.METADATA_FILE).write_text(
+        "".join(
+            f"{key}:\n  :submitters:\n  - :name: {name}\n    :email: {key}@example.edu\n    :sid: '{key[-4:]}'\n"
+            for key, name in people.items()
+        ),
+        encoding="utf-8",
+    )
     result = gb.grade_batch(export, out, workers=2, timeout=TIMEOUT, memory_limit="3GiB", progress=False)
-    return {"export": export, "out": out, "result": result, "text": (out / mistakes.TEXT_FILE).read_text(encoding="utf-8")}
+    return {
+        "export": export,
+        "out": out,
+        "result": result,
+        "text": (out / mistakes.TEXT_FILE).read_text(encoding="utf-8"),
+    }
 
 
 def _planted() -> tuple[int, dict[str, dict[str, set[str]]]]:
@@ -353,7 +444,8 @@ def _planted() -> tuple[int, dict[str, dict[str, set[str]]]]:
     for key, (name, planted) in CLASS.items():
         for mutant in (corpus[n] for n in planted):
             expected.setdefault(mutant.question, {}).setdefault(mutant.mistake or mistakes.OTHER, set()).add(
-                f"{key} ({name})")
+                f"{key} ({name})"
+            )
     return len(CLASS), expected
 
 
@@ -385,15 +477,19 @@ def test_the_report_counts_what_was_planted(graded_class):
         lost = set().union(*planted.values()) if planted else set()
         full = n - len(lost)
         if found["full"] != (full, n, f"{100 * full / n:.0f}%"):
-            wrong.append(f"{question}: full marks: expected {full} of {n}, got {found['full'][:2]} ({found['full'][2]})")
+            wrong.append(
+                f"{question}: full marks: expected {full} of {n}, got {found['full'][:2]} ({found['full'][2]})"
+            )
         got = {m: v for m, v in found.items() if m != "full"}
         want = {m: (len(who), f"{100 * len(who) / n:.0f}%", who) for m, who in planted.items()}
         if got != want:
             wrong.append(f"{question}: mistakes (count, share, who): expected {want}, got {got}")
-    assert not wrong, "mistakes.txt differs from what was planted:\n  " + "\n  ".join(wrong) + \
-        "\n\n" + graded_class["text"]
-    assert f"Not graded ok, so not counted (1): {BROKEN[0]} ({BROKEN[1]}) (error)" in graded_class["text"], \
+    assert not wrong, (
+        "mistakes.txt differs from what was planted:\n  " + "\n  ".join(wrong) + "\n\n" + graded_class["text"]
+    )
+    assert f"Not graded ok, so not counted (1): {BROKEN[0]} ({BROKEN[1]}) (error)" in graded_class["text"], (
         graded_class["text"]
+    )
 
 
 def test_the_figure_is_a_png(graded_class):
@@ -416,20 +512,39 @@ def test_grading_again_rebuilds_the_report_without_grading(graded_class):
     stamps = {k: json.loads((out / "results" / k / gb.ROW_FILE).read_text())["graded_at"] for k in CLASS}
     for name in (mistakes.TEXT_FILE, mistakes.FIGURE_FILE):
         (out / name).unlink()
-    done = subprocess.run([sys.executable, "-m", "tools.grade_batch", str(graded_class["export"]), "--out", str(out),
-                           "--workers", "1", "--timeout", str(TIMEOUT), "--no-progress"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.grade_batch",
+            str(graded_class["export"]),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--timeout",
+            str(TIMEOUT),
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
     assert f"mistakes:  {out / 'mistakes.txt'} and mistakes.png" in done.stdout, done.stdout
     summary = (out / "summary.txt").read_text(encoding="utf-8")
     assert f"graded now 0, reused from an earlier run {len(CLASS) + 1}" in summary, summary
     again = {k: json.loads((out / "results" / k / gb.ROW_FILE).read_text())["graded_at"] for k in CLASS}
     assert again == stamps, f"a re-run without --regrade graded again (graded_at before {stamps}, after {again})"
-    assert (out / mistakes.TEXT_FILE).read_text(encoding="utf-8") == graded_class["text"], \
+    assert (out / mistakes.TEXT_FILE).read_text(encoding="utf-8") == graded_class["text"], (
         "the rebuilt mistakes.txt differs from the first"
+    )
     assert (out / mistakes.FIGURE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "mistakes.png was not rebuilt"
-    cli = subprocess.run([sys.executable, "-m", "tools.mistakes", str(out)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+    cli = subprocess.run(
+        [sys.executable, "-m", "tools.mistakes", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert cli.returncode == 0 and "4 submission(s) graded ok" in cli.stdout, f"{cli.stdout!r} {cli.stderr!r}"
-    assert (out / mistakes.TEXT_FILE).read_text(encoding="utf-8") == graded_class["text"], \
+    assert (out / mistakes.TEXT_FILE).read_text(encoding="utf-8") == graded_class["text"], (
         "python -m tools.mistakes OUT wrote another report than make grade"
+    )

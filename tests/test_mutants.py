@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import re
 
+import lab05_hidden as hidden
 import numpy as np
 import pytest
-
-import lab05_hidden as hidden
 from conftest import possible_points
+
 from tools import mutants, mutation, notebooks
 
 #: The graded functions of each question (a mutant of one must cost points there and nowhere else).
@@ -35,8 +35,9 @@ def report() -> mutation.Report:
 
 
 def _rows(outcomes, describe) -> str:
-    return "\n".join(f"  {o.name} (expected to drop: {o.mutant.question or 'nothing'}): {describe(o)}"
-                     for o in outcomes)
+    return "\n".join(
+        f"  {o.name} (expected to drop: {o.mutant.question or 'nothing'}): {describe(o)}" for o in outcomes
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,8 +54,11 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
         if m.function and m.question in QUESTION_FUNCTIONS and m.function not in QUESTION_FUNCTIONS[m.question]:
             bad.append(f"{m.name}: {m.function} does not belong to question {m.question}")
         if m.mistake is not None and (m.correct or m.mistake not in hidden.MISTAKES):
-            bad.append(f"{m.name}: mistake {m.mistake!r} is not an id of MISTAKES in lab05_hidden.py"
-                       if not m.correct else f"{m.name}: a correct variant names no mistake")
+            bad.append(
+                f"{m.name}: mistake {m.mistake!r} is not an id of MISTAKES in lab05_hidden.py"
+                if not m.correct
+                else f"{m.name}: a correct variant names no mistake"
+            )
     names = [m.name for m in mutants.EXTENDED]
     assert len(set(names)) == len(names), f"duplicate names: {sorted({n for n in names if names.count(n) > 1})}"
     assert not bad, "malformed corpus entries:\n" + "\n".join(bad)
@@ -67,8 +71,10 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
     covered = {m.question for m in core_mutants}
     assert covered == questions, f"questions without a mutant: {sorted(questions - covered)}"
     named = [m for m in core_mutants if m.mistake]
-    assert len(named) >= len(core_mutants) // 2, (f"{len(named)} of {len(core_mutants)} mutants name the mistake "
-                                                  "the hidden tests must recognise; expected at least half")
+    assert len(named) >= len(core_mutants) // 2, (
+        f"{len(named)} of {len(core_mutants)} mutants name the mistake "
+        "the hidden tests must recognise; expected at least half"
+    )
 
 
 def test_every_entry_injects_a_change_into_the_solution():
@@ -93,9 +99,12 @@ def test_the_solution_earns_full_marks_in_the_same_run(report):
 
 def test_every_mutant_loses_points_on_its_own_question(report):
     missed = [o for o in report.mutants if not o.caught]
-    assert not missed, (f"catch rate {100 * report.catch_rate:.0f}%; mutants not caught:\n"
-                        + _rows(missed, lambda o: o.error or f"questions that changed: {o.changed or 'none'}")
-                        + "\n\n" + report.table())
+    assert not missed, (
+        f"catch rate {100 * report.catch_rate:.0f}%; mutants not caught:\n"
+        + _rows(missed, lambda o: o.error or f"questions that changed: {o.changed or 'none'}")
+        + "\n\n"
+        + report.table()
+    )
 
 
 def _failures(outcome, questions) -> str:
@@ -106,21 +115,24 @@ def _failures(outcome, questions) -> str:
 
 def test_no_mutant_changes_another_question(report):
     leaks = [o for o in report.mutants if o.elsewhere]
-    assert not leaks, ("mutants that changed questions they do not own (solution's score, got):\n"
-                       + _rows(leaks, lambda o: str(o.elsewhere) + _failures(o, o.elsewhere)))
+    assert not leaks, "mutants that changed questions they do not own (solution's score, got):\n" + _rows(
+        leaks, lambda o: str(o.elsewhere) + _failures(o, o.elsewhere)
+    )
 
 
 def test_no_correct_variant_loses_points(report):
     wrong = [o for o in report.variants if o.changed or o.error]
-    assert not wrong, ("correct variants marked wrong (solution's score, got):\n"
-                       + _rows(wrong, lambda o: o.error or str(o.changed) + _failures(o, o.changed)))
+    assert not wrong, "correct variants marked wrong (solution's score, got):\n" + _rows(
+        wrong, lambda o: o.error or str(o.changed) + _failures(o, o.changed)
+    )
 
 
 def test_every_mutant_is_caught_by_a_hidden_test(report):
     """A student who passes the hidden tests has no mistake of the corpus, public checks aside."""
     only_public = [o for o in report.mutants if o.caught and not any(c.hidden and not c.passed for c in o.cases())]
     assert not only_public, "mutants that only the public checks catch:\n" + _rows(
-        only_public, lambda o: ", ".join(c.check for c in o.cases() if not c.passed))
+        only_public, lambda o: ", ".join(c.check for c in o.cases() if not c.passed)
+    )
 
 
 def test_each_mistake_the_tests_recognise_is_named_in_its_question(report):
@@ -128,7 +140,9 @@ def test_each_mistake_the_tests_recognise_is_named_in_its_question(report):
     unnamed = [o for o in report.mutants if o.caught and not o.names_its_mistake]
     assert not unnamed, "mutants whose question's output does not carry the id of their mistake:\n" + "\n".join(
         f"  {o.name} ({o.mutant.question}): expected [mistake: {o.mutant.mistake}], got ids "
-        f"{sorted(o.mistakes) or 'none'}{_failure_lines(o.outputs.get(o.mutant.question, ''))}" for o in unnamed)
+        f"{sorted(o.mistakes) or 'none'}{_failure_lines(o.outputs.get(o.mutant.question, ''))}"
+        for o in unnamed
+    )
 
 
 def test_failure_messages_name_the_call_and_the_behaviour(report):
@@ -143,12 +157,16 @@ def test_failure_messages_name_the_call_and_the_behaviour(report):
         if o.mutant.says not in text:
             vague.append((o, f"the output does not say {o.mutant.says!r}:\n{_failure_lines(text)}"))
     assert not vague, "failure messages that do not explain the mistake:\n" + "\n".join(
-        f"  {o.name} ({o.mutant.question}): {why}" for o, why in vague)
+        f"  {o.name} ({o.mutant.question}): {why}" for o, why in vague
+    )
 
 
 def _failure_lines(text: str) -> str:
-    return "\n".join("      " + line.strip() for line in text.splitlines()
-                     if line.strip().startswith(("CheckFailed", "CallBroken", "- ")))[:1500]
+    return "\n".join(
+        "      " + line.strip()
+        for line in text.splitlines()
+        if line.strip().startswith(("CheckFailed", "CallBroken", "- "))
+    )[:1500]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +196,7 @@ def _reference_answers() -> set[str]:
             out = fn(*args, **kwargs)
             seen.append(out)
             return out
+
         return wrapper
 
     env = {name: recording(getattr(ref, name)) for name in hidden.GRADED_FUNCTIONS}

@@ -64,9 +64,7 @@ def check_figure(fig, tmp_path, name):
     assert isinstance(fig, matplotlib.figure.Figure), f"{name}: expected a Figure, got {type(fig)}"
     path = tmp_path / f"{name}.png"
     fig.savefig(path)
-    assert (
-        path.stat().st_size > 0
-    ), f"{name}: expected a non-empty PNG, got {path.stat().st_size} bytes"
+    assert path.stat().st_size > 0, f"{name}: expected a non-empty PNG, got {path.stat().st_size} bytes"
     for ax in fig.axes:
         if any(isinstance(p, Wedge) for p in ax.patches):
             assert ax.get_title(), f"{name}: expected a title on every pie, got none"
@@ -108,13 +106,9 @@ def ledger(device, bytes_per_value=BYTES_FP32, batch_size=MNIST_BATCH_SIZE, opti
 # ---------------------------------------------------------------------------------------------
 def test_module_never_uses_the_reference_or_plt_show():
     source = pathlib.Path(plots.__file__).read_text(encoding="utf-8")
-    assert (
-        "lab05_reference" not in source
-    ), "input: lab05_plots.py; expected no reference import, got one"
+    assert "lab05_reference" not in source, "input: lab05_plots.py; expected no reference import, got one"
     assert "plt.show(" not in source, "input: lab05_plots.py; expected no plt.show(), got one"
-    assert (
-        "matplotlib.use(" not in source
-    ), "input: lab05_plots.py; expected no backend switch, got one"
+    assert "matplotlib.use(" not in source, "input: lab05_plots.py; expected no backend switch, got one"
 
 
 class Recorder:
@@ -165,9 +159,7 @@ def test_show_options_prints_every_letter(capsys):
     plots.show_options(helpers.ACT1_PREDICTION_OPTIONS)
     out = capsys.readouterr().out
     for letter, (label, _) in helpers.ACT1_PREDICTION_OPTIONS.items():
-        assert (
-            f'"{letter}"' in out and label in out
-        ), f"input: option {letter}; expected {label!r} printed, got {out!r}"
+        assert f'"{letter}"' in out and label in out, f"input: option {letter}; expected {label!r} printed, got {out!r}"
 
 
 def test_show_source_prints_the_sigmoid(capsys):
@@ -180,29 +172,19 @@ def test_activation_comparator(tmp_path, capsys):
     fig = plots.activation_comparator.__wrapped__("c", ACTIVATION_TRANSISTORS)
     check_figure(fig, tmp_path, "activation_comparator")
     out = capsys.readouterr().out
-    assert (
-        "You predicted C (about 20x)." in out
-    ), f"input: 'c'; expected the prediction echoed, got {out!r}"
-    assert (
-        "estimate (not in the chapter)" in out
-    ), f"input: 'c'; expected GELU's source printed, got {out!r}"
-    assert (
-        len(fig.axes) == 10
-    ), f"input: 'c'; expected 2 cost panels + 4 curves + 4 derivatives, got {len(fig.axes)}"
+    assert "You predicted C (about 20x)." in out, f"input: 'c'; expected the prediction echoed, got {out!r}"
+    assert "estimate (not in the chapter)" in out, f"input: 'c'; expected GELU's source printed, got {out!r}"
+    assert len(fig.axes) == 10, f"input: 'c'; expected 2 cost panels + 4 curves + 4 derivatives, got {len(fig.axes)}"
     cost = fig.axes[0]
-    assert (
-        cost.get_yscale() == "log"
-    ), f"input: transistors panel; expected a log y axis, got {cost.get_yscale()}"
+    assert cost.get_yscale() == "log", f"input: transistors panel; expected a log y axis, got {cost.get_yscale()}"
     ticks = [t.get_text() for t in cost.get_xticklabels()]
-    assert any(
-        "GELU" in t and "estimate" in t for t in ticks
-    ), f"expected GELU labelled as an estimate, got {ticks}"
+    assert any("GELU" in t and "estimate" in t for t in ticks), f"expected GELU labelled as an estimate, got {ticks}"
     hatches = [p.get_hatch() for p in cost.patches]
     assert hatches.count("//") == 1, f"expected exactly the GELU bar hatched, got hatches {hatches}"
     heights = sorted(p.get_height() for p in cost.patches)
-    assert heights == sorted(
-        ACTIVATION_TRANSISTORS.values()
-    ), f"expected bar heights {sorted(ACTIVATION_TRANSISTORS.values())}, got {heights}"
+    assert heights == sorted(ACTIVATION_TRANSISTORS.values()), (
+        f"expected bar heights {sorted(ACTIVATION_TRANSISTORS.values())}, got {heights}"
+    )
 
 
 @pytest.mark.parametrize("prediction", [None, Ellipsis, "E", "", 3])
@@ -210,15 +192,9 @@ def test_act1_instruments_locked_without_a_prediction(prediction, capsys):
     fig = plots.activation_comparator.__wrapped__(prediction, ACTIVATION_TRANSISTORS)
     reveal = plots.act1_reveal.__wrapped__(prediction, ref.transistor_tax, ref.extra_transistors)
     out = capsys.readouterr().out
-    assert (
-        fig is None and reveal is None
-    ), f"input: {prediction!r}; expected None twice, got {fig!r}, {reveal!r}"
-    assert (
-        out.count("`act1_prediction`") == 2
-    ), f"input: {prediction!r}; expected two locked messages, got {out!r}"
-    assert (
-        plt.get_fignums() == []
-    ), f"input: {prediction!r}; expected no figure, got {plt.get_fignums()}"
+    assert fig is None and reveal is None, f"input: {prediction!r}; expected None twice, got {fig!r}, {reveal!r}"
+    assert out.count("`act1_prediction`") == 2, f"input: {prediction!r}; expected two locked messages, got {out!r}"
+    assert plt.get_fignums() == [], f"input: {prediction!r}; expected no figure, got {plt.get_fignums()}"
 
 
 def test_act1_reveal_off_by(capsys):
@@ -226,75 +202,49 @@ def test_act1_reveal_off_by(capsys):
     out = capsys.readouterr().out
     assert isinstance(result, dict), f"input: 'C'; expected a dict, got {type(result)}"
     assert result["ratio"] == 50, f"input: 'C'; expected ratio 50, got {result['ratio']}"
-    assert result["off_by"] == pytest.approx(
-        2.5
-    ), f"input: 'C'; expected off by 2.5, got {result['off_by']}"
-    assert (
-        "off by 2.5x (too low)" in out
-    ), f"input: 'C'; expected 'off by 2.5x (too low)', got {out!r}"
+    assert result["off_by"] == pytest.approx(2.5), f"input: 'C'; expected off by 2.5, got {result['off_by']}"
+    assert "off by 2.5x (too low)" in out, f"input: 'C'; expected 'off by 2.5x (too low)', got {out!r}"
     assert "24,500,000" in out, f"input: 'C'; expected 24,500,000 extra transistors, got {out!r}"
     assert "2,450" in out, f"input: 'C'; expected 2,450 extra per unit, got {out!r}"
-    assert (
-        result["extra_transistors"] == 24_500_000
-    ), f"expected 24,500,000, got {result['extra_transistors']}"
+    assert result["extra_transistors"] == 24_500_000, f"expected 24,500,000, got {result['extra_transistors']}"
 
 
-@pytest.mark.parametrize(
-    "letter, off_by, phrase", [("A", 50 / 1.5, "too low"), ("D", 1.0, "spot on")]
-)
+@pytest.mark.parametrize("letter, off_by, phrase", [("A", 50 / 1.5, "too low"), ("D", 1.0, "spot on")])
 def test_act1_reveal_other_letters(letter, off_by, phrase, capsys):
     result = plots.act1_reveal.__wrapped__(letter, ref.transistor_tax, ref.extra_transistors)
     out = capsys.readouterr().out
-    assert result["off_by"] == pytest.approx(
-        off_by
-    ), f"input: {letter!r}; expected {off_by}, got {result['off_by']}"
+    assert result["off_by"] == pytest.approx(off_by), f"input: {letter!r}; expected {off_by}, got {result['off_by']}"
     assert phrase in out, f"input: {letter!r}; expected {phrase!r} in the output, got {out!r}"
 
 
 def test_gradient_decay_figure(tmp_path):
-    fig = plots.gradient_decay_figure.__wrapped__(
-        ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative
-    )
+    fig = plots.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative)
     check_figure(fig, tmp_path, "gradient_decay_figure")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log", f"expected a log y axis, got {ax.get_yscale()}"
     stall_line = line_by_label(ax, "learning stalls (1e-6)")
-    assert (
-        stall_line.get_ydata()[0] == LEARNING_STALLS_BELOW
-    ), f"expected the stall line at {LEARNING_STALLS_BELOW}, got {stall_line.get_ydata()[0]}"
+    assert stall_line.get_ydata()[0] == LEARNING_STALLS_BELOW, (
+        f"expected the stall line at {LEARNING_STALLS_BELOW}, got {stall_line.get_ydata()[0]}"
+    )
     depth_line = line_by_label(ax, "stall depth = 10")
-    assert (
-        depth_line.get_xdata()[0] == 10
-    ), f"expected the stall depth line at 10, got {depth_line.get_xdata()[0]}"
+    assert depth_line.get_xdata()[0] == 10, f"expected the stall depth line at 10, got {depth_line.get_xdata()[0]}"
     marker = line_by_label(ax, "depth 10: bound 9.54e-7")
-    assert marker.get_ydata()[0] == pytest.approx(
-        0.25**10
-    ), f"expected 0.25**10, got {marker.get_ydata()[0]}"
+    assert marker.get_ydata()[0] == pytest.approx(0.25**10), f"expected 0.25**10, got {marker.get_ydata()[0]}"
     labels = line_labels(ax)
-    assert any(
-        label.startswith("ReLU (active units)") for label in labels
-    ), f"expected a ReLU line, got {labels}"
-    assert any(
-        label.startswith("tanh: no (1/4)^L bound") for label in labels
-    ), f"expected a tanh line, got {labels}"
+    assert any(label.startswith("ReLU (active units)") for label in labels), f"expected a ReLU line, got {labels}"
+    assert any(label.startswith("tanh: no (1/4)^L bound") for label in labels), f"expected a tanh line, got {labels}"
     sigmoid_line = next(line for line in ax.get_lines() if line.get_label().startswith("sigmoid"))
-    assert sigmoid_line.get_ydata()[-1] == pytest.approx(
-        0.25**20
-    ), f"expected the sigmoid bound at depth 20 to be 0.25**20, got {sigmoid_line.get_ydata()[-1]}"
+    assert sigmoid_line.get_ydata()[-1] == pytest.approx(0.25**20), (
+        f"expected the sigmoid bound at depth 20 to be 0.25**20, got {sigmoid_line.get_ydata()[-1]}"
+    )
 
 
 def test_gradient_decay_figure_moves_the_marker(tmp_path):
-    fig = plots.gradient_decay_figure.__wrapped__(
-        ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=25
-    )
+    fig = plots.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=25)
     ax = fig.axes[0]
     marker = line_by_label(ax, f"depth 25: bound {plots._sci(0.25**25)}")
-    assert (
-        marker.get_xdata()[0] == 25
-    ), f"input: depth=25; expected the marker at 25, got {marker.get_xdata()[0]}"
-    assert (
-        ax.get_xlim()[1] >= 25
-    ), f"input: depth=25; expected the x axis to reach 25, got {ax.get_xlim()}"
+    assert marker.get_xdata()[0] == 25, f"input: depth=25; expected the marker at 25, got {marker.get_xdata()[0]}"
+    assert ax.get_xlim()[1] >= 25, f"input: depth=25; expected the x axis to reach 25, got {ax.get_xlim()}"
 
 
 def test_math_peek_bounds(capsys):
@@ -312,21 +262,15 @@ def test_math_peek_bounds(capsys):
 def test_act2_reveal(capsys):
     result = plots.act2_reveal.__wrapped__(900, ref.training_memory, ref.inference_memory)
     out = capsys.readouterr().out
-    assert (
-        result["training_bytes"] == 1_876_384
-    ), f"expected 1,876,384 B, got {result['training_bytes']}"
-    assert (
-        result["inference_batch1_bytes"] == 441_488
-    ), f"expected 441,488 B, got {result['inference_batch1_bytes']}"
-    assert result["ratio_batch1"] == pytest.approx(
-        4.25, abs=0.005
-    ), f"expected 4.25x, got {result['ratio_batch1']}"
-    assert result["ratio_equal_batch"] == pytest.approx(
-        3.33, abs=0.005
-    ), f"expected 3.33x, got {result['ratio_equal_batch']}"
-    assert result["error_kib"] == pytest.approx(
-        900 - 1_876_384 / 1024
-    ), f"expected estimate - actual, got {result['error_kib']}"
+    assert result["training_bytes"] == 1_876_384, f"expected 1,876,384 B, got {result['training_bytes']}"
+    assert result["inference_batch1_bytes"] == 441_488, f"expected 441,488 B, got {result['inference_batch1_bytes']}"
+    assert result["ratio_batch1"] == pytest.approx(4.25, abs=0.005), f"expected 4.25x, got {result['ratio_batch1']}"
+    assert result["ratio_equal_batch"] == pytest.approx(3.33, abs=0.005), (
+        f"expected 3.33x, got {result['ratio_equal_batch']}"
+    )
+    assert result["error_kib"] == pytest.approx(900 - 1_876_384 / 1024), (
+        f"expected estimate - actual, got {result['error_kib']}"
+    )
     for text in ("1,832.41 KiB", "too low", "4.25x", "3.33x", '"4.3x"', "854.58 KiB", "123.25 KiB"):
         assert text in out, f"input: 900 KiB; expected {text!r} printed, got {out!r}"
 
@@ -342,9 +286,9 @@ def test_act2_reveal_locked(estimate, capsys):
     result = plots.act2_reveal.__wrapped__(estimate, ref.training_memory, ref.inference_memory)
     out = capsys.readouterr().out
     assert result is None, f"input: {estimate!r}; expected None, got {result!r}"
-    assert (
-        "`act2_estimate_kib`" in out and "KiB" in out
-    ), f"input: {estimate!r}; expected the locked message, got {out!r}"
+    assert "`act2_estimate_kib`" in out and "KiB" in out, (
+        f"input: {estimate!r}; expected the locked message, got {out!r}"
+    )
 
 
 def test_memory_ledger_figure_fits_laptop(tmp_path):
@@ -357,31 +301,23 @@ def test_memory_ledger_figure_fits_laptop(tmp_path):
     for device, budget in DEVICE_BUDGETS_BYTES.items():
         label = f"{device} budget ({fmt_bytes(budget)})"
         line = line_by_label(ax, label)
-        assert (
-            line.get_ydata()[0] == budget
-        ), f"input: {device}; expected its line at {budget}, got {line.get_ydata()[0]}"
-    assert (
-        "Laptop GPU budget (8.00 GiB)" in labels
-    ), f"expected the brief's label format, got {labels}"
+        assert line.get_ydata()[0] == budget, (
+            f"input: {device}; expected its line at {budget}, got {line.get_ydata()[0]}"
+        )
+    assert "Laptop GPU budget (8.00 GiB)" in labels, f"expected the brief's label format, got {labels}"
     low, high = ax.get_ylim()
-    assert 0 < low < min(DEVICE_BUDGETS_BYTES.values()) and high > max(
-        DEVICE_BUDGETS_BYTES.values()
-    ), f"expected the y range to show every budget, got {low, high}"
+    assert 0 < low < min(DEVICE_BUDGETS_BYTES.values()) and high > max(DEVICE_BUDGETS_BYTES.values()), (
+        f"expected the y range to show every budget, got {low, high}"
+    )
     texts = all_texts(fig)
-    assert not any(
-        "OUT OF MEMORY" in t for t in texts
-    ), f"input: Laptop GPU, FP32; expected no OOM, got {texts}"
-    assert fig.get_suptitle().startswith(
-        "Fits the Laptop GPU"
-    ), f"expected a 'fits' title, got {fig.get_suptitle()!r}"
-    assert not any(
-        p.get_hatch() for a in fig.axes for p in a.patches
-    ), "input: Laptop GPU; expected no bar over budget, got hatched bars"
+    assert not any("OUT OF MEMORY" in t for t in texts), f"input: Laptop GPU, FP32; expected no OOM, got {texts}"
+    assert fig.get_suptitle().startswith("Fits the Laptop GPU"), f"expected a 'fits' title, got {fig.get_suptitle()!r}"
+    assert not any(p.get_hatch() for a in fig.axes for p in a.patches), (
+        "input: Laptop GPU; expected no bar over budget, got hatched bars"
+    )
     selected = line_by_label(ax, "Laptop GPU budget (8.00 GiB)").get_linewidth()
     other = line_by_label(ax, "H100 budget (80.00 GiB)").get_linewidth()
-    assert (
-        selected > other
-    ), f"expected the selected device's line bolder, got {selected} vs {other}"
+    assert selected > other, f"expected the selected device's line bolder, got {selected} vs {other}"
 
 
 def test_memory_ledger_figure_shows_true_shares_on_a_linear_axis():
@@ -406,15 +342,9 @@ def test_memory_ledger_figure_out_of_memory_on_microcontroller(tmp_path):
     fig = ledger(MICRO)
     check_figure(fig, tmp_path, "memory_ledger_micro")
     mix, ax = fig.axes
-    banner = [
-        t
-        for t in ax.texts
-        if "OUT OF MEMORY: training does not fit Microcontroller" in t.get_text()
-    ]
+    banner = [t for t in ax.texts if "OUT OF MEMORY: training does not fit Microcontroller" in t.get_text()]
     assert banner, f"input: Microcontroller, FP32; expected the OOM banner, got {all_texts(fig)}"
-    assert (
-        "OUT OF MEMORY" in fig.get_suptitle()
-    ), f"expected the title to say OUT OF MEMORY, got {fig.get_suptitle()!r}"
+    assert "OUT OF MEMORY" in fig.get_suptitle(), f"expected the title to say OUT OF MEMORY, got {fig.get_suptitle()!r}"
     for axis in (mix, ax):
         hatched = [p for p in axis.patches if p.get_hatch()]
         assert hatched, f"input: Microcontroller, FP32; expected over-budget bars hatched in {axis.get_title()!r}"
@@ -424,17 +354,17 @@ def test_memory_ledger_figure_adds_an_unlisted_batch(tmp_path):
     fig = ledger(LAPTOP, batch_size=48)
     for axis in fig.axes:
         ticks = [t.get_text() for t in axis.get_xticklabels()]
-        assert any(
-            t.startswith("48") and "selected" in t for t in ticks
-        ), f"input: batch 48; expected a selected 48 bar, got {ticks}"
+        assert any(t.startswith("48") and "selected" in t for t in ticks), (
+            f"input: batch 48; expected a selected 48 bar, got {ticks}"
+        )
 
 
 def test_memory_ledger_figure_fp16_sgd_microcontroller_still_out_of_memory():
     # FP16 + SGD: weights + gradients alone are 427.29 KiB > 256 KiB.
     fig = ledger(MICRO, bytes_per_value=BYTES_FP16, optimizer="sgd", batch_size=1)
-    assert any(
-        "OUT OF MEMORY" in t for t in all_texts(fig)
-    ), "input: Microcontroller, FP16, SGD; expected OOM, got none"
+    assert any("OUT OF MEMORY" in t for t in all_texts(fig)), (
+        "input: Microcontroller, FP16, SGD; expected OOM, got none"
+    )
 
 
 @pytest.mark.parametrize(
@@ -460,27 +390,17 @@ def test_memory_ledger_figure_rejects_bad_arguments(kwargs, accepted, capsys):
     )
     with pytest.raises(ValueError) as info:
         plots.memory_ledger_figure.__wrapped__(*call)
-    assert accepted in str(
-        info.value
-    ), f"input: {kwargs}; expected {accepted!r} in the message, got {info.value}"
-    assert (
-        plt.get_fignums() == []
-    ), f"input: {kwargs}; expected the error before drawing, got open figures"
+    assert accepted in str(info.value), f"input: {kwargs}; expected {accepted!r} in the message, got {info.value}"
+    assert plt.get_fignums() == [], f"input: {kwargs}; expected the error before drawing, got open figures"
     # Through the guard, the same mistake prints one line instead of a traceback.
-    assert (
-        plots.memory_ledger_figure(*call) is None
-    ), f"input: {kwargs}; expected None through the guard"
+    assert plots.memory_ledger_figure(*call) is None, f"input: {kwargs}; expected None through the guard"
     out = capsys.readouterr().out
-    assert (
-        "ValueError" in out and accepted in out
-    ), f"input: {kwargs}; expected a one-line message, got {out!r}"
+    assert "ValueError" in out and accepted in out, f"input: {kwargs}; expected a one-line message, got {out!r}"
 
 
 def test_memory_ledger_figure_accepts_device_names_in_any_case():
     fig = ledger("laptop gpu")
-    assert (
-        fig.get_suptitle().startswith("Fits the Laptop GPU")
-    ), f"input: 'laptop gpu'; got {fig.get_suptitle()!r}"
+    assert fig.get_suptitle().startswith("Fits the Laptop GPU"), f"input: 'laptop gpu'; got {fig.get_suptitle()!r}"
 
 
 def test_explore_memory_ledger_off_while_grading(monkeypatch, capsys):
@@ -491,9 +411,7 @@ def test_explore_memory_ledger_off_while_grading(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert result is None, f"input: grading; expected None, got {result!r}"
     assert elapsed < 5, f"input: grading; expected an immediate return, got {elapsed:.1f} s"
-    assert (
-        "autograder" in out and "static figure" in out
-    ), f"input: grading; expected one explaining line, got {out!r}"
+    assert "autograder" in out and "static figure" in out, f"input: grading; expected one explaining line, got {out!r}"
 
 
 def test_explore_memory_ledger_without_ipywidgets(monkeypatch, capsys):
@@ -512,9 +430,7 @@ def test_explore_memory_ledger_with_widgets_does_not_block(monkeypatch):
     elapsed = time.perf_counter() - start
     assert result is None, f"input: widgets; expected None, got {result!r}"
     assert elapsed < 10, f"input: widgets; expected a quick return, got {elapsed:.1f} s"
-    assert (
-        plt.get_fignums() == []
-    ), f"expected no figure left open in pyplot, got {plt.get_fignums()}"
+    assert plt.get_fignums() == [], f"expected no figure left open in pyplot, got {plt.get_fignums()}"
 
 
 def test_width_challenge_figure(tmp_path, capsys):
@@ -522,49 +438,39 @@ def test_width_challenge_figure(tmp_path, capsys):
     check_figure(fig, tmp_path, "width_challenge_figure")
     out = capsys.readouterr().out
     ax = fig.axes[0]
-    assert (
-        ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    ), f"expected log axes, got {ax.get_xscale(), ax.get_yscale()}"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log", (
+        f"expected log axes, got {ax.get_xscale(), ax.get_yscale()}"
+    )
     facts = {H100: 102_822, LAPTOP: 31_975, MOBILE: 15_601, MICRO: 12}
     low, high = helpers.WIDTH_CHALLENGE_RANGE
     for device, budget in DEVICE_BUDGETS_BYTES.items():
         line_by_label(ax, f"{device} budget ({fmt_bytes(budget)})")
         expected = ref.max_trainable_width(budget, MNIST_BATCH_SIZE)
-        assert (
-            expected == facts[device]
-        ), f"input: {device}; expected FACTS width {facts[device]}, got {expected}"
+        assert expected == facts[device], f"input: {device}; expected FACTS width {facts[device]}, got {expected}"
         printed = re.search(rf"{re.escape(device)}\b.*?W = ([\d,]+)", out)
         assert printed, f"input: {device}; expected its width printed, got {out!r}"
-        assert (
-            int(printed.group(1).replace(",", "")) == expected
-        ), f"input: {device}; expected W = {expected:,} printed, got {printed.group(0)!r}"
+        assert int(printed.group(1).replace(",", "")) == expected, (
+            f"input: {device}; expected W = {expected:,} printed, got {printed.group(0)!r}"
+        )
         label = f"{device}: W = {expected:,}"
         if low <= expected <= high:
             marker = line_by_label(ax, label)
-            assert (
-                marker.get_xdata()[0] == expected
-            ), f"input: {device}; expected the marker at {expected}, got {marker.get_xdata()[0]}"
-            total = ref.training_memory(helpers.challenge_layer_sizes(expected), MNIST_BATCH_SIZE)[
-                "total"
-            ]
-            assert (
-                marker.get_ydata()[0] == total
-            ), f"input: {device}; expected the marker at {total} B, got {marker.get_ydata()[0]}"
+            assert marker.get_xdata()[0] == expected, (
+                f"input: {device}; expected the marker at {expected}, got {marker.get_xdata()[0]}"
+            )
+            total = ref.training_memory(helpers.challenge_layer_sizes(expected), MNIST_BATCH_SIZE)["total"]
+            assert marker.get_ydata()[0] == total, (
+                f"input: {device}; expected the marker at {total} B, got {marker.get_ydata()[0]}"
+            )
         else:
-            assert label not in line_labels(
-                ax
-            ), f"input: {device}; expected no marker off the chart, got {label!r}"
+            assert label not in line_labels(ax), f"input: {device}; expected no marker off the chart, got {label!r}"
 
 
 def test_width_challenge_figure_follows_the_batch(capsys):
-    plots.width_challenge_figure.__wrapped__(
-        ref.training_memory, ref.max_trainable_width, batch_size=1024
-    )
+    plots.width_challenge_figure.__wrapped__(ref.training_memory, ref.max_trainable_width, batch_size=1024)
     out = capsys.readouterr().out
     expected = ref.max_trainable_width(DEVICE_BUDGETS_BYTES[LAPTOP], 1024)
-    assert (
-        f"W = {expected:,}" in out
-    ), f"input: batch 1024; expected Laptop GPU W = {expected:,}, got {out!r}"
+    assert f"W = {expected:,}" in out, f"input: batch 1024; expected Laptop GPU W = {expected:,}, got {out!r}"
 
 
 def test_layer_share_figure(tmp_path, capsys):
@@ -578,16 +484,12 @@ def test_layer_share_figure(tmp_path, capsys):
         "W = 4,096",
         "W = 32,768",
     ], f"expected one titled pie per width, got {titles}"
-    assert re.search(
-        r"W =\s+128: layer 1 does 91\.9%", out
-    ), f"input: W = 128; expected 91.9% printed, got {out!r}"
-    assert re.search(
-        r"W =\s+4,096: layer 1 does 27\.6%", out
-    ), f"input: W = 4096; expected 27.6% printed, got {out!r}"
+    assert re.search(r"W =\s+128: layer 1 does 91\.9%", out), f"input: W = 128; expected 91.9% printed, got {out!r}"
+    assert re.search(r"W =\s+4,096: layer 1 does 27\.6%", out), f"input: W = 4096; expected 27.6% printed, got {out!r}"
     wedge_texts = [t.get_text() for t in fig.axes[0].texts]
-    assert (
-        "layer 1" in wedge_texts and "91.9%" in wedge_texts
-    ), f"input: W = 128; expected labelled wedges, got {wedge_texts}"
+    assert "layer 1" in wedge_texts and "91.9%" in wedge_texts, (
+        f"input: W = 128; expected labelled wedges, got {wedge_texts}"
+    )
 
 
 def test_compute_waterfall_figure(tmp_path, capsys):
@@ -599,16 +501,14 @@ def test_compute_waterfall_figure(tmp_path, capsys):
     forward = 2 * sum(ref.layer_macs(MNIST_LAYER_SIZES)) * MNIST_BATCH_SIZE
     assert forward == 6_987_776, f"expected FACTS forward FLOPs 6,987,776, got {forward:,}"
     total = 3 * forward + plots.ADAM_FLOPS_PER_PARAM * ref.parameter_count(MNIST_LAYER_SIZES)
-    assert (
-        f"{forward:,}" in out and f"{total:,}" in out
-    ), f"expected forward {forward:,} and total {total:,}, got {out!r}"
+    assert f"{forward:,}" in out and f"{total:,}" in out, (
+        f"expected forward {forward:,} and total {total:,}, got {out!r}"
+    )
     notes = " ".join(t.get_text() for t in fig.axes[0].texts)
     for multiple in ("1.00x", "2.00x", f"{total / forward:.2f}x"):
         assert multiple in notes, f"expected the bar note {multiple}, got {notes!r}"
     heights = [p.get_height() for p in fig.axes[0].patches]
-    assert heights[-1] == pytest.approx(
-        sum(heights[:-1])
-    ), f"expected the total bar to be the sum, got {heights}"
+    assert heights[-1] == pytest.approx(sum(heights[:-1])), f"expected the total bar to be the sum, got {heights}"
 
 
 def test_batch_scaling_figure(tmp_path, capsys):
@@ -616,39 +516,24 @@ def test_batch_scaling_figure(tmp_path, capsys):
     check_figure(fig, tmp_path, "batch_scaling_figure")
     out = capsys.readouterr().out
     ax = fig.axes[0]
-    assert (
-        line_by_label(ax, "2x (activations dominate)").get_ydata()[0] == 2.0
-    ), "expected the 2x line at 2.0"
-    assert ax.get_xlabel().startswith(
-        "batch size B"
-    ), f"expected 'batch size B', got {ax.get_xlabel()!r}"
-    assert (
-        ax.get_ylabel() == "memory(2B) / memory(B)"
-    ), f"expected 'memory(2B) / memory(B)', got {ax.get_ylabel()!r}"
+    assert line_by_label(ax, "2x (activations dominate)").get_ydata()[0] == 2.0, "expected the 2x line at 2.0"
+    assert ax.get_xlabel().startswith("batch size B"), f"expected 'batch size B', got {ax.get_xlabel()!r}"
+    assert ax.get_ylabel() == "memory(2B) / memory(B)", f"expected 'memory(2B) / memory(B)', got {ax.get_ylabel()!r}"
 
     def ratio(b):
         return (
-            ref.training_memory(MNIST_LAYER_SIZES, 2 * b)["total"]
-            / ref.training_memory(MNIST_LAYER_SIZES, b)["total"]
+            ref.training_memory(MNIST_LAYER_SIZES, 2 * b)["total"] / ref.training_memory(MNIST_LAYER_SIZES, b)["total"]
         )
 
-    assert (
-        f"{ratio(32):.3f}x" == "1.067x" and "1.067x" in out
-    ), f"expected 1.067x printed, got {out!r}"
+    assert f"{ratio(32):.3f}x" == "1.067x" and "1.067x" in out, f"expected 1.067x printed, got {out!r}"
     first = next(b for b in plots.SCALING_BATCHES if ratio(b) > plots.NEAR_DOUBLING_RATIO)
-    assert (
-        f"first exceeds 1.9x at batch {first:,}" in out
-    ), f"expected first batch {first:,} printed, got {out!r}"
+    assert f"first exceeds 1.9x at batch {first:,}" in out, f"expected first batch {first:,} printed, got {out!r}"
 
 
 def test_deployment_table(capsys):
-    rows = plots.deployment_table.__wrapped__(
-        ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES
-    )
+    rows = plots.deployment_table.__wrapped__(ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES)
     out = capsys.readouterr().out
-    assert len(rows) == len(DEVICE_BUDGETS_BYTES) * len(
-        helpers.PRECISION_BYTES
-    ), f"expected 8 rows, got {len(rows)}"
+    assert len(rows) == len(DEVICE_BUDGETS_BYTES) * len(helpers.PRECISION_BYTES), f"expected 8 rows, got {len(rows)}"
     keys = {
         "device",
         "precision",
@@ -657,44 +542,30 @@ def test_deployment_table(capsys):
         "training_bytes",
         "training_fits",
     }
-    assert all(
-        set(row) == keys for row in rows
-    ), f"expected keys {sorted(keys)}, got {[sorted(r) for r in rows][:1]}"
+    assert all(set(row) == keys for row in rows), f"expected keys {sorted(keys)}, got {[sorted(r) for r in rows][:1]}"
     table = {(r["device"], r["precision"]): r for r in rows}
     micro16, micro32 = table[(MICRO, "fp16")], table[(MICRO, "fp32")]
-    assert (
-        micro16["inference_bytes"] == 220_744 and micro16["inference_fits"]
-    ), f"FP16 micro inference: got {micro16}"
-    assert (
-        micro16["training_bytes"] == 938_192 and not micro16["training_fits"]
-    ), f"FP16 micro training: got {micro16}"
-    assert (
-        micro32["inference_bytes"] == 441_488 and not micro32["inference_fits"]
-    ), f"FP32 micro inference: got {micro32}"
+    assert micro16["inference_bytes"] == 220_744 and micro16["inference_fits"], f"FP16 micro inference: got {micro16}"
+    assert micro16["training_bytes"] == 938_192 and not micro16["training_fits"], f"FP16 micro training: got {micro16}"
+    assert micro32["inference_bytes"] == 441_488 and not micro32["inference_fits"], (
+        f"FP32 micro inference: got {micro32}"
+    )
     for precision in helpers.PRECISION_BYTES:
         mobile = table[(MOBILE, precision)]
-        assert (
-            mobile["inference_fits"] and mobile["training_fits"]
-        ), f"input: mobile GPU {precision}; expected both fit, got {mobile}"
-    assert (
-        "DOES NOT FIT" in out and "Microcontroller" in out
-    ), f"expected a printed table, got {out!r}"
+        assert mobile["inference_fits"] and mobile["training_fits"], (
+            f"input: mobile GPU {precision}; expected both fit, got {mobile}"
+        )
+    assert "DOES NOT FIT" in out and "Microcontroller" in out, f"expected a printed table, got {out!r}"
 
 
 def test_memory_hierarchy_summary(capsys):
-    result = plots.memory_hierarchy_summary.__wrapped__(
-        ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE
-    )
+    result = plots.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
     out = capsys.readouterr().out
-    assert (
-        result["activations_bytes"] == 126_208
-    ), f"expected 126,208 B of activations, got {result['activations_bytes']}"
-    assert result["times_l1"] == pytest.approx(
-        126_208 / helpers.L1_CACHE_BYTES
-    ), f"got {result['times_l1']}"
-    assert (
-        result["latency_ratio"] == 100
-    ), f"expected a 100x latency gap, got {result['latency_ratio']}"
+    assert result["activations_bytes"] == 126_208, (
+        f"expected 126,208 B of activations, got {result['activations_bytes']}"
+    )
+    assert result["times_l1"] == pytest.approx(126_208 / helpers.L1_CACHE_BYTES), f"got {result['times_l1']}"
+    assert result["latency_ratio"] == 100, f"expected a 100x latency gap, got {result['latency_ratio']}"
     for text in ("123.25 KiB", "64.00 KiB", "1.93x", "100x"):
         assert text in out, f"expected {text!r} printed, got {out!r}"
 
@@ -799,8 +670,9 @@ def test_draw_width_challenge_writes_off_chart_widths_by_their_budget_line(capsy
         plots.DeviceWidth(LAPTOP, DEVICE_BUDGETS_BYTES[LAPTOP], 1024, 2.0**30, "W = 1,024", None),
     )
     widths = np.array([low, 1024, high])
-    challenge = plots.WidthChallenge(batch_size=8, widths=widths, totals=np.array([2.0**20, 2.0**30, 2.0**40]),
-                                     devices=devices)
+    challenge = plots.WidthChallenge(
+        batch_size=8, widths=widths, totals=np.array([2.0**20, 2.0**30, 2.0**40]), devices=devices
+    )
     fig = plots.draw_width_challenge(challenge)
     ax = fig.axes[0]
     texts = {t.get_text(): t for t in ax.texts}
@@ -848,8 +720,10 @@ def test_batch_scaling_ratios_are_the_students():
     wide = helpers.challenge_layer_sizes(plots.SCALING_WIDE_WIDTH)
 
     def ratios(layers):
-        return [ref.training_memory(layers, 2 * b)["total"] / ref.training_memory(layers, b)["total"]
-                for b in plots.SCALING_BATCHES]
+        return [
+            ref.training_memory(layers, 2 * b)["total"] / ref.training_memory(layers, b)["total"]
+            for b in plots.SCALING_BATCHES
+        ]
 
     assert scaling.ratios.tolist() == ratios(MNIST_LAYER_SIZES), f"got {scaling.ratios}"
     assert scaling.wide_ratios.tolist() == ratios(wide), f"got {scaling.wide_ratios}"
@@ -933,12 +807,10 @@ def loops_forever(*args, **kwargs):
 def test_guard_turns_a_stub_into_one_line(call, capsys):
     assert call(stub) is None, "input: a NotImplementedError stub; expected None"
     out = capsys.readouterr().out
-    assert (
-        "not implemented yet" in out and out.count("\n") == 1
-    ), f"input: stub; expected one friendly line, got {out!r}"
-    assert (
-        plt.get_fignums() == []
-    ), f"input: stub; expected no figure left open, got {plt.get_fignums()}"
+    assert "not implemented yet" in out and out.count("\n") == 1, (
+        f"input: stub; expected one friendly line, got {out!r}"
+    )
+    assert plt.get_fignums() == [], f"input: stub; expected no figure left open, got {plt.get_fignums()}"
 
 
 def test_guard_passes_the_printout_of_a_display_that_works(capsys):
@@ -948,14 +820,10 @@ def test_guard_passes_the_printout_of_a_display_that_works(capsys):
 
 
 def test_guard_names_a_missing_return(capsys):
-    result = plots.memory_ledger_figure(
-        returns_none, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP
-    )
+    result = plots.memory_ledger_figure(returns_none, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP)
     out = capsys.readouterr().out
     assert result is None, f"input: training_memory returning None; expected None, got {result!r}"
-    assert (
-        "returned None" in out
-    ), f"input: training_memory returning None; expected it named, got {out!r}"
+    assert "returned None" in out, f"input: training_memory returning None; expected it named, got {out!r}"
 
 
 def test_guard_stops_a_loop_that_never_ends(monkeypatch, capsys):
@@ -964,23 +832,15 @@ def test_guard_stops_a_loop_that_never_ends(monkeypatch, capsys):
     result = plots.gradient_decay_figure(loops_forever, ref.stall_depth, ref.sigmoid_derivative)
     elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
-    assert (
-        result is None
-    ), f"input: a gradient_bound that never returns; expected None, got {result!r}"
+    assert result is None, f"input: a gradient_bound that never returns; expected None, got {result!r}"
     assert "did not return" in out, f"input: endless loop; expected 'did not return', got {out!r}"
-    assert (
-        elapsed < 5
-    ), f"input: endless loop, limit 0.5 s; expected a quick stop, got {elapsed:.1f} s"
+    assert elapsed < 5, f"input: endless loop, limit 0.5 s; expected a quick stop, got {elapsed:.1f} s"
 
 
 def test_printed_results_stay_quiet_in_notebooks():
     result = plots.math_peek_bounds.__wrapped__(ref.gradient_bound, ref.stall_depth)
-    rows = plots.deployment_table.__wrapped__(
-        ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES
-    )
+    rows = plots.deployment_table.__wrapped__(ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES)
     for value in (result, rows):
-        assert hasattr(
-            value, "_ipython_display_"
-        ), f"expected a quiet notebook display, got {type(value)}"
+        assert hasattr(value, "_ipython_display_"), f"expected a quiet notebook display, got {type(value)}"
         assert value._ipython_display_() is None
     assert isinstance(result, dict) and isinstance(rows, list), f"got {type(result)}, {type(rows)}"

@@ -2,12 +2,10 @@
 
 import math
 
+import lab05_reference as ref
 import numpy as np
 import pytest
-
-import lab05_reference as ref
-from lab05_helpers import (BYTES_PER_KIB, BYTES_PER_MIB, DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES,
-                           challenge_layer_sizes)
+from lab05_helpers import BYTES_PER_KIB, BYTES_PER_MIB, DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES, challenge_layer_sizes
 
 MNIST = list(MNIST_LAYER_SIZES)
 
@@ -66,8 +64,13 @@ def test_mnist_parameters_and_macs():
 
 def test_mnist_training_memory_ledger():
     got = ref.training_memory(MNIST, 32)
-    expected = {"weights": 437_544, "gradients": 437_544, "optimizer": 875_088,
-                "activations": 126_208, "total": 1_876_384}
+    expected = {
+        "weights": 437_544,
+        "gradients": 437_544,
+        "optimizer": 875_088,
+        "activations": 126_208,
+        "total": 1_876_384,
+    }
     assert got == expected, f"training_memory(MNIST, 32): expected {expected}, got {got}"
     assert round(kib(got["weights"]), 2) == 427.29
     assert round(kib(got["optimizer"]), 2) == 854.58
@@ -90,8 +93,9 @@ def test_doubling_the_batch_grows_memory_1_067x_not_2x():
     assert round(kib(ref.training_memory(MNIST, 64)["activations"]), 1) == 246.5
 
 
-@pytest.mark.parametrize("device, width", [("H100", 102_822), ("Laptop GPU", 31_975),
-                                           ("Mobile GPU", 15_601), ("Microcontroller", 12)])
+@pytest.mark.parametrize(
+    "device, width", [("H100", 102_822), ("Laptop GPU", 31_975), ("Mobile GPU", 15_601), ("Microcontroller", 12)]
+)
 def test_max_trainable_width_per_device(device, width):
     got = ref.max_trainable_width(DEVICE_BUDGETS_BYTES[device])
     assert got == width, f"max_trainable_width({device}): expected {width:,}, got {got:,}"
@@ -122,7 +126,10 @@ def test_max_trainable_width_is_the_edge_for_random_budgets():
     rng = np.random.default_rng(0)
     for budget in (10 ** rng.uniform(5, 12, 25)).astype(np.int64):
         width = ref.max_trainable_width(int(budget))
-        fits = lambda w: ref.training_memory(challenge_layer_sizes(w), 32)["total"] <= budget
+
+        def fits(w, budget=budget):
+            return ref.training_memory(challenge_layer_sizes(w), 32)["total"] <= budget
+
         assert width == 0 or fits(width), f"budget {budget}: width {width} does not fit"
         assert not fits(max(width + 1, 2)), f"budget {budget}: width {width + 1} also fits"
 
@@ -131,18 +138,21 @@ def test_max_trainable_width_answers_a_terabyte():
     assert ref.max_trainable_width(1024**4) > 300_000
 
 
-@pytest.mark.parametrize("call", [
-    lambda: ref.transistor_tax("swish"),
-    lambda: ref.training_memory(MNIST, 0),
-    lambda: ref.training_memory(MNIST, 32, bytes_per_value=0),
-    lambda: ref.training_memory(MNIST, 32, optimizer="rmsprop"),
-    lambda: ref.training_memory([784, -1, 10], 32),
-    lambda: ref.parameter_count([784]),
-    lambda: ref.stall_depth(1.0),
-    lambda: ref.stall_depth(0.0),
-    lambda: ref.gradient_bound(-1),
-    lambda: ref.max_trainable_width(-5),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ref.transistor_tax("swish"),
+        lambda: ref.training_memory(MNIST, 0),
+        lambda: ref.training_memory(MNIST, 32, bytes_per_value=0),
+        lambda: ref.training_memory(MNIST, 32, optimizer="rmsprop"),
+        lambda: ref.training_memory([784, -1, 10], 32),
+        lambda: ref.parameter_count([784]),
+        lambda: ref.stall_depth(1.0),
+        lambda: ref.stall_depth(0.0),
+        lambda: ref.gradient_bound(-1),
+        lambda: ref.max_trainable_width(-5),
+    ],
+)
 def test_bad_arguments_raise_value_error_naming_what_is_accepted(call):
     with pytest.raises(ValueError) as info:
         call()

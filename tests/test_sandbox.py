@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
-import shutil
 import tempfile
 import textwrap
 import time
@@ -47,12 +47,14 @@ def script(code: str, *args: str) -> list[str]:
 
 def run_json(code: str, scratch: pathlib.Path, *args: str, timeout: float = 30, **kwargs) -> dict:
     """Run ``code`` in the sandbox; it prints one JSON object last. Returns it (and fails clearly)."""
-    outcome = sandbox.run(script(code, *args), timeout=timeout, scratch=scratch, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, **kwargs)
+    outcome = sandbox.run(
+        script(code, *args), timeout=timeout, scratch=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs
+    )
     out, err = outcome.stdout.decode(errors="replace"), outcome.stderr.decode(errors="replace")
     assert outcome.returncode == 0 and not outcome.timed_out, (
         f"the sandboxed script should exit 0; got {outcome.returncode} (timed out: {outcome.timed_out})\n"
-        f"stdout: {out[-2000:]}\nstderr: {err[-2000:]}")
+        f"stdout: {out[-2000:]}\nstderr: {err[-2000:]}"
+    )
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -88,7 +90,9 @@ def test_without_bwrap_the_error_says_how_to_fix_it(monkeypatch, tmp_path):
     message = str(caught.value)
     needed = ["apt-get install bubblewrap", "user namespaces", "macOS", "otter grade", "UNSANDBOXED=1"]
     missing = [w for w in needed if w not in message]
-    assert not missing, f"input: no bwrap on PATH; expected the message to name {needed}; missing {missing} in {message!r}"
+    assert not missing, (
+        f"input: no bwrap on PATH; expected the message to name {needed}; missing {missing} in {message!r}"
+    )
     with pytest.raises(sandbox.SandboxUnavailable):
         sandbox.start(["true"], scratch=tmp_path)  # never a silent fallback
 
@@ -105,10 +109,15 @@ def test_unsandboxed_runs_with_limits_and_says_so(scratch):
     """
     outcome = sandbox.run(script(code), timeout=30, scratch=scratch, stdout=subprocess.PIPE, unsandboxed=True)
     assert outcome.unsandboxed, f"input: unsandboxed=True; expected the Outcome to say so; got {outcome}"
-    assert json.loads(outcome.stdout)["alloc"] == "MemoryError", \
+    assert json.loads(outcome.stdout)["alloc"] == "MemoryError", (
         f"input: 6 GiB allocation, unsandboxed; expected MemoryError (4 GiB limit); got {outcome.stdout!r}"
-    hang = sandbox.run(script("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)"),
-                       timeout=1, scratch=scratch, unsandboxed=True)
+    )
+    hang = sandbox.run(
+        script("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)"),
+        timeout=1,
+        scratch=scratch,
+        unsandboxed=True,
+    )
     assert hang.timed_out and hang.seconds < 10, f"input: a 60 s sleep, timeout 1 s; expected timed out; got {hang}"
 
 
@@ -147,22 +156,43 @@ def test_only_scratch_and_tmp_are_writable(scratch, tmp_path):
     shared.mkdir()
     (shared / "data.txt").write_text("read me")
     got = run_json(WRITE_EVERYWHERE, scratch, str(scratch), str(shared / "data.txt"), readonly=[shared], timeout=120)
-    outside = [f for f in got["writable"]
-               if not (f == str(scratch) or f.startswith(str(scratch) + "/") or f == "/tmp" or f.startswith("/tmp/"))
-               or f.startswith(str(shared))]
-    assert not outside, f"input: create a file in every folder; expected only {scratch} and /tmp; also wrote in {outside}"
+    outside = [
+        f
+        for f in got["writable"]
+        if not (f == str(scratch) or f.startswith(str(scratch) + "/") or f == "/tmp" or f.startswith("/tmp/"))
+        or f.startswith(str(shared))
+    ]
+    assert not outside, (
+        f"input: create a file in every folder; expected only {scratch} and /tmp; also wrote in {outside}"
+    )
     assert str(scratch) in got["writable"] and "/tmp" in got["writable"], f"scratch and /tmp must be writable: {got}"
     assert not got["existing_writable"], (
         f"input: open the read-only file, the venv's os.py, python, /etc/hosts, /usr/bin/env for writing; "
-        f"expected none; got {got['existing_writable']}")
+        f"expected none; got {got['existing_writable']}"
+    )
 
 
 def test_paths_not_passed_are_invisible(scratch, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("grader's secret")
     home = os.path.expanduser("~")
-    probes = [str(ROOT), str(AUTOGRADER_ZIP), home, str(secret), str(tmp_path), "/work",
-              "/var", "/opt", "/srv", "/home", "/run", "/sys", "/etc/shadow", "/etc/passwd", "/root"]
+    probes = [
+        str(ROOT),
+        str(AUTOGRADER_ZIP),
+        home,
+        str(secret),
+        str(tmp_path),
+        "/work",
+        "/var",
+        "/opt",
+        "/srv",
+        "/home",
+        "/run",
+        "/sys",
+        "/etc/shadow",
+        "/etc/passwd",
+        "/root",
+    ]
     code = """
     import json, os, sys
     seen = {}
@@ -178,8 +208,7 @@ def test_paths_not_passed_are_invisible(scratch, tmp_path):
     mounted = [pathlib.Path(os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix)] + [scratch]
     visible = {}
     for path, listing in got["seen"].items():
-        on_the_way = {m.parts[len(pathlib.Path(path).parts)] for m in mounted
-                      if pathlib.Path(path) in m.parents}
+        on_the_way = {m.parts[len(pathlib.Path(path).parts)] for m in mounted if pathlib.Path(path) in m.parents}
         if listing == "file" or set(listing) - on_the_way:
             visible[path] = listing
     assert not visible, f"input: paths not passed to the sandbox {probes}; expected none visible; got {visible}"
@@ -232,12 +261,34 @@ def test_environment_identity_and_network(scratch, monkeypatch):
     assert got["uid"] != 0 and got["euid"] != 0, f"expected an unprivileged uid inside; got {got['uid']}"
     assert "LAB05_GRADER_SECRET" not in env, f"input: a grader variable outside; expected it cleared; got {env}"
     assert env.get("GRADING") == "1", f"input: env={{'GRADING': '1'}}; expected it set; got {env}"
-    for key in ("HOME", "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR",
-                "TMPDIR"):
+    for key in (
+        "HOME",
+        "IPYTHONDIR",
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "MPLCONFIGDIR",
+        "TMPDIR",
+    ):
         assert env.get(key, "").startswith("/tmp"), f"expected {key} on the private /tmp; got {env.get(key)}"
-    extra = set(env) - {"PATH", "LANG", "VIRTUAL_ENV", "HOME", "USER", "LOGNAME", "TMPDIR", "IPYTHONDIR",
-                        "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR",
-                        "PYTHONDONTWRITEBYTECODE", "PWD", "GRADING", "LC_CTYPE"}
+    extra = set(env) - {
+        "PATH",
+        "LANG",
+        "VIRTUAL_ENV",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "TMPDIR",
+        "IPYTHONDIR",
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "MPLCONFIGDIR",
+        "PYTHONDONTWRITEBYTECODE",
+        "PWD",
+        "GRADING",
+        "LC_CTYPE",
+    }
     assert not extra, f"expected a cleared environment; also got {sorted(extra)}"
     assert got["net"] != "connected" and got["interfaces"] == ["lo"], f"expected no network; got {got}"
     assert got["host"] == "sandbox" and got["cwd"] == str(scratch) and got["writable_home"], got
@@ -271,8 +322,9 @@ def test_memory_limit(scratch):
     print(json.dumps({"alloc": got, "small": len(bytearray(100 * 1024**2))}))
     """
     got = run_json(code, scratch)
-    assert got == {"alloc": "MemoryError", "small": 100 * 1024**2}, \
+    assert got == {"alloc": "MemoryError", "small": 100 * 1024**2}, (
         f"input: allocate 6 GiB with the default 4 GiB limit; expected MemoryError (100 MiB fine); got {got}"
+    )
 
 
 def test_file_size_limit(scratch):
@@ -304,8 +356,13 @@ while True:
 def test_a_fork_bomb_is_stopped_by_the_process_limit(scratch):
     limit = 40
     most = 0
-    with sandbox.start(script(FORK_BOMB), scratch=scratch, limits=sandbox.Limits(processes=limit),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as box:
+    with sandbox.start(
+        script(FORK_BOMB),
+        scratch=scratch,
+        limits=sandbox.Limits(processes=limit),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as box:
         ns = box.pid_namespace
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
@@ -348,25 +405,35 @@ def test_the_process_limit_holds_for_a_normal_user_too(request):
         env = {"PATH": os.environ["PATH"], "HOME": "/tmp"}
     else:
         python, module_dir, kwargs, env = sys.executable, ROOT / "tools", {}, dict(os.environ)
-    proc = subprocess.run([python, "-c", code, str(module_dir), textwrap.dedent(FORK_BOMB)], capture_output=True,
-                          text=True, timeout=60, env=env, **kwargs)
+    proc = subprocess.run(
+        [python, "-c", code, str(module_dir), textwrap.dedent(FORK_BOMB)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        **kwargs,
+    )
     assert proc.returncode == 0, f"the normal-user run failed: {proc.stderr[-2000:]}"
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["uid"] is None, f"a normal user runs bwrap in a user namespace (no slot uid); got {got}"
-    assert 0 < got["most"] <= 31 and not got["left"], \
+    assert 0 < got["most"] <= 31 and not got["left"], (
         f"input: a fork bomb as a normal user, limit 30; expected at most 31 processes, none left; got {got}"
+    )
 
 
 def test_concurrent_sandboxes_run_as_different_users(scratch, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     code = "import os, time\nprint(os.getuid(), flush=True)\ntime.sleep(30)"
-    with sandbox.start(script(code), scratch=scratch, stdout=subprocess.PIPE) as a, \
-            sandbox.start(script(code), scratch=other, stdout=subprocess.PIPE) as b:
+    with (
+        sandbox.start(script(code), scratch=scratch, stdout=subprocess.PIPE) as a,
+        sandbox.start(script(code), scratch=other, stdout=subprocess.PIPE) as b,
+    ):
         uids = [int(a.popen.stdout.readline()), int(b.popen.stdout.readline())]
     if os.geteuid() == 0:
-        assert uids[0] != uids[1] and min(uids) >= sandbox.SLOT_UID_BASE, \
+        assert uids[0] != uids[1] and min(uids) >= sandbox.SLOT_UID_BASE, (
             f"input: two sandboxes at once, as root; expected two slot uids >= {sandbox.SLOT_UID_BASE}; got {uids}"
+        )
     else:
         assert uids == [sandbox.SANDBOX_UID] * 2, uids
 
@@ -396,13 +463,18 @@ def test_cannot_signal_processes_outside(scratch):
         print(json.dumps(results), flush=True)
         os.kill(-1, signal.SIGKILL)
         """
-        outcome = sandbox.run(script(code, str(sibling.pid), str(os.getpid()), str(os.getppid())), timeout=30,
-                              scratch=scratch, stdout=subprocess.PIPE)
+        outcome = sandbox.run(
+            script(code, str(sibling.pid), str(os.getpid()), str(os.getppid())),
+            timeout=30,
+            scratch=scratch,
+            stdout=subprocess.PIPE,
+        )
         got = json.loads(outcome.stdout.decode().strip().splitlines()[-1])
         time.sleep(0.2)
         assert sibling.poll() is None, f"input: kill a sibling's pid {sibling.pid} from inside; it died ({got})"
-        assert all(v != "killed" for v in got.values()), \
+        assert all(v != "killed" for v in got.values()), (
             f"input: kill(pid) of outside processes; expected each to fail; got {got}"
+        )
     finally:
         sibling.kill()
         sibling.wait()
@@ -447,7 +519,9 @@ def test_detached_stopped_and_signal_ignoring_processes_do_not_survive(scratch, 
             assert box.popen.stdout.readline() == b"started\n"
             for pid in processes_with(token + "-stopped"):
                 os.kill(pid, signal.SIGSTOP)
-            assert len(processes_with(token)) >= 4, f"expected the detached processes running; got {processes_with(token)}"
+            assert len(processes_with(token)) >= 4, (
+                f"expected the detached processes running; got {processes_with(token)}"
+            )
             box.kill()
             ns = box.pid_namespace
     else:
@@ -456,8 +530,10 @@ def test_detached_stopped_and_signal_ignoring_processes_do_not_survive(scratch, 
         assert (scratch / "ready").exists(), "the script did not get to start its processes"
         ns = None
     left = processes_with(token)
-    assert not left, f"input: detached, stopped and signal-ignoring processes, ending by {ending}; expected none " \
-                     f"left; got pids {left}"
+    assert not left, (
+        f"input: detached, stopped and signal-ignoring processes, ending by {ending}; expected none "
+        f"left; got pids {left}"
+    )
     if ns:
         assert not sandbox.processes_in_namespace(ns)
 
@@ -474,5 +550,6 @@ def test_an_outer_timeout_cannot_be_disarmed_from_inside(scratch):
     begin = time.monotonic()
     outcome = sandbox.run(script(code), timeout=1.5, scratch=scratch)
     took = time.monotonic() - begin
-    assert outcome.timed_out and took < 8, \
+    assert outcome.timed_out and took < 8, (
         f"input: a command that ignores signals and stops itself, timeout 1.5 s; expected killed soon; got {outcome}, {took:.1f}s"
+    )

@@ -56,8 +56,9 @@ def staged_files(dest: pathlib.Path) -> list[str]:
 def assert_scanned_is_graded(staged: Staged) -> None:
     on_disk = staged.notebook_path.read_bytes()
     assert json.loads(on_disk) == staged.notebook, "the returned notebook differs from the one written to dest"
-    assert on_disk.decode() == nbformat.writes(nbformat.from_dict(staged.notebook), version=4), \
+    assert on_disk.decode() == nbformat.writes(nbformat.from_dict(staged.notebook), version=4), (
         "the notebook written is not nbformat 4 JSON as nbformat writes it"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,9 +72,10 @@ def test_an_exported_zip_stages_its_notebook_and_ledger(tmp_path):
     assert staged_files(tmp_path / "dest") == ["design_ledger.json", NOTEBOOK]
     assert (tmp_path / "dest" / "design_ledger.json").read_bytes() == LEDGER
     assert_scanned_is_graded(staged)
-    assert nbformat.reads(json.dumps(staged.notebook), as_version=4).cells == \
-        nbformat.reads(SOLUTION.decode(), as_version=4).cells, \
-        "staging changed the notebook's cells"
+    assert (
+        nbformat.reads(json.dumps(staged.notebook), as_version=4).cells
+        == nbformat.reads(SOLUTION.decode(), as_version=4).cells
+    ), "staging changed the notebook's cells"
 
 
 def test_a_stray_upper_case_copy_is_not_a_second_notebook(tmp_path):
@@ -81,15 +83,22 @@ def test_a_stray_upper_case_copy_is_not_a_second_notebook(tmp_path):
     staged = stage(upload, tmp_path / "dest")
     found = glob.glob("*.ipynb", root_dir=tmp_path / "dest")  # what Otter's runner globs
     assert found == [NOTEBOOK], f"input: {NOTEBOOK} + X.IPYNB; expected Otter to see only {NOTEBOOK}; got {found}"
-    assert any(r.startswith("X.IPYNB:") for r in staged.removed), f"X.IPYNB should be listed as removed: {staged.removed}"
+    assert any(r.startswith("X.IPYNB:") for r in staged.removed), (
+        f"X.IPYNB should be listed as removed: {staged.removed}"
+    )
     assert "notes/old.ipynb" in staged.files, "a nested notebook is an ordinary file, kept"
 
 
 def test_an_nbformat_3_notebook_is_up_converted(tmp_path):
     from nbformat import v3
 
-    old = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[v3.new_code_cell(input="x = 1\nprint(x)"),
-                                                             v3.new_text_cell("markdown", source="# Title")])])
+    old = v3.new_notebook(
+        worksheets=[
+            v3.new_worksheet(
+                cells=[v3.new_code_cell(input="x = 1\nprint(x)"), v3.new_text_cell("markdown", source="# Title")]
+            )
+        ]
+    )
     upload = make_zip(tmp_path / "up.zip", [(NOTEBOOK, v3.writes_json(old).encode())])
     staged = stage(upload, tmp_path / "dest")
     nb = staged.notebook
@@ -100,11 +109,28 @@ def test_an_nbformat_3_notebook_is_up_converted(tmp_path):
 
 
 def test_code_pickles_logs_and_tests_in_the_upload_are_dropped(tmp_path):
-    junk = [".OTTER_LOG", "results.pkl", "state.PICKLE", "env.dill", "tests/design_ledger.py", "tests/data.txt",
-            "lab05_helpers.py", "numpy.pyc", "fast.so", "evil.pth", "__pycache__/lab05_hidden.cpython-311.pyc",
-            "__MACOSX/._lab05_nn_compute.ipynb", ".hidden/x.txt", "pkg/sub/tests/t.txt", "mod.PY"]
-    upload = make_zip(tmp_path / "up.zip", [(NOTEBOOK, SOLUTION), ("design_ledger.json", LEDGER),
-                                            ("data/notes.txt", b"notes")] + [(n, b"x") for n in junk])
+    junk = [
+        ".OTTER_LOG",
+        "results.pkl",
+        "state.PICKLE",
+        "env.dill",
+        "tests/design_ledger.py",
+        "tests/data.txt",
+        "lab05_helpers.py",
+        "numpy.pyc",
+        "fast.so",
+        "evil.pth",
+        "__pycache__/lab05_hidden.cpython-311.pyc",
+        "__MACOSX/._lab05_nn_compute.ipynb",
+        ".hidden/x.txt",
+        "pkg/sub/tests/t.txt",
+        "mod.PY",
+    ]
+    upload = make_zip(
+        tmp_path / "up.zip",
+        [(NOTEBOOK, SOLUTION), ("design_ledger.json", LEDGER), ("data/notes.txt", b"notes")]
+        + [(n, b"x") for n in junk],
+    )
     staged = stage(upload, tmp_path / "dest")
     assert staged.files == ["data/notes.txt", "design_ledger.json", NOTEBOOK], f"input: {junk}; got kept {staged.files}"
     assert staged_files(tmp_path / "dest") == staged.files
@@ -116,20 +142,24 @@ def test_code_pickles_logs_and_tests_in_the_upload_are_dropped(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Zips that are refused
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, words", [
-    (f"{NOTEBOOK}/..", "'.' or '..'"),
-    (f"./{NOTEBOOK}", "'.' or '..'"),
-    ("../evil.txt", "'.' or '..'"),
-    ("/tmp/evil.txt", "absolute"),
-    ("..\\evil.txt", "backslash"),
-    ("C:/evil.txt", "drive letter"),
-    ("data//x.txt", "empty path component"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        (f"{NOTEBOOK}/..", "'.' or '..'"),
+        (f"./{NOTEBOOK}", "'.' or '..'"),
+        ("../evil.txt", "'.' or '..'"),
+        ("/tmp/evil.txt", "absolute"),
+        ("..\\evil.txt", "backslash"),
+        ("C:/evil.txt", "drive letter"),
+        ("data//x.txt", "empty path component"),
+    ],
+)
 def test_names_that_are_not_canonical_refuse_the_upload(tmp_path, name, words):
     upload = make_zip(tmp_path / "up.zip", [(NOTEBOOK, SOLUTION), (name, b"payload")])
     message = refused(upload, tmp_path / "dest")
-    assert words in message and repr(name) in message and "accepted" in message, \
+    assert words in message and repr(name) in message and "accepted" in message, (
         f"input: entry {name!r}; expected a message naming it and saying {words!r}; got {message!r}"
+    )
     assert not (tmp_path / "dest").exists() or not any((tmp_path / "dest").iterdir()), "something was extracted"
     assert not (tmp_path / "evil.txt").exists() and not pathlib.Path("/tmp/evil.txt").exists()
 
@@ -149,7 +179,9 @@ def test_a_duplicate_entry_holding_another_notebook_refuses_the_upload(tmp_path,
 
 @pytest.mark.parametrize("mode, words", [(0o120777, "symbolic link"), (0o020644, "device"), (0o010644, "device")])
 def test_links_and_special_files_refuse_the_upload(tmp_path, mode, words):
-    upload = make_zip(tmp_path / "up.zip", [(NOTEBOOK, SOLUTION), (with_mode("design_ledger.json", mode), b"/etc/passwd")])
+    upload = make_zip(
+        tmp_path / "up.zip", [(NOTEBOOK, SOLUTION), (with_mode("design_ledger.json", mode), b"/etc/passwd")]
+    )
     message = refused(upload, tmp_path / "dest")
     assert words in message, f"input: an entry of mode {oct(mode)}; expected {words!r}; got {message!r}"
 
@@ -160,8 +192,8 @@ def test_a_file_that_is_also_a_folder_refuses_the_upload(tmp_path):
 
 
 def test_zip_bombs_are_refused(tmp_path):
-    big = make_zip(tmp_path / "big.zip", [(NOTEBOOK, SOLUTION), ("zeros.bin", bytes(101 * 1024 ** 2))])
-    assert big.stat().st_size < 1024 ** 2
+    big = make_zip(tmp_path / "big.zip", [(NOTEBOOK, SOLUTION), ("zeros.bin", bytes(101 * 1024**2))])
+    assert big.stat().st_size < 1024**2
     message = refused(big, tmp_path / "d1")
     assert "unpacks to" in message and "at most" in message, f"input: 101 MiB of zeros; got {message!r}"
     many = make_zip(tmp_path / "many.zip", [(NOTEBOOK, SOLUTION)] + [(f"f{i}.txt", b"") for i in range(MAX_ENTRIES)])
@@ -169,24 +201,30 @@ def test_zip_bombs_are_refused(tmp_path):
     assert f"at most {MAX_ENTRIES}" in message, f"input: {MAX_ENTRIES + 1} entries; got {message!r}"
 
 
-@pytest.mark.parametrize("entries, words", [
-    ([("design_ledger.json", LEDGER)], "holds no notebook"),
-    ([("work/" + NOTEBOOK, SOLUTION)], "inside a folder"),
-    ([("LAB05.IPYNB", SOLUTION)], "lower-case .ipynb"),
-    ([(NOTEBOOK, SOLUTION), ("copy.ipynb", BLANK)], "2 notebooks"),
-])
+@pytest.mark.parametrize(
+    "entries, words",
+    [
+        ([("design_ledger.json", LEDGER)], "holds no notebook"),
+        ([("work/" + NOTEBOOK, SOLUTION)], "inside a folder"),
+        ([("LAB05.IPYNB", SOLUTION)], "lower-case .ipynb"),
+        ([(NOTEBOOK, SOLUTION), ("copy.ipynb", BLANK)], "2 notebooks"),
+    ],
+)
 def test_no_notebook_or_two_notebooks_are_invalid(tmp_path, entries, words):
     upload = make_zip(tmp_path / "up.zip", entries)
     message = refused(upload, tmp_path / "dest")
     assert words in message, f"input: {[n for n, _ in entries]}; expected {words!r}; got {message!r}"
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"not json at all", "not valid JSON"),
-    (b'{"cells": []}', "not a Jupyter notebook"),
-    (b"\xff\xfe\x00", "not UTF-8"),
-    (b'{"nbformat": 4, "nbformat_minor": 5, "cells": "oops", "metadata": {}}', "not a readable Jupyter notebook"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"not json at all", "not valid JSON"),
+        (b'{"cells": []}', "not a Jupyter notebook"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b'{"nbformat": 4, "nbformat_minor": 5, "cells": "oops", "metadata": {}}', "not a readable Jupyter notebook"),
+    ],
+)
 def test_a_corrupt_notebook_is_an_error(tmp_path, data, words):
     upload = make_zip(tmp_path / "up.zip", [(NOTEBOOK, data)])
     message = refused(upload, tmp_path / "dest", status="error")
@@ -210,7 +248,9 @@ def test_a_bare_notebook_stages(tmp_path):
     upload = tmp_path / "Lab05 Final.IPYNB"
     upload.write_bytes(SOLUTION)
     staged = stage(upload, tmp_path / "dest")
-    assert staged.files == ["Lab05 Final.ipynb"], f"input: a bare .IPYNB; expected it staged as .ipynb; got {staged.files}"
+    assert staged.files == ["Lab05 Final.ipynb"], (
+        f"input: a bare .IPYNB; expected it staged as .ipynb; got {staged.files}"
+    )
     assert_scanned_is_graded(staged)
 
 

@@ -12,13 +12,13 @@ import os
 import pathlib
 import zipfile
 
+import attacks
+import lab05_wire as wire
 import nbformat
 import numpy as np
 import pytest
-
-import attacks
-import lab05_wire as wire
 from conftest import grade
+
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK
 
 FLAG = "kernel_results_differ"
@@ -46,8 +46,12 @@ def test_a_forgery_in_the_kernel_earns_nothing(attack, tmp_path):
 
 
 #: Attacks that do change the kernel's own results (and so must raise the flag).
-FORGES_THE_KERNEL = ["checker_results_set_to_passed", "dynamic_import_of_the_reference", "frame_walk_to_the_reference",
-                     "test_files_rewritten"]
+FORGES_THE_KERNEL = [
+    "checker_results_set_to_passed",
+    "dynamic_import_of_the_reference",
+    "frame_walk_to_the_reference",
+    "test_files_rewritten",
+]
 
 
 @pytest.mark.parametrize("attack", FORGES_THE_KERNEL)
@@ -97,8 +101,23 @@ def test_the_solution_is_scored_by_the_probe_not_the_kernel(solution_grades):
 # ---------------------------------------------------------------------------------------------
 # The wire format
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [1, 2.5, "A", None, True, [1, [2, 3]], (1, "x"), {"weights": 4, "total": 9},
-                                   np.arange(6).reshape(2, 3), np.float64(0.25), np.int64(7), float("nan")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        1,
+        2.5,
+        "A",
+        None,
+        True,
+        [1, [2, 3]],
+        (1, "x"),
+        {"weights": 4, "total": 9},
+        np.arange(6).reshape(2, 3),
+        np.float64(0.25),
+        np.int64(7),
+        float("nan"),
+    ],
+)
 def test_plain_values_cross_the_wire_with_their_types(value):
     got = wire.decode(wire.loads(wire.dumps(wire.encode(value))))
     assert type(got) is type(value), f"{value!r}: expected type {type(value).__name__}, got {type(got).__name__}"
@@ -112,6 +131,7 @@ def test_a_str_subclass_arrives_as_an_opaque_description():
     class Anything(str):
         def __eq__(self, other):
             return True
+
         __hash__ = str.__hash__
 
     got = wire.decode(wire.encode(Anything("A")))
@@ -119,13 +139,16 @@ def test_a_str_subclass_arrives_as_an_opaque_description():
     assert got != "A" and got != "B", "the opaque stand-in must not compare equal to answers"
 
 
-@pytest.mark.parametrize("data, why", [
-    ({"$nd": ["<f8", [3], [1.0, 2.0]]}, "values that do not match the shape"),
-    ({"$nd": ["|O", [1], [1]]}, "object arrays"),
-    ({"$exec": "print(1)"}, "unknown tags"),
-    ({"a": 1, "b": 2}, "plain objects"),
-    ({"$nd": ["<f8", [10 ** 7], []]}, "huge arrays"),
-])
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        ({"$nd": ["<f8", [3], [1.0, 2.0]]}, "values that do not match the shape"),
+        ({"$nd": ["|O", [1], [1]]}, "object arrays"),
+        ({"$exec": "print(1)"}, "unknown tags"),
+        ({"a": 1, "b": 2}, "plain objects"),
+        ({"$nd": ["<f8", [10**7], []]}, "huge arrays"),
+    ],
+)
 def test_the_decoder_refuses_what_it_cannot_rebuild(data, why):
     with pytest.raises(wire.WireError):
         wire.decode(data)
@@ -148,17 +171,22 @@ def test_on_gradescopes_path_a_forgery_earns_nothing(attack, tmp_path):
     earned = {q: s for q, s in _scores(results).items() if s}
     assert not earned, f"{attack}: a blank notebook plus the attack earned {earned} on Gradescope's code path"
     if attack in FORGES_THE_KERNEL:
-        assert FLAG in results.get("output", ""), f"{attack}: expected the flag {FLAG}; output {results.get('output')!r}"
+        assert FLAG in results.get("output", ""), (
+            f"{attack}: expected the flag {FLAG}; output {results.get('output')!r}"
+        )
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the kernel leaves root only where the grader is root "
-                                               "(Gradescope, CI); as a normal user it has no root to leave")
+@pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="the kernel leaves root only where the grader is root "
+    "(Gradescope, CI); as a normal user it has no root to leave",
+)
 def test_on_gradescopes_path_the_kernel_runs_without_root_and_leaves_nothing_running(tmp_path):
     from conftest import run_like_gradescope
 
     marker = tmp_path / "kernel-uid"
     tmp_path.chmod(0o777)
-    cell = f'''
+    cell = f"""
 import os, subprocess
 with open({str(marker)!r} + "-" + str(os.getuid()), "w") as f:
     f.write("ran")
@@ -168,16 +196,18 @@ try:
 except OSError:
     pass
 subprocess.Popen(["sleep", "987"], start_new_session=True)
-'''
+"""
     root = tmp_path / "autograder"
     results = run_like_gradescope(root, {NOTEBOOK: nbformat.writes(attacks.with_cells(cell)).encode()})
     ran_as = sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.glob("kernel-uid-*"))
-    assert ran_as == ["65533", "65534"], (f"the notebook's code ran as uids {ran_as}; expected 65533 (Otter's "
-                                          "kernel) and 65534 (the probe), never root")
+    assert ran_as == ["65533", "65534"], (
+        f"the notebook's code ran as uids {ran_as}; expected 65533 (Otter's kernel) and 65534 (the probe), never root"
+    )
     with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
         original = zf.read("files/lab05_reference.py")
-    assert (root / "source" / "files" / "lab05_reference.py").read_bytes() == original, \
+    assert (root / "source" / "files" / "lab05_reference.py").read_bytes() == original, (
         "the notebook changed the bundle's reference module"
+    )
     left = [p for p in pathlib.Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == b"sleep\x00987\x00"]
     assert not left, f"processes the notebook started outlived grading: {[p.name for p in left]}"
     assert not any(_scores(results).values()), f"expected 0 everywhere; got {_scores(results)}"

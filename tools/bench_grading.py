@@ -63,10 +63,17 @@ def _break(nb: dict, names: tuple[str, ...]) -> dict:
     for name in names:
         for i, cell in enumerate(nb["cells"]):
             if cell["cell_type"] == "code" and f"def {name}(" in cell_source(cell):
-                nb["cells"].insert(i + 1, {
-                    "cell_type": "code", "id": f"broken-{name}", "metadata": {}, "outputs": [],
-                    "execution_count": None,
-                    "source": f"def {name}(*args, **kwargs):\n    raise NotImplementedError('{name}')\n"})
+                nb["cells"].insert(
+                    i + 1,
+                    {
+                        "cell_type": "code",
+                        "id": f"broken-{name}",
+                        "metadata": {},
+                        "outputs": [],
+                        "execution_count": None,
+                        "source": f"def {name}(*args, **kwargs):\n    raise NotImplementedError('{name}')\n",
+                    },
+                )
                 break
     return nb
 
@@ -104,8 +111,13 @@ def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib
         dest = out / path.stem
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
-        done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(dest),
-                               "--no-logo", str(path)], capture_output=True, text=True, env=env, cwd=dest)
+        done = subprocess.run(
+            [sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(dest), "--no-logo", str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=dest,
+        )
         results = dest / "results.json"
         if done.returncode != 0 or not results.is_file():
             scores[path.stem] = f"otter run failed ({done.returncode}): {done.stderr.strip()[-300:]}"
@@ -144,8 +156,9 @@ def _machine_cpu() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=8, help="submissions to grade (default 8)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="batch grader workers (default: one per core)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="batch grader workers (default: one per core)"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported (default 1)")
     parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
@@ -175,32 +188,50 @@ def main(argv: list[str] | None = None) -> int:
             batch_cpu = _machine_cpu() - cpu
             serial_times.append(serial_time), batch_times.append(batch_time)
             serial_cpus.append(serial_cpu), batch_cpus.append(batch_cpu)
-            print(f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, sandboxed batch {batch_time:6.1f} s "
-                  f"({serial_time / batch_time:.2f}x)", flush=True)
+            print(
+                f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, sandboxed batch {batch_time:6.1f} s "
+                f"({serial_time / batch_time:.2f}x)",
+                flush=True,
+            )
         serial_time, batch_time = statistics.median(serial_times), statistics.median(batch_times)
         serial_cpu, batch_cpu = statistics.median(serial_cpus), statistics.median(batch_cpus)
         print(f"\nmedian of {args.rounds} interleaved round(s):")
         cores_all = os.cpu_count() or 1
-        print(f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.2f} s and {serial_cpu / n:.2f} "
-              f"machine CPU-s per submission; {serial_cpu / serial_time / cores_all:.0%} of all cores busy; no sandbox)")
-        print(f"sandboxed batch, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.2f} s and "
-              f"{batch_cpu / n:.2f} machine CPU-s per submission; {batch_cpu / batch_time / cores_all:.0%} "
-              "of all cores busy)")
+        print(
+            f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.2f} s and {serial_cpu / n:.2f} "
+            f"machine CPU-s per submission; {serial_cpu / serial_time / cores_all:.0%} of all cores busy; no sandbox)"
+        )
+        print(
+            f"sandboxed batch, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.2f} s and "
+            f"{batch_cpu / n:.2f} machine CPU-s per submission; {batch_cpu / batch_time / cores_all:.0%} "
+            "of all cores busy)"
+        )
         ratio = serial_time / batch_time if batch_time else float("inf")
         print(f"speed-up                : {ratio:.2f}x")
         cores = min(args.workers, os.cpu_count() or 1)
-        print(f"ceiling on this machine : {serial_time / n / (batch_cpu / n / cores):.2f}x (all {cores} cores busy "
-              f"with nothing else, at the batch's CPU per submission)")
-        print("(machine CPU counts every process on the machine, other users' too: on a shared machine the "
-              "numbers are upper bounds)")
+        print(
+            f"ceiling on this machine : {serial_time / n / (batch_cpu / n / cores):.2f}x (all {cores} cores busy "
+            f"with nothing else, at the batch's CPU per submission)"
+        )
+        print(
+            "(machine CPU counts every process on the machine, other users' too: on a shared machine the "
+            "numbers are upper bounds)"
+        )
         load_after = os.getloadavg()
-        print(f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; after "
-              f"{', '.join(f'{x:.2f}' for x in load_after)} (the runs themselves add up to {cores})")
-        disagree = {k: (serial_scores.get(k), batch_scores.get(k)) for k in serial_scores
-                    if serial_scores.get(k) != batch_scores.get(k)}
+        print(
+            f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; after "
+            f"{', '.join(f'{x:.2f}' for x in load_after)} (the runs themselves add up to {cores})"
+        )
+        disagree = {
+            k: (serial_scores.get(k), batch_scores.get(k))
+            for k in serial_scores
+            if serial_scores.get(k) != batch_scores.get(k)
+        }
         totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}
-        print("totals                  : " + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                                                       for k, v in sorted(totals.items())))
+        print(
+            "totals                  : "
+            + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(totals.items()))
+        )
         if disagree:
             print(f"scores agree            : NO, {len(disagree)} differ:")
             for key, (a, b) in sorted(disagree.items()):

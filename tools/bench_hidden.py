@@ -42,12 +42,12 @@ def public_only(test_file: QuestionFile) -> str:
     # each case runs from its decorator to the next case's (the last one to the end of the file)
     starts = [case.first_line - 1 for case in cases] + [len(lines)]
     kept = [(case, p) for case, p in zip(cases, points) if not case.hidden]
-    head = lines[:starts[0]]
+    head = lines[: starts[0]]
     head[test_file.points_line - 1] = f"points = {[p for _, p in kept]!r}"
     out = list(head)
     for i, case in enumerate(cases):
         if not case.hidden:
-            out += lines[starts[i]:starts[i + 1]]
+            out += lines[starts[i] : starts[i + 1]]
     text = "\n".join(out)
     compile(text, name, "exec")
     return text
@@ -121,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             submission = args.submission.resolve()
         else:
             submission = notebooks.write(notebooks.solution(), tmp / "submission")
-        print(f"grading {submission.name}: {args.rounds} rounds of (with hidden tests, without the "
-              f"{dropped} hidden test cases), after one warm-up each", flush=True)
+        print(
+            f"grading {submission.name}: {args.rounds} rounds of (with hidden tests, without the "
+            f"{dropped} hidden test cases), after one warm-up each",
+            flush=True,
+        )
         for bundle in (full, public):
             _grade_once(submission, bundle)
         runs: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
@@ -130,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
             for label, bundle in (("with", full), ("without", public)):
                 wall, cpu, _ = _grade_once(submission, bundle)
                 runs[label].append((wall, cpu))
-            print(f"  round {i + 1}: with {runs['with'][-1][0]:.2f} s, without {runs['without'][-1][0]:.2f} s "
-                  f"(CPU {runs['with'][-1][1]:.2f} s / {runs['without'][-1][1]:.2f} s)", flush=True)
+            print(
+                f"  round {i + 1}: with {runs['with'][-1][0]:.2f} s, without {runs['without'][-1][0]:.2f} s "
+                f"(CPU {runs['with'][-1][1]:.2f} s / {runs['without'][-1][1]:.2f} s)",
+                flush=True,
+            )
     in_process = hidden_checks_in_process()
 
     def med(label, k):
@@ -144,12 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'with the hidden tests':28s}{med('with', 0):>13.2f} s{med('with', 1):>13.2f} s")
     print(f"{'without them':28s}{med('without', 0):>13.2f} s{med('without', 1):>13.2f} s")
     print(f"{'difference (paired median)':28s}{wall_diff:>+13.2f} s{cpu_diff:>+13.2f} s")
-    print(f"\nthe hidden checks alone, in-process on the reference: {1000 * in_process:.0f} ms "
-          "(ledger checks aside)")
+    print(f"\nthe hidden checks alone, in-process on the reference: {1000 * in_process:.0f} ms (ledger checks aside)")
     worst = max(wall_diff, cpu_diff)
     verdict = "under" if worst < 1.0 else "NOT under"
-    print(f"the hidden tests add {wall_diff:+.2f} s wall and {cpu_diff:+.2f} s CPU per submission (medians of "
-          f"{args.rounds} pairs; differences of a few tenths either way are noise): {verdict} the 1 s budget")
+    print(
+        f"the hidden tests add {wall_diff:+.2f} s wall and {cpu_diff:+.2f} s CPU per submission (medians of "
+        f"{args.rounds} pairs; differences of a few tenths either way are noise): {verdict} the 1 s budget"
+    )
     return 0
 
 

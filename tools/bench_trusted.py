@@ -83,8 +83,11 @@ def _otter_run(submission: pathlib.Path, bundle: pathlib.Path) -> dict:
 
     from otter.run import main as otter_run
 
-    with tempfile.TemporaryDirectory(prefix="lab05-bench-out-") as out, \
-            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (
+        tempfile.TemporaryDirectory(prefix="lab05-bench-out-") as out,
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         otter_run(str(submission), autograder=str(bundle), output_dir=out, no_logo=True)
         return json.loads((pathlib.Path(out) / "results.json").read_text(encoding="utf-8"))
 
@@ -122,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Otter's run alone (plugin external): median {statistics.median(plain):.2f} s")
     print(f"with trusted scoring:                median {statistics.median(trusted):.2f} s")
     print(f"trusted scoring alone (inside those runs): median {statistics.median(probe):.2f} s")
-    print(f"added per submission (median of paired differences): {added:+.2f} s; budget {BUDGET_S:g} s: "
-          f"{'within' if added <= BUDGET_S else 'OVER'}")
+    print(
+        f"added per submission (median of paired differences): {added:+.2f} s; budget {BUDGET_S:g} s: "
+        f"{'within' if added <= BUDGET_S else 'OVER'}"
+    )
     return 0
 
 

@@ -23,17 +23,33 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import pathlib
 import shutil
 import sys
 import tempfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import nbformat
 
 from tools import normalize, pins
 from tools.handout import handout
-from tools.layout import (ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_REQUIREMENTS, HANDOUT, LEDGER, NAME,
-                          NOTEBOOK, PLUGIN, REFERENCE, ROOT, SOLUTIONS, STUDENT)
+from tools.layout import (
+    ASSIGNMENT,
+    AUTOGRADER,
+    AUTOGRADER_ZIP,
+    BUNDLE_REQUIREMENTS,
+    HANDOUT,
+    LEDGER,
+    NAME,
+    NOTEBOOK,
+    PLUGIN,
+    REFERENCE,
+    ROOT,
+    SOLUTIONS,
+    STUDENT,
+)
 from tools.reference import reference_module_source
 
 STUDENT_REQUIREMENTS = """\
@@ -69,11 +85,15 @@ def write_bundle_requirements(stage: pathlib.Path) -> None:
     except pins.PinError as exc:
         raise BuildError(str(exc)) from exc
     if grading.get(pins.OTTER) != otter_version:
-        raise BuildError(f"Otter {otter_version} is running, but requirements.txt pins "
-                         f"{pins.OTTER}=={grading.get(pins.OTTER)}: run `make venv`")
+        raise BuildError(
+            f"Otter {otter_version} is running, but requirements.txt pins "
+            f"{pins.OTTER}=={grading.get(pins.OTTER)}: run `make venv`"
+        )
     if (stage / BUNDLE_REQUIREMENTS).exists():
-        raise BuildError(f"assignment/{BUNDLE_REQUIREMENTS} is generated from requirements.txt: delete it "
-                         "and change requirements.in, then `make lock`")
+        raise BuildError(
+            f"assignment/{BUNDLE_REQUIREMENTS} is generated from requirements.txt: delete it "
+            "and change requirements.in, then `make lock`"
+        )
     (stage / BUNDLE_REQUIREMENTS).write_text(pins.bundle_requirements(grading), encoding="utf-8")
 
 
@@ -128,14 +148,13 @@ def run_otter_assign(stage: pathlib.Path, dist: pathlib.Path) -> None:
         sys.path.remove(str(stage))
 
 
-def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) -> "nbformat.NotebookNode":
+def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) -> nbformat.NotebookNode:
     """Run the solution notebook top to bottom in a scratch folder holding the student files."""
+    import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache here, not in a
     import nbformat
     from nbclient import NotebookClient
 
-    import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache here, not in a
     # cell of the solution (a fresh machine would otherwise print "building the font cache" there)
-
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     for attempt in range(1, EXECUTE_ATTEMPTS + 1):
@@ -146,7 +165,10 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
             for f in [autograder_dir / NOTEBOOK, *files]:
                 shutil.copy(f, scratch)
             client = NotebookClient(
-                nb, timeout=EXECUTE_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": scratch}},
+                nb,
+                timeout=EXECUTE_TIMEOUT_S,
+                kernel_name="python3",
+                resources={"metadata": {"path": scratch}},
                 env={**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
             )
             try:
@@ -155,8 +177,11 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
             except (CellTimeoutError, DeadKernelError) as exc:
                 if attempt == EXECUTE_ATTEMPTS:
                     raise
-                print(f"executing the solution stalled ({type(exc).__name__}: {str(exc).strip()[:200]}); "
-                      "running it again in a fresh kernel", file=sys.stderr)
+                print(
+                    f"executing the solution stalled ({type(exc).__name__}: {str(exc).strip()[:200]}); "
+                    "running it again in a fresh kernel",
+                    file=sys.stderr,
+                )
     del nb.cells[0]
     for cell in nb.cells:
         if cell.cell_type == "code" and "export_submission(" in cell.source:
@@ -233,11 +258,19 @@ def _replace_dir(path: pathlib.Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=pathlib.Path, default=ROOT, help="where to write student/, autograder/ "
-                        "and solutions/ (default: the repository root)")
-    parser.add_argument("--pdf", action="store_true", default=pdf_requested(),
-                        help="students' export adds a PDF and the autograder makes one (needs pandoc and "
-                        "LaTeX wherever it runs); default from LAB05_PDF")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=ROOT,
+        help="where to write student/, autograder/ and solutions/ (default: the repository root)",
+    )
+    parser.add_argument(
+        "--pdf",
+        action="store_true",
+        default=pdf_requested(),
+        help="students' export adds a PDF and the autograder makes one (needs pandoc and "
+        "LaTeX wherever it runs); default from LAB05_PDF",
+    )
     args = parser.parse_args(argv)
     try:
         build(args.out, args.pdf)

@@ -30,19 +30,19 @@ class Case:
 
     name: str
     hidden: bool
-    points: object      # test_case(points=...) as written: None when the file's ``points`` list gives them
-    first_line: int     # 1-based: its decorator's line
-    last_line: int      # 1-based: the function's last line
+    points: object  # test_case(points=...) as written: None when the file's ``points`` list gives them
+    first_line: int  # 1-based: its decorator's line
+    last_line: int  # 1-based: the function's last line
 
 
 @dataclasses.dataclass(frozen=True)
 class QuestionFile:
     """A bundle's ``tests/<question>.py`` as written, read with ``ast`` (never run)."""
 
-    path: str           # its name in the bundle, e.g. "tests/training_memory.py"
+    path: str  # its name in the bundle, e.g. "tests/training_memory.py"
     source: str
-    name: str           # the question (``name = ...``; the file's stem when it has none)
-    points: object      # ``points = ...`` as written: a list (one value per case), a number, or None
+    name: str  # the question (``name = ...``; the file's stem when it has none)
+    points: object  # ``points = ...`` as written: a list (one value per case), a number, or None
     points_line: int | None  # 1-based line of ``points = ...``
     cases: tuple[Case, ...]
 
@@ -75,18 +75,34 @@ def read_question_file(path: str, source: str) -> QuestionFile:
                             keywords[k.arg] = ast.literal_eval(k.value)
                         except ValueError:
                             keywords[k.arg] = None
-                    cases.append(Case(node.name, bool(keywords.get("hidden", False)), keywords.get("points"),
-                                      node.decorator_list[0].lineno, node.end_lineno))
+                    cases.append(
+                        Case(
+                            node.name,
+                            bool(keywords.get("hidden", False)),
+                            keywords.get("points"),
+                            node.decorator_list[0].lineno,
+                            node.end_lineno,
+                        )
+                    )
                     break
-    return QuestionFile(path, source, str(values.get("name", pathlib.PurePosixPath(path).stem)),
-                        values.get("points"), points_line, tuple(cases))
+    return QuestionFile(
+        path,
+        source,
+        str(values.get("name", pathlib.PurePosixPath(path).stem)),
+        values.get("points"),
+        points_line,
+        tuple(cases),
+    )
 
 
 def question_files(autograder: pathlib.Path) -> list[QuestionFile]:
     """Every ``tests/*.py`` of the bundle, in name order, read without running anything."""
     with zipfile.ZipFile(autograder) as zf:
-        return [read_question_file(name, zf.read(name).decode("utf-8")) for name in sorted(zf.namelist())
-                if name.startswith(f"{BUNDLE_TESTS}/") and name.endswith(".py")]
+        return [
+            read_question_file(name, zf.read(name).decode("utf-8"))
+            for name in sorted(zf.namelist())
+            if name.startswith(f"{BUNDLE_TESTS}/") and name.endswith(".py")
+        ]
 
 
 def read_questions(autograder: pathlib.Path) -> tuple[str, dict[str, float]]:

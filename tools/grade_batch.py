@@ -38,8 +38,12 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools import sandbox  # noqa: E402
-from tools.batch.coordinator import (DEFAULT_MEMORY, DEFAULT_TIMEOUT,  # noqa: E402,F401
-                                     ROW_FILE, BatchResult, grade_batch, load_row, parse_size, _format_size)
+from tools.batch.coordinator import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,  # noqa: E402,F401
+    _format_size,
+    grade_batch,
+)
 from tools.batch.discover import METADATA_FILE, BatchError, Submission, discover  # noqa: E402,F401
 from tools.batch.row import STATUSES, Row, RowError  # noqa: E402,F401
 from tools.grade_one import UNSANDBOXED_NOTE, unsandboxed_requested  # noqa: E402
@@ -50,8 +54,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; accepted: 1, 2, ... (default: one "
-                                         f"per core, {os.cpu_count()})") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number; accepted: 1, 2, ... (default: one per core, {os.cpu_count()})"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is too small; accepted: a whole number >= 1")
     return value
@@ -61,8 +66,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; accepted: a number > 0, "
-                                         f"e.g. 900") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 900"
+        ) from None
     if not (0 < value < math.inf):
         raise argparse.ArgumentTypeError(f"{text} is not a usable timeout; accepted: a number of seconds > 0")
     return value
@@ -70,15 +76,29 @@ def _seconds(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.grade_batch", description=__doc__.split("\n\n")[0])
-    parser.add_argument("submissions", type=pathlib.Path,
-                        help="Gradescope's export folder, or a folder of .zip/.ipynb files and submission folders")
+    parser.add_argument(
+        "submissions",
+        type=pathlib.Path,
+        help="Gradescope's export folder, or a folder of .zip/.ipynb files and submission folders",
+    )
     parser.add_argument("--out", type=pathlib.Path, default=BATCH_GRADES, help="output folder (default grades/batch/)")
-    parser.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
-                        help="submissions graded at once (default: one per core)")
-    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
-                        help=f"seconds per submission before it is stopped (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--memory-limit", default=_format_size(DEFAULT_MEMORY).replace(" ", ""),
-                        help="address-space limit per process in each sandbox, e.g. 4GiB; 0 for none (default 4GiB)")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="submissions graded at once (default: one per core)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per submission before it is stopped (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=_format_size(DEFAULT_MEMORY).replace(" ", ""),
+        help="address-space limit per process in each sandbox, e.g. 4GiB; 0 for none (default 4GiB)",
+    )
     parser.add_argument("--regrade", action="store_true", help="grade again what an earlier run already graded")
     parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--no-progress", action="store_true", help="print no progress while grading")
@@ -92,9 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     if unsandboxed:
         print(f"grade-batch: WARNING: every submission is {UNSANDBOXED_NOTE}", file=sys.stderr)
     try:
-        result = grade_batch(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
-                             memory_limit=args.memory_limit, regrade=args.regrade, autograder=args.autograder,
-                             progress=not args.no_progress, unsandboxed=unsandboxed)
+        result = grade_batch(
+            args.submissions,
+            args.out,
+            workers=args.workers,
+            timeout=args.timeout,
+            memory_limit=args.memory_limit,
+            regrade=args.regrade,
+            autograder=args.autograder,
+            progress=not args.no_progress,
+            unsandboxed=unsandboxed,
+        )
     except BatchError as exc:
         print(f"grade-batch: {exc}", file=sys.stderr)
         return 2
@@ -102,14 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grade-batch: cannot grade safely: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ngrade-batch: interrupted; what was graded is kept in {args.out / 'results'} and is reused "
-              "when you run the same command again", file=sys.stderr)
+        print(
+            f"\ngrade-batch: interrupted; what was graded is kept in {args.out / 'results'} and is reused "
+            "when you run the same command again",
+            file=sys.stderr,
+        )
         return 130
     counts = ", ".join(f"{s} {sum(r.status == s for r in result.rows)}" for s in STATUSES)
     flagged = sum(1 for r in result.rows if r.flags)
-    print(f"{len(result.rows)} submission(s): {counts}; {flagged} with flags\n"
-          f"gradebook: {result.csv}\nsummary:   {result.out / 'summary.txt'} and summary.png\n"
-          f"mistakes:  {result.out / 'mistakes.txt'} and mistakes.png")
+    print(
+        f"{len(result.rows)} submission(s): {counts}; {flagged} with flags\n"
+        f"gradebook: {result.csv}\nsummary:   {result.out / 'summary.txt'} and summary.png\n"
+        f"mistakes:  {result.out / 'mistakes.txt'} and mistakes.png"
+    )
     return 0
 
 

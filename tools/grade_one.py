@@ -40,11 +40,11 @@ from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, GRADES  # noqa: E402
 from tools.staging import Staged, StagingError, stage  # noqa: E402
 
-DEFAULT_TIMEOUT = 900.0              # seconds: the Gradescope timeout README recommends
-DEFAULT_MEMORY = 4 * 1024 ** 3       # address space per process in the sandbox
+DEFAULT_TIMEOUT = 900.0  # seconds: the Gradescope timeout README recommends
+DEFAULT_MEMORY = 4 * 1024**3  # address space per process in the sandbox
 ACCEPTED = (".zip", ".ipynb")
-MAX_RESULTS_BYTES = 16 * 1024 ** 2   # results.json larger than this is not Otter's
-MAX_LOG_BYTES = 4 * 1024 ** 2        # the log kept is the last 4 MiB of what grading printed
+MAX_RESULTS_BYTES = 16 * 1024**2  # results.json larger than this is not Otter's
+MAX_LOG_BYTES = 4 * 1024**2  # the log kept is the last 4 MiB of what grading printed
 
 
 class GradeError(RuntimeError):
@@ -62,13 +62,13 @@ class GradeError(RuntimeError):
 
 @dataclasses.dataclass
 class Graded:
-    results: dict          # Otter's results.json, validated against the bundle
-    log: str               # what grading printed (its last MAX_LOG_BYTES)
-    unsandboxed: bool      # True when it ran without bubblewrap (UNSANDBOXED=1)
+    results: dict  # Otter's results.json, validated against the bundle
+    log: str  # what grading printed (its last MAX_LOG_BYTES)
+    unsandboxed: bool  # True when it ran without bubblewrap (UNSANDBOXED=1)
     seconds: float
-    removed: list[str]     # what staging dropped from the upload, and why
+    removed: list[str]  # what staging dropped from the upload, and why
     differ: list[str] = dataclasses.field(default_factory=list)  # questions the kernel scored otherwise
-    confined: str = ""     # where the trusted scoring's probe ran
+    confined: str = ""  # where the trusted scoring's probe ran
 
     @property
     def flags(self) -> list[str]:
@@ -76,7 +76,7 @@ class Graded:
 
 
 KERNEL_FLAG = "kernel_results_differ"
-PROBE_LIMITS = dict(memory_bytes=2 * 1024 ** 3, processes=64)
+PROBE_LIMITS = dict(memory_bytes=2 * 1024**3, processes=64)
 
 
 def unsandboxed_requested() -> bool:
@@ -89,8 +89,9 @@ def check_submission(path: pathlib.Path) -> pathlib.Path:
     if not path.exists():
         raise GradeError(f"{path} does not exist")
     if not path.is_dir() and (not path.is_file() or path.suffix.lower() not in ACCEPTED):
-        raise GradeError(f"{path} is not a submission: expected a .zip exported by the notebook, a .ipynb, "
-                         "or a folder holding one")
+        raise GradeError(
+            f"{path} is not a submission: expected a .zip exported by the notebook, a .ipynb, or a folder holding one"
+        )
     return path.resolve()
 
 
@@ -104,6 +105,7 @@ def bundle_questions(autograder: pathlib.Path) -> dict[str, float]:
 
 def validate_results(results, questions: dict[str, float]) -> dict:
     """``results`` if it is a result of this bundle: known test names, 0 <= score <= max_score."""
+
     def bad(why: str) -> GradeError:
         return GradeError(f"results.json is not a valid result of this autograder: {why}; not graded")
 
@@ -129,11 +131,16 @@ def validate_results(results, questions: dict[str, float]) -> dict:
         possible[question] = possible.get(question, 0.0) + top
     over = {q: m for q, m in possible.items() if m > questions[q] + 1e-9}
     if over:
-        raise bad(", ".join(f"{q} is worth {m:g} in results.json but {questions[q]:g} in the bundle"
-                            for q, m in over.items()))
+        raise bad(
+            ", ".join(f"{q} is worth {m:g} in results.json but {questions[q]:g} in the bundle" for q, m in over.items())
+        )
     total = results.get("score")
-    if total is not None and (not isinstance(total, (int, float)) or isinstance(total, bool)
-                              or not math.isfinite(total) or abs(total - sum(earned.values())) > 1e-6):
+    if total is not None and (
+        not isinstance(total, (int, float))
+        or isinstance(total, bool)
+        or not math.isfinite(total)
+        or abs(total - sum(earned.values())) > 1e-6
+    ):
         raise bad(f"its total {total!r} is not the sum of its tests ({sum(earned.values()):g})")
     return results
 
@@ -187,11 +194,17 @@ def _otter_error(log: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP, *,
-                   timeout: float = DEFAULT_TIMEOUT, memory_bytes: int | None = DEFAULT_MEMORY,
-                   unsandboxed: bool | None = None, bundle: Bundle | None = None,
-                   assignment_name: str | None = None,
-                   inspect: Callable[[Staged], None] | None = None) -> Graded:
+def grade_detailed(
+    submission: pathlib.Path,
+    autograder: pathlib.Path = AUTOGRADER_ZIP,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_bytes: int | None = DEFAULT_MEMORY,
+    unsandboxed: bool | None = None,
+    bundle: Bundle | None = None,
+    assignment_name: str | None = None,
+    inspect: Callable[[Staged], None] | None = None,
+) -> Graded:
     """Stage ``submission`` and grade it: trusted scoring (the verdict), then ``otter run`` in the
     sandbox (compared); see the module docstring. The one pipeline of grade-one and the batch.
 
@@ -224,8 +237,9 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRAD
         try:
             staged = stage(pathlib.Path(submission), work / "staged", assignment_name=assignment_name)
         except StagingError as exc:
-            raise GradeError(f"{name} cannot be graded ({exc.status}): {exc}",
-                             "invalid" if exc.status == "invalid" else "error") from exc
+            raise GradeError(
+                f"{name} cannot be graded ({exc.status}): {exc}", "invalid" if exc.status == "invalid" else "error"
+            ) from exc
         if inspect is not None:
             inspect(staged)
         inputs = work / "inputs"
@@ -241,17 +255,32 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRAD
         os.chmod(gradable, 0o644)
         unpacked = bundle.unpacked
         trusted = trusted_module(unpacked)
-        prefix = ("staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed)
-                  if staged.removed else "")
+        prefix = (
+            "staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed) if staged.removed else ""
+        )
 
         def out_of_time(log: str) -> GradeError:
-            return GradeError(f"grading {name} did not finish within {timeout:g} s and was stopped "
-                              "(a cell may loop forever or wait for input)", "timeout", log)
+            return GradeError(
+                f"grading {name} did not finish within {timeout:g} s and was stopped "
+                "(a cell may loop forever or wait for input)",
+                "timeout",
+                log,
+            )
 
         scratch = work / "scratch"
         (scratch / "out").mkdir(parents=True)
-        argv = [sandbox.python_executable(), "-m", "otter", "run", "-a", str(bundle.zip), "-o", str(scratch / "out"),
-                "--no-logo", str(gradable)]
+        argv = [
+            sandbox.python_executable(),
+            "-m",
+            "otter",
+            "run",
+            "-a",
+            str(bundle.zip),
+            "-o",
+            str(scratch / "out"),
+            "--no-logo",
+            str(gradable),
+        ]
         limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
         log_path = work / "grading_log.txt"
         env = {"PYTHONPATH": str(unpacked), trusted.EXTERNAL_ENV: "external"}  # Otter imports the plugin
@@ -259,15 +288,28 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRAD
         # the bundle's tests run here, outside every sandbox. Otter's run comes after, alone, so that
         # nothing it does exists yet, and so that the probe's per-call time limits do not compete
         # with Otter's kernel for the CPU.
-        scored = trusted.score_unpacked(staged.notebook, unpacked, probe_spawner(unsandboxed, memory_bytes),
-                                        deadline=deadline, python=sandbox.python_executable())
+        scored = trusted.score_unpacked(
+            staged.notebook,
+            unpacked,
+            probe_spawner(unsandboxed, memory_bytes),
+            deadline=deadline,
+            python=sandbox.python_executable(),
+        )
         events = "".join(f"\n{event}" for event in scored.events)
         if time.monotonic() >= deadline:
             raise out_of_time(prefix + events.lstrip("\n"))
         with open(log_path, "wb") as log_file:
-            outcome = sandbox.run(argv, timeout=max(0.5, deadline - time.monotonic()), scratch=scratch,
-                                  readonly=[bundle.folder, inputs], limits=limits, env=env, stdout=log_file,
-                                  stderr=subprocess.STDOUT, unsandboxed=unsandboxed)
+            outcome = sandbox.run(
+                argv,
+                timeout=max(0.5, deadline - time.monotonic()),
+                scratch=scratch,
+                readonly=[bundle.folder, inputs],
+                limits=limits,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                unsandboxed=unsandboxed,
+            )
         log = prefix + _read_log(log_path)
         if outcome.timed_out:
             raise out_of_time(log + events)
@@ -286,8 +328,15 @@ def grade_detailed(submission: pathlib.Path, autograder: pathlib.Path = AUTOGRAD
             exc.log = log
             raise
         log += events
-    return Graded(results=results, log=log, unsandboxed=unsandboxed, seconds=time.monotonic() - begin,
-                  removed=staged.removed, differ=differ, confined=scored.confined)
+    return Graded(
+        results=results,
+        log=log,
+        unsandboxed=unsandboxed,
+        seconds=time.monotonic() - begin,
+        removed=staged.removed,
+        differ=differ,
+        confined=scored.confined,
+    )
 
 
 unpack_bundle = unpack  # the bundle's files as Gradescope's source/ holds them (tools/bundle.py)
@@ -325,8 +374,16 @@ def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
 
     def spawn(argv, workdir):
         trusted = sys.modules["lab05_trusted"]
-        box = sandbox.start(argv, scratch=workdir, cwd=workdir, limits=limits, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, unsandboxed=unsandboxed)
+        box = sandbox.start(
+            argv,
+            scratch=workdir,
+            cwd=workdir,
+            limits=limits,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            unsandboxed=unsandboxed,
+        )
         return trusted.Started(box.popen, box.kill, "unsandboxed" if unsandboxed else "bubblewrap")
 
     return spawn
@@ -372,7 +429,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 900") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 900"
+        ) from None
     if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"{text} is not a usable timeout; accepted: a number of seconds > 0")
     return value
@@ -383,21 +442,28 @@ UNSANDBOXED_NOTE = "graded WITHOUT the sandbox (UNSANDBOXED=1): the student's co
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("submission", type=pathlib.Path,
-                        help="a .zip exported by the notebook, a .ipynb, or a folder holding one")
+    parser.add_argument(
+        "submission", type=pathlib.Path, help="a .zip exported by the notebook, a .ipynb, or a folder holding one"
+    )
     parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--out", type=pathlib.Path, help="folder for results.json (default grades/<name>/)")
     parser.add_argument("--force", action="store_true", help="replace the output folder if it exists")
-    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
-                        help=f"seconds before grading is stopped (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds before grading is stopped (default {DEFAULT_TIMEOUT:g})",
+    )
     args = parser.parse_args(argv)
     unsandboxed = unsandboxed_requested()
     try:
         submission = check_submission(args.submission)
         out = args.out or GRADES / submission.stem
         if out.exists() and not args.force:
-            raise GradeError(f"{out} already exists; pass --force (make grade-one ... FORCE=1) to replace "
-                             "it, or choose another folder with --out")
+            raise GradeError(
+                f"{out} already exists; pass --force (make grade-one ... FORCE=1) to replace "
+                "it, or choose another folder with --out"
+            )
         if unsandboxed:
             print(f"grade-one: WARNING: {UNSANDBOXED_NOTE}", file=sys.stderr)
         graded = grade_detailed(submission, args.autograder.resolve(), timeout=args.timeout, unsandboxed=unsandboxed)
@@ -411,15 +477,20 @@ def main(argv: list[str] | None = None) -> int:
     table = format_scores(graded.results)
     how = UNSANDBOXED_NOTE if graded.unsandboxed else "graded in the sandbox (bubblewrap)"
     if graded.differ:
-        how += (f"\nintegrity flag {KERNEL_FLAG}: the scores computed in the notebook's kernel differ from the "
-                f"trusted scores for {', '.join(graded.differ)}; the trusted scores stand")
+        how += (
+            f"\nintegrity flag {KERNEL_FLAG}: the scores computed in the notebook's kernel differ from the "
+            f"trusted scores for {', '.join(graded.differ)}; the trusted scores stand"
+        )
     (out / "results.json").write_text(json.dumps(graded.results, indent=2) + "\n", encoding="utf-8")
     (out / "scores.txt").write_text(f"{table}\n\n{how}\n", encoding="utf-8")
     (out / "grading_log.txt").write_text(graded.log, encoding="utf-8")
-    dropped = ("\ndropped from the upload:\n" + "\n".join(f"  {r}" for r in graded.removed) + "\n"
-               if graded.removed else "")
-    print(f"{submission.name}\n\n{table}\n{dropped}\n{how} in {graded.seconds:.1f} s\n"
-          f"Otter's results: {out / 'results.json'}")
+    dropped = (
+        "\ndropped from the upload:\n" + "\n".join(f"  {r}" for r in graded.removed) + "\n" if graded.removed else ""
+    )
+    print(
+        f"{submission.name}\n\n{table}\n{dropped}\n{how} in {graded.seconds:.1f} s\n"
+        f"Otter's results: {out / 'results.json'}"
+    )
     return 0
 
 

@@ -49,22 +49,88 @@ FLAGS = {
 # Modules whose objects the grading depends on (the notebook imports them as aliases too).
 GRADER_MODULES = {"otter", "lab05_checks", "lab05_hidden", "lab05_helpers", "lab05_reference"}
 # Libraries the checks and hidden tests compare with: patching them can make a wrong answer pass.
-LIBRARY_MODULES = {"builtins", "numpy", "math", "numbers", "json", "jsonschema", "pathlib", "signal",
-                   "contextlib", "unittest", "pytest", "sys", "os", "time", "io"}
+LIBRARY_MODULES = {
+    "builtins",
+    "numpy",
+    "math",
+    "numbers",
+    "json",
+    "jsonschema",
+    "pathlib",
+    "signal",
+    "contextlib",
+    "unittest",
+    "pytest",
+    "sys",
+    "os",
+    "time",
+    "io",
+}
 # Names of Otter's and the lab's grading objects, whatever module they were imported from.
-GRADER_NAMES = {"grader", "Checker", "GradingResults", "TestFile", "TestCollection", "test_case",
-                "LAST_WRITTEN", "IMPORTED_AT", "__builtins__"}
+GRADER_NAMES = {
+    "grader",
+    "Checker",
+    "GradingResults",
+    "TestFile",
+    "TestCollection",
+    "test_case",
+    "LAST_WRITTEN",
+    "IMPORTED_AT",
+    "__builtins__",
+}
 BOOKKEEPING = {"LAST_WRITTEN", "IMPORTED_AT"}
 RESULT_NAMES = {"GradingResults", "get_results", "OTTER_LOG_FILENAME"}
-MUTATORS = {"update", "clear", "pop", "popitem", "setdefault", "append", "extend", "insert", "remove",
-            "__setitem__", "__delitem__", "__setattr__", "__delattr__", "add", "discard", "sort", "reverse"}
+MUTATORS = {
+    "update",
+    "clear",
+    "pop",
+    "popitem",
+    "setdefault",
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "__setitem__",
+    "__delitem__",
+    "__setattr__",
+    "__delattr__",
+    "add",
+    "discard",
+    "sort",
+    "reverse",
+}
 DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "execfile"}
-SHELL_CALLS = {"os.system", "os.popen", "os.execv", "os.execl", "os.spawnl", "subprocess.run",
-               "subprocess.Popen", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
-               "subprocess.getoutput", "subprocess.getstatusoutput"}
+SHELL_CALLS = {
+    "os.system",
+    "os.popen",
+    "os.execv",
+    "os.execl",
+    "os.spawnl",
+    "subprocess.run",
+    "subprocess.Popen",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
+}
 IPYTHON_SHELL = {"system", "getoutput"}
-DYNAMIC_MAGICS = {"run", "load", "loadpy", "load_ext", "bash", "sh", "script", "system", "sx", "writefile",
-                  "perl", "ruby", "python", "python3"}
+DYNAMIC_MAGICS = {
+    "run",
+    "load",
+    "loadpy",
+    "load_ext",
+    "bash",
+    "sh",
+    "script",
+    "system",
+    "sx",
+    "writefile",
+    "perl",
+    "ruby",
+    "python",
+    "python3",
+}
 
 GRADER_FILE_PATTERNS = [
     (re.compile(r"(?:^|[/\\\s'\"])tests[/\\*]|^\s*(?:\.[/\\])?tests\s*$"), "the tests/ folder"),
@@ -83,9 +149,9 @@ RESULT_PATTERNS = [
 FALLBACK_PATCH = re.compile(
     r"\b(?:grader|otter|Checker|lab05_\w+|helpers|checks|np|numpy|math|builtins|__builtins__)(?:\.\w+)+"
     r"\s*(?:\[[^\]]*\]\s*)?(?:[-+*/|&]?=)(?!=)|\bsetattr\s*\(|\bdelattr\s*\(|\bsys\.modules\b|mock\.patch"
-    r"|\b(?:LAST_WRITTEN|IMPORTED_AT)\b")
-FALLBACK_DYNAMIC = re.compile(r"\b(?:exec|eval|compile|__import__)\s*\(|\bimport_module\s*\(|^\s*[!%]",
-                              re.MULTILINE)
+    r"|\b(?:LAST_WRITTEN|IMPORTED_AT)\b"
+)
+FALLBACK_DYNAMIC = re.compile(r"\b(?:exec|eval|compile|__import__)\s*\(|\bimport_module\s*\(|^\s*[!%]", re.MULTILINE)
 CODE_SUFFIXES = {".py", ".pth", ".so", ".pyc", ".pyd", ".ipynb"}
 EXPECTED_EXTRA = {"design_ledger.json"}
 
@@ -213,8 +279,13 @@ class _Scanner(ast.NodeVisitor):
         top = module.split(".")[0]
         if top in ("lab05_hidden", "lab05_reference"):
             self.add("reads_grader_files", f"imports {module}")
-        if module in ("otter.execute", "otter.test_files", "otter.run", "otter.execute.Checker",
-                      "otter.test_files.GradingResults") or module.startswith("otter.run."):
+        if module in (
+            "otter.execute",
+            "otter.test_files",
+            "otter.run",
+            "otter.execute.Checker",
+            "otter.test_files.GradingResults",
+        ) or module.startswith("otter.run."):
             self.add("patches_grader", f"imports Otter's grading internals ({module})")
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -432,8 +503,11 @@ def extra_files(names: list[str], notebook: str) -> list[Flag]:
             continue
         if path.parts and path.parts[0] in ("__MACOSX", ".ipynb_checkpoints"):
             continue
-        if path.suffix.lower() in CODE_SUFFIXES or path.parts[0] == "tests" or path.name.startswith(
-                ("sitecustomize", "usercustomize")):
+        if (
+            path.suffix.lower() in CODE_SUFFIXES
+            or path.parts[0] == "tests"
+            or path.name.startswith(("sitecustomize", "usercustomize"))
+        ):
             flags.append(Flag("extra_files", f"ships {name}"))
     return flags
 

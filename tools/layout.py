@@ -16,22 +16,22 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "assignment"        # the only source an author edits
-STUDENT = ROOT / "student"              # generated: what students receive
-SOLUTIONS = ROOT / "solutions"          # generated: the reference module and the executed solution
-AUTOGRADER = ROOT / "autograder"        # generated: Otter's autograder output
+ASSIGNMENT = ROOT / "assignment"  # the only source an author edits
+STUDENT = ROOT / "student"  # generated: what students receive
+SOLUTIONS = ROOT / "solutions"  # generated: the reference module and the executed solution
+AUTOGRADER = ROOT / "autograder"  # generated: Otter's autograder output
 AUTOGRADER_ZIP = AUTOGRADER / "autograder.zip"  # the bundle for Gradescope, under the name the build gives it
-GRADES = ROOT / "grades"                # where grading writes, by default
-BATCH_GRADES = GRADES / "batch"         # make grade's default output folder
+GRADES = ROOT / "grades"  # where grading writes, by default
+BATCH_GRADES = GRADES / "batch"  # make grade's default output folder
 
-NAME = "lab05_nn_compute"               # the assignment's name (Otter's assignment_name)
-NOTEBOOK = f"{NAME}.ipynb"              # the notebook's file name: master, student's, solution, submission
-HANDOUT = f"{NAME}_handout.ipynb"       # the solution without Otter's markers, to hand out
-REFERENCE = "lab05_reference.py"        # the reference module the build extracts into solutions/
-HIDDEN = "lab05_hidden.py"              # the hidden tests
-PUBLIC_CHECKS = "lab05_checks.py"       # the public checks behind grader.check
-PLUGIN = "lab05_trusted.py"             # the Otter plugin that scores outside the kernel
-LEDGER = "design_ledger.json"           # the Design Ledger the notebook writes
+NAME = "lab05_nn_compute"  # the assignment's name (Otter's assignment_name)
+NOTEBOOK = f"{NAME}.ipynb"  # the notebook's file name: master, student's, solution, submission
+HANDOUT = f"{NAME}_handout.ipynb"  # the solution without Otter's markers, to hand out
+REFERENCE = "lab05_reference.py"  # the reference module the build extracts into solutions/
+HIDDEN = "lab05_hidden.py"  # the hidden tests
+PUBLIC_CHECKS = "lab05_checks.py"  # the public checks behind grader.check
+PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel
+LEDGER = "design_ledger.json"  # the Design Ledger the notebook writes
 #: The grading environment's requirements file, as the master's config names it (``requirements:``);
 #: the build writes it into the staged sources from the lock, and it must never reach students.
 BUNDLE_REQUIREMENTS = "autograder_requirements.txt"
@@ -76,4 +76,3 @@ def autograder_only_files() -> tuple[str, ...]:
     """The files only the autograder may hold: the config's ``autograder_files:`` and the grading
     environment's requirements."""
     return (*master_config().get("autograder_files", ()), BUNDLE_REQUIREMENTS)
-

@@ -28,8 +28,16 @@ REFERENCE = layout.SOLUTIONS / layout.REFERENCE
 HIDDEN = layout.ASSIGNMENT / layout.HIDDEN
 # (Otter keeps "<!-- BEGIN QUESTION -->" comments in students' markdown on purpose: they mark
 # manually graded answers for PDF filtering, so they are not listed here.)
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT", "END PROMPT", "# SOLUTION", "BEGIN TESTS",
-           "BEGIN TEST CONFIG", "hidden: true")
+MARKERS = (
+    "BEGIN SOLUTION",
+    "END SOLUTION",
+    "BEGIN PROMPT",
+    "END PROMPT",
+    "# SOLUTION",
+    "BEGIN TESTS",
+    "BEGIN TEST CONFIG",
+    "hidden: true",
+)
 
 
 def _text(path: pathlib.Path) -> str:
@@ -60,8 +68,11 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
             text = ast.unparse(stmt)
             if re.match(r"^\w+ = check_\w+\(", text) or text.startswith("check_"):
                 continue  # argument checks are given to students
-            lines.extend(line.strip() for line in text.splitlines()
-                         if len(line.strip()) > 12 and not re.fullmatch(r"return \w+", line.strip()))
+            lines.extend(
+                line.strip()
+                for line in text.splitlines()
+                if len(line.strip()) > 12 and not re.fullmatch(r"return \w+", line.strip())
+            )
         out[node.name] = lines
     return out
 
@@ -86,9 +97,11 @@ def reference_values() -> dict[int, str]:
     finally:
         del sys.path[:2]
     mnist = list(helpers.MNIST_LAYER_SIZES)
-    values = {ref.parameter_count(mnist): "parameter_count(MNIST)",
-              ref.inference_memory(mnist): "inference_memory(MNIST)",
-              ref.extra_transistors(1000, 10, "sigmoid"): "extra_transistors(1000, 10, 'sigmoid')"}
+    values = {
+        ref.parameter_count(mnist): "parameter_count(MNIST)",
+        ref.inference_memory(mnist): "inference_memory(MNIST)",
+        ref.extra_transistors(1000, 10, "sigmoid"): "extra_transistors(1000, 10, 'sigmoid')",
+    }
     for key, value in ref.training_memory(mnist, 32).items():
         values.setdefault(value, f"training_memory(MNIST, 32)[{key!r}]")
     for device, budget in helpers.DEVICE_BUDGETS_BYTES.items():
@@ -133,13 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     folder = pathlib.Path(args[0]) if args else layout.STUDENT
     if not folder.is_dir():
-        print(f"leakcheck: {folder} is not a folder: build the student distribution with `make` first",
-              file=sys.stderr)
+        print(f"leakcheck: {folder} is not a folder: build the student distribution with `make` first", file=sys.stderr)
         return 2
     problems = scan(folder)
     for line in problems:
         print(line)
-    count = len(list(p for p in folder.rglob('*') if p.is_file()))
+    count = len(list(p for p in folder.rglob("*") if p.is_file()))
     print(f"leakcheck: {len(problems)} leak(s) in {count} file(s) under {folder}")
     return 1 if problems else 0
 

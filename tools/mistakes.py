@@ -49,7 +49,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
 from tools.bundle import read_questions  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, HIDDEN  # noqa: E402
 
-HIDDEN_MODULE = f"{BUNDLE_FILES}/{HIDDEN}"   # where the bundle keeps the hidden tests (and MISTAKES)
+HIDDEN_MODULE = f"{BUNDLE_FILES}/{HIDDEN}"  # where the bundle keeps the hidden tests (and MISTAKES)
 TEXT_FILE, FIGURE_FILE = "mistakes.txt", "mistakes.png"
 OTHER = "other"
 
@@ -59,8 +59,8 @@ MAX_ID_CHARS = 64
 #: A tag at the end of a line of a message: `` [mistake: <id>]`` (what is inside is checked after).
 _TAG_AT_END = re.compile(r" \[mistake: ([^\[\]\n]{0,200})\]$")
 
-MAX_RESULTS_BYTES = 16 * 1024 ** 2   # as tools/grade_one.py accepts from Otter
-MAX_GRADES_BYTES = 64 * 1024 ** 2
+MAX_RESULTS_BYTES = 16 * 1024**2  # as tools/grade_one.py accepts from Otter
+MAX_GRADES_BYTES = 64 * 1024**2
 _SUBMISSION_KEY = re.compile(r"[^/\\\x00]{1,255}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -75,8 +75,11 @@ class MistakesError(ValueError):
 def mistakes_table(source: str) -> dict[str, str]:
     """``MISTAKES`` as the hidden tests' ``source`` defines it (a literal dict), checked."""
     for node in ast.parse(source).body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (
-            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        )
         if isinstance(target, ast.Name) and target.id == "MISTAKES" and node.value is not None:
             table = ast.literal_eval(node.value)
             break
@@ -98,8 +101,10 @@ def read_bundle(autograder: pathlib.Path) -> tuple[dict[str, float], dict[str, s
     """``({question: points}, MISTAKES)`` of the autograder bundle."""
     autograder = pathlib.Path(autograder)
     if not autograder.is_file():
-        raise MistakesError(f"{autograder} does not exist: run `make` to build the autograder bundle, or pass "
-                            "--autograder path/to/autograder.zip")
+        raise MistakesError(
+            f"{autograder} does not exist: run `make` to build the autograder bundle, or pass "
+            "--autograder path/to/autograder.zip"
+        )
     try:
         _, questions = read_questions(autograder)
         with zipfile.ZipFile(autograder) as zf:
@@ -151,8 +156,9 @@ def read_gradebook(out: pathlib.Path, known: dict[str, float]) -> tuple[list[str
     try:
         data = _read_capped(path, MAX_GRADES_BYTES)
     except FileNotFoundError:
-        raise MistakesError(f"{path} does not exist: {out} is not a graded folder (run `make grade` first, "
-                            "or give the OUT it wrote)") from None
+        raise MistakesError(
+            f"{path} does not exist: {out} is not a graded folder (run `make grade` first, or give the OUT it wrote)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise MistakesError(f"{path} cannot be read ({exc})") from None
     limit = csv.field_size_limit(MAX_GRADES_BYTES)  # a long message or flag detail is still one field
@@ -175,7 +181,10 @@ def read_gradebook(out: pathlib.Path, known: dict[str, float]) -> tuple[list[str
     for values in rows:
         if not values:
             continue
-        get = (lambda name: values[column[name]] if name in column and column[name] < len(values) else "")
+
+        def get(name: str, values: list = values) -> str:
+            return values[column[name]] if name in column and column[name] < len(values) else ""
+
         scores = {}
         for q in questions:
             try:
@@ -228,10 +237,10 @@ def tags(text: str) -> list[str]:
 class Named:
     """What one results.json names."""
 
-    mistakes: dict[str, set[str]]   # question -> ids of known mistakes its messages name
-    rejected: int = 0               # tags that are not ids of the table
-    unknown: int = 0                # scored tests of questions the gradebook does not have
-    malformed: int = 0              # test entries that are not {name: str, output: str, ...}
+    mistakes: dict[str, set[str]]  # question -> ids of known mistakes its messages name
+    rejected: int = 0  # tags that are not ids of the table
+    unknown: int = 0  # scored tests of questions the gradebook does not have
+    malformed: int = 0  # test entries that are not {name: str, output: str, ...}
 
 
 def named_mistakes(results: dict, questions: list[str], mistakes: dict[str, str]) -> Named:
@@ -265,9 +274,9 @@ class Tally:
     question: str
     points: float
     full: list[str] = dataclasses.field(default_factory=list)
-    named: dict[str, list[str]] = dataclasses.field(default_factory=dict)   # id -> who
+    named: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # id -> who
     other: list[str] = dataclasses.field(default_factory=list)
-    parts: dict[str, float] = dataclasses.field(default_factory=dict)      # id or OTHER -> share of submissions
+    parts: dict[str, float] = dataclasses.field(default_factory=dict)  # id or OTHER -> share of submissions
 
     def lost(self) -> list[tuple[str, list[str]]]:
         """``(id, who)`` of each named mistake, most frequent first, then other."""
@@ -278,8 +287,8 @@ class Tally:
 @dataclasses.dataclass
 class Report:
     tallies: list[Tally]
-    graded: int                 # submissions graded ok: every share is of these
-    not_graded: list[str]       # the others, with their status
+    graded: int  # submissions graded ok: every share is of these
+    not_graded: list[str]  # the others, with their status
     mistakes: dict[str, str]
     notes: list[str]
 
@@ -318,16 +327,20 @@ def tally(out: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP) -> Repor
                 t.other.append(entry.who)
                 t.parts[OTHER] = t.parts.get(OTHER, 0.0) + 1
     if unreadable:
-        notes.append("results.json not used (the points these submissions lost count as other): "
-                     + "; ".join(unreadable))
+        notes.append(
+            "results.json not used (the points these submissions lost count as other): " + "; ".join(unreadable)
+        )
     if rejected:
         notes.append(f"{rejected} mistake tag(s) in the results name no mistake of the bundle's table; not counted")
     if unknown:
-        notes.append(f"{unknown} scored test(s) in the results belong to no question of grades.csv and the bundle; "
-                     "not read")
+        notes.append(
+            f"{unknown} scored test(s) in the results belong to no question of grades.csv and the bundle; not read"
+        )
     if malformed:
-        notes.append(f"{malformed} test entr{'y' if malformed == 1 else 'ies'} in the results are not Otter's "
-                     "(a name and an output); not read")
+        notes.append(
+            f"{malformed} test entr{'y' if malformed == 1 else 'ies'} in the results are not Otter's "
+            "(a name and an output); not read"
+        )
     return Report(list(tallies.values()), len(graded), not_graded, mistakes, notes)
 
 
@@ -341,13 +354,18 @@ def _share(count: int, of: int) -> str:
 def render(report: Report) -> str:
     """mistakes.txt."""
     n = report.graded
-    lines = ["What the class got wrong: the mistakes the hidden tests named, question by question.",
-             f"Shares are of the {n} submission(s) graded ok."]
+    lines = [
+        "What the class got wrong: the mistakes the hidden tests named, question by question.",
+        f"Shares are of the {n} submission(s) graded ok.",
+    ]
     if report.not_graded:
         lines.append(f"Not graded ok, so not counted ({len(report.not_graded)}): {', '.join(report.not_graded)}")
-    lines += ["A submission that lost points on a question is listed under each mistake its messages there name",
-              "(it can make several), and under 'other' when they name none. The ids are described in the",
-              "README, 'What the class got wrong', and in MISTAKES in assignment/lab05_hidden.py.", ""]
+    lines += [
+        "A submission that lost points on a question is listed under each mistake its messages there name",
+        "(it can make several), and under 'other' when they name none. The ids are described in the",
+        "README, 'What the class got wrong', and in MISTAKES in assignment/lab05_hidden.py.",
+        "",
+    ]
     if not n:
         lines.append("No submission was graded ok: there is nothing to count.")
     for t in report.tallies if n else []:
@@ -365,8 +383,24 @@ def render(report: Report) -> str:
 
 
 FULL_COLOR, OTHER_COLOR = "#55A868", "#BBBBBB"
-_PALETTE = ["#C44E52", "#DD8452", "#8172B3", "#937860", "#DA8BC3", "#4C72B0", "#CCB974", "#64B5CD",
-            "#8C1D40", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF", "#9467BD", "#D62728", "#FF9896"]
+_PALETTE = [
+    "#C44E52",
+    "#DD8452",
+    "#8172B3",
+    "#937860",
+    "#DA8BC3",
+    "#4C72B0",
+    "#CCB974",
+    "#64B5CD",
+    "#8C1D40",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+    "#9467BD",
+    "#D62728",
+    "#FF9896",
+]
 
 
 def draw(report: Report):
@@ -392,13 +426,21 @@ def draw(report: Report):
         for name, width, color in segments:
             if width <= 0:
                 continue
-            ax.barh(y, width, left=left, color=color, edgecolor="white", height=0.7,
-                    hatch="//" if name == OTHER else None)
+            ax.barh(
+                y, width, left=left, color=color, edgecolor="white", height=0.7, hatch="//" if name == OTHER else None
+            )
             if width >= 4:
                 named = name != "full marks" and width >= 0.6 * len(name) + 2  # room for the id
                 text = f"{name}\n{width:.0f}%" if named else f"{width:.0f}%"
-                ax.text(left + width / 2, y, text, ha="center", va="center", fontsize=8,
-                        color="white" if name not in (OTHER,) else "black")
+                ax.text(
+                    left + width / 2,
+                    y,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if name not in (OTHER,) else "black",
+                )
             left += width
         labels.append(f"{t.question} ({t.points:g})")
     if tallies:
@@ -408,16 +450,28 @@ def draw(report: Report):
         ax.text(50, 0, "no submission graded ok", ha="center", va="center")
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"share of the {n} submission(s) graded ok, %")
-    ax.set_title("What the class got wrong: full marks, each mistake the hidden tests named, and other",
-                 fontsize=11)
-    handles = [Patch(color=FULL_COLOR, label="full marks"), Patch(facecolor=OTHER_COLOR, hatch="//",
-                                                                   label="other (lost points, no mistake named)")]
+    ax.set_title("What the class got wrong: full marks, each mistake the hidden tests named, and other", fontsize=11)
+    handles = [
+        Patch(color=FULL_COLOR, label="full marks"),
+        Patch(facecolor=OTHER_COLOR, hatch="//", label="other (lost points, no mistake named)"),
+    ]
     handles += [Patch(color=colors[m], label=m) for m in used]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.4 / max(1, len(tallies))),
-              ncol=2 if len(handles) > 4 else len(handles), fontsize=8, frameon=False)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08 - 0.4 / max(1, len(tallies))),
+        ncol=2 if len(handles) > 4 else len(handles),
+        fontsize=8,
+        frameon=False,
+    )
     if any(len(t.named.get(m, [])) != t.parts.get(m, 0) for t in tallies for m in t.named):
-        fig.text(0.01, 0.005, "A submission with several named mistakes on a question counts as an equal part "
-                 "of each.", fontsize=7, color="#555555")
+        fig.text(
+            0.01,
+            0.005,
+            "A submission with several named mistakes on a question counts as an equal part of each.",
+            fontsize=7,
+            color="#555555",
+        )
     fig.tight_layout()
     return fig
 
@@ -455,10 +509,19 @@ def write_report(out: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mistakes", description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=pathlib.Path, nargs="?", default=BATCH_GRADES,
-                        help="the folder `make grade` wrote (default grades/batch/)")
-    parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP,
-                        help="the bundle that graded it (default autograder/autograder.zip)")
+    parser.add_argument(
+        "out",
+        type=pathlib.Path,
+        nargs="?",
+        default=BATCH_GRADES,
+        help="the folder `make grade` wrote (default grades/batch/)",
+    )
+    parser.add_argument(
+        "--autograder",
+        type=pathlib.Path,
+        default=AUTOGRADER_ZIP,
+        help="the bundle that graded it (default autograder/autograder.zip)",
+    )
     args = parser.parse_args(argv)
     try:
         report = write_report(args.out, args.autograder)

@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from tools import layout, notebooks
 from tools import mutants as corpus_module
@@ -39,8 +39,10 @@ from tools.layout import AUTOGRADER_ZIP
 BASELINE = "(solution)"
 DEFAULT_JOBS = 2
 
-_RESULT_BLOCK = re.compile(r"^\s*(?P<question>[\w]+) - (?P<number>\d+) result:\n(?P<body>.*?)(?=^\s*[\w]+ - \d+ result:\n|\Z)",
-                           re.MULTILINE | re.DOTALL)
+_RESULT_BLOCK = re.compile(
+    r"^\s*(?P<question>[\w]+) - (?P<number>\d+) result:\n(?P<body>.*?)(?=^\s*[\w]+ - \d+ result:\n|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
 _CHECK_CALL = re.compile(r"lab05_(?P<module>hidden|checks)\.(?P<check>(?:check|test)_\w+)\(env\)")
 
 
@@ -60,7 +62,7 @@ def _split_functions(source: str) -> list[tuple[str, str]]:
         if not isinstance(node, ast.FunctionDef):
             raise MutantError(f"only function definitions may be given as source, found {type(node).__name__}")
         start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-        out.append((node.name, "\n".join(lines[start:node.end_lineno])))
+        out.append((node.name, "\n".join(lines[start : node.end_lineno])))
     return out
 
 
@@ -100,8 +102,8 @@ def inject(nb, mutant):
 def _warm_up() -> None:
     """Import what grading needs once, before the threads start."""
     layout.import_lab_modules_from_the_project()
-    import otter.run  # noqa: F401
     import nbformat  # noqa: F401
+    import otter.run  # noqa: F401
 
     from tools import grade_one  # noqa: F401
 
@@ -146,8 +148,15 @@ def case_results(output: str) -> list[CaseResult]:
         body = match["body"]
         call = _CHECK_CALL.search(body)
         passed = "Test case passed" in body and "Test case failed" not in body
-        cases.append(CaseResult(int(match["number"]), passed, call["check"] if call else "",
-                              bool(call and call["module"] == "hidden"), body))
+        cases.append(
+            CaseResult(
+                int(match["number"]),
+                passed,
+                call["check"] if call else "",
+                bool(call and call["module"] == "hidden"),
+                body,
+            )
+        )
     return cases
 
 
@@ -199,7 +208,9 @@ class Outcome:
     def ok(self) -> bool:
         if self.error:
             return False
-        return not self.changed if self.mutant.correct else self.caught and not self.elsewhere and self.names_its_mistake
+        return (
+            not self.changed if self.mutant.correct else self.caught and not self.elsewhere and self.names_its_mistake
+        )
 
     @property
     def verdict(self) -> str:
@@ -218,7 +229,9 @@ class Outcome:
 
     def hidden_failure_text(self) -> str:
         """The text of every failed hidden test case, across all questions."""
-        return "\n".join(c.text for q in self.outputs for c in case_results(self.outputs[q]) if c.hidden and not c.passed)
+        return "\n".join(
+            c.text for q in self.outputs for c in case_results(self.outputs[q]) if c.hidden and not c.passed
+        )
 
 
 @dataclasses.dataclass
@@ -288,8 +301,9 @@ class Report:
         return "\n".join(lines)
 
 
-def run(corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS,
-        autograder: pathlib.Path = AUTOGRADER_ZIP, progress=None) -> Report:
+def run(
+    corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS, autograder: pathlib.Path = AUTOGRADER_ZIP, progress=None
+) -> Report:
     """Grade the solution and every entry of ``corpus`` (default: the whole corpus)."""
     corpus = list(corpus_module.CORPUS if corpus is None else corpus)
     names = [m.name for m in corpus]
@@ -322,13 +336,28 @@ def run(corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS,
                 if progress:
                     progress(name, raw[name])
     base_raw = raw[BASELINE]
-    baseline = Outcome(None, BASELINE, base_raw.get("scores", {}), base_raw.get("outputs", {}),
-                       base_raw["seconds"], base_raw.get("error"))
+    baseline = Outcome(
+        None,
+        BASELINE,
+        base_raw.get("scores", {}),
+        base_raw.get("outputs", {}),
+        base_raw["seconds"],
+        base_raw.get("error"),
+    )
     outcomes = []
     for mutant in corpus:
         r = raw[mutant.name]
-        outcomes.append(Outcome(mutant, mutant.name, r.get("scores", {}), r.get("outputs", {}), r["seconds"],
-                                r.get("error"), baseline.scores))
+        outcomes.append(
+            Outcome(
+                mutant,
+                mutant.name,
+                r.get("scores", {}),
+                r.get("outputs", {}),
+                r["seconds"],
+                r.get("error"),
+                baseline.scores,
+            )
+        )
     return Report(baseline, outcomes, time.perf_counter() - start, jobs)
 
 

@@ -51,7 +51,7 @@ def replace_function(nb: nbformat.NotebookNode, name: str, source: str) -> nbfor
             lines = cell.source.splitlines()
             node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
             start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-            cell.source = "\n".join(lines[:start] + source.strip("\n").splitlines() + lines[node.end_lineno:])
+            cell.source = "\n".join(lines[:start] + source.strip("\n").splitlines() + lines[node.end_lineno :])
             return nb
     raise KeyError(f"no cell defines {name}")
 
@@ -104,7 +104,7 @@ def function_source(nb: nbformat.NotebookNode, name: str) -> str:
             tree = ast.parse(cell.source)
             node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
             start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-            return "\n".join(cell.source.splitlines()[start:node.end_lineno])
+            return "\n".join(cell.source.splitlines()[start : node.end_lineno])
     raise KeyError(f"no cell defines {name}")
 
 

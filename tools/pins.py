@@ -119,8 +119,9 @@ def check_installed(lock: dict[str, tuple[str, str]]) -> None:
         raise PinError(f"the environment differs from requirements.txt: {shown}; run `make venv`")
 
 
-def only_for_tests(lock: dict[str, tuple[str, str]] | None = None,
-              requirements_in: pathlib.Path = REQUIREMENTS_IN) -> set[str]:
+def only_for_tests(
+    lock: dict[str, tuple[str, str]] | None = None, requirements_in: pathlib.Path = REQUIREMENTS_IN
+) -> set[str]:
     """Canonical names of the lock's packages that only ``# test-only`` requirements pull in."""
     lock = read_lock() if lock is None else lock
     roots = top_level(requirements_in)
@@ -142,16 +143,21 @@ def bundle_pins(lock_path: pathlib.Path = LOCK, requirements_in: pathlib.Path = 
 
 def bundle_requirements(pins: dict[str, str]) -> str:
     """The requirements file handed to Otter Assign (``requirements:`` in the master's config)."""
-    lines = [f"{name}=={version}" for name, version in sorted(pins.items(), key=lambda kv: kv[0].lower())
-             if canonical(name) != OTTER]
+    lines = [
+        f"{name}=={version}"
+        for name, version in sorted(pins.items(), key=lambda kv: kv[0].lower())
+        if canonical(name) != OTTER
+    ]
     return BUNDLE_HEADER.format(otter=pins[next(n for n in pins if canonical(n) == OTTER)]) + "\n".join(lines) + "\n"
 
 
 def write_lock(report: pathlib.Path, out: pathlib.Path, python: str) -> None:
     """Write the lock from ``pip install --dry-run --report`` output."""
     data = json.loads(report.read_text(encoding="utf-8"))
-    pins = sorted(((item["metadata"]["name"], item["metadata"]["version"]) for item in data["install"]),
-                  key=lambda pin: pin[0].lower())
+    pins = sorted(
+        ((item["metadata"]["name"], item["metadata"]["version"]) for item in data["install"]),
+        key=lambda pin: pin[0].lower(),
+    )
     out.write_text(LOCK_HEADER.format(python=python) + "".join(f"{n}=={v}\n" for n, v in pins), encoding="utf-8")
     print(f"pinned {len(pins)} packages in {out.name} for Python {python}+")
 

@@ -51,17 +51,31 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-GiB = 1024 ** 3
-MiB = 1024 ** 2
-SANDBOX_UID = 65534              # the uid inside the sandbox when run as a normal user
-SLOT_UID_BASE = 61000            # run as root: the sandbox of slot n runs as uid 61000 + n
+GiB = 1024**3
+MiB = 1024**2
+SANDBOX_UID = 65534  # the uid inside the sandbox when run as a normal user
+SLOT_UID_BASE = 61000  # run as root: the sandbox of slot n runs as uid 61000 + n
 SLOTS = 1000
 SLOT_LOCKS = Path("/run/lab05-sandbox") if os.access("/run", os.W_OK) else Path(tempfile.gettempdir()) / "lab05-sandbox"
-PRIVATE = "/tmp/home"            # HOME and the tool folders, on the sandbox's private /tmp
-SETUP_TIMEOUT = 30.0             # seconds bwrap may take to start the command
-GONE_TIMEOUT = 10.0              # seconds to wait for the sandbox's processes to disappear after a kill
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf", "hosts",
-             "host.conf", "alternatives", "mime.types", "os-release", "fonts", "ssl", "ca-certificates")
+PRIVATE = "/tmp/home"  # HOME and the tool folders, on the sandbox's private /tmp
+SETUP_TIMEOUT = 30.0  # seconds bwrap may take to start the command
+GONE_TIMEOUT = 10.0  # seconds to wait for the sandbox's processes to disappear after a kill
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "nsswitch.conf",
+    "hosts",
+    "host.conf",
+    "alternatives",
+    "mime.types",
+    "os-release",
+    "fonts",
+    "ssl",
+    "ca-certificates",
+)
 SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 HOW_TO_FIX = (
@@ -71,7 +85,8 @@ HOW_TO_FIX = (
     "also `sysctl kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile for bwrap). "
     "macOS (and Windows) cannot run it: grade in Docker with `otter grade` instead (README, 'Beyond one "
     "laptop'). To grade anyway without the sandbox, set UNSANDBOXED=1: student code then runs with "
-    "every right you have, and every result is marked unsandboxed.")
+    "every right you have, and every result is marked unsandboxed."
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -82,17 +97,22 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Resource limits of every process in the sandbox (soft = hard: they cannot be raised)."""
 
-    memory_bytes: int | None = 4 * GiB         # RLIMIT_AS: address space per process
-    processes: int | None = 256                 # RLIMIT_NPROC: processes and threads of the sandbox
-    file_size_bytes: int | None = 256 * MiB     # RLIMIT_FSIZE: largest file it can write
-    open_files: int | None = 1024               # RLIMIT_NOFILE
-    cpu_seconds: int | None = None              # RLIMIT_CPU: per process
-    tmp_bytes: int | None = 512 * MiB           # size of the private /tmp (needs bwrap 0.7+)
+    memory_bytes: int | None = 4 * GiB  # RLIMIT_AS: address space per process
+    processes: int | None = 256  # RLIMIT_NPROC: processes and threads of the sandbox
+    file_size_bytes: int | None = 256 * MiB  # RLIMIT_FSIZE: largest file it can write
+    open_files: int | None = 1024  # RLIMIT_NOFILE
+    cpu_seconds: int | None = None  # RLIMIT_CPU: per process
+    tmp_bytes: int | None = 512 * MiB  # size of the private /tmp (needs bwrap 0.7+)
 
     def rlimits(self, with_processes: bool = True) -> dict[str, int]:
         """{RLIMIT_ name: value} of the limits that are set."""
-        chosen = {"RLIMIT_AS": self.memory_bytes, "RLIMIT_FSIZE": self.file_size_bytes,
-                  "RLIMIT_NOFILE": self.open_files, "RLIMIT_CPU": self.cpu_seconds, "RLIMIT_CORE": 0}
+        chosen = {
+            "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_FSIZE": self.file_size_bytes,
+            "RLIMIT_NOFILE": self.open_files,
+            "RLIMIT_CPU": self.cpu_seconds,
+            "RLIMIT_CORE": 0,
+        }
         if with_processes:
             chosen["RLIMIT_NPROC"] = self.processes
         return {name: int(value) for name, value in chosen.items() if value is not None}
@@ -216,9 +236,17 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def command(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = (), env: Mapping[str, str] | None = None,
-            cwd: Path | None = None, limits: Limits = Limits(), run_as: int | None = None,
-            status_fd: int | None = None) -> list[str]:
+def command(
+    argv: Sequence[str],
+    *,
+    scratch: Path,
+    readonly: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    limits: Limits = Limits(),
+    run_as: int | None = None,
+    status_fd: int | None = None,
+) -> list[str]:
     """The full bwrap argv that runs ``argv`` in the sandbox (see the module's docstring).
 
     ``scratch`` (an existing folder) is the only writable host folder; ``readonly`` files and folders
@@ -237,8 +265,17 @@ def command(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = ()
     if privileged:
         # Root: no user namespace (its uid 0 would be kuid 0, which RLIMIT_NPROC exempts). The
         # launcher drops to run_as itself and holds these two capabilities (no other) until then.
-        args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += [
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+        ]
     else:
         args += ["--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
@@ -288,8 +325,12 @@ def command(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = ()
         uid = SLOT_UID_BASE if run_as is None else int(run_as)
         if uid <= 0:
             raise ValueError(f"sandbox: run_as must be an unprivileged uid, got {uid}")
-    config = {"uid": uid, "limits": limits.rlimits(), "cwd": str(workdir),
-              "mkdirs": [environment[k] for k in _PRIVATE_DIRS if k in environment]}
+    config = {
+        "uid": uid,
+        "limits": limits.rlimits(),
+        "cwd": str(workdir),
+        "mkdirs": [environment[k] for k in _PRIVATE_DIRS if k in environment],
+    }
     args += ["--chdir", "/", "--", python_executable(), "-I", "-S", "-c", LAUNCHER, json.dumps(config), *argv]
     return args
 
@@ -313,8 +354,15 @@ def check_available() -> None:
     _bwrap()
     with tempfile.TemporaryDirectory(prefix="lab05-sandbox-check-") as folder:
         try:
-            outcome = run([python_executable(), "-I", "-S", "-c", "pass"], scratch=Path(folder), timeout=60,
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, _checked=True)
+            outcome = run(
+                [python_executable(), "-I", "-S", "-c", "pass"],
+                scratch=Path(folder),
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                _checked=True,
+            )
         except OSError as exc:
             raise SandboxUnavailable(f"bwrap could not be started ({exc}). " + HOW_TO_FIX) from exc
     if outcome.returncode != 0:
@@ -361,7 +409,7 @@ def _start_time(pid: int) -> int | None:
             stat = f.read().decode("ascii", "replace")
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     if fields and fields[0] == "Z":
         return None
     try:
@@ -393,7 +441,7 @@ def _descendants(pid: int) -> list[int]:
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as f:
                 stat = f.read().decode("ascii", "replace")
-            parent = int(stat[stat.rfind(")") + 2:].split()[1])
+            parent = int(stat[stat.rfind(")") + 2 :].split()[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(entry.name))
@@ -414,8 +462,16 @@ class Sandboxed:
     on exit. ``pid_namespace`` is the inode of the sandbox's PID namespace (None unsandboxed).
     """
 
-    def __init__(self, popen: subprocess.Popen, *, unsandboxed: bool, status_read: int | None = None,
-                 slot_fd: int | None = None, uid: int | None = None, private: str | None = None):
+    def __init__(
+        self,
+        popen: subprocess.Popen,
+        *,
+        unsandboxed: bool,
+        status_read: int | None = None,
+        slot_fd: int | None = None,
+        uid: int | None = None,
+        private: str | None = None,
+    ):
         self.popen = popen
         self.unsandboxed = unsandboxed
         self.uid = uid
@@ -430,8 +486,9 @@ class Sandboxed:
         self._released = False
         self._lock = threading.Lock()
         if status_read is not None:
-            threading.Thread(target=self._read_status, args=(status_read,), daemon=True,
-                             name=f"sandbox-status-{popen.pid}").start()
+            threading.Thread(
+                target=self._read_status, args=(status_read,), daemon=True, name=f"sandbox-status-{popen.pid}"
+            ).start()
         else:
             self._started.set()
 
@@ -512,7 +569,7 @@ class Sandboxed:
         try:
             self.popen.wait(5)
         except subprocess.TimeoutExpired:
-            self.popen.kill()   # bwrap itself; --die-with-parent then kills the sandbox's PID 1
+            self.popen.kill()  # bwrap itself; --die-with-parent then kills the sandbox's PID 1
             self.popen.wait()
         if self.pid_namespace:
             deadline = time.monotonic() + GONE_TIMEOUT
@@ -588,12 +645,24 @@ def _limit_unsandboxed(rlimits: dict[str, int]):
                 resource.setrlimit(which, (value, value))
             except (ValueError, OSError):
                 pass
+
     return apply
 
 
-def start(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = (), env: Mapping[str, str] | None = None,
-          cwd: Path | None = None, limits: Limits = Limits(), stdin=None, stdout=None, stderr=None,
-          unsandboxed: bool = False, _checked: bool = False) -> Sandboxed:
+def start(
+    argv: Sequence[str],
+    *,
+    scratch: Path,
+    readonly: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    limits: Limits = Limits(),
+    stdin=None,
+    stdout=None,
+    stderr=None,
+    unsandboxed: bool = False,
+    _checked: bool = False,
+) -> Sandboxed:
     """Start ``argv`` in the sandbox; returns once it runs (the setup takes milliseconds).
 
     ``stdin``/``stdout``/``stderr`` are as for ``subprocess.Popen``. ``unsandboxed=True`` runs
@@ -607,9 +676,16 @@ def start(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = (), 
         for key in _PRIVATE_DIRS:
             os.makedirs(environment[key], exist_ok=True)
         try:
-            popen = subprocess.Popen(list(argv), cwd=str(cwd or scratch), env=environment, stdin=stdin, stdout=stdout,
-                                     stderr=stderr, start_new_session=True,
-                                     preexec_fn=_limit_unsandboxed(limits.rlimits(with_processes=False)))
+            popen = subprocess.Popen(
+                list(argv),
+                cwd=str(cwd or scratch),
+                env=environment,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=_limit_unsandboxed(limits.rlimits(with_processes=False)),
+            )
         except BaseException:
             shutil.rmtree(private, ignore_errors=True)
             raise
@@ -624,10 +700,12 @@ def start(argv: Sequence[str], *, scratch: Path, readonly: Sequence[Path] = (), 
             _chown_tree(Path(os.path.realpath(scratch)), uid)
         read, write = os.pipe()
         try:
-            args = command(argv, scratch=scratch, readonly=readonly, env=env, cwd=cwd, limits=limits, run_as=uid,
-                           status_fd=write)
-            popen = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(write,),
-                                     start_new_session=True)
+            args = command(
+                argv, scratch=scratch, readonly=readonly, env=env, cwd=cwd, limits=limits, run_as=uid, status_fd=write
+            )
+            popen = subprocess.Popen(
+                args, stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=(write,), start_new_session=True
+            )
         except BaseException:
             os.close(read)
             raise
@@ -647,22 +725,45 @@ def _collect(stream, sink: list[bytes]) -> threading.Thread:
         with stream:
             for chunk in iter(lambda: stream.read(65536), b""):
                 sink.append(chunk)
+
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
     return thread
 
 
-def run(argv: Sequence[str], *, timeout: float, scratch: Path, readonly: Sequence[Path] = (),
-        env: Mapping[str, str] | None = None, cwd: Path | None = None, limits: Limits = Limits(),
-        stdin=subprocess.DEVNULL, stdout=None, stderr=None, unsandboxed: bool = False,
-        _checked: bool = False) -> Outcome:
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    scratch: Path,
+    readonly: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    limits: Limits = Limits(),
+    stdin=subprocess.DEVNULL,
+    stdout=None,
+    stderr=None,
+    unsandboxed: bool = False,
+    _checked: bool = False,
+) -> Outcome:
     """Run ``argv`` in the sandbox for at most ``timeout`` seconds (kept from outside).
 
     With ``stdout``/``stderr`` ``subprocess.PIPE`` the output is returned in the Outcome.
     """
     begin = time.monotonic()
-    box = start(argv, scratch=scratch, readonly=readonly, env=env, cwd=cwd, limits=limits, stdin=stdin,
-                stdout=stdout, stderr=stderr, unsandboxed=unsandboxed, _checked=_checked)
+    box = start(
+        argv,
+        scratch=scratch,
+        readonly=readonly,
+        env=env,
+        cwd=cwd,
+        limits=limits,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        unsandboxed=unsandboxed,
+        _checked=_checked,
+    )
     outputs: dict[str, list[bytes]] = {}
     readers = []
     for name, stream in (("stdout", box.popen.stdout), ("stderr", box.popen.stderr)):
@@ -678,7 +779,11 @@ def run(argv: Sequence[str], *, timeout: float, scratch: Path, readonly: Sequenc
             box.kill()
     for reader in readers:
         reader.join(5)
-    return Outcome(returncode=box.returncode, timed_out=timed_out, seconds=time.monotonic() - begin,
-                   unsandboxed=box.unsandboxed,
-                   stdout=b"".join(outputs["stdout"]) if "stdout" in outputs else None,
-                   stderr=b"".join(outputs["stderr"]) if "stderr" in outputs else None)
+    return Outcome(
+        returncode=box.returncode,
+        timed_out=timed_out,
+        seconds=time.monotonic() - begin,
+        unsandboxed=box.unsandboxed,
+        stdout=b"".join(outputs["stdout"]) if "stdout" in outputs else None,
+        stderr=b"".join(outputs["stderr"]) if "stderr" in outputs else None,
+    )

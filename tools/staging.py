@@ -45,8 +45,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 MAX_ENTRIES = 1000
-MAX_TOTAL_BYTES = 100 * 1024 ** 2
-MAX_NOTEBOOK_BYTES = 50 * 1024 ** 2
+MAX_TOTAL_BYTES = 100 * 1024**2
+MAX_NOTEBOOK_BYTES = 50 * 1024**2
 ACCEPTED = "a .zip exported by the notebook, a .ipynb notebook, or a folder holding one of them"
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".so", ".pyd", ".pth")
@@ -64,10 +64,10 @@ class StagingError(Exception):
 
 @dataclasses.dataclass
 class Staged:
-    notebook_path: Path          # the notebook in dest
-    notebook: dict               # its JSON, parsed from the bytes written (nbformat 4)
-    files: list[str]             # relative names staged in dest, notebook included
-    removed: list[str]           # "name: reason" for everything dropped
+    notebook_path: Path  # the notebook in dest
+    notebook: dict  # its JSON, parsed from the bytes written (nbformat 4)
+    files: list[str]  # relative names staged in dest, notebook included
+    removed: list[str]  # "name: reason" for everything dropped
 
 
 def _invalid(message: str) -> StagingError:
@@ -104,8 +104,11 @@ def _is_notebook_name(name: str) -> bool:
 def _choose(names: list[str], where: str) -> tuple[str, dict[str, str]]:
     """(the notebook, {name: reason} of notebook look-alikes to drop) among the staged file names."""
     top = sorted(n for n in names if _is_notebook_name(n))
-    lookalikes = sorted(n for n in names if "/" not in n and not n.startswith(".") and
-                        n.casefold().endswith(".ipynb") and not n.endswith(".ipynb"))
+    lookalikes = sorted(
+        n
+        for n in names
+        if "/" not in n and not n.startswith(".") and n.casefold().endswith(".ipynb") and not n.endswith(".ipynb")
+    )
     if len(top) > 1:
         raise _invalid(f"{where} holds {len(top)} notebooks ({', '.join(top)}); Otter grades exactly one")
     if not top:
@@ -116,8 +119,10 @@ def _choose(names: list[str], where: str) -> tuple[str, dict[str, str]]:
         elif nested:
             hint = f" (found {', '.join(nested[:3])} inside a folder; the notebook must be at the top level)"
         raise _invalid(f"{where} holds no notebook{hint}")
-    return top[0], {n: f"not a notebook Otter would grade (its name does not end in .ipynb); "
-                       f"{top[0]} is the notebook" for n in lookalikes}
+    return top[0], {
+        n: f"not a notebook Otter would grade (its name does not end in .ipynb); {top[0]} is the notebook"
+        for n in lookalikes
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,20 +163,26 @@ def _check_zip(zf: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
         raise _invalid(f"{name} has {len(infos)} entries; at most {MAX_ENTRIES} are accepted")
     total = sum(i.file_size for i in infos)
     if total > MAX_TOTAL_BYTES:
-        raise _invalid(f"{name} unpacks to {total:,} bytes; at most {MAX_TOTAL_BYTES:,} are accepted "
-                       "(a notebook and its ledger are far smaller)")
+        raise _invalid(
+            f"{name} unpacks to {total:,} bytes; at most {MAX_TOTAL_BYTES:,} are accepted "
+            "(a notebook and its ledger are far smaller)"
+        )
     seen: dict[str, str] = {}
     files, folders = [], set()
     for info in infos:
         problem = _entry_problem(info)
         if problem:
-            raise _invalid(f"{name} has an entry {info.orig_filename!r} that {problem}; zip entries must be "
-                           "plain files with relative names")
+            raise _invalid(
+                f"{name} has an entry {info.orig_filename!r} that {problem}; zip entries must be "
+                "plain files with relative names"
+            )
         body = info.orig_filename.rstrip("/")
         key = body.casefold()
         if key in seen:
-            raise _invalid(f"{name} has two entries named {seen[key]!r} and {info.orig_filename!r} (names must "
-                           "differ even when case is ignored)")
+            raise _invalid(
+                f"{name} has two entries named {seen[key]!r} and {info.orig_filename!r} (names must "
+                "differ even when case is ignored)"
+            )
         seen[key] = info.orig_filename
         if info.is_dir():
             folders.add(key)
@@ -275,24 +286,33 @@ def read_notebook(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise StagingError("error", f"{name} is corrupt: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                           "expected a Jupyter notebook (nbformat 4 JSON)")
+        raise StagingError(
+            "error",
+            f"{name} is corrupt: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "expected a Jupyter notebook (nbformat 4 JSON)",
+        ) from exc
     try:
         raw = json.loads(text)
     except ValueError as exc:
-        raise StagingError("error", f"{name} is corrupt: not valid JSON ({exc}); expected a Jupyter notebook "
-                           "(nbformat 4 JSON)")
+        raise StagingError(
+            "error", f"{name} is corrupt: not valid JSON ({exc}); expected a Jupyter notebook (nbformat 4 JSON)"
+        ) from exc
     if not isinstance(raw, dict) or "nbformat" not in raw:
-        raise StagingError("error", f"{name} is JSON but not a Jupyter notebook (no nbformat version); expected "
-                           "a Jupyter notebook (nbformat 4 JSON)")
+        raise StagingError(
+            "error",
+            f"{name} is JSON but not a Jupyter notebook (no nbformat version); expected "
+            "a Jupyter notebook (nbformat 4 JSON)",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             nb = nbformat.reads(text, as_version=4)
             out = nbformat.writes(nb, version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for malformed notebooks
-        raise StagingError("error", f"{name} is not a readable Jupyter notebook ({type(exc).__name__}: {exc}); "
-                           "expected nbformat 4 (or 3) JSON")
+        raise StagingError(
+            "error",
+            f"{name} is not a readable Jupyter notebook ({type(exc).__name__}: {exc}); expected nbformat 4 (or 3) JSON",
+        ) from exc
     parsed = json.loads(out)
     if not isinstance(parsed.get("cells"), list):
         raise StagingError("error", f"{name} is not a readable Jupyter notebook (no list of cells)")
@@ -309,8 +329,9 @@ def check_assignment(nb: dict, expected: str | None, name: str) -> None:
     try:
         got = NBMetadataConfig.from_notebook(nbformat.from_dict(nb)).assignment_name
     except Exception as exc:  # noqa: BLE001 - malformed otter metadata
-        raise StagingError("invalid", f"{name} has unreadable Otter metadata ({exc}); this autograder grades "
-                           f"'{expected}'")
+        raise StagingError(
+            "invalid", f"{name} has unreadable Otter metadata ({exc}); this autograder grades '{expected}'"
+        ) from exc
     if got != expected:
         what = f"assignment '{got}'" if got else "no assignment (no Otter metadata)"
         raise StagingError("invalid", f"{name} is a notebook for {what}; this autograder grades '{expected}'")
@@ -361,7 +382,7 @@ def _stage_zip(path: Path, dest: Path, assignment_name: str | None) -> Staged:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        raise _invalid(f"{path.name} is not a readable zip archive ({exc})")
+        raise _invalid(f"{path.name} is not a readable zip archive ({exc})") from exc
     with zf:
         entries = _check_zip(zf, path.name)
         by_name = {i.orig_filename: i for i in entries}
@@ -369,7 +390,7 @@ def _stage_zip(path: Path, dest: Path, assignment_name: str | None) -> Staged:
         try:
             return _finish(sorted(by_name), sources, f"the zip {path.name}", dest, assignment_name)
         except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-            raise _invalid(f"{path.name} is a damaged zip archive ({exc})")
+            raise _invalid(f"{path.name} is a damaged zip archive ({exc})") from exc
 
 
 def _finish(names: list[str], sources: dict, where: str, dest: Path, assignment_name: str | None) -> Staged:
@@ -397,5 +418,9 @@ def _finish(names: list[str], sources: dict, where: str, dest: Path, assignment_
     for name in kept:
         if name != notebook:
             _write_new(dest, name, sources[name](budget))
-    return Staged(notebook_path=dest / notebook, notebook=nb, files=sorted(kept),
-                  removed=[f"{n}: {r}" for n, r in sorted(removed.items())])
+    return Staged(
+        notebook_path=dest / notebook,
+        notebook=nb,
+        files=sorted(kept),
+        removed=[f"{n}: {r}" for n, r in sorted(removed.items())],
+    )

@@ -35,10 +35,10 @@ from tools.batch.worker import Settings, grade
 from tools.bundle import Bundle
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
 
-DEFAULT_TIMEOUT = 900.0          # seconds per submission: the Gradescope timeout README recommends
-DEFAULT_MEMORY = 4 * 1024 ** 3   # address space per process in each sandbox
+DEFAULT_TIMEOUT = 900.0  # seconds per submission: the Gradescope timeout README recommends
+DEFAULT_MEMORY = 4 * 1024**3  # address space per process in each sandbox
 ROW_FILE = "row.json"
-MAX_ROW_BYTES = 1024 ** 2
+MAX_ROW_BYTES = 1024**2
 
 
 def parse_size(text: str | int) -> int:
@@ -48,22 +48,26 @@ def parse_size(text: str | int) -> int:
     else:
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
         if not match:
-            raise BatchError(f"memory limit {text!r} is not a size; accepted: a number of bytes, or a number "
-                             "with K, M, G or T (binary units), e.g. 4GiB, 512M; 0 for no limit")
+            raise BatchError(
+                f"memory limit {text!r} is not a size; accepted: a number of bytes, or a number "
+                "with K, M, G or T (binary units), e.g. 4GiB, 512M; 0 for no limit"
+            )
         scale = 1024 ** ("KMGT".find(match.group(2).upper()) + 1) if match.group(2) else 1
         value = int(float(match.group(1)) * scale)
     if value < 0:
         raise BatchError(f"memory limit {text!r} is negative; accepted: 0 (no limit) or a positive size")
-    if 0 < value < 512 * 1024 ** 2:
-        raise BatchError(f"memory limit {text!r} is below 512MiB, too little to start a kernel; "
-                         "accepted: 0 (no limit) or at least 512MiB")
+    if 0 < value < 512 * 1024**2:
+        raise BatchError(
+            f"memory limit {text!r} is below 512MiB, too little to start a kernel; "
+            "accepted: 0 (no limit) or at least 512MiB"
+        )
     return value
 
 
 def _format_size(value: int) -> str:
     if not value:
         return "no limit"
-    for unit, scale in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2)):
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2)):
         if value >= scale:
             return f"{value / scale:g} {unit}"
     return f"{value} bytes"
@@ -100,8 +104,11 @@ class Progress:
         score = f" {row.total:g}/{row.possible:g}" if row.status == "ok" else ""
         who = f" ({sub.name})" if sub.name and sub.name != sub.file else ""
         flags = f" flags: {','.join(row.flags)}" if row.flags else ""
-        print(f"[{self.done}/{self.total}] {sub.key}{who}: {row.status}{score} in {row.seconds:.1f}s"
-              f"{flags}", file=self.stream, flush=True)
+        print(
+            f"[{self.done}/{self.total}] {sub.key}{who}: {row.status}{score} in {row.seconds:.1f}s{flags}",
+            file=self.stream,
+            flush=True,
+        )
 
     def draw(self, force: bool = False) -> None:
         if not self.tty or (not force and time.monotonic() - self.last < 0.5):
@@ -130,8 +137,8 @@ class BatchResult:
     questions: dict[str, float] = field(default_factory=dict)
     bundle_sha256: str = ""
     unsandboxed: bool = False
-    notes: list[str] = field(default_factory=list)   # what the run noticed (e.g. rejected row.json files)
-    autograder: pathlib.Path | None = None            # the bundle that graded (its table of mistakes)
+    notes: list[str] = field(default_factory=list)  # what the run noticed (e.g. rejected row.json files)
+    autograder: pathlib.Path | None = None  # the bundle that graded (its table of mistakes)
 
     @property
     def csv(self) -> pathlib.Path:
@@ -165,22 +172,33 @@ def load_row(path: pathlib.Path, questions: dict[str, float]) -> Row:
     row = Row.from_json(_read_json(path, MAX_ROW_BYTES), questions)
     if row.status == "ok":
         try:
-            results = grade_one.validate_results(_read_json(path.with_name("results.json"),
-                                                            grade_one.MAX_RESULTS_BYTES), questions)
+            results = grade_one.validate_results(
+                _read_json(path.with_name("results.json"), grade_one.MAX_RESULTS_BYTES), questions
+            )
         except (OSError, grade_one.GradeError) as exc:
             raise RowError(f"its results.json cannot be used ({exc})") from None
         kept = {q: (s, m) for q, s, m in row.questions}
         scores = grade_one.question_scores(results)
-        if set(kept) != set(scores) or any(abs(kept[q][0] - s) > 1e-9 or abs(kept[q][1] - m) > 1e-9
-                                           for q, (s, m) in scores.items()):
+        if set(kept) != set(scores) or any(
+            abs(kept[q][0] - s) > 1e-9 or abs(kept[q][1] - m) > 1e-9 for q, (s, m) in scores.items()
+        ):
             raise RowError("its scores are not those of its results.json")
     return row
 
 
-def grade_batch(submissions: pathlib.Path, out: pathlib.Path = BATCH_GRADES, *, workers: int | None = None,
-                timeout: float = DEFAULT_TIMEOUT, memory_limit: int | str = DEFAULT_MEMORY, regrade: bool = False,
-                autograder: pathlib.Path = AUTOGRADER_ZIP, progress: bool = True, stream=None,
-                unsandboxed: bool | None = None) -> BatchResult:
+def grade_batch(
+    submissions: pathlib.Path,
+    out: pathlib.Path = BATCH_GRADES,
+    *,
+    workers: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_limit: int | str = DEFAULT_MEMORY,
+    regrade: bool = False,
+    autograder: pathlib.Path = AUTOGRADER_ZIP,
+    progress: bool = True,
+    stream=None,
+    unsandboxed: bool | None = None,
+) -> BatchResult:
     """Grade every submission in ``submissions`` into ``out``; see the package docstring.
 
     Raises BatchError for bad input, sandbox.SandboxUnavailable where bwrap cannot run (unless
@@ -188,23 +206,31 @@ def grade_batch(submissions: pathlib.Path, out: pathlib.Path = BATCH_GRADES, *, 
     """
     from tools.batch.report import write_outputs
 
-    submissions, out, autograder = (pathlib.Path(submissions).resolve(), pathlib.Path(out).resolve(),
-                                    pathlib.Path(autograder).resolve())
+    submissions, out, autograder = (
+        pathlib.Path(submissions).resolve(),
+        pathlib.Path(out).resolve(),
+        pathlib.Path(autograder).resolve(),
+    )
     workers = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise BatchError(f"workers must be a whole number >= 1 (got {workers!r}); the default is one per "
-                         f"core ({os.cpu_count()})")
+        raise BatchError(
+            f"workers must be a whole number >= 1 (got {workers!r}); the default is one per core ({os.cpu_count()})"
+        )
     if not isinstance(timeout, (int, float)) or not (0 < timeout < math.inf):
         raise BatchError(f"timeout must be a number of seconds > 0 (got {timeout!r}); default {DEFAULT_TIMEOUT:g}")
     memory_limit = parse_size(memory_limit)
     if unsandboxed is None:
         unsandboxed = grade_one.unsandboxed_requested()
     if not autograder.is_file():
-        raise BatchError(f"{autograder} does not exist: run `make` to build the autograder bundle, or pass "
-                         "--autograder path/to/autograder.zip")
+        raise BatchError(
+            f"{autograder} does not exist: run `make` to build the autograder bundle, or pass "
+            "--autograder path/to/autograder.zip"
+        )
     if out == submissions or submissions in out.parents:
-        raise BatchError(f"the output folder {out} is inside the submissions folder {submissions}; nothing "
-                         "is written there: choose OUT outside it (default grades/batch/)")
+        raise BatchError(
+            f"the output folder {out} is inside the submissions folder {submissions}; nothing "
+            "is written there: choose OUT outside it (default grades/batch/)"
+        )
     subs, ignored = discover(submissions)
     if out.exists() and not out.is_dir():
         raise BatchError(f"the output folder {out} is a file; OUT must be a folder (it is created if missing)")
@@ -240,8 +266,9 @@ def grade_batch(submissions: pathlib.Path, out: pathlib.Path = BATCH_GRADES, *, 
                     reused += 1
                     continue
                 except (RowError, OSError) as exc:  # graded again, and said so
-                    notes.append(f"{sub.key}: the kept {ROW_FILE} was not used and the submission was graded "
-                                 f"again ({exc})")
+                    notes.append(
+                        f"{sub.key}: the kept {ROW_FILE} was not used and the submission was graded again ({exc})"
+                    )
             if folder.is_symlink() or folder.is_file():
                 folder.unlink()
             elif folder.exists():
@@ -265,9 +292,18 @@ def grade_batch(submissions: pathlib.Path, out: pathlib.Path = BATCH_GRADES, *, 
         for name in ("file", "name", "email", "sid", "created_at", "gradescope_score"):
             setattr(row, name, getattr(sub, name))
         ordered.append(row)
-    result = BatchResult(ordered, out, graded=len(graded), reused=reused, ignored=ignored,
-                         questions=dict(bundle.questions), bundle_sha256=bundle.sha256, unsandboxed=unsandboxed,
-                         notes=notes, autograder=autograder)
+    result = BatchResult(
+        ordered,
+        out,
+        graded=len(graded),
+        reused=reused,
+        ignored=ignored,
+        questions=dict(bundle.questions),
+        bundle_sha256=bundle.sha256,
+        unsandboxed=unsandboxed,
+        notes=notes,
+        autograder=autograder,
+    )
     write_outputs(result)
     return result
 
@@ -309,8 +345,9 @@ def _run(todo: list[Submission], out: pathlib.Path, settings: Settings, workers:
                 return
             done.put((sub, row))
 
-    threads = [threading.Thread(target=work, name=f"grade-{i + 1}", daemon=True)
-               for i in range(min(workers, len(todo)))]
+    threads = [
+        threading.Thread(target=work, name=f"grade-{i + 1}", daemon=True) for i in range(min(workers, len(todo)))
+    ]
     for thread in threads:
         thread.start()
     rows: dict[str, Row] = {}
@@ -321,7 +358,7 @@ def _run(todo: list[Submission], out: pathlib.Path, settings: Settings, workers:
             except queue.Empty:
                 bar.draw()
                 if not any(t.is_alive() for t in threads) and done.empty():
-                    raise RuntimeError("the grading threads stopped before every submission was graded")
+                    raise RuntimeError("the grading threads stopped before every submission was graded") from None
                 continue
             if isinstance(row, BaseException):
                 raise row
@@ -332,5 +369,3 @@ def _run(todo: list[Submission], out: pathlib.Path, settings: Settings, workers:
     for thread in threads:
         thread.join()
     return rows
-
-

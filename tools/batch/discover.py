@@ -21,15 +21,15 @@ class BatchError(RuntimeError):
 
 @dataclass
 class Submission:
-    key: str                      # unique, names the results folder
-    path: pathlib.Path            # a .zip or .ipynb file, or a folder of uploaded files
-    file: str                     # path relative to the submissions folder, for people
+    key: str  # unique, names the results folder
+    path: pathlib.Path  # a .zip or .ipynb file, or a folder of uploaded files
+    file: str  # path relative to the submissions folder, for people
     name: str = ""
     email: str = ""
     sid: str = ""
     created_at: str = ""
     gradescope_score: str = ""
-    problem: str = ""             # set when it cannot even be sent for grading
+    problem: str = ""  # set when it cannot even be sent for grading
 
 
 def _plain(key) -> str:
@@ -56,13 +56,17 @@ def load_metadata(path: pathlib.Path) -> dict[str, dict]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise BatchError(f"{path} is not readable YAML ({exc}); expected Gradescope's export "
-                         "metadata: a mapping of submission folder names to their :submitters:") from exc
+        raise BatchError(
+            f"{path} is not readable YAML ({exc}); expected Gradescope's export "
+            "metadata: a mapping of submission folder names to their :submitters:"
+        ) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise BatchError(f"{path} holds a {type(data).__name__}; expected a mapping of submission "
-                         "folder names (submission_<id>) to their metadata")
+        raise BatchError(
+            f"{path} holds a {type(data).__name__}; expected a mapping of submission "
+            "folder names (submission_<id>) to their metadata"
+        )
     return {str(k): (v if isinstance(v, dict) else {}) for k, v in data.items()}
 
 
@@ -76,9 +80,13 @@ def _identity(entry: dict) -> dict[str, str]:
         return "; ".join(str(_get(p, key, "") or "") for p in people if _get(p, key) not in (None, ""))
 
     score = _get(entry, "score", "")
-    return {"name": joined("name"), "email": joined("email"), "sid": joined("sid"),
-            "created_at": str(_get(entry, "created_at", "") or ""),
-            "gradescope_score": "" if score is None else str(score)}
+    return {
+        "name": joined("name"),
+        "email": joined("email"),
+        "sid": joined("sid"),
+        "created_at": str(_get(entry, "created_at", "") or ""),
+        "gradescope_score": "" if score is None else str(score),
+    }
 
 
 def _safe_key(text: str) -> str:
@@ -93,12 +101,16 @@ def discover(folder: pathlib.Path) -> tuple[list[Submission], list[str]]:
     folder at the top level is one submission. Hidden entries are ignored.
     """
     if not folder.exists():
-        raise BatchError(f"{folder} does not exist; SUBMISSIONS must be a folder: Gradescope's export "
-                         f"(submission_<id>/ folders and {METADATA_FILE}) or a folder of .zip/.ipynb files")
+        raise BatchError(
+            f"{folder} does not exist; SUBMISSIONS must be a folder: Gradescope's export "
+            f"(submission_<id>/ folders and {METADATA_FILE}) or a folder of .zip/.ipynb files"
+        )
     if not folder.is_dir():
-        raise BatchError(f"{folder} is a file; SUBMISSIONS must be a folder: Gradescope's export "
-                         f"(submission_<id>/ folders and {METADATA_FILE}) or a folder of .zip/.ipynb files "
-                         "(grade a single file with `make grade-one SUBMISSION=...`)")
+        raise BatchError(
+            f"{folder} is a file; SUBMISSIONS must be a folder: Gradescope's export "
+            f"(submission_<id>/ folders and {METADATA_FILE}) or a folder of .zip/.ipynb files "
+            "(grade a single file with `make grade-one SUBMISSION=...`)"
+        )
     metadata = load_metadata(folder / METADATA_FILE) if (folder / METADATA_FILE).is_file() else None
     entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
     subs: list[Submission] = []
@@ -134,7 +146,9 @@ def discover(folder: pathlib.Path) -> tuple[list[Submission], list[str]]:
             continue
         subs.append(Submission(key=unique(key), path=path, file=path.name, name=path.name))
     if not subs:
-        raise BatchError(f"no submissions found in {folder}: expected Gradescope's export (submission_<id>/ "
-                         f"folders and {METADATA_FILE}), or .zip/.ipynb files or submission folders"
-                         + (f"; ignored {', '.join(ignored)}" if ignored else ""))
+        raise BatchError(
+            f"no submissions found in {folder}: expected Gradescope's export (submission_<id>/ "
+            f"folders and {METADATA_FILE}), or .zip/.ipynb files or submission folders"
+            + (f"; ignored {', '.join(ignored)}" if ignored else "")
+        )
     return subs, ignored

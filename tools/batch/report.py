@@ -51,17 +51,30 @@ def sort_key(row: Row):
 
 def write_csv(result, questions: list[str]) -> None:
     with_gradescope = any(row.gradescope_score for row in result.rows)
-    header = ["submission", "name", "email", "sid", "file", "status", *questions, "total", "possible",
-              "flags", "seconds"] + (["gradescope_score"] if with_gradescope else []) + ["message", "flag_details"]
+    header = (
+        ["submission", "name", "email", "sid", "file", "status", *questions, "total", "possible", "flags", "seconds"]
+        + (["gradescope_score"] if with_gradescope else [])
+        + ["message", "flag_details"]
+    )
     tmp = result.csv.with_name("grades.csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for row in sorted(result.rows, key=sort_key):
             scores = row.scores
-            values = [row.submission, row.name, row.email, row.sid, row.file, row.status,
-                      *[_fmt(scores.get(q, 0.0)) for q in questions], _fmt(row.total), _fmt(row.possible),
-                      ";".join(row.flags), f"{row.seconds:.1f}"]
+            values = [
+                row.submission,
+                row.name,
+                row.email,
+                row.sid,
+                row.file,
+                row.status,
+                *[_fmt(scores.get(q, 0.0)) for q in questions],
+                _fmt(row.total),
+                _fmt(row.possible),
+                ";".join(row.flags),
+                f"{row.seconds:.1f}",
+            ]
             if with_gradescope:
                 values.append(row.gradescope_score)
             values += [row.message, " | ".join(row.flag_details)]
@@ -77,20 +90,27 @@ def write_summary(result, questions: list[str], possible: dict[str, float]) -> N
     rows = result.rows
     ok = [r for r in rows if r.status == "ok"]
     total_possible = sum(possible.values())
-    lines = [f"Batch grading of {len(rows)} submission(s), {datetime.datetime.now():%Y-%m-%d %H:%M}",
-             f"graded now {result.graded}, reused from an earlier run {result.reused} (--regrade to redo them)",
-             f"autograder bundle sha256 {result.bundle_sha256[:16]}…"]
+    lines = [
+        f"Batch grading of {len(rows)} submission(s), {datetime.datetime.now():%Y-%m-%d %H:%M}",
+        f"graded now {result.graded}, reused from an earlier run {result.reused} (--regrade to redo them)",
+        f"autograder bundle sha256 {result.bundle_sha256[:16]}…",
+    ]
     if result.unsandboxed or any(r.unsandboxed for r in rows):
         n = sum(r.unsandboxed for r in rows)
-        lines.append(f"WARNING: {n} submission(s) were graded WITHOUT the sandbox (UNSANDBOXED=1): their code "
-                     "ran with the grader's rights; every such row carries the flag 'unsandboxed'")
+        lines.append(
+            f"WARNING: {n} submission(s) were graded WITHOUT the sandbox (UNSANDBOXED=1): their code "
+            "ran with the grader's rights; every such row carries the flag 'unsandboxed'"
+        )
     else:
         lines.append("every submission was graded in the sandbox (bubblewrap); the verdict is trusted scoring's")
     lines.append("")
     stale = [r for r in rows if r.reused and r.autograder_sha256 != result.bundle_sha256]
     if stale:
-        lines += [f"WARNING: {len(stale)} reused result(s) were graded with a different bundle: run with "
-                  "--regrade (REGRADE=1)", ""]
+        lines += [
+            f"WARNING: {len(stale)} reused result(s) were graded with a different bundle: run with "
+            "--regrade (REGRADE=1)",
+            "",
+        ]
     for note in result.notes:
         lines.append(f"NOTE: {note}")
     if result.notes:
@@ -98,9 +118,11 @@ def write_summary(result, questions: list[str], possible: dict[str, float]) -> N
     lines.append("status: " + ", ".join(f"{s} {sum(r.status == s for r in rows)}" for s in STATUSES))
     if ok:
         totals = [r.total for r in ok]
-        lines.append(f"total score (ok submissions): mean {statistics.mean(totals):.2f}, median "
-                     f"{statistics.median(totals):g}, min {min(totals):g}, max {max(totals):g} of "
-                     f"{total_possible:g}")
+        lines.append(
+            f"total score (ok submissions): mean {statistics.mean(totals):.2f}, median "
+            f"{statistics.median(totals):g}, min {min(totals):g}, max {max(totals):g} of "
+            f"{total_possible:g}"
+        )
         lines += ["", "mean score per question (ok submissions):"]
         width = max(len(q) for q in questions) if questions else 8
         for q in questions:
@@ -133,8 +155,12 @@ def write_summary(result, questions: list[str], possible: dict[str, float]) -> N
         lines += [f"  {r.seconds:7.1f}s  {_who(r)} ({r.status})" for r in timed]
     if result.ignored:
         lines += ["", f"ignored (not submissions): {', '.join(result.ignored)}"]
-    lines += ["", f"gradebook: {result.csv}", f"Otter's results: {result.out / 'results'}/<submission>/results.json",
-              f"what the class got wrong: {result.out / 'mistakes.txt'} and mistakes.png"]
+    lines += [
+        "",
+        f"gradebook: {result.csv}",
+        f"Otter's results: {result.out / 'results'}/<submission>/results.json",
+        f"what the class got wrong: {result.out / 'mistakes.txt'} and mistakes.png",
+    ]
     (result.out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -18,10 +18,12 @@ STATUSES = ("ok", "error", "timeout", "invalid")
 KERNEL_FLAG = "kernel_results_differ"
 UNSANDBOXED_FLAG = "unsandboxed"
 #: every flag a row can carry, with what it means (the integrity scan's, then the grader's own)
-FLAGS = {**SCAN_FLAGS,
-         KERNEL_FLAG: "the scores computed in the notebook's own kernel differ from the trusted scores "
-                      "(a forged or tampered kernel run; the trusted scores stand)",
-         UNSANDBOXED_FLAG: "graded WITHOUT the sandbox (UNSANDBOXED=1): the student's code ran with the grader's rights"}
+FLAGS = {
+    **SCAN_FLAGS,
+    KERNEL_FLAG: "the scores computed in the notebook's own kernel differ from the trusted scores "
+    "(a forged or tampered kernel run; the trusted scores stand)",
+    UNSANDBOXED_FLAG: "graded WITHOUT the sandbox (UNSANDBOXED=1): the student's code ran with the grader's rights",
+}
 IDENTITY = ("submission", "file", "name", "email", "sid", "created_at", "gradescope_score")
 
 
@@ -31,7 +33,7 @@ class RowError(ValueError):
 
 @dataclasses.dataclass
 class Row:
-    submission: str                    # the key: names results/<submission>/
+    submission: str  # the key: names results/<submission>/
     status: str = "error"
     questions: list[tuple[str, float, float]] = dataclasses.field(default_factory=list)  # (question, score, max)
     total: float = 0.0
@@ -52,7 +54,7 @@ class Row:
     sid: str = ""
     created_at: str = ""
     gradescope_score: str = ""
-    reused: bool = False               # taken from an earlier run (not stored)
+    reused: bool = False  # taken from an earlier run (not stored)
 
     @property
     def scores(self) -> dict[str, float]:

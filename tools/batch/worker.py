@@ -31,10 +31,10 @@ CHECK_CALL = re.compile(r"""\bgrader\.check\(\s*["']([^"']+)["']""")
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    bundle: Bundle              # the batch's private, unpacked snapshot of the autograder
-    timeout: float              # seconds per submission, everything included
-    memory_bytes: int           # address space per process in each sandbox; 0 = no limit
-    unsandboxed: bool = False   # UNSANDBOXED=1: no bubblewrap (every row says so)
+    bundle: Bundle  # the batch's private, unpacked snapshot of the autograder
+    timeout: float  # seconds per submission, everything included
+    memory_bytes: int  # address space per process in each sandbox; 0 = no limit
+    unsandboxed: bool = False  # UNSANDBOXED=1: no bubblewrap (every row says so)
 
 
 def check_order(nb: dict) -> list[str]:
@@ -52,11 +52,15 @@ def describe(exc: grade_one.GradeError, timeout: float) -> str:
     """The gradebook's message for a submission that was not graded."""
     text = str(exc)
     if exc.status == "timeout":
-        return (f"stopped after {timeout:g}s: grading did not finish (a cell may loop forever or wait for "
-                "input); zero points")
+        return (
+            f"stopped after {timeout:g}s: grading did not finish (a cell may loop forever or wait for "
+            "input); zero points"
+        )
     if "DeadKernelError" in text or "Kernel died" in text:
-        return ("the kernel died while running the notebook (a cell killed it, it crashed, or it ran out of "
-                f"memory); zero points [{text}]")
+        return (
+            "the kernel died while running the notebook (a cell killed it, it crashed, or it ran out of "
+            f"memory); zero points [{text}]"
+        )
     return text
 
 
@@ -81,10 +85,15 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
         row.check_order = [q for q in check_order(staged.notebook) if q in settings.bundle.questions]
 
     try:
-        graded = grade_one.grade_detailed(sub.path, bundle=settings.bundle, timeout=settings.timeout,
-                                          memory_bytes=settings.memory_bytes or None,
-                                          unsandboxed=settings.unsandboxed,
-                                          assignment_name=settings.bundle.assignment or None, inspect=inspect)
+        graded = grade_one.grade_detailed(
+            sub.path,
+            bundle=settings.bundle,
+            timeout=settings.timeout,
+            memory_bytes=settings.memory_bytes or None,
+            unsandboxed=settings.unsandboxed,
+            assignment_name=settings.bundle.assignment or None,
+            inspect=inspect,
+        )
     except grade_one.GradeError as exc:
         row.status, row.message = exc.status, describe(exc, settings.timeout)
         _write(result_dir / "grading_log.txt", f"{exc}\n{exc.log}")
