@@ -38,11 +38,17 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools import sandbox  # noqa: E402
-from tools.batch.coordinator import (
-    DEFAULT_MEMORY,
-    DEFAULT_TIMEOUT,  # noqa: E402,F401
+
+# Re-exported: tools.grade_batch is the batch grader's public face (tests and scripts use these names).
+from tools.batch.coordinator import (  # noqa: E402
+    DEFAULT_MEMORY,  # noqa: F401
+    DEFAULT_TIMEOUT,  # noqa: F401
+    ROW_FILE,  # noqa: F401
+    BatchResult,  # noqa: F401
     _format_size,
     grade_batch,
+    load_row,  # noqa: F401
+    parse_size,  # noqa: F401
 )
 from tools.batch.discover import METADATA_FILE, BatchError, Submission, discover  # noqa: E402,F401
 from tools.batch.row import STATUSES, Row, RowError  # noqa: E402,F401
