@@ -237,10 +237,9 @@ def _check_device(device: Any) -> str:
     Raises:
         ValueError: naming every accepted device.
     """
-    if isinstance(device, str):
-        for name in DEVICE_BUDGETS_BYTES:
-            if name.lower() == device.strip().lower():
-                return name
+    name = _helpers.matching_option(device, DEVICE_BUDGETS_BYTES)
+    if name is not None:
+        return name
     raise ValueError(f"unknown device {device!r}: expected one of {list(DEVICE_BUDGETS_BYTES)}")
 
 

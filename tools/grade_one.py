@@ -23,7 +23,6 @@ import math
 import os
 import pathlib
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
 from tools import sandbox  # noqa: E402
 from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, GRADES  # noqa: E402
-from tools.staging import Staged, StagingError, stage  # noqa: E402
+from tools.staging import Staged, StagingError, read_capped, stage  # noqa: E402
 
 DEFAULT_TIMEOUT = 900.0  # seconds: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024**3  # address space per process in the sandbox
@@ -154,22 +153,17 @@ def _read_results(scratch: pathlib.Path) -> dict:
         except OSError as exc:
             raise GradeError(f"Otter wrote no results ({exc.strerror})") from exc
         try:
-            fd = os.open("results.json", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=out)
+            data = read_capped("results.json", MAX_RESULTS_BYTES, dir_fd=out)
         except FileNotFoundError:
             raise GradeError("Otter wrote no results") from None
+        except ValueError as exc:
+            raise GradeError(f"results.json is {exc}; not graded") from None
         except OSError as exc:
             raise GradeError(f"results.json cannot be read ({exc.strerror}); not graded") from exc
         finally:
             os.close(out)
     finally:
         os.close(where)
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise GradeError("results.json is not a regular file; not graded")
-        data = f.read(MAX_RESULTS_BYTES + 1)
-    if len(data) > MAX_RESULTS_BYTES:
-        raise GradeError(f"results.json is larger than {MAX_RESULTS_BYTES:,} bytes; not graded")
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:

@@ -38,7 +38,6 @@ import math
 import os
 import pathlib
 import re
-import stat
 import sys
 import tempfile
 import zipfile
@@ -47,7 +46,9 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools.bundle import read_questions  # noqa: E402
+from tools.grade_one import MAX_RESULTS_BYTES  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, HIDDEN  # noqa: E402
+from tools.staging import read_capped  # noqa: E402
 
 HIDDEN_MODULE = f"{BUNDLE_FILES}/{HIDDEN}"  # where the bundle keeps the hidden tests (and MISTAKES)
 TEXT_FILE, FIGURE_FILE = "mistakes.txt", "mistakes.png"
@@ -59,7 +60,6 @@ MAX_ID_CHARS = 64
 #: A tag at the end of a line of a message: `` [mistake: <id>]`` (what is inside is checked after).
 _TAG_AT_END = re.compile(r" \[mistake: ([^\[\]\n]{0,200})\]$")
 
-MAX_RESULTS_BYTES = 16 * 1024**2  # as tools/grade_one.py accepts from Otter
 MAX_GRADES_BYTES = 64 * 1024**2
 _SUBMISSION_KEY = re.compile(r"[^/\\\x00]{1,255}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -119,18 +119,6 @@ def read_bundle(autograder: pathlib.Path) -> tuple[dict[str, float], dict[str, s
 # ---------------------------------------------------------------------------------------------
 # Reading what the batch kept
 # ---------------------------------------------------------------------------------------------
-def _read_capped(path: pathlib.Path, limit: int, dir_fd: int | None = None) -> bytes:
-    """A regular file's bytes (links not followed); OSError or ValueError if it is not one or too large."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than {limit:,} bytes")
-    return data
-
-
 def clean(text: str, limit: int = 200) -> str:
     """A name from the gradebook as one printable line."""
     text = " ".join(_CONTROL.sub(" ", str(text)).split())
@@ -154,7 +142,7 @@ def read_gradebook(out: pathlib.Path, known: dict[str, float]) -> tuple[list[str
     """
     path = out / "grades.csv"
     try:
-        data = _read_capped(path, MAX_GRADES_BYTES)
+        data = read_capped(path, MAX_GRADES_BYTES)
     except FileNotFoundError:
         raise MistakesError(
             f"{path} does not exist: {out} is not a graded folder (run `make grade` first, or give the OUT it wrote)"
@@ -206,7 +194,7 @@ def read_results(out: pathlib.Path, submission: str) -> dict:
     try:
         folder = os.open(submission, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=results)
         try:
-            data = _read_capped(pathlib.Path("results.json"), MAX_RESULTS_BYTES, dir_fd=folder)
+            data = read_capped("results.json", MAX_RESULTS_BYTES, dir_fd=folder)
         finally:
             os.close(folder)
     finally:

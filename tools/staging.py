@@ -261,6 +261,20 @@ def _folder_files(folder: Path) -> list[str]:
     return sorted(names)
 
 
+def read_capped(path: os.PathLike | str, limit: int, *, dir_fd: int | None = None) -> bytes:
+    """The bytes of the regular file ``path`` (relative to ``dir_fd`` when given), without following
+    a link or blocking on a FIFO. ValueError if it is not a regular file or holds more than
+    ``limit`` bytes (the message completes "<name> is ..."); OSError if it cannot be opened."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit:,} bytes")
+    return data
+
+
 def _file_chunks(path: Path, budget: list[int]):
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as f:

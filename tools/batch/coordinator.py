@@ -20,7 +20,6 @@ import pathlib
 import queue
 import re
 import shutil
-import stat
 import sys
 import tempfile
 import threading
@@ -34,6 +33,7 @@ from tools.batch.row import STATUSES, Row, RowError
 from tools.batch.worker import Settings, grade
 from tools.bundle import Bundle
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
+from tools.staging import read_capped
 
 DEFAULT_TIMEOUT = 900.0  # seconds per submission: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024**3  # address space per process in each sandbox
@@ -150,13 +150,10 @@ class BatchResult:
 
 
 def _read_json(path: pathlib.Path, limit: int):
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise RowError(f"{path.name} is not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise RowError(f"{path.name} is too large")
+    try:
+        data = read_capped(path, limit)
+    except ValueError as exc:
+        raise RowError(f"{path.name} is {exc}") from None
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
