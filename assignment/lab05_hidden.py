@@ -1,7 +1,7 @@
 """Hidden tests of Lab 05: each student function against the reference implementation.
 
 Ships in the autograder bundle only. Each ``test_*`` function is one hidden test case (the
-public checks students run are ``lab05_checks.check_*``; the bundle's test files call both). The
+public checks students run are ``lab05.checks.check_*``; the bundle's test files call both). The
 cases are the chapter's, edge cases (batch 1, FP16, every optimizer, thresholds that are exact
 powers, budgets at and around the wall) and seeded random inputs, the same for every student.
 
@@ -26,11 +26,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
-import lab05_checks as checks
-import lab05_helpers as helpers
 import lab05_reference as ref
 import numpy as np
-from lab05_checks import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
+
+import lab05.ledger
+from lab05 import checks, constants, guards
+from lab05.checks import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
 
 SEED = 5
 #: Graded functions: while one is tested, the others are the reference's.
@@ -128,7 +129,7 @@ MISTAKES: dict[str, str] = {
     "ledger-error-at-chosen-batch": "the ledger's estimate error is at batch_size_chosen, not batch 32",
 }
 #: How a message names its mistake; a student's own text is kept from looking like one
-#: (:func:`lab05_checks.error_text`, :func:`lab05_checks.show`).
+#: (:func:`lab05.checks.error_text`, :func:`lab05.checks.show`).
 MISTAKE_TAG = re.compile(r" \[mistake: ([a-z0-9]+(?:-[a-z0-9]+)+)\]")
 
 
@@ -294,12 +295,12 @@ def test_transistor_tax(env: dict) -> None:
                         "the baseline argument seems to be ignored",
                     ),
                     (
-                        helpers.ACTIVATION_TRANSISTORS[activation],
+                        constants.ACTIVATION_TRANSISTORS[activation],
                         "tax-count-not-ratio",
                         "it should be a ratio of two transistor counts, not a count",
                     ),
                     (
-                        helpers.ACTIVATION_TRANSISTORS[activation] // helpers.ACTIVATION_TRANSISTORS[baseline],
+                        constants.ACTIVATION_TRANSISTORS[activation] // constants.ACTIVATION_TRANSISTORS[baseline],
                         "tax-integer-division",
                         "integer division (//) drops the fraction: divide with /",
                     ),
@@ -308,14 +309,14 @@ def test_transistor_tax(env: dict) -> None:
             )
             fail(explain(f"{text} returned {show(got)}", why))
 
-    names = sorted(helpers.ACTIVATION_TRANSISTORS)
+    names = sorted(constants.ACTIVATION_TRANSISTORS)
     run_cases(env, "transistor_tax", (one, [(a, b) for a in names for b in names]))
 
 
 def test_extra_transistors(env: dict) -> None:
     """extra_transistors agrees with the reference on the chapter's case and random networks."""
     gen = rng()
-    names = sorted(helpers.ACTIVATION_TRANSISTORS)
+    names = sorted(constants.ACTIVATION_TRANSISTORS)
     cases = [(1000, 10, "sigmoid", "relu"), (1, 1, "relu", "sigmoid")]
     for _ in range(12):
         cases.append(
@@ -333,7 +334,7 @@ def test_extra_transistors(env: dict) -> None:
         got = expect_number(call(env, "extra_transistors", n, layers, activation, **kwargs), text)
         expected = ref.extra_transistors(n, layers, activation, baseline)
         if not close(got, expected):
-            t = helpers.ACTIVATION_TRANSISTORS
+            t = constants.ACTIVATION_TRANSISTORS
             why = diagnose(
                 got,
                 expected,
@@ -389,7 +390,7 @@ def test_sigmoid_derivative_values(env: dict) -> None:
         got = expect_number(got, text)
         expected = ref.sigmoid_derivative(x)
         if not close(got, expected, rel=1e-7, abs_tol=1e-12):
-            sig = helpers.sigmoid(x)
+            sig = constants.sigmoid(x)
             why = diagnose(
                 got,
                 expected,
@@ -602,7 +603,7 @@ def test_act1_failure_mode(env: dict) -> None:
 # Act 2
 # ---------------------------------------------------------------------------------------------
 def _network_cases(count: int = 10) -> list[list[int]]:
-    return [list(helpers.MNIST_LAYER_SIZES), [3, 2], [1, 1]] + random_layers(rng(), count)
+    return [list(constants.MNIST_LAYER_SIZES), [3, 2], [1, 1]] + random_layers(rng(), count)
 
 
 def test_parameter_count(env: dict) -> None:
@@ -678,7 +679,7 @@ def test_layer_macs(env: dict) -> None:
 
 def _memory_cases() -> list[tuple[list[int], int, float, str]]:
     gen = rng()
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     cases = [(mnist, b, bpv, opt) for b in (1, 32, 64) for bpv in (4, 2) for opt in ("sgd", "momentum", "adam")]
     for layers in random_layers(gen, 8):
         cases.append(
@@ -721,9 +722,9 @@ def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
 def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
     params = ref.parameter_count(layers)
     weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
-    state = helpers.OPTIMIZER_STATE_PER_PARAM[opt]
+    state = constants.OPTIMIZER_STATE_PER_PARAM[opt]
     value = got[key]
-    kib = [(expected[key] / helpers.BYTES_PER_KIB, "memory-in-kib", "it should be in bytes, not KiB")]
+    kib = [(expected[key] / constants.BYTES_PER_KIB, "memory-in-kib", "it should be in bytes, not KiB")]
     if key in ("weights", "gradients"):
         return diagnose(
             value,
@@ -837,9 +838,9 @@ def test_training_memory_total(env: dict) -> None:
 def test_inference_memory(env: dict) -> None:
     """inference_memory matches the reference: weights plus one batch of activations."""
     cases = [
-        (list(helpers.MNIST_LAYER_SIZES), 1, 4),
-        (list(helpers.MNIST_LAYER_SIZES), 1, 2),
-        (list(helpers.MNIST_LAYER_SIZES), 32, 4),
+        (list(constants.MNIST_LAYER_SIZES), 1, 4),
+        (list(constants.MNIST_LAYER_SIZES), 1, 2),
+        (list(constants.MNIST_LAYER_SIZES), 32, 4),
     ] + [(layers, b, bpv) for layers, b, bpv, _ in _memory_cases()[-6:]]
 
     def one(layers, batch, bpv):
@@ -920,7 +921,7 @@ def _width_hint(got: int, budget, batch, bpv, opt) -> Hint:
             "width-does-not-fit",
         )
     if expected >= 2 and (got == expected - 1 or (got == expected - 2 and expected % 2 == 1)):
-        at_wall = ref.training_memory(helpers.challenge_layer_sizes(expected), batch, bpv, opt)["total"] == budget
+        at_wall = ref.training_memory(constants.challenge_layer_sizes(expected), batch, bpv, opt)["total"] == budget
         strict = (
             "a width whose training memory equals the budget exactly still fits: it must be at most "
             "the budget (<=), not strictly below it"
@@ -947,7 +948,7 @@ def test_max_width_devices(env: dict) -> None:
         if got != ref.max_trainable_width(budget):
             fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
 
-    run_cases(env, "max_trainable_width", (one, helpers.DEVICE_BUDGETS_BYTES.values()))
+    run_cases(env, "max_trainable_width", (one, constants.DEVICE_BUDGETS_BYTES.values()))
 
 
 def test_max_width_settings(env: dict) -> None:
@@ -956,7 +957,7 @@ def test_max_width_settings(env: dict) -> None:
     cases = []
     for width in (4097, 1024, 255, 17, 3, 2):  # budgets exactly at, just under and just over walls
         for batch, bpv, opt in ((32, 4, "adam"), (1, 2, "sgd"), (256, 4, "momentum")):
-            total = ref.training_memory(helpers.challenge_layer_sizes(width), batch, bpv, opt)["total"]
+            total = ref.training_memory(constants.challenge_layer_sizes(width), batch, bpv, opt)["total"]
             cases += [(total, batch, bpv, opt), (total - 1, batch, bpv, opt), (total + 1, batch, bpv, opt)]
     for _ in range(10):
         cases.append(
@@ -994,7 +995,7 @@ def test_max_width_large_budget(env: dict) -> None:
         if got != ref.max_trainable_width(budget):
             fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
 
-    run_cases(env, "max_trainable_width", (one, (1024**4, 300 * helpers.BYTES_PER_GIB)))
+    run_cases(env, "max_trainable_width", (one, (1024**4, 300 * constants.BYTES_PER_GIB)))
 
 
 def test_act2_reflection(env: dict) -> None:
@@ -1010,8 +1011,8 @@ def _own(env: Mapping, fn: Callable[[], Any]):
     try:
         if getattr(env, "limits_calls", False):  # trusted scoring: each remote call has its own limit
             return fn()
-        return helpers.call_with_time_limit(fn, (), {}, checks.TIME_LIMIT_S)
-    except (Exception, helpers.CallTimedOut):
+        return guards.call_with_time_limit(fn, (), {}, checks.TIME_LIMIT_S)
+    except (Exception, guards.CallTimedOut):
         return None
 
 
@@ -1030,7 +1031,7 @@ def test_batch_doubling(env: dict) -> None:
     if "batch_doubling_ratio" not in env:
         fail("`batch_doubling_ratio` is not defined: run the cell where you compute it.")
     ratio = expect_number(env["batch_doubling_ratio"], "batch_doubling_ratio")
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     expected = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     # The ratio your own training_memory gives is right here, even where that function is wrong
     # (which costs points once, in its own question).
@@ -1077,8 +1078,8 @@ def test_ledger_answers(env: dict) -> None:
                 + tag("ledger-stale")
             )
         try:
-            mine_json = helpers.json_native(mine)
-        except helpers.LedgerError:
+            mine_json = lab05.ledger.json_native(mine)
+        except lab05.ledger.LedgerError:
             mine_json = mine
         if isinstance(value, float) and isinstance(mine_json, (int, float)):
             agree = close(value, float(mine_json))
@@ -1099,14 +1100,14 @@ def test_ledger_computed(env: dict) -> None:
     """The ledger's computed values agree with the reference (or the student's own functions)."""
     ledger = checks.read_fresh_ledger(env=env)
     batch = ledger["batch_size_chosen"]
-    budget = helpers.DEVICE_BUDGETS_BYTES[helpers.LAPTOP_GPU]
+    budget = constants.DEVICE_BUDGETS_BYTES[constants.LAPTOP_GPU]
 
     def width():
         got = ledger["max_trainable_width_laptop_gpu"]
         expected = ref.max_trainable_width(budget, batch)
         own = _own(env, lambda: env["max_trainable_width"](budget, batch))
         if got != expected and got != own:
-            default = batch != helpers.MNIST_BATCH_SIZE and got in (
+            default = batch != constants.MNIST_BATCH_SIZE and got in (
                 ref.max_trainable_width(budget),
                 _own(env, lambda: env["max_trainable_width"](budget)),
             )
@@ -1119,12 +1120,12 @@ def test_ledger_computed(env: dict) -> None:
     def estimate_error():
         got = ledger["training_memory_estimate_error_kb"]
         estimate = float(ledger["predictions"]["act2_estimate_kib"])
-        mnist = list(helpers.MNIST_LAYER_SIZES)
-        actual = helpers.to_kib(ref.training_memory(mnist, helpers.MNIST_BATCH_SIZE)["total"])
-        own_total = _own_number(env, lambda: env["training_memory"](mnist, helpers.MNIST_BATCH_SIZE)["total"])
+        mnist = list(constants.MNIST_LAYER_SIZES)
+        actual = constants.to_kib(ref.training_memory(mnist, constants.MNIST_BATCH_SIZE)["total"])
+        own_total = _own_number(env, lambda: env["training_memory"](mnist, constants.MNIST_BATCH_SIZE)["total"])
         candidates = [estimate - actual]
         if own_total is not None:
-            candidates.append(estimate - helpers.to_kib(own_total))
+            candidates.append(estimate - constants.to_kib(own_total))
         if any(close(got, c, rel=1e-9, abs_tol=1e-6) for c in candidates):
             return
         if any(close(got, -c, rel=1e-9, abs_tol=1e-6) for c in candidates):
@@ -1132,23 +1133,23 @@ def test_ledger_computed(env: dict) -> None:
                 f"the ledger's training_memory_estimate_error_kb is {show(got)}: the sign is flipped; it "
                 "is your estimate minus the actual training memory." + tag("ledger-error-sign-flipped")
             )
-        if any(close(got, c * helpers.BYTES_PER_KIB, rel=1e-9, abs_tol=1e-3) for c in candidates):
+        if any(close(got, c * constants.BYTES_PER_KIB, rel=1e-9, abs_tol=1e-3) for c in candidates):
             fail(
                 f"the ledger's training_memory_estimate_error_kb is {show(got)}: that is in bytes; the "
                 "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate." + tag("ledger-error-in-bytes")
             )
-        if batch != helpers.MNIST_BATCH_SIZE:
+        if batch != constants.MNIST_BATCH_SIZE:
             at_batch = [
                 ref.training_memory(mnist, batch)["total"],
                 _own_number(env, lambda: env["training_memory"](mnist, batch)["total"]),
             ]
             if any(
-                t is not None and close(got, estimate - helpers.to_kib(t), rel=1e-9, abs_tol=1e-6) for t in at_batch
+                t is not None and close(got, estimate - constants.to_kib(t), rel=1e-9, abs_tol=1e-6) for t in at_batch
             ):
                 fail(
                     f"the ledger's training_memory_estimate_error_kb is {show(got)}: it compares your "
                     f"estimate with the training memory at batch_size_chosen ({batch}); it should use "
-                    f"batch {helpers.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about."
+                    f"batch {constants.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about."
                     + tag("ledger-error-at-chosen-batch")
                 )
         fail(

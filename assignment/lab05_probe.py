@@ -169,8 +169,8 @@ class Grader:
         if len(data) > MAX_FILE_BYTES:
             return {"too_large": True}
         text = data.decode("utf-8", errors="replace")
-        helpers = sys.modules.get("lab05_helpers")
-        written = getattr(helpers, "LAST_WRITTEN", None)
+        ledger = sys.modules.get("lab05.ledger")
+        written = getattr(ledger, "LAST_WRITTEN", None)
         # whether the notebook wrote it through the lab's own function (the record cell)
         return {"text": text, "written": isinstance(written, dict) and written.get("text") == text}
 

@@ -44,19 +44,15 @@ for _folder in (HERE / "files", HERE):  # on Gradescope this module sits beside 
     if _folder.is_dir() and str(_folder) not in sys.path:
         sys.path.append(str(_folder))
 
-import lab05_helpers  # noqa: E402
 import lab05_wire as wire  # noqa: E402
 
+import lab05.guards  # noqa: E402
+
 NOTEBOOK_NAME = "lab05_nn_compute.ipynb"
-#: Files the probe receives: the support modules students have, and the probe itself.
-PROBE_FILES = (
-    "lab05_probe.py",
-    "lab05_wire.py",
-    "lab05_helpers.py",
-    "lab05_plots.py",
-    "lab05_checks.py",
-    "design_ledger.schema.json",
-)
+#: Files the probe receives beside the support package: the probe itself.
+PROBE_FILES = ("lab05_probe.py", "lab05_wire.py")
+#: The support code students have (every file of it goes to the probe).
+SUPPORT_PACKAGE = "lab05"
 #: Files a submission must not bring to the grader: Otter deserializes them.
 UNTRUSTED_PICKLES = (".OTTER_LOG",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
@@ -371,6 +367,7 @@ class Session:
     def _start(self) -> None:
         self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="lab05-probe-"))
         for name, data in self.support.items():
+            (self.workdir / name).parent.mkdir(parents=True, exist_ok=True)
             (self.workdir / name).write_bytes(data)
         for sub in (".config", ".ipython", ".tmp", ".jupyter"):
             (self.workdir / sub).mkdir()
@@ -491,9 +488,9 @@ class Session:
             if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
                 raise wire.WireError("arguments that are not a list and a dict")
             # the probe chose these arguments: the stand-in gets the same time limit as a student call
-            value = lab05_helpers.call_with_time_limit(fn, tuple(args), kwargs, REF_TIME_LIMIT_S)
+            value = lab05.guards.call_with_time_limit(fn, tuple(args), kwargs, REF_TIME_LIMIT_S)
             return {"value": wire.encode(value)}
-        except lab05_helpers.CallTimedOut:
+        except lab05.guards.CallTimedOut:
             return {"error": {"base": "RuntimeError", "message": f"did not return within {REF_TIME_LIMIT_S:g} s"}}
         except Exception as exc:  # noqa: BLE001 - the reference's own argument checks, reported back
             base = next((c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"), "Exception")
@@ -578,7 +575,7 @@ class ProbeEnv(MutableMapping):
         return text, reply.get("written") is True
 
 
-class RemoteFunction(lab05_helpers.RemoteCall):
+class RemoteFunction(lab05.guards.RemoteCall):
     """A student function living in the probe; calling it asks the probe."""
 
     def __init__(self, env: ProbeEnv, name: str):
@@ -607,7 +604,7 @@ class RemoteFunction(lab05_helpers.RemoteCall):
             reply = self.env.session.request(request, seconds)
         except ProbeTimedOut:
             self.env.timed_out.add(self.name)
-            raise lab05_helpers.CallTimedOut(f"did not return within {seconds:g} s") from None
+            raise lab05.guards.CallTimedOut(f"did not return within {seconds:g} s") from None
         if reply.get("missing"):
             raise NameError(f"name '{self.name}' is not defined")
         if "not_callable" in reply:
@@ -679,26 +676,39 @@ def prepare(notebook_path: os.PathLike, tests_dir: os.PathLike, files_dir: os.Pa
     tests_dir, files_dir = pathlib.Path(tests_dir), pathlib.Path(files_dir)
     paths = sorted(str(p) for p in tests_dir.glob("*.py"))
     sources = {p: pathlib.Path(p).read_text(encoding="utf-8") for p in paths}
-    support = {}
-    for name in PROBE_FILES:
-        for folder in (files_dir, HERE):
-            if (folder / name).is_file():
-                support[name] = (folder / name).read_bytes()
-                break
-        else:
-            raise ProbeError(f"{name} is missing from the autograder bundle")
+    support = probe_support(files_dir)
     _import_trusted_modules()
     return Prepared(read_notebook_cells(notebook_path), paths, sources, support)
 
 
+def probe_support(files_dir: os.PathLike) -> dict[str, bytes]:
+    """The probe's files (relative name: bytes), from the bundle's ``files_dir``, or else from beside
+    this module: :data:`PROBE_FILES` and every file of :data:`SUPPORT_PACKAGE`."""
+    folders = (pathlib.Path(files_dir), HERE)
+    support = {}
+    for name in PROBE_FILES:
+        found = next((folder / name for folder in folders if (folder / name).is_file()), None)
+        if found is None:
+            raise ProbeError(f"{name} is missing from the autograder bundle")
+        support[name] = found.read_bytes()
+    package = next((folder / SUPPORT_PACKAGE for folder in folders if (folder / SUPPORT_PACKAGE).is_dir()), None)
+    if package is None or not (package / "__init__.py").is_file():
+        raise ProbeError(f"the package {SUPPORT_PACKAGE}/ is missing from the autograder bundle")
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
+            support[path.relative_to(package.parent).as_posix()] = path.read_bytes()
+    return support
+
+
 def _import_trusted_modules() -> None:
     """Import what scoring runs, now, before the kernel exists (later the disk is not trusted)."""
-    import lab05_checks  # noqa: F401
     import lab05_hidden  # noqa: F401
     import lab05_reference  # noqa: F401
     import numpy  # noqa: F401
     import otter.test_files  # noqa: F401
     import otter.test_files.exception_test  # noqa: F401
+
+    import lab05.checks  # noqa: F401
 
 
 def _test_files(prepared: Prepared):
@@ -738,18 +748,18 @@ def score(
     ``deadline`` (``time.monotonic()``) ends the whole scoring: later calls fail. ``python`` is
     the interpreter the probe runs (as the spawner's sandbox sees it).
     """
-    import lab05_checks
+    import lab05.checks
 
     started = time.monotonic()
     session = Session(
         prepared.cells,
         prepared.support,
         spawner,
-        cell_limit=lab05_helpers.CELL_TIME_LIMIT_S,
+        cell_limit=lab05.guards.CELL_TIME_LIMIT_S,
         deadline=deadline,
         python=python,
     )
-    env = ProbeEnv(session, max(CALL_LIMIT_S, lab05_checks.TIME_LIMIT_S))
+    env = ProbeEnv(session, max(CALL_LIMIT_S, lab05.checks.TIME_LIMIT_S))
     files = _test_files(prepared)
     try:
         for test_file in files:
@@ -843,6 +853,25 @@ def strip_untrusted_files(folder: os.PathLike) -> list[str]:
     return removed
 
 
+def restore_support_package(files_dir: os.PathLike, folder: os.PathLike) -> bool:
+    """Put the bundle's support package in ``folder`` in place of whatever the submission has there.
+
+    Otter copies the bundle's support files over a submission's same-named files, but it skips a
+    folder the submission already holds, so a submission bringing its own ``lab05/`` would have
+    the kernel import that. Returns whether a copy was made.
+    """
+    source = pathlib.Path(files_dir) / SUPPORT_PACKAGE
+    target = pathlib.Path(folder) / SUPPORT_PACKAGE
+    if not source.is_dir() or (target.exists() and os.path.samefile(source, target)):
+        return False
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # The Otter plugin
 # ---------------------------------------------------------------------------------------------
@@ -862,6 +891,8 @@ class TrustedScoring(_plugin_base()):
     def before_grading(self, config):
         # runs in the submission folder, before the notebook is executed
         self.removed = strip_untrusted_files(".")
+        files = HERE / "files" if (HERE / "files").is_dir() else pathlib.Path(".")
+        restore_support_package(files, ".")
         guard_otter_unpickling()
         self.external = os.environ.get(EXTERNAL_ENV) == "external"
         self.scored, self.failure, self.undo_kernel = None, None, None
@@ -870,7 +901,6 @@ class TrustedScoring(_plugin_base()):
         if str(getattr(config, "autograder_dir", "")) == "/autograder":
             _close_autograder_folder()
         try:
-            files = HERE / "files" if (HERE / "files").is_dir() else pathlib.Path(".")
             self.scored = score(prepare(self.submission_path, "tests", files))
         except Exception as exc:  # noqa: BLE001 - reported in after_grading, with no points
             self.failure = exc
@@ -944,10 +974,7 @@ def score_unpacked(
     bundle = pathlib.Path(bundle)
     _import_trusted_modules()
     test_paths = sorted(str(p) for p in (bundle / "tests").glob("*.py"))
-    support = {
-        name: ((bundle / "files" / name) if (bundle / "files" / name).is_file() else HERE / name).read_bytes()
-        for name in PROBE_FILES
-    }
+    support = probe_support(bundle / "files")
     prepared = Prepared(
         code_cells(notebook), test_paths, {p: pathlib.Path(p).read_text(encoding="utf-8") for p in test_paths}, support
     )

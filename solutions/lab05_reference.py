@@ -8,12 +8,15 @@ import numbers
 
 import numpy as np
 
-from lab05_helpers import (
+from lab05.constants import (
     ACT1_PREDICTION_OPTIONS, ACTIVATION_TRANSISTORS, BATCH_SIZE_CHOICES, BYTES_FP16,
     BYTES_FP32, BYTES_PER_GIB, BYTES_PER_KIB, DEVICE_BUDGETS_BYTES, LAPTOP_GPU,
     MNIST_BATCH_SIZE, MNIST_LAYER_SIZES, OPTIMIZER_STATE_PER_PARAM, challenge_layer_sizes,
-    check_count, check_depths, check_fraction, check_layer_sizes, check_name,
-    check_positive, sigmoid,
+    sigmoid,
+)
+from lab05.validate import (
+    validate_count, validate_depths, validate_fraction, validate_layer_sizes, validate_name,
+    validate_positive,
 )
 
 
@@ -34,8 +37,8 @@ def transistor_tax(activation, baseline="relu"):
         transistor_tax("relu") == 1.0 (a unit compared with itself).
     Hint: about 1 line, using ACTIVATION_TRANSISTORS.
     """
-    activation = check_name("activation", activation, ACTIVATION_TRANSISTORS)
-    baseline = check_name("baseline", baseline, ACTIVATION_TRANSISTORS)
+    activation = validate_name("activation", activation, ACTIVATION_TRANSISTORS)
+    baseline = validate_name("baseline", baseline, ACTIVATION_TRANSISTORS)
     return ACTIVATION_TRANSISTORS[activation] / ACTIVATION_TRANSISTORS[baseline]
 
 
@@ -56,10 +59,10 @@ def extra_transistors(neurons_per_layer, num_layers, activation, baseline="relu"
         extra_transistors(10, 2, "relu") == 0.
     Hint: count the units, then the extra transistors each one needs; about 2 lines.
     """
-    neurons_per_layer = check_count("neurons_per_layer", neurons_per_layer)
-    num_layers = check_count("num_layers", num_layers)
-    activation = check_name("activation", activation, ACTIVATION_TRANSISTORS)
-    baseline = check_name("baseline", baseline, ACTIVATION_TRANSISTORS)
+    neurons_per_layer = validate_count("neurons_per_layer", neurons_per_layer)
+    num_layers = validate_count("num_layers", num_layers)
+    activation = validate_name("activation", activation, ACTIVATION_TRANSISTORS)
+    baseline = validate_name("baseline", baseline, ACTIVATION_TRANSISTORS)
     units = neurons_per_layer * num_layers
     return units * (ACTIVATION_TRANSISTORS[activation] - ACTIVATION_TRANSISTORS[baseline])
 
@@ -96,8 +99,8 @@ def gradient_bound(depth, max_derivative=0.25):
         gradient_bound(0) == 1.0 (no layers, nothing lost).
     Hint: about 2 lines; NumPy's power works on numbers and arrays alike.
     """
-    max_derivative = check_positive("max_derivative", max_derivative)
-    check_depths(depth)
+    max_derivative = validate_positive("max_derivative", max_derivative)
+    validate_depths(depth)
     bound = np.power(float(max_derivative), np.asarray(depth, dtype=float))
     return float(bound) if bound.ndim == 0 else bound
 
@@ -117,8 +120,8 @@ def stall_depth(threshold=1e-6, max_derivative=0.25):
     Hint: strictly below means a bound equal to the threshold has not stalled yet;
     about 5 lines.
     """
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     if max_derivative >= 1:
         return None
     # Start from the closed form, then correct it against the exact comparison.
@@ -143,7 +146,7 @@ def parameter_count(layer_sizes):
         parameter_count([3, 2]) == 8 (six weights and two biases).
     Hint: about 1 line; zip(sizes[:-1], sizes[1:]) walks the layers.
     """
-    sizes = check_layer_sizes(layer_sizes)
+    sizes = validate_layer_sizes(layer_sizes)
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
@@ -160,7 +163,7 @@ def layer_macs(layer_sizes):
         layer_macs([3, 2]) == [6].
     Hint: about 1 line.
     """
-    sizes = check_layer_sizes(layer_sizes)
+    sizes = validate_layer_sizes(layer_sizes)
     return [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
@@ -180,10 +183,10 @@ def training_memory(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"
         training_memory([3, 2], 1, 1, "sgd") gives 8 bytes each of weights and gradients.
     Hint: about 6 lines; parameter_count does half the work.
     """
-    sizes = check_layer_sizes(layer_sizes)
-    batch_size = check_count("batch_size", batch_size)
-    bytes_per_value = check_positive("bytes_per_value", bytes_per_value)
-    optimizer = check_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
+    sizes = validate_layer_sizes(layer_sizes)
+    batch_size = validate_count("batch_size", batch_size)
+    bytes_per_value = validate_positive("bytes_per_value", bytes_per_value)
+    optimizer = validate_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
     params = parameter_count(sizes)
     memory = {
         "weights": params * bytes_per_value,
@@ -207,9 +210,9 @@ def inference_memory(layer_sizes, batch_size=1, bytes_per_value=4):
         int (or float for a fractional bytes_per_value): bytes.
     Hint: about 2 lines; training_memory already has both terms.
     """
-    sizes = check_layer_sizes(layer_sizes)
-    batch_size = check_count("batch_size", batch_size)
-    bytes_per_value = check_positive("bytes_per_value", bytes_per_value)
+    sizes = validate_layer_sizes(layer_sizes)
+    batch_size = validate_count("batch_size", batch_size)
+    bytes_per_value = validate_positive("bytes_per_value", bytes_per_value)
     memory = training_memory(sizes, batch_size, bytes_per_value, optimizer="sgd")
     return memory["weights"] + memory["activations"]
 
@@ -229,10 +232,10 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
     Hint: training memory grows with W, so the widths that fit form one unbroken range.
     About 10 lines.
     """
-    budget_bytes = check_positive("budget_bytes", budget_bytes)
-    batch_size = check_count("batch_size", batch_size)
-    bytes_per_value = check_positive("bytes_per_value", bytes_per_value)
-    optimizer = check_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
+    budget_bytes = validate_positive("budget_bytes", budget_bytes)
+    batch_size = validate_count("batch_size", batch_size)
+    bytes_per_value = validate_positive("bytes_per_value", bytes_per_value)
+    optimizer = validate_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
     def fits(width):
         layers = challenge_layer_sizes(width)
         return training_memory(layers, batch_size, bytes_per_value, optimizer)["total"] <= budget_bytes

@@ -228,7 +228,7 @@ def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
     from tools import leakcheck
 
     shutil.copytree(STUDENT, tmp_path / "student")
-    with open(tmp_path / "student" / "lab05_plots.py", "a", encoding="utf-8") as f:
+    with open(tmp_path / "student" / "lab05" / "displays" / "act1.py", "a", encoding="utf-8") as f:
         f.write("\n" + planted + "\n")
     problems = leakcheck.scan(tmp_path / "student")
     assert any(reported in p for p in problems), (

@@ -5,12 +5,13 @@ from __future__ import annotations
 import inspect
 import math
 
-import lab05_checks as checks
-import lab05_helpers as helpers
 import lab05_hidden as hidden
 import lab05_reference as ref
 import numpy as np
 import pytest
+
+import lab05.ledger
+from lab05 import checks, constants, guards
 
 PUBLIC = [f for name, f in inspect.getmembers(checks, inspect.isfunction) if name.startswith("check_")]
 HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if name.startswith("test_")]
@@ -33,12 +34,12 @@ def env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {name: getattr(ref, name) for name in hidden.GRADED_FUNCTIONS}
     namespace.update(ANSWERS)
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     namespace["batch_doubling_ratio"] = (
         ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     )
     recorded = {k: v for k, v in namespace.items() if k not in hidden.GRADED_FUNCTIONS}
-    assert helpers.record_design(
+    assert lab05.ledger.record_design(
         training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width, **recorded
     )
     return namespace
@@ -56,7 +57,7 @@ def test_public_checks_fail_on_the_blank_notebook(env, check):
     for name in ANSWERS:
         env[name] = None
     env["batch_doubling_ratio"] = Ellipsis
-    helpers.LAST_WRITTEN.clear()
+    lab05.ledger.LAST_WRITTEN.clear()
     with pytest.raises(checks.CheckFailed):
         check(env)
 
@@ -134,7 +135,7 @@ def test_overflow_warnings_fail_the_check(env):
     assert "overflow" in str(info.value), str(info.value)
 
 
-class _Remote(helpers.RemoteCall):
+class _Remote(guards.RemoteCall):
     """A function answered by another process, as in trusted scoring, with the warnings it reports."""
 
     def __init__(self, fn, reported=(), meanwhile=None):
@@ -170,7 +171,7 @@ def test_another_threads_warning_does_not_fail_a_clean_call(env):
         thread.join()
 
     env["max_trainable_width"] = _Remote(ref.max_trainable_width, meanwhile=another_submission)
-    budget = 8 * helpers.BYTES_PER_GIB
+    budget = 8 * constants.BYTES_PER_GIB
     got = checks.call(env, "max_trainable_width", budget)
     assert got == ref.max_trainable_width(budget), f"max_trainable_width({budget}): expected the reference's, got {got}"
 
@@ -181,7 +182,7 @@ def test_a_mistake_in_one_function_does_not_fail_the_functions_that_call_it(env)
         hidden.test_parameter_count(env)
     # The student's training_memory and max_trainable_width look their callees up in the notebook.
     exec(
-        "from lab05_helpers import *\n"
+        "from lab05.constants import *\nfrom lab05.validate import *\n"
         + inspect.getsource(ref.training_memory)
         + "\n"
         + inspect.getsource(ref.max_trainable_width),
@@ -193,7 +194,7 @@ def test_a_mistake_in_one_function_does_not_fail_the_functions_that_call_it(env)
         hidden.test_max_width_devices,
     ):
         check(env)
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     assert env["parameter_count"](mnist) != ref.parameter_count(mnist), (
         "isolated() must give the student's own function back after the test"
     )
@@ -211,12 +212,12 @@ def test_hidden_messages_describe_the_behaviour_without_the_reference_value(env)
         hidden.test_training_memory_activations(env)
     message = str(info.value)
     assert "input layer" in message, message
-    expected = ref.training_memory(list(helpers.MNIST_LAYER_SIZES), 1, 4, "sgd")["activations"]
+    expected = ref.training_memory(list(constants.MNIST_LAYER_SIZES), 1, 4, "sgd")["activations"]
     assert str(expected) not in message and f"{expected:,}" not in message, message
 
 
 def test_a_ledger_left_from_another_session_is_refused(env):
-    helpers.LAST_WRITTEN.clear()
+    lab05.ledger.LAST_WRITTEN.clear()
     with pytest.raises(checks.CheckFailed, match="not written by this run"):
         checks.check_design_ledger(env)
 
@@ -242,7 +243,7 @@ def test_batch_doubling_accepts_the_students_own_consistent_answer(env):
         return out
 
     env["training_memory"] = training_memory
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     env["batch_doubling_ratio"] = training_memory(mnist, 64)["total"] / training_memory(mnist, 32)["total"]
     hidden.test_batch_doubling(env)
     env["batch_doubling_ratio"] = 2.0

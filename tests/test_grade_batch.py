@@ -54,20 +54,22 @@ eat()
 TAMPER_CELL = """
 print(open("tests/design_ledger.py").read()[:100])
 grader.check = lambda *args, **kwargs: None
-import lab05_helpers
-lab05_helpers.LAST_WRITTEN["text"] = "{}"
+import lab05.ledger
+lab05.ledger.LAST_WRITTEN["text"] = "{}"
 """
 
 
 def _ledger() -> str:
-    import lab05_helpers as helpers
     import lab05_reference as ref
 
+    import lab05.ledger
+    from lab05 import constants
+
     return json.dumps(
-        helpers.build_ledger(
+        lab05.ledger.build_ledger(
             activation_choice="relu",
             batch_size_chosen=64,
-            max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
+            max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 64),
             training_memory_estimate_error_kb=1.0,
             act1_prediction="C",
             act2_estimate_kib=900,
@@ -88,7 +90,7 @@ def _partial():
 
 
 def _no_ledger_writer():
-    return notebooks.replace_cell(notebooks.solution(), "helpers.record_design(", "design_ledger = None")
+    return notebooks.replace_cell(notebooks.solution(), "design_ledger = record_design(", "design_ledger = None")
 
 
 def _text(nb) -> str:

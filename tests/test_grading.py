@@ -83,13 +83,15 @@ def test_numpy_scalar_results_still_earn_full_marks(tmp_path):
 
 
 def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
-    import lab05_helpers as helpers
     import lab05_reference as ref
 
-    hand_made = helpers.build_ledger(
+    import lab05.ledger
+    from lab05 import constants
+
+    hand_made = lab05.ledger.build_ledger(
         activation_choice="relu",
         batch_size_chosen=64,
-        max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * helpers.BYTES_PER_GIB, 64),
+        max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 64),
         training_memory_estimate_error_kb=900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024,
         act1_prediction="C",
         act2_estimate_kib=900,
@@ -100,7 +102,7 @@ def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
         batch_doubling_explanation="x",
         deployment_answer="B",
     )
-    nb = notebooks.replace_cell(notebooks.solution(), "helpers.record_design(", "design_ledger = None")
+    nb = notebooks.replace_cell(notebooks.solution(), "design_ledger = record_design(", "design_ledger = None")
     submission = notebooks.write(nb, tmp_path, {"design_ledger.json": json.dumps(hand_made)})
     _, scores = grade(submission)
     assert scores["design_ledger"] == 0, f"a hand-made ledger earned {scores['design_ledger']} points"
@@ -168,9 +170,9 @@ def test_a_notebook_with_one_stub_exports_and_grades_to_its_partial_score(tmp_pa
     assert "unfinished" in text and "max_trainable_width" in text.split("unfinished", 1)[1], text[-800:]
     with zipfile.ZipFile(zips[0]) as zf:
         ledger = json.loads(zf.read("design_ledger.json"))
-    import lab05_helpers as helpers
+    import lab05.ledger
 
-    assert ledger["max_trainable_width_laptop_gpu"] is None and helpers.ledger_problems(ledger) == [], ledger
+    assert ledger["max_trainable_width_laptop_gpu"] is None and lab05.ledger.ledger_problems(ledger) == [], ledger
     _, scores = grade(zips[0])
     possible = possible_points()
     expected = {q: (0 if q == "max_trainable_width" else possible[q]) for q in possible}
@@ -216,10 +218,9 @@ def test_a_cell_that_never_finishes_is_stopped_and_grading_goes_on(tmp_path, sol
     nb = notebooks.replace_cell(
         notebooks.solution(), "batch_doubling_ratio = ", "batch_doubling_ratio = 1.0\nwhile True:\n    pass"
     )
+    setup = next(c.source for c in nb.cells if "= limit_cell_time_while_grading()" in c.source)
     nb = notebooks.replace_cell(
-        nb,
-        "helpers.limit_cell_time_while_grading()",
-        "import lab05_helpers as helpers\nimport lab05_plots as plots\nhelpers.limit_cell_time_while_grading(3)",
+        nb, setup, setup.replace("limit_cell_time_while_grading()", "limit_cell_time_while_grading(3)")
     )
     results, scores = grade(notebooks.write(nb, tmp_path))
     _, full = solution_grades

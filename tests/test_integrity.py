@@ -38,17 +38,17 @@ def _nb_flags(nb, shipped=None) -> list[str]:
         ("grader.check = lambda *a, **k: None", "patches_grader"),
         ("import otter\notter.Notebook = object", "patches_grader"),
         ("from otter.execute import Checker\nChecker.get_results = lambda: []", "patches_grader"),
-        ("import lab05_checks\nlab05_checks.check_transistor_tax = lambda env: None", "patches_grader"),
-        ("import lab05_helpers as helpers\nhelpers.check_count = lambda *a: None", "patches_grader"),
-        ('import lab05_helpers as helpers\nhelpers.LAST_WRITTEN["text"] = "{}"', "patches_grader"),
-        ('from lab05_helpers import LAST_WRITTEN\nLAST_WRITTEN.update(text="{}")', "patches_grader"),
-        ("import lab05_helpers as h\nh.IMPORTED_AT = 0", "patches_grader"),
-        ('from lab05_helpers import ACTIVATION_TRANSISTORS\nACTIVATION_TRANSISTORS["gelu"] = 1', "patches_grader"),
+        ("from lab05 import checks\nchecks.check_transistor_tax = lambda env: None", "patches_grader"),
+        ("from lab05 import validate\nvalidate.validate_count = lambda *a: None", "patches_grader"),
+        ('import lab05.ledger\nlab05.ledger.LAST_WRITTEN["text"] = "{}"', "patches_grader"),
+        ('from lab05.ledger import LAST_WRITTEN\nLAST_WRITTEN.update(text="{}")', "patches_grader"),
+        ("import lab05.ledger as h\nh.IMPORTED_AT = 0", "patches_grader"),
+        ('from lab05.constants import ACTIVATION_TRANSISTORS\nACTIVATION_TRANSISTORS["gelu"] = 1', "patches_grader"),
         ("import numpy as np\nnp.isclose = lambda *a, **k: True", "patches_grader"),
         ('import numpy as np\nsetattr(np, "allclose", lambda *a, **k: True)', "patches_grader"),
         ("import builtins\nbuiltins.isinstance = lambda *a: True", "patches_grader"),
-        ('from unittest import mock\nmock.patch("lab05_checks.fail").start()', "patches_grader"),
-        ('import sys\nsys.modules["lab05_checks"] = None', "patches_grader"),
+        ('from unittest import mock\nmock.patch("lab05.checks.fail").start()', "patches_grader"),
+        ('import sys\nsys.modules["lab05.checks"] = None', "patches_grader"),
         ("grader = None", "patches_grader"),
         ('import json\njson.dump({"score": 33}, open("results.json", "w"))', "writes_results"),
         ('import pickle\npickle.dump(None, open("results.pkl", "wb"))', "writes_results"),
@@ -74,7 +74,7 @@ def test_each_kind_of_tampering_is_flagged(source, code):
         'results = {"a": 1}\nresults.update(b=2)',
         'grader = otter.Notebook("lab05_nn_compute.ipynb")',
         'grader.check("transistor_tax")',
-        "import lab05_helpers as helpers\nhelpers.record_design(training_memory=None)",
+        "from lab05.ledger import record_design\nrecord_design(training_memory=None)",
         "import numpy as np\nnp.random.seed(0)\nx = np.ones(3)\nx[0] = 2",
     ],
 )
@@ -128,7 +128,7 @@ def test_run_order(label, counts, flagged):
 def test_code_files_shipped_beside_the_notebook_are_flagged():
     nb = notebooks.executed(notebooks.solution())
     assert _nb_flags(nb, [NOTEBOOK, "design_ledger.json"]) == [], "notebook and ledger only: no flags"
-    for extra in ("numpy.py", "tests/q1.py", "sitecustomize.py", "lab05_checks.py"):
+    for extra in ("numpy.py", "tests/q1.py", "sitecustomize.py", "lab05/checks.py"):
         got = _nb_flags(nb, [NOTEBOOK, "design_ledger.json", extra])
         assert got == ["extra_files"], f"shipping {extra}: expected extra_files, got {got}"
 

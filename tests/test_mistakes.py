@@ -17,12 +17,12 @@ import re
 import subprocess
 import sys
 
-import lab05_checks as checks
 import lab05_hidden as hidden
 import lab05_reference as ref
 import pytest
 from conftest import possible_points
 
+from lab05 import checks
 from tools import grade_batch as gb
 from tools import mistakes, mutants, mutation, notebooks
 from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT

@@ -185,9 +185,10 @@ def _reference_answers() -> set[str]:
     The hidden checks are run on the reference functions, wrapped to record what they return.
     Only numbers of five digits or more are kept: smaller ones are not distinctive.
     """
-    import lab05_helpers as helpers
     import lab05_hidden as hidden
     import lab05_reference as ref
+
+    from lab05 import constants
 
     seen: list = []
 
@@ -201,14 +202,14 @@ def _reference_answers() -> set[str]:
 
     env = {name: recording(getattr(ref, name)) for name in hidden.GRADED_FUNCTIONS}
     env.update(hidden.ANSWERS)
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     env["batch_doubling_ratio"] = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     for name in dir(hidden):
         if name.startswith("test_") and "ledger" not in name:
             getattr(hidden, name)(env)
-    for batch in helpers.BATCH_SIZE_CHOICES:  # what the ledger checks compare with
-        seen.append(ref.max_trainable_width(helpers.DEVICE_BUDGETS_BYTES[helpers.LAPTOP_GPU], batch))
-    seen.append(ref.training_memory(mnist, helpers.MNIST_BATCH_SIZE)["total"])
+    for batch in constants.BATCH_SIZE_CHOICES:  # what the ledger checks compare with
+        seen.append(ref.max_trainable_width(constants.DEVICE_BUDGETS_BYTES[constants.LAPTOP_GPU], batch))
+    seen.append(ref.training_memory(mnist, constants.MNIST_BATCH_SIZE)["total"])
 
     numbers = []
     for value in seen:

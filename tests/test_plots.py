@@ -1,4 +1,4 @@
-"""Tests of assignment/lab05_plots.py, the lab's figures and printed summaries.
+"""Tests of assignment/lab05/displays/, the lab's figures and printed summaries.
 
 The reference implementations stand in for the student's functions. Figure functions are
 called through ``fn.__wrapped__`` (bypassing ``display_guard``) so that real errors surface;
@@ -26,10 +26,10 @@ for _folder in (ROOT / "solutions", ROOT / "assignment"):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-import lab05_helpers as helpers  # noqa: E402
-import lab05_plots as plots  # noqa: E402
 import lab05_reference as ref  # noqa: E402
-from lab05_helpers import (  # noqa: E402
+
+from lab05 import constants, displays, guards  # noqa: E402
+from lab05.constants import (  # noqa: E402
     ACTIVATION_TRANSISTORS,
     BYTES_FP16,
     BYTES_FP32,
@@ -39,6 +39,7 @@ from lab05_helpers import (  # noqa: E402
     MNIST_LAYER_SIZES,
     fmt_bytes,
 )
+from lab05.displays import act1, act2_compute, act2_memory, common  # noqa: E402
 
 # Matplotlib or NumPy complaining means a figure students see is not clean.
 pytestmark = [
@@ -96,7 +97,7 @@ def all_texts(fig):
 
 
 def ledger(device, bytes_per_value=BYTES_FP32, batch_size=MNIST_BATCH_SIZE, optimizer="adam"):
-    return plots.memory_ledger_figure.__wrapped__(
+    return displays.memory_ledger_figure.__wrapped__(
         ref.training_memory, MNIST_LAYER_SIZES, batch_size, bytes_per_value, optimizer, device
     )
 
@@ -105,10 +106,13 @@ def ledger(device, bytes_per_value=BYTES_FP32, batch_size=MNIST_BATCH_SIZE, opti
 # The module's own rules
 # ---------------------------------------------------------------------------------------------
 def test_module_never_uses_the_reference_or_plt_show():
-    source = pathlib.Path(plots.__file__).read_text(encoding="utf-8")
-    assert "lab05_reference" not in source, "input: lab05_plots.py; expected no reference import, got one"
-    assert "plt.show(" not in source, "input: lab05_plots.py; expected no plt.show(), got one"
-    assert "matplotlib.use(" not in source, "input: lab05_plots.py; expected no backend switch, got one"
+    modules = sorted(pathlib.Path(displays.__file__).parent.glob("*.py"))
+    assert len(modules) >= 5, f"expected the display modules, got {modules}"
+    for module in modules:
+        source = module.read_text(encoding="utf-8")
+        assert "lab05_reference" not in source, f"input: {module.name}; expected no reference import, got one"
+        assert "plt.show(" not in source, f"input: {module.name}; expected no plt.show(), got one"
+        assert "matplotlib.use(" not in source, f"input: {module.name}; expected no backend switch, got one"
 
 
 class Recorder:
@@ -123,24 +127,26 @@ class Recorder:
 
 
 DISPLAYS = {
-    "activation_comparator": lambda f: plots.activation_comparator("C", ACTIVATION_TRANSISTORS),
-    "act1_reveal": lambda f: plots.act1_reveal("C", f, f),
-    "gradient_decay_figure": lambda f: plots.gradient_decay_figure(f, f, f),
-    "math_peek_bounds": lambda f: plots.math_peek_bounds(f, f),
-    "act2_reveal": lambda f: plots.act2_reveal(900, f, f),
-    "memory_ledger_figure": lambda f: plots.memory_ledger_figure(f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP),
-    "width_challenge_figure": lambda f: plots.width_challenge_figure(f, f),
-    "layer_share_figure": lambda f: plots.layer_share_figure(f),
-    "compute_waterfall_figure": lambda f: plots.compute_waterfall_figure(f, f, MNIST_LAYER_SIZES, 32),
-    "batch_scaling_figure": lambda f: plots.batch_scaling_figure(f, MNIST_LAYER_SIZES),
-    "deployment_table": lambda f: plots.deployment_table(f, f, MNIST_LAYER_SIZES),
-    "memory_hierarchy_summary": lambda f: plots.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
+    "activation_comparator": lambda f: displays.activation_comparator("C", ACTIVATION_TRANSISTORS),
+    "act1_reveal": lambda f: displays.act1_reveal("C", f, f),
+    "gradient_decay_figure": lambda f: displays.gradient_decay_figure(f, f, f),
+    "math_peek_bounds": lambda f: displays.math_peek_bounds(f, f),
+    "act2_reveal": lambda f: displays.act2_reveal(900, f, f),
+    "memory_ledger_figure": lambda f: displays.memory_ledger_figure(
+        f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP
+    ),
+    "width_challenge_figure": lambda f: displays.width_challenge_figure(f, f),
+    "layer_share_figure": lambda f: displays.layer_share_figure(f),
+    "compute_waterfall_figure": lambda f: displays.compute_waterfall_figure(f, f, MNIST_LAYER_SIZES, 32),
+    "batch_scaling_figure": lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+    "deployment_table": lambda f: displays.deployment_table(f, f, MNIST_LAYER_SIZES),
+    "memory_hierarchy_summary": lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
 }
 
 
 @pytest.mark.parametrize("name", sorted(DISPLAYS))
 def test_displays_are_skipped_while_the_autograder_runs(name, monkeypatch, capsys):
-    monkeypatch.setattr(helpers, "is_grading", lambda: True)
+    monkeypatch.setattr(guards, "is_grading", lambda: True)
     student = Recorder()
     result = DISPLAYS[name](student)
     out = capsys.readouterr().out
@@ -156,20 +162,20 @@ def test_displays_are_skipped_while_the_autograder_runs(name, monkeypatch, capsy
 # Act 1
 # ---------------------------------------------------------------------------------------------
 def test_show_options_prints_every_letter(capsys):
-    plots.show_options(helpers.ACT1_PREDICTION_OPTIONS)
+    displays.show_options(constants.ACT1_PREDICTION_OPTIONS)
     out = capsys.readouterr().out
-    for letter, (label, _) in helpers.ACT1_PREDICTION_OPTIONS.items():
+    for letter, (label, _) in constants.ACT1_PREDICTION_OPTIONS.items():
         assert f'"{letter}"' in out and label in out, f"input: option {letter}; expected {label!r} printed, got {out!r}"
 
 
 def test_show_source_prints_the_sigmoid(capsys):
-    plots.show_source(helpers.sigmoid)
+    displays.show_source(constants.sigmoid)
     out = capsys.readouterr().out
-    assert "def sigmoid" in out, f"input: helpers.sigmoid; expected its source, got {out[:200]!r}"
+    assert "def sigmoid" in out, f"input: constants.sigmoid; expected its source, got {out[:200]!r}"
 
 
 def test_activation_comparator(tmp_path, capsys):
-    fig = plots.activation_comparator.__wrapped__("c", ACTIVATION_TRANSISTORS)
+    fig = displays.activation_comparator.__wrapped__("c", ACTIVATION_TRANSISTORS)
     check_figure(fig, tmp_path, "activation_comparator")
     out = capsys.readouterr().out
     assert "You predicted C (about 20x)." in out, f"input: 'c'; expected the prediction echoed, got {out!r}"
@@ -189,8 +195,8 @@ def test_activation_comparator(tmp_path, capsys):
 
 @pytest.mark.parametrize("prediction", [None, Ellipsis, "E", "", 3])
 def test_act1_instruments_locked_without_a_prediction(prediction, capsys):
-    fig = plots.activation_comparator.__wrapped__(prediction, ACTIVATION_TRANSISTORS)
-    reveal = plots.act1_reveal.__wrapped__(prediction, ref.transistor_tax, ref.extra_transistors)
+    fig = displays.activation_comparator.__wrapped__(prediction, ACTIVATION_TRANSISTORS)
+    reveal = displays.act1_reveal.__wrapped__(prediction, ref.transistor_tax, ref.extra_transistors)
     out = capsys.readouterr().out
     assert fig is None and reveal is None, f"input: {prediction!r}; expected None twice, got {fig!r}, {reveal!r}"
     assert out.count("`act1_prediction`") == 2, f"input: {prediction!r}; expected two locked messages, got {out!r}"
@@ -198,7 +204,7 @@ def test_act1_instruments_locked_without_a_prediction(prediction, capsys):
 
 
 def test_act1_reveal_off_by(capsys):
-    result = plots.act1_reveal.__wrapped__("C", ref.transistor_tax, ref.extra_transistors)
+    result = displays.act1_reveal.__wrapped__("C", ref.transistor_tax, ref.extra_transistors)
     out = capsys.readouterr().out
     assert isinstance(result, dict), f"input: 'C'; expected a dict, got {type(result)}"
     assert result["ratio"] == 50, f"input: 'C'; expected ratio 50, got {result['ratio']}"
@@ -211,14 +217,14 @@ def test_act1_reveal_off_by(capsys):
 
 @pytest.mark.parametrize("letter, off_by, phrase", [("A", 50 / 1.5, "too low"), ("D", 1.0, "spot on")])
 def test_act1_reveal_other_letters(letter, off_by, phrase, capsys):
-    result = plots.act1_reveal.__wrapped__(letter, ref.transistor_tax, ref.extra_transistors)
+    result = displays.act1_reveal.__wrapped__(letter, ref.transistor_tax, ref.extra_transistors)
     out = capsys.readouterr().out
     assert result["off_by"] == pytest.approx(off_by), f"input: {letter!r}; expected {off_by}, got {result['off_by']}"
     assert phrase in out, f"input: {letter!r}; expected {phrase!r} in the output, got {out!r}"
 
 
 def test_gradient_decay_figure(tmp_path):
-    fig = plots.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative)
+    fig = displays.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative)
     check_figure(fig, tmp_path, "gradient_decay_figure")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log", f"expected a log y axis, got {ax.get_yscale()}"
@@ -240,15 +246,17 @@ def test_gradient_decay_figure(tmp_path):
 
 
 def test_gradient_decay_figure_moves_the_marker(tmp_path):
-    fig = plots.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=25)
+    fig = displays.gradient_decay_figure.__wrapped__(
+        ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=25
+    )
     ax = fig.axes[0]
-    marker = line_by_label(ax, f"depth 25: bound {plots._sci(0.25**25)}")
+    marker = line_by_label(ax, f"depth 25: bound {common._sci(0.25**25)}")
     assert marker.get_xdata()[0] == 25, f"input: depth=25; expected the marker at 25, got {marker.get_xdata()[0]}"
     assert ax.get_xlim()[1] >= 25, f"input: depth=25; expected the x axis to reach 25, got {ax.get_xlim()}"
 
 
 def test_math_peek_bounds(capsys):
-    result = plots.math_peek_bounds.__wrapped__(ref.gradient_bound, ref.stall_depth)
+    result = displays.math_peek_bounds.__wrapped__(ref.gradient_bound, ref.stall_depth)
     out = capsys.readouterr().out
     for text in ("3.81e-6", "9.54e-7", "9.09e-13"):
         assert text in out, f"input: depths 9, 10, 20; expected {text} printed, got {out!r}"
@@ -260,7 +268,7 @@ def test_math_peek_bounds(capsys):
 # Act 2
 # ---------------------------------------------------------------------------------------------
 def test_act2_reveal(capsys):
-    result = plots.act2_reveal.__wrapped__(900, ref.training_memory, ref.inference_memory)
+    result = displays.act2_reveal.__wrapped__(900, ref.training_memory, ref.inference_memory)
     out = capsys.readouterr().out
     assert result["training_bytes"] == 1_876_384, f"expected 1,876,384 B, got {result['training_bytes']}"
     assert result["inference_batch1_bytes"] == 441_488, f"expected 441,488 B, got {result['inference_batch1_bytes']}"
@@ -276,14 +284,14 @@ def test_act2_reveal(capsys):
 
 
 def test_act2_reveal_too_high(capsys):
-    plots.act2_reveal.__wrapped__(10_000, ref.training_memory, ref.inference_memory)
+    displays.act2_reveal.__wrapped__(10_000, ref.training_memory, ref.inference_memory)
     out = capsys.readouterr().out
     assert "too high" in out, f"input: 10,000 KiB; expected 'too high', got {out!r}"
 
 
 @pytest.mark.parametrize("estimate", [None, Ellipsis, -5, 0, float("nan"), "900", True])
 def test_act2_reveal_locked(estimate, capsys):
-    result = plots.act2_reveal.__wrapped__(estimate, ref.training_memory, ref.inference_memory)
+    result = displays.act2_reveal.__wrapped__(estimate, ref.training_memory, ref.inference_memory)
     out = capsys.readouterr().out
     assert result is None, f"input: {estimate!r}; expected None, got {result!r}"
     assert "`act2_estimate_kib`" in out and "KiB" in out, (
@@ -324,18 +332,18 @@ def test_memory_ledger_figure_shows_true_shares_on_a_linear_axis():
     fig = ledger(LAPTOP)
     mix = fig.axes[0]
     memory = ref.training_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
-    batches = sorted(helpers.BATCH_SIZE_CHOICES)
+    batches = sorted(constants.BATCH_SIZE_CHOICES)
     at = batches.index(MNIST_BATCH_SIZE)
     segments = [p for p in mix.patches if round(p.get_x() + p.get_width() / 2) == at]
     heights = [p.get_height() for p in segments]
-    expected = [memory[k] for k in plots.MEMORY_COMPONENTS]
+    expected = [memory[k] for k in common.MEMORY_COMPONENTS]
     assert heights == expected, f"input: batch 32; expected segment heights {expected} (bytes), got {heights}"
     texts = [t.get_text() for t in mix.texts]
-    for key in plots.MEMORY_COMPONENTS:
-        share = plots._percent(memory[key] / memory["total"])
+    for key in common.MEMORY_COMPONENTS:
+        share = common._percent(memory[key] / memory["total"])
         assert share in texts, f"input: {key}; expected its share {share} on the selected bar, got {texts}"
     # Adam's state is the largest term, and the tallest segment shows it.
-    assert max(expected) == memory["optimizer"] and heights[plots.MEMORY_COMPONENTS.index("optimizer")] == max(heights)
+    assert max(expected) == memory["optimizer"] and heights[common.MEMORY_COMPONENTS.index("optimizer")] == max(heights)
 
 
 def test_memory_ledger_figure_out_of_memory_on_microcontroller(tmp_path):
@@ -389,11 +397,11 @@ def test_memory_ledger_figure_rejects_bad_arguments(kwargs, accepted, capsys):
         args["device"],
     )
     with pytest.raises(ValueError) as info:
-        plots.memory_ledger_figure.__wrapped__(*call)
+        displays.memory_ledger_figure.__wrapped__(*call)
     assert accepted in str(info.value), f"input: {kwargs}; expected {accepted!r} in the message, got {info.value}"
     assert plt.get_fignums() == [], f"input: {kwargs}; expected the error before drawing, got open figures"
     # Through the guard, the same mistake prints one line instead of a traceback.
-    assert plots.memory_ledger_figure(*call) is None, f"input: {kwargs}; expected None through the guard"
+    assert displays.memory_ledger_figure(*call) is None, f"input: {kwargs}; expected None through the guard"
     out = capsys.readouterr().out
     assert "ValueError" in out and accepted in out, f"input: {kwargs}; expected a one-line message, got {out!r}"
 
@@ -404,9 +412,9 @@ def test_memory_ledger_figure_accepts_device_names_in_any_case():
 
 
 def test_explore_memory_ledger_off_while_grading(monkeypatch, capsys):
-    monkeypatch.setattr(helpers, "is_grading", lambda: True)
+    monkeypatch.setattr(guards, "is_grading", lambda: True)
     start = time.perf_counter()
-    result = plots.explore_memory_ledger(ref.training_memory, MNIST_LAYER_SIZES)
+    result = displays.explore_memory_ledger(ref.training_memory, MNIST_LAYER_SIZES)
     elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
     assert result is None, f"input: grading; expected None, got {result!r}"
@@ -416,17 +424,17 @@ def test_explore_memory_ledger_off_while_grading(monkeypatch, capsys):
 
 def test_explore_memory_ledger_without_ipywidgets(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # makes `import ipywidgets` fail
-    monkeypatch.setattr(helpers, "is_grading", lambda: False)
-    assert plots.explore_memory_ledger(ref.training_memory, MNIST_LAYER_SIZES) is None
+    monkeypatch.setattr(guards, "is_grading", lambda: False)
+    assert displays.explore_memory_ledger(ref.training_memory, MNIST_LAYER_SIZES) is None
     out = capsys.readouterr().out
     assert "ipywidgets" in out, f"input: no ipywidgets; expected a line naming it, got {out!r}"
 
 
 def test_explore_memory_ledger_with_widgets_does_not_block(monkeypatch):
     pytest.importorskip("ipywidgets")
-    monkeypatch.setattr(helpers, "is_grading", lambda: False)
+    monkeypatch.setattr(guards, "is_grading", lambda: False)
     start = time.perf_counter()
-    result = plots.explore_memory_ledger(ref.training_memory, MNIST_LAYER_SIZES)
+    result = displays.explore_memory_ledger(ref.training_memory, MNIST_LAYER_SIZES)
     elapsed = time.perf_counter() - start
     assert result is None, f"input: widgets; expected None, got {result!r}"
     assert elapsed < 10, f"input: widgets; expected a quick return, got {elapsed:.1f} s"
@@ -434,7 +442,7 @@ def test_explore_memory_ledger_with_widgets_does_not_block(monkeypatch):
 
 
 def test_width_challenge_figure(tmp_path, capsys):
-    fig = plots.width_challenge_figure.__wrapped__(ref.training_memory, ref.max_trainable_width)
+    fig = displays.width_challenge_figure.__wrapped__(ref.training_memory, ref.max_trainable_width)
     check_figure(fig, tmp_path, "width_challenge_figure")
     out = capsys.readouterr().out
     ax = fig.axes[0]
@@ -442,7 +450,7 @@ def test_width_challenge_figure(tmp_path, capsys):
         f"expected log axes, got {ax.get_xscale(), ax.get_yscale()}"
     )
     facts = {H100: 102_822, LAPTOP: 31_975, MOBILE: 15_601, MICRO: 12}
-    low, high = helpers.WIDTH_CHALLENGE_RANGE
+    low, high = constants.WIDTH_CHALLENGE_RANGE
     for device, budget in DEVICE_BUDGETS_BYTES.items():
         line_by_label(ax, f"{device} budget ({fmt_bytes(budget)})")
         expected = ref.max_trainable_width(budget, MNIST_BATCH_SIZE)
@@ -458,7 +466,7 @@ def test_width_challenge_figure(tmp_path, capsys):
             assert marker.get_xdata()[0] == expected, (
                 f"input: {device}; expected the marker at {expected}, got {marker.get_xdata()[0]}"
             )
-            total = ref.training_memory(helpers.challenge_layer_sizes(expected), MNIST_BATCH_SIZE)["total"]
+            total = ref.training_memory(constants.challenge_layer_sizes(expected), MNIST_BATCH_SIZE)["total"]
             assert marker.get_ydata()[0] == total, (
                 f"input: {device}; expected the marker at {total} B, got {marker.get_ydata()[0]}"
             )
@@ -467,14 +475,14 @@ def test_width_challenge_figure(tmp_path, capsys):
 
 
 def test_width_challenge_figure_follows_the_batch(capsys):
-    plots.width_challenge_figure.__wrapped__(ref.training_memory, ref.max_trainable_width, batch_size=1024)
+    displays.width_challenge_figure.__wrapped__(ref.training_memory, ref.max_trainable_width, batch_size=1024)
     out = capsys.readouterr().out
     expected = ref.max_trainable_width(DEVICE_BUDGETS_BYTES[LAPTOP], 1024)
     assert f"W = {expected:,}" in out, f"input: batch 1024; expected Laptop GPU W = {expected:,}, got {out!r}"
 
 
 def test_layer_share_figure(tmp_path, capsys):
-    fig = plots.layer_share_figure.__wrapped__(ref.layer_macs)
+    fig = displays.layer_share_figure.__wrapped__(ref.layer_macs)
     check_figure(fig, tmp_path, "layer_share_figure")
     out = capsys.readouterr().out
     titles = [ax.get_title() for ax in fig.axes]
@@ -493,14 +501,14 @@ def test_layer_share_figure(tmp_path, capsys):
 
 
 def test_compute_waterfall_figure(tmp_path, capsys):
-    fig = plots.compute_waterfall_figure.__wrapped__(
+    fig = displays.compute_waterfall_figure.__wrapped__(
         ref.layer_macs, ref.parameter_count, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE
     )
     check_figure(fig, tmp_path, "compute_waterfall_figure")
     out = capsys.readouterr().out
     forward = 2 * sum(ref.layer_macs(MNIST_LAYER_SIZES)) * MNIST_BATCH_SIZE
     assert forward == 6_987_776, f"expected FACTS forward FLOPs 6,987,776, got {forward:,}"
-    total = 3 * forward + plots.ADAM_FLOPS_PER_PARAM * ref.parameter_count(MNIST_LAYER_SIZES)
+    total = 3 * forward + common.ADAM_FLOPS_PER_PARAM * ref.parameter_count(MNIST_LAYER_SIZES)
     assert f"{forward:,}" in out and f"{total:,}" in out, (
         f"expected forward {forward:,} and total {total:,}, got {out!r}"
     )
@@ -512,7 +520,7 @@ def test_compute_waterfall_figure(tmp_path, capsys):
 
 
 def test_batch_scaling_figure(tmp_path, capsys):
-    fig = plots.batch_scaling_figure.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES)
+    fig = displays.batch_scaling_figure.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES)
     check_figure(fig, tmp_path, "batch_scaling_figure")
     out = capsys.readouterr().out
     ax = fig.axes[0]
@@ -526,14 +534,14 @@ def test_batch_scaling_figure(tmp_path, capsys):
         )
 
     assert f"{ratio(32):.3f}x" == "1.067x" and "1.067x" in out, f"expected 1.067x printed, got {out!r}"
-    first = next(b for b in plots.SCALING_BATCHES if ratio(b) > plots.NEAR_DOUBLING_RATIO)
+    first = next(b for b in common.SCALING_BATCHES if ratio(b) > common.NEAR_DOUBLING_RATIO)
     assert f"first exceeds 1.9x at batch {first:,}" in out, f"expected first batch {first:,} printed, got {out!r}"
 
 
 def test_deployment_table(capsys):
-    rows = plots.deployment_table.__wrapped__(ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES)
+    rows = displays.deployment_table.__wrapped__(ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES)
     out = capsys.readouterr().out
-    assert len(rows) == len(DEVICE_BUDGETS_BYTES) * len(helpers.PRECISION_BYTES), f"expected 8 rows, got {len(rows)}"
+    assert len(rows) == len(DEVICE_BUDGETS_BYTES) * len(constants.PRECISION_BYTES), f"expected 8 rows, got {len(rows)}"
     keys = {
         "device",
         "precision",
@@ -550,7 +558,7 @@ def test_deployment_table(capsys):
     assert micro32["inference_bytes"] == 441_488 and not micro32["inference_fits"], (
         f"FP32 micro inference: got {micro32}"
     )
-    for precision in helpers.PRECISION_BYTES:
+    for precision in constants.PRECISION_BYTES:
         mobile = table[(MOBILE, precision)]
         assert mobile["inference_fits"] and mobile["training_fits"], (
             f"input: mobile GPU {precision}; expected both fit, got {mobile}"
@@ -559,12 +567,12 @@ def test_deployment_table(capsys):
 
 
 def test_memory_hierarchy_summary(capsys):
-    result = plots.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    result = displays.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
     out = capsys.readouterr().out
     assert result["activations_bytes"] == 126_208, (
         f"expected 126,208 B of activations, got {result['activations_bytes']}"
     )
-    assert result["times_l1"] == pytest.approx(126_208 / helpers.L1_CACHE_BYTES), f"got {result['times_l1']}"
+    assert result["times_l1"] == pytest.approx(126_208 / constants.L1_CACHE_BYTES), f"got {result['times_l1']}"
     assert result["latency_ratio"] == 100, f"expected a 100x latency gap, got {result['latency_ratio']}"
     for text in ("123.25 KiB", "64.00 KiB", "1.93x", "100x"):
         assert text in out, f"expected {text!r} printed, got {out!r}"
@@ -574,7 +582,7 @@ def test_memory_hierarchy_summary(capsys):
 # Compute functions: the numbers behind each display, against the reference
 # ---------------------------------------------------------------------------------------------
 def test_activation_comparison_lists_the_table_and_every_curve():
-    comparison = plots.activation_comparison(" c", ACTIVATION_TRANSISTORS)
+    comparison = act1.activation_comparison(" c", ACTIVATION_TRANSISTORS)
     assert (comparison.letter, comparison.label) == ("C", "about 20x"), f"input: ' c'; got {comparison.letter!r}"
     assert comparison.transistors == tuple(ACTIVATION_TRANSISTORS[n] for n in comparison.names), (
         f"expected the table's transistors in the order of the names {comparison.names}, got {comparison.transistors}"
@@ -586,13 +594,13 @@ def test_activation_comparison_lists_the_table_and_every_curve():
         f"expected the largest slopes 1/4 (sigmoid) and 1 (ReLU), got {peaks}"
     )
     sigmoid = next(curve for curve in comparison.curves if curve.name == "sigmoid")
-    assert sigmoid.ys == pytest.approx(helpers.sigmoid(sigmoid.xs)), "expected the provided sigmoid's values"
+    assert sigmoid.ys == pytest.approx(constants.sigmoid(sigmoid.xs)), "expected the provided sigmoid's values"
 
 
 @pytest.mark.parametrize("depth", [1, 10, 25])
 def test_gradient_decay_numbers_are_the_students(depth):
-    decay = plots.gradient_decay(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=depth)
-    last = max(plots.MAX_DEPTH_SHOWN, depth)
+    decay = act1.gradient_decay(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=depth)
+    last = max(common.MAX_DEPTH_SHOWN, depth)
     assert decay.depths.tolist() == list(range(1, last + 1)), f"input: depth={depth}; got {decay.depths}"
     expected = [ref.gradient_bound(d, 0.25) for d in range(1, last + 1)]
     assert decay.bound == pytest.approx(expected, rel=1e-12), f"input: depth={depth}; got {decay.bound}"
@@ -602,9 +610,9 @@ def test_gradient_decay_numbers_are_the_students(depth):
 
 
 def test_gradient_decay_keeps_a_stall_depth_of_none():
-    decay = plots.gradient_decay(ref.gradient_bound, lambda threshold, slope: None, ref.sigmoid_derivative)
+    decay = act1.gradient_decay(ref.gradient_bound, lambda threshold, slope: None, ref.sigmoid_derivative)
     assert decay.stall is None, f"input: stall_depth returning None; got {decay.stall!r}"
-    fig = plots.draw_gradient_decay(decay)
+    fig = act1.draw_gradient_decay(decay)
     assert fig.axes[0].get_title() == "Sigmoid's gradient bound never falls below the stall line", (
         f"input: no stall depth; got the title {fig.axes[0].get_title()!r}"
     )
@@ -615,11 +623,11 @@ def test_gradient_decay_keeps_a_stall_depth_of_none():
     [(LAPTOP, BYTES_FP32, "adam", 32), (MICRO, BYTES_FP16, "sgd", 1), (H100, 3, "momentum", 48)],
 )
 def test_memory_ledger_numbers_are_the_students(device, bytes_per_value, optimizer, batch_size):
-    ledger_ = plots.memory_ledger(
+    ledger_ = act2_memory.memory_ledger(
         ref.training_memory, MNIST_LAYER_SIZES, batch_size, bytes_per_value, optimizer, device.upper()
     )
     where = f"input: {device}, {bytes_per_value} B/value, {optimizer}, batch {batch_size}"
-    batches = tuple(sorted(set(helpers.BATCH_SIZE_CHOICES) | {batch_size}))
+    batches = tuple(sorted(set(constants.BATCH_SIZE_CHOICES) | {batch_size}))
     assert ledger_.batches == batches, f"{where}; expected {batches}, got {ledger_.batches}"
     for b, memory in zip(ledger_.batches, ledger_.ledgers):
         expected = ref.training_memory(MNIST_LAYER_SIZES, b, bytes_per_value, optimizer)
@@ -635,17 +643,17 @@ def test_memory_ledger_numbers_are_the_students(device, bytes_per_value, optimiz
 def test_memory_ledger_checks_the_arguments_before_calling_the_student():
     student = Recorder()
     with pytest.raises(ValueError, match="rmsprop"):
-        plots.memory_ledger(student, MNIST_LAYER_SIZES, 32, BYTES_FP32, "rmsprop", LAPTOP)
+        act2_memory.memory_ledger(student, MNIST_LAYER_SIZES, 32, BYTES_FP32, "rmsprop", LAPTOP)
     assert student.calls == [], f"input: optimizer 'rmsprop'; expected no call of training_memory, got {student.calls}"
 
 
 @pytest.mark.parametrize("batch_size", [1, MNIST_BATCH_SIZE, 1024])
 def test_width_challenge_numbers_are_the_students(batch_size):
-    challenge = plots.width_challenge(ref.training_memory, ref.max_trainable_width, batch_size)
-    low, high = helpers.WIDTH_CHALLENGE_RANGE
+    challenge = act2_memory.width_challenge(ref.training_memory, ref.max_trainable_width, batch_size)
+    low, high = constants.WIDTH_CHALLENGE_RANGE
     assert challenge.widths[0] >= max(low, 2) and challenge.widths[-1] <= high, f"got widths {challenge.widths}"
     expected_totals = [
-        ref.training_memory(helpers.challenge_layer_sizes(int(w)), batch_size)["total"] for w in challenge.widths
+        ref.training_memory(constants.challenge_layer_sizes(int(w)), batch_size)["total"] for w in challenge.widths
     ]
     assert challenge.totals.tolist() == expected_totals, f"input: batch {batch_size}; got {challenge.totals}"
     assert [entry.device for entry in challenge.devices] == list(DEVICE_BUDGETS_BYTES), "expected every device once"
@@ -654,7 +662,7 @@ def test_width_challenge_numbers_are_the_students(batch_size):
         where = f"input: {entry.device}, batch {batch_size}"
         assert entry.width == width, f"{where}; expected W = {width}, got {entry.width}"
         if low <= width <= high:
-            total = ref.training_memory(helpers.challenge_layer_sizes(width), batch_size)["total"]
+            total = ref.training_memory(constants.challenge_layer_sizes(width), batch_size)["total"]
             expected = (total, None, f"W = {width:,}")
             assert (entry.total_bytes, entry.note, entry.where) == expected, f"{where}; got {entry}"
         else:
@@ -663,17 +671,21 @@ def test_width_challenge_numbers_are_the_students(batch_size):
 
 def test_draw_width_challenge_writes_off_chart_widths_by_their_budget_line(capsys):
     # A result built by hand: no student function is involved in drawing.
-    low, high = helpers.WIDTH_CHALLENGE_RANGE
+    low, high = constants.WIDTH_CHALLENGE_RANGE
     devices = (
-        plots.DeviceWidth(H100, DEVICE_BUDGETS_BYTES[H100], 2 * high, None, "W = far right", f"{H100}: W = far →"),
-        plots.DeviceWidth(MICRO, DEVICE_BUDGETS_BYTES[MICRO], 1, None, "not even W = 2 fits", f"{MICRO}: nothing fits"),
-        plots.DeviceWidth(LAPTOP, DEVICE_BUDGETS_BYTES[LAPTOP], 1024, 2.0**30, "W = 1,024", None),
+        act2_memory.DeviceWidth(
+            H100, DEVICE_BUDGETS_BYTES[H100], 2 * high, None, "W = far right", f"{H100}: W = far →"
+        ),
+        act2_memory.DeviceWidth(
+            MICRO, DEVICE_BUDGETS_BYTES[MICRO], 1, None, "not even W = 2 fits", f"{MICRO}: nothing fits"
+        ),
+        act2_memory.DeviceWidth(LAPTOP, DEVICE_BUDGETS_BYTES[LAPTOP], 1024, 2.0**30, "W = 1,024", None),
     )
     widths = np.array([low, 1024, high])
-    challenge = plots.WidthChallenge(
+    challenge = act2_memory.WidthChallenge(
         batch_size=8, widths=widths, totals=np.array([2.0**20, 2.0**30, 2.0**40]), devices=devices
     )
-    fig = plots.draw_width_challenge(challenge)
+    fig = act2_memory.draw_width_challenge(challenge)
     ax = fig.axes[0]
     texts = {t.get_text(): t for t in ax.texts}
     for entry in devices[:2]:
@@ -688,10 +700,10 @@ def test_draw_width_challenge_writes_off_chart_widths_by_their_budget_line(capsy
 
 
 def test_layer_shares_are_the_students_macs():
-    shares = plots.layer_shares(ref.layer_macs, widths=(128, 4096))
+    shares = act2_compute.layer_shares(ref.layer_macs, widths=(128, 4096))
     assert [s.width for s in shares] == [128, 4096], f"got {[s.width for s in shares]}"
     for share in shares:
-        macs = ref.layer_macs(helpers.challenge_layer_sizes(share.width))
+        macs = ref.layer_macs(constants.challenge_layer_sizes(share.width))
         assert share.macs == tuple(macs), f"input: W = {share.width}; expected {macs}, got {share.macs}"
         assert sum(share.shares) == pytest.approx(1.0), f"input: W = {share.width}; got shares {share.shares}"
     assert round(shares[0].shares[0], 3) == 0.919, f"input: W = 128; expected layer 1 at 91.9%, got {shares[0].shares}"
@@ -701,28 +713,28 @@ def test_layer_shares_are_the_students_macs():
 def test_layer_shares_checks_the_widths_before_calling_the_student(widths, accepted):
     student = Recorder()
     with pytest.raises(ValueError, match=accepted):
-        plots.layer_shares(student, widths)
+        act2_compute.layer_shares(student, widths)
     assert student.calls == [], f"input: widths {widths}; expected no call of layer_macs, got {student.calls}"
 
 
 @pytest.mark.parametrize("layer_sizes, batch_size", [(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE), ([784, 10], 1)])
 def test_training_step_flops_are_the_students(layer_sizes, batch_size):
-    flops = plots.training_step_flops(ref.layer_macs, ref.parameter_count, layer_sizes, batch_size)
-    forward = plots.FLOPS_PER_MAC * sum(ref.layer_macs(layer_sizes)) * batch_size
-    update = plots.ADAM_FLOPS_PER_PARAM * ref.parameter_count(layer_sizes)
+    flops = act2_compute.training_step_flops(ref.layer_macs, ref.parameter_count, layer_sizes, batch_size)
+    forward = common.FLOPS_PER_MAC * sum(ref.layer_macs(layer_sizes)) * batch_size
+    update = common.ADAM_FLOPS_PER_PARAM * ref.parameter_count(layer_sizes)
     where = f"input: {layer_sizes}, batch {batch_size}"
     assert (flops.forward, flops.backward, flops.update) == (forward, 2 * forward, update), f"{where}; got {flops}"
     assert flops.total == 3 * forward + update, f"{where}; got total {flops.total}"
 
 
 def test_batch_scaling_ratios_are_the_students():
-    scaling = plots.batch_scaling(ref.training_memory, MNIST_LAYER_SIZES)
-    wide = helpers.challenge_layer_sizes(plots.SCALING_WIDE_WIDTH)
+    scaling = act2_memory.batch_scaling(ref.training_memory, MNIST_LAYER_SIZES)
+    wide = constants.challenge_layer_sizes(common.SCALING_WIDE_WIDTH)
 
     def ratios(layers):
         return [
             ref.training_memory(layers, 2 * b)["total"] / ref.training_memory(layers, b)["total"]
-            for b in plots.SCALING_BATCHES
+            for b in common.SCALING_BATCHES
         ]
 
     assert scaling.ratios.tolist() == ratios(MNIST_LAYER_SIZES), f"got {scaling.ratios}"
@@ -730,13 +742,13 @@ def test_batch_scaling_ratios_are_the_students():
     assert (scaling.marked, round(scaling.at_marked, 3)) == (MNIST_BATCH_SIZE, 1.067), (
         f"expected batch 32 marked at 1.067x, got {scaling.marked}, {scaling.at_marked}"
     )
-    first = next(b for b, r in zip(plots.SCALING_BATCHES, ratios(MNIST_LAYER_SIZES)) if r > plots.NEAR_DOUBLING_RATIO)
+    first = next(b for b, r in zip(common.SCALING_BATCHES, ratios(MNIST_LAYER_SIZES)) if r > common.NEAR_DOUBLING_RATIO)
     assert scaling.first_above == first, f"expected {first}, got {scaling.first_above}"
     assert scaling.wide_first_above is None, f"expected the wide network never near 2x, got {scaling.wide_first_above}"
 
 
 def test_transistor_tax_reveal_numbers_are_the_students():
-    reveal = plots.transistor_tax_reveal("a", ref.transistor_tax, ref.extra_transistors)
+    reveal = act1.transistor_tax_reveal("a", ref.transistor_tax, ref.extra_transistors)
     assert reveal.ratio == ref.transistor_tax("sigmoid"), f"got ratio {reveal.ratio}"
     assert reveal.extra_transistors == ref.extra_transistors(1000, 10, "sigmoid"), f"got {reveal.extra_transistors}"
     assert (reveal.prediction, reveal.spot_on) == ("A", False), f"input: 'a'; got {reveal.prediction}, {reveal.spot_on}"
@@ -744,7 +756,7 @@ def test_transistor_tax_reveal_numbers_are_the_students():
 
 
 def test_training_memory_reveal_numbers_are_the_students():
-    reveal = plots.training_memory_reveal(900, ref.training_memory, ref.inference_memory)
+    reveal = act2_memory.training_memory_reveal(900, ref.training_memory, ref.inference_memory)
     assert reveal.memory == ref.training_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE), f"got {reveal.memory}"
     inference_1 = ref.inference_memory(MNIST_LAYER_SIZES)
     inference_b = ref.inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
@@ -760,10 +772,10 @@ def test_training_memory_reveal_numbers_are_the_students():
 @pytest.mark.parametrize(
     "compute",
     [
-        lambda f: plots.gradient_decay(f, ref.stall_depth, ref.sigmoid_derivative),
-        lambda f: plots.width_challenge(ref.training_memory, f),
-        lambda f: plots.batch_scaling(f, MNIST_LAYER_SIZES),
-        lambda f: plots.training_step_flops(ref.layer_macs, f, MNIST_LAYER_SIZES, 32),
+        lambda f: act1.gradient_decay(f, ref.stall_depth, ref.sigmoid_derivative),
+        lambda f: act2_memory.width_challenge(ref.training_memory, f),
+        lambda f: act2_memory.batch_scaling(f, MNIST_LAYER_SIZES),
+        lambda f: act2_compute.training_step_flops(ref.layer_macs, f, MNIST_LAYER_SIZES, 32),
     ],
     ids=["decay", "width", "scaling", "waterfall"],
 )
@@ -792,15 +804,15 @@ def loops_forever(*args, **kwargs):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda f: plots.memory_ledger_figure(f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP),
-        lambda f: plots.width_challenge_figure(f, ref.max_trainable_width),
-        lambda f: plots.batch_scaling_figure(f, MNIST_LAYER_SIZES),
-        lambda f: plots.act2_reveal(900, f, ref.inference_memory),
-        lambda f: plots.deployment_table(f, ref.inference_memory, MNIST_LAYER_SIZES),
-        lambda f: plots.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
+        lambda f: displays.memory_ledger_figure(f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP),
+        lambda f: displays.width_challenge_figure(f, ref.max_trainable_width),
+        lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+        lambda f: displays.act2_reveal(900, f, ref.inference_memory),
+        lambda f: displays.deployment_table(f, ref.inference_memory, MNIST_LAYER_SIZES),
+        lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
         # A stub met after other student code has returned.
-        lambda f: plots.width_challenge_figure(ref.training_memory, f),
-        lambda f: plots.layer_share_figure(f),
+        lambda f: displays.width_challenge_figure(ref.training_memory, f),
+        lambda f: displays.layer_share_figure(f),
     ],
     ids=["ledger", "width", "scaling", "act2", "deployment", "hierarchy", "width-max", "layer-share"],
 )
@@ -814,22 +826,22 @@ def test_guard_turns_a_stub_into_one_line(call, capsys):
 
 
 def test_guard_passes_the_printout_of_a_display_that_works(capsys):
-    plots.layer_share_figure(ref.layer_macs, widths=(128,))
+    displays.layer_share_figure(ref.layer_macs, widths=(128,))
     out = capsys.readouterr().out
     assert "W =    128: layer 1 does" in out, f"input: reference layer_macs; expected the shares printed, got {out!r}"
 
 
 def test_guard_names_a_missing_return(capsys):
-    result = plots.memory_ledger_figure(returns_none, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP)
+    result = displays.memory_ledger_figure(returns_none, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP)
     out = capsys.readouterr().out
     assert result is None, f"input: training_memory returning None; expected None, got {result!r}"
     assert "returned None" in out, f"input: training_memory returning None; expected it named, got {out!r}"
 
 
 def test_guard_stops_a_loop_that_never_ends(monkeypatch, capsys):
-    monkeypatch.setattr(helpers, "DISPLAY_TIME_LIMIT_S", 0.5)
+    monkeypatch.setattr(guards, "DISPLAY_TIME_LIMIT_S", 0.5)
     start = time.perf_counter()
-    result = plots.gradient_decay_figure(loops_forever, ref.stall_depth, ref.sigmoid_derivative)
+    result = displays.gradient_decay_figure(loops_forever, ref.stall_depth, ref.sigmoid_derivative)
     elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
     assert result is None, f"input: a gradient_bound that never returns; expected None, got {result!r}"
@@ -838,8 +850,8 @@ def test_guard_stops_a_loop_that_never_ends(monkeypatch, capsys):
 
 
 def test_printed_results_stay_quiet_in_notebooks():
-    result = plots.math_peek_bounds.__wrapped__(ref.gradient_bound, ref.stall_depth)
-    rows = plots.deployment_table.__wrapped__(ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES)
+    result = displays.math_peek_bounds.__wrapped__(ref.gradient_bound, ref.stall_depth)
+    rows = displays.deployment_table.__wrapped__(ref.training_memory, ref.inference_memory, MNIST_LAYER_SIZES)
     for value in (result, rows):
         assert hasattr(value, "_ipython_display_"), f"expected a quiet notebook display, got {type(value)}"
         assert value._ipython_display_() is None

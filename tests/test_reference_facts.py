@@ -5,7 +5,8 @@ import math
 import lab05_reference as ref
 import numpy as np
 import pytest
-from lab05_helpers import BYTES_PER_KIB, BYTES_PER_MIB, DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES, challenge_layer_sizes
+
+from lab05.constants import BYTES_PER_KIB, BYTES_PER_MIB, DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES, challenge_layer_sizes
 
 MNIST = list(MNIST_LAYER_SIZES)
 

@@ -116,7 +116,7 @@ def test_code_pickles_logs_and_tests_in_the_upload_are_dropped(tmp_path):
         "env.dill",
         "tests/design_ledger.py",
         "tests/data.txt",
-        "lab05_helpers.py",
+        "lab05/checks.py",
         "numpy.pyc",
         "fast.so",
         "evil.pth",

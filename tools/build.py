@@ -114,7 +114,7 @@ def enable_pdfs(master: pathlib.Path) -> None:
     config_cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
     exports = [c for c in nb.cells if c.cell_type == "code" and "export_submission(grader, pdf=False)" in c.source]
     if len(exports) != 1:
-        raise BuildError("the master needs exactly one `helpers.export_submission(grader, pdf=False)` cell")
+        raise BuildError("the master needs exactly one `export_submission(grader, pdf=False)` cell")
     exports[0].source = exports[0].source.replace("pdf=False", "pdf=True")
     nbformat.write(nb, str(master))
 
@@ -137,6 +137,7 @@ def run_otter_assign(stage: pathlib.Path, dist: pathlib.Path) -> None:
     from otter.assign import main as assign
 
     log = io.StringIO()
+    sys.dont_write_bytecode = True  # the support package is copied from stage/ into the outputs
     sys.path.insert(0, str(stage))  # Otter imports the config's plugin, and the solution's grading runs it
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
@@ -163,7 +164,7 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
         nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
         with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
             for f in [autograder_dir / NOTEBOOK, *files]:
-                shutil.copy(f, scratch)
+                _copy(f, pathlib.Path(scratch))
             client = NotebookClient(
                 nb,
                 timeout=EXECUTE_TIMEOUT_S,
@@ -208,7 +209,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
             if item.suffix == ".ipynb":
                 normalize.write_notebook(normalize.notebook(_read(item)), student_out / item.name)
             else:
-                shutil.copy(item, student_out / item.name)
+                _copy(item, student_out)
         (student_out / "requirements.txt").write_text(_student_requirements(pins.read_lock()), encoding="utf-8")
 
         # autograder/
@@ -226,7 +227,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
                 continue
             target = autograder_out / item.name
             if item.is_dir():
-                shutil.copytree(item, target)
+                _copy(item, autograder_out)
                 for nested in sorted(target.rglob("*.ipynb")):
                     normalize.write_notebook(normalize.notebook(_read(nested)), nested)
             elif item.suffix == ".ipynb":
@@ -238,10 +239,18 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         solutions_out = out / SOLUTIONS.relative_to(ROOT)
         solutions_out.mkdir(parents=True, exist_ok=True)
         (solutions_out / REFERENCE).write_text(reference, encoding="utf-8")
-        support = [p for p in sorted(stage.iterdir()) if p.is_file() and p.name not in {NOTEBOOK, LEDGER}]
+        support = [p for p in sorted(stage.iterdir()) if p.name not in {NOTEBOOK, LEDGER}]
         executed = execute_solution(autograder_src, support)
         normalize.write_notebook(normalize.notebook(executed, keep_outputs=True), solutions_out / NOTEBOOK)
         normalize.write_notebook(normalize.notebook(handout(executed), keep_outputs=True), solutions_out / HANDOUT)
+
+
+def _copy(item: pathlib.Path, folder: pathlib.Path) -> None:
+    """Copy a file, or a folder without Python's bytecode caches, into ``folder``."""
+    if item.is_dir():
+        shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copy(item, folder / item.name)
 
 
 def _read(path: pathlib.Path):

@@ -11,8 +11,8 @@ with it. A flag is a reason for a person to look, not a verdict, and no flag is 
 What it catches: literal paths and names of the autograder's files (``tests/``,
 ``lab05_hidden``, ``lab05_reference``, ``autograder.zip``, ``source/``, ``otter_config.json``)
 in strings, imports and shell escapes; assignments, ``del``, ``setattr`` and mutating calls on
-Otter's and the lab's objects (``grader``, ``otter``, ``Checker``, ``lab05_checks``,
-``lab05_helpers``, ``lab05_hidden``, ``LAST_WRITTEN``, ``IMPORTED_AT``, the numeric libraries
+Otter's and the lab's objects (``grader``, ``otter``, ``Checker``, the support package ``lab05``
+and its modules, ``lab05_hidden``, ``LAST_WRITTEN``, ``IMPORTED_AT``, the numeric libraries
 the tests compare with), ``unittest.mock`` patching and ``sys.modules`` edits; mentions of
 Otter's result files (``results.json``, ``results.pkl``, ``.OTTER_LOG``); ``exec``/``eval``,
 dynamic imports, shell commands and ``%run`` (code this scan cannot see into); extra code
@@ -34,6 +34,7 @@ import re
 import sys
 from dataclasses import dataclass
 
+from tools import layout
 from tools.notebooks import cell_source
 
 # The flag codes, in the order they are reported, with what each means.
@@ -46,8 +47,10 @@ FLAGS = {
     "run_order": "was not run top to bottom before export",
 }
 
+# Modules that hold the answers: the hidden tests and the reference.
+ANSWER_MODULES = (layout.HIDDEN.removesuffix(".py"), layout.REFERENCE.removesuffix(".py"))
 # Modules whose objects the grading depends on (the notebook imports them as aliases too).
-GRADER_MODULES = {"otter", "lab05_checks", "lab05_hidden", "lab05_helpers", "lab05_reference"}
+GRADER_MODULES = {"otter", layout.SUPPORT_PACKAGE, *ANSWER_MODULES}
 # Libraries the checks and hidden tests compare with: patching them can make a wrong answer pass.
 LIBRARY_MODULES = {
     "builtins",
@@ -134,8 +137,8 @@ DYNAMIC_MAGICS = {
 
 GRADER_FILE_PATTERNS = [
     (re.compile(r"(?:^|[/\\\s'\"])tests[/\\*]|^\s*(?:\.[/\\])?tests\s*$"), "the tests/ folder"),
-    (re.compile(r"lab05_hidden"), "the hidden tests (lab05_hidden)"),
-    (re.compile(r"lab05_reference"), "the reference solution (lab05_reference)"),
+    (re.compile(re.escape(ANSWER_MODULES[0])), f"the hidden tests ({ANSWER_MODULES[0]})"),
+    (re.compile(re.escape(ANSWER_MODULES[1])), f"the reference solution ({ANSWER_MODULES[1]})"),
     (re.compile(r"autograder\.zip|(?:^|[/\\])autograder(?:[/\\]|$)"), "the autograder bundle"),
     (re.compile(r"(?:^|[/\\])source(?:[/\\]|$)"), "the autograder's source/ folder"),
     (re.compile(r"otter_config\.json"), "the autograder configuration"),
@@ -147,7 +150,8 @@ RESULT_PATTERNS = [
 ]
 # The regex fallback for cells that do not parse.
 FALLBACK_PATCH = re.compile(
-    r"\b(?:grader|otter|Checker|lab05_\w+|helpers|checks|np|numpy|math|builtins|__builtins__)(?:\.\w+)+"
+    r"\b(?:grader|otter|Checker|lab05\w*|checks|constants|displays|guards|validate|np|numpy|math|builtins|__builtins__)"
+    r"(?:\.\w+)+"
     r"\s*(?:\[[^\]]*\]\s*)?(?:[-+*/|&]?=)(?!=)|\bsetattr\s*\(|\bdelattr\s*\(|\bsys\.modules\b|mock\.patch"
     r"|\b(?:LAST_WRITTEN|IMPORTED_AT)\b"
 )
@@ -277,7 +281,7 @@ class _Scanner(ast.NodeVisitor):
 
     def check_module(self, module: str) -> None:
         top = module.split(".")[0]
-        if top in ("lab05_hidden", "lab05_reference"):
+        if top in ANSWER_MODULES:
             self.add("reads_grader_files", f"imports {module}")
         if module in (
             "otter.execute",
@@ -327,7 +331,7 @@ class _Scanner(ast.NodeVisitor):
     def check_name(self, name: str) -> None:
         if name in BOOKKEEPING:
             self.add("patches_grader", f"refers to the ledger bookkeeping {name}")
-        elif name in ("lab05_hidden", "lab05_reference"):
+        elif name in ANSWER_MODULES:
             self.add("reads_grader_files", f"refers to {name}")
         elif name in RESULT_NAMES:
             self.add("writes_results", f"refers to Otter's {name}")

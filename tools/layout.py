@@ -29,7 +29,7 @@ NOTEBOOK = f"{NAME}.ipynb"  # the notebook's file name: master, student's, solut
 HANDOUT = f"{NAME}_handout.ipynb"  # the solution without Otter's markers, to hand out
 REFERENCE = "lab05_reference.py"  # the reference module the build extracts into solutions/
 HIDDEN = "lab05_hidden.py"  # the hidden tests
-PUBLIC_CHECKS = "lab05_checks.py"  # the public checks behind grader.check
+SUPPORT_PACKAGE = "lab05"  # the support code students receive beside the notebook (a package)
 PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel
 LEDGER = "design_ledger.json"  # the Design Ledger the notebook writes
 #: The grading environment's requirements file, as the master's config names it (``requirements:``);

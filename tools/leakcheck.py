@@ -66,7 +66,7 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
                 continue  # docstring
             text = ast.unparse(stmt)
-            if re.match(r"^\w+ = check_\w+\(", text) or text.startswith("check_"):
+            if re.match(r"^\w+ = validate_\w+\(", text) or text.startswith("validate_"):
                 continue  # argument checks are given to students
             lines.extend(
                 line.strip()
@@ -92,11 +92,12 @@ def reference_values() -> dict[int, str]:
     """Values the hidden tests check on the chapter's cases, with where each comes from."""
     sys.path[:0] = [str(layout.ASSIGNMENT), str(REFERENCE.parent)]
     try:
-        import lab05_helpers as helpers
         import lab05_reference as ref
+
+        from lab05 import constants
     finally:
         del sys.path[:2]
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     values = {
         ref.parameter_count(mnist): "parameter_count(MNIST)",
         ref.inference_memory(mnist): "inference_memory(MNIST)",
@@ -104,7 +105,7 @@ def reference_values() -> dict[int, str]:
     }
     for key, value in ref.training_memory(mnist, 32).items():
         values.setdefault(value, f"training_memory(MNIST, 32)[{key!r}]")
-    for device, budget in helpers.DEVICE_BUDGETS_BYTES.items():
+    for device, budget in constants.DEVICE_BUDGETS_BYTES.items():
         width = ref.max_trainable_width(budget)
         if width >= 1000:  # small widths (12) are too common a number to mean anything
             values.setdefault(width, f"max_trainable_width({device})")

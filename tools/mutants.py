@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LEDGER_CELL = "helpers.record_design("
+LEDGER_CELL = "design_ledger = record_design("
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,8 @@ def sigmoid_derivative(x):
         function="gradient_bound",
         source="""
 def gradient_bound(depth, max_derivative=0.25):
-    max_derivative = check_positive("max_derivative", max_derivative)
-    check_depths(depth)
+    max_derivative = validate_positive("max_derivative", max_derivative)
+    validate_depths(depth)
     if np.ndim(depth) == 0:
         return max_derivative ** depth
     return [max_derivative ** d for d in depth]
@@ -225,8 +225,8 @@ def gradient_bound(depth, max_derivative=0.25):
         function="stall_depth",
         source="""
 def stall_depth(threshold=1e-6, max_derivative=0.25):
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     if max_derivative >= 1:
         return None
     depth = 1
@@ -243,8 +243,8 @@ def stall_depth(threshold=1e-6, max_derivative=0.25):
         function="stall_depth",
         source="""
 def stall_depth(threshold=1e-6, max_derivative=0.25):
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     if max_derivative >= 1:
         return None
     return max(1, math.ceil(math.log(threshold) / math.log(max_derivative)))
@@ -258,8 +258,8 @@ def stall_depth(threshold=1e-6, max_derivative=0.25):
         function="stall_depth",
         source="""
 def stall_depth(threshold=1e-6, max_derivative=0.25):
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     depth = 1
     while gradient_bound(depth, max_derivative) >= threshold:
         depth += 1
@@ -520,7 +520,8 @@ with open("design_ledger.json", "w") as f:
         cell=LEDGER_CELL,
         source="""{cell}
 del design_ledger["batch_size_chosen"]  # it is in the notebook already
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M(
@@ -530,7 +531,8 @@ helpers.write_ledger(design_ledger)
         cell=LEDGER_CELL,
         source="""{cell}
 design_ledger["max_trainable_width_laptop_gpu"] = f"{design_ledger['max_trainable_width_laptop_gpu']:,}"
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M(
@@ -541,7 +543,8 @@ helpers.write_ledger(design_ledger)
         cell=LEDGER_CELL,
         source="""{cell}
 design_ledger["training_memory_estimate_error_kb"] = -design_ledger["training_memory_estimate_error_kb"]
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M(
@@ -551,7 +554,8 @@ helpers.write_ledger(design_ledger)
         cell=LEDGER_CELL,
         source="""{cell}
 design_ledger["training_memory_estimate_error_kb"] = float("nan")  # TODO fill in
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M(
@@ -562,7 +566,8 @@ helpers.write_ledger(design_ledger)
         cell=LEDGER_CELL,
         source="""{cell}
 design_ledger["max_trainable_width_laptop_gpu"] = max_trainable_width(DEVICE_BUDGETS_BYTES[LAPTOP_GPU])
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M(
@@ -588,8 +593,8 @@ VARIANTS = [
         source="""
 def transistor_tax(activation, baseline="relu"):
     counts = {name.upper(): np.float64(n) for name, n in ACTIVATION_TRANSISTORS.items()}
-    check_name("activation", activation, ACTIVATION_TRANSISTORS)
-    check_name("baseline", baseline, ACTIVATION_TRANSISTORS)
+    validate_name("activation", activation, ACTIVATION_TRANSISTORS)
+    validate_name("baseline", baseline, ACTIVATION_TRANSISTORS)
     return counts[activation.strip().upper()] / counts[baseline.strip().upper()]
 """,
     ),
@@ -598,9 +603,9 @@ def transistor_tax(activation, baseline="relu"):
         function="extra_transistors",
         source="""
 def extra_transistors(neurons_per_layer, num_layers, activation, baseline="relu"):
-    neurons_per_layer = check_count("neurons_per_layer", neurons_per_layer)
-    num_layers = check_count("num_layers", num_layers)
-    base = ACTIVATION_TRANSISTORS[check_name("baseline", baseline, ACTIVATION_TRANSISTORS)]
+    neurons_per_layer = validate_count("neurons_per_layer", neurons_per_layer)
+    num_layers = validate_count("num_layers", num_layers)
+    base = ACTIVATION_TRANSISTORS[validate_name("baseline", baseline, ACTIVATION_TRANSISTORS)]
     per_unit = base * (transistor_tax(activation, baseline) - 1)
     return round(neurons_per_layer * num_layers * per_unit)
 """,
@@ -634,8 +639,8 @@ def sigmoid_derivative(x):
         function="gradient_bound",
         source="""
 def gradient_bound(depth, max_derivative=0.25):
-    max_derivative = check_positive("max_derivative", max_derivative)
-    check_depths(depth)
+    max_derivative = validate_positive("max_derivative", max_derivative)
+    validate_depths(depth)
     def one(d):
         bound = 1.0
         for _ in range(int(d)):
@@ -651,8 +656,8 @@ def gradient_bound(depth, max_derivative=0.25):
         function="stall_depth",
         source="""
 def stall_depth(threshold=1e-6, max_derivative=0.25):
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     if max_derivative >= 1:
         return None
     depth = 1
@@ -666,8 +671,8 @@ def stall_depth(threshold=1e-6, max_derivative=0.25):
         function="stall_depth",
         source="""
 def stall_depth(threshold=1e-6, max_derivative=0.25):
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     if max_derivative >= 1:
         return None
     depth = max(1, math.floor(math.log(threshold) / math.log(max_derivative)) + 1)
@@ -683,11 +688,11 @@ def stall_depth(threshold=1e-6, max_derivative=0.25):
         function="parameter_count",
         source="""
 def parameter_count(layer_sizes):
-    sizes = np.array(check_layer_sizes(layer_sizes), dtype=np.int64)
+    sizes = np.array(validate_layer_sizes(layer_sizes), dtype=np.int64)
     return np.sum(sizes[:-1] * sizes[1:] + sizes[1:])
 
 def layer_macs(layer_sizes):
-    sizes = np.array(check_layer_sizes(layer_sizes), dtype=np.int64)
+    sizes = np.array(validate_layer_sizes(layer_sizes), dtype=np.int64)
     return sizes[:-1] * sizes[1:]
 """,
     ),
@@ -696,10 +701,10 @@ def layer_macs(layer_sizes):
         function="training_memory",
         source="""
 def training_memory(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"):
-    sizes = check_layer_sizes(layer_sizes)
-    batch_size = check_count("batch_size", batch_size)
-    bytes_per_value = check_positive("bytes_per_value", bytes_per_value)
-    optimizer = check_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
+    sizes = validate_layer_sizes(layer_sizes)
+    batch_size = validate_count("batch_size", batch_size)
+    bytes_per_value = validate_positive("bytes_per_value", bytes_per_value)
+    optimizer = validate_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)
     params = 0
     for i in range(1, len(sizes)):
         params += sizes[i - 1] * sizes[i] + sizes[i]
@@ -712,9 +717,9 @@ def training_memory(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"
     return memory
 
 def inference_memory(layer_sizes, batch_size=1, bytes_per_value=4):
-    sizes = check_layer_sizes(layer_sizes)
-    batch_size = check_count("batch_size", batch_size)
-    bytes_per_value = check_positive("bytes_per_value", bytes_per_value)
+    sizes = validate_layer_sizes(layer_sizes)
+    batch_size = validate_count("batch_size", batch_size)
+    bytes_per_value = validate_positive("bytes_per_value", bytes_per_value)
     params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
     return (params + batch_size * sum(sizes)) * bytes_per_value
 """,
@@ -724,10 +729,10 @@ def inference_memory(layer_sizes, batch_size=1, bytes_per_value=4):
         function="training_memory",
         source="""
 def training_memory(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"):
-    sizes = np.asarray(check_layer_sizes(layer_sizes), dtype=np.int64)
-    batch_size = check_count("batch_size", batch_size)
-    bytes_per_value = check_positive("bytes_per_value", bytes_per_value)
-    state = OPTIMIZER_STATE_PER_PARAM[check_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)]
+    sizes = np.asarray(validate_layer_sizes(layer_sizes), dtype=np.int64)
+    batch_size = validate_count("batch_size", batch_size)
+    bytes_per_value = validate_positive("bytes_per_value", bytes_per_value)
+    state = OPTIMIZER_STATE_PER_PARAM[validate_name("optimizer", optimizer, OPTIMIZER_STATE_PER_PARAM)]
     params = np.sum(sizes[:-1] * sizes[1:] + sizes[1:])
     parts = np.array([params, params, state * params, batch_size * sizes.sum()]) * bytes_per_value
     return dict(zip(["weights", "gradients", "optimizer", "activations", "total"], [*parts, parts.sum()]))
@@ -738,7 +743,7 @@ def training_memory(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"
         function="max_trainable_width",
         source="""
 def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimizer="adam"):
-    budget_bytes = check_positive("budget_bytes", budget_bytes)
+    budget_bytes = validate_positive("budget_bytes", budget_bytes)
     def total(width):
         return training_memory(challenge_layer_sizes(width), batch_size, bytes_per_value, optimizer)["total"]
     if total(2) > budget_bytes:
@@ -762,7 +767,7 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
         source="""
 def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimizer="adam"):
     import bisect
-    budget_bytes = check_positive("budget_bytes", budget_bytes)
+    budget_bytes = validate_positive("budget_bytes", budget_bytes)
     def too_big(width):
         layers = challenge_layer_sizes(max(width, 2))
         return training_memory(layers, batch_size, bytes_per_value, optimizer)["total"] > budget_bytes
@@ -875,8 +880,8 @@ MORE_MUTANTS = [
         function="gradient_bound",
         source="""
 def gradient_bound(depth, max_derivative=0.25):
-    max_derivative = check_positive("max_derivative", max_derivative)
-    check_depths(depth)
+    max_derivative = validate_positive("max_derivative", max_derivative)
+    validate_depths(depth)
     return math.pow(max_derivative, depth)
 """,
     ),
@@ -888,8 +893,8 @@ def gradient_bound(depth, max_derivative=0.25):
         function="stall_depth",
         source="""
 def stall_depth(threshold=1e-6, max_derivative=0.25):
-    threshold = check_fraction("threshold", threshold)
-    max_derivative = check_positive("max_derivative", max_derivative)
+    threshold = validate_fraction("threshold", threshold)
+    max_derivative = validate_positive("max_derivative", max_derivative)
     if max_derivative >= 1:
         return None
     depth = 1
@@ -990,7 +995,8 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
         cell=LEDGER_CELL,
         source="""{cell}
 design_ledger["training_memory_estimate_error_kb"] = act2_estimate_kib * BYTES_PER_KIB - training_memory(MNIST_LAYER_SIZES, 32)["total"]
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M(
@@ -1002,7 +1008,8 @@ helpers.write_ledger(design_ledger)
         source="""{cell}
 chosen = training_memory(MNIST_LAYER_SIZES, batch_size_chosen)["total"] / BYTES_PER_KIB
 design_ledger["training_memory_estimate_error_kb"] = act2_estimate_kib - chosen
-helpers.write_ledger(design_ledger)
+from lab05.ledger import write_ledger
+write_ledger(design_ledger)
 """,
     ),
     M("ledger_batch_size_as_text", "design_ledger", "does not exist", variables={"batch_size_chosen": '"64"'}),

@@ -80,10 +80,15 @@ def write_notebook(nb: nbformat.NotebookNode, path: pathlib.Path) -> None:
 def zip_file(source: pathlib.Path, dest: pathlib.Path, extra: dict[str, bytes] | None = None) -> None:
     """Copy a zip with entries sorted by name, fixed timestamps and fixed permissions.
 
-    ``extra`` adds (or replaces) entries: ``{name in the zip: contents}``.
+    ``extra`` adds (or replaces) entries: ``{name in the zip: contents}``. Python's bytecode caches
+    (``__pycache__/``) are left out.
     """
     with zipfile.ZipFile(source) as zin:
-        payload = {i.filename: zin.read(i) for i in zin.infolist() if not i.is_dir()}
+        payload = {
+            i.filename: zin.read(i)
+            for i in zin.infolist()
+            if not i.is_dir() and "__pycache__" not in i.filename.split("/")
+        }
     payload.update(extra or {})
     write_zip(dest, sorted(payload.items()))
 

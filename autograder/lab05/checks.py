@@ -20,15 +20,17 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import lab05_helpers as helpers
 import numpy as np
+
+import lab05.ledger
+from lab05 import constants, guards, validate
 
 #: Seconds any one call of a student function may take.
 TIME_LIMIT_S = 5.0
 
 MEMORY_KEYS = ("weights", "gradients", "optimizer", "activations", "total")
-LETTERS = tuple(helpers.ACT1_PREDICTION_OPTIONS)
-FAILURE_MODES = helpers.FAILURE_MODES
+LETTERS = tuple(constants.ACT1_PREDICTION_OPTIONS)
+FAILURE_MODES = lab05.ledger.FAILURE_MODES
 
 
 class CheckFailed(AssertionError):
@@ -134,7 +136,7 @@ def call(env: Mapping, name: str, *args, **kwargs):
             f"{text} raised NotImplementedError: `{name}` is still a stub. Replace the "
             "`raise NotImplementedError(...)` line with your code."
         ) from None
-    except helpers.CallTimedOut as exc:
+    except guards.CallTimedOut as exc:
         raise CallBroken(f"{text} {exc}: look for a loop that never ends.") from None
     except CheckFailed:
         raise
@@ -150,11 +152,11 @@ def call(env: Mapping, name: str, *args, **kwargs):
 
 def _call_reporting_warnings(fn, args: tuple, kwargs: dict) -> tuple[Any, list[str]]:
     """``(fn(*args, **kwargs), messages of the RuntimeWarnings it raised)``, under the time limit."""
-    if isinstance(fn, helpers.RemoteCall):  # trusted scoring: the probe reports them as data
+    if isinstance(fn, guards.RemoteCall):  # trusted scoring: the probe reports them as data
         return fn.call_reporting_warnings(args, kwargs, TIME_LIMIT_S)
     with warnings.catch_warnings(record=True) as caught:  # the kernel: one notebook, one thread
         warnings.simplefilter("always")
-        value = helpers.call_with_time_limit(fn, args, kwargs, TIME_LIMIT_S)
+        value = guards.call_with_time_limit(fn, args, kwargs, TIME_LIMIT_S)
     return value, [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
@@ -163,12 +165,12 @@ def expect_value_error(env: Mapping, name: str, *args, **kwargs) -> None:
     fn = student_function(env, name)
     text = describe_call(name, args, kwargs)
     try:
-        value = helpers.call_with_time_limit(fn, args, kwargs, TIME_LIMIT_S)
+        value = guards.call_with_time_limit(fn, args, kwargs, TIME_LIMIT_S)
     except ValueError:
         return
     except NotImplementedError:
         raise CallBroken(f"{text} raised NotImplementedError: `{name}` is still a stub.") from None
-    except helpers.CallTimedOut as exc:
+    except guards.CallTimedOut as exc:
         raise CallBroken(f"{text} {exc}: look for a loop that never ends.") from None
     except Exception as exc:
         fail(
@@ -252,7 +254,7 @@ def expect_choice(env: Mapping, variable: str, options) -> str:
     if variable not in env:
         fail(f"`{variable}` is not defined: run the cell where you set it.")
     value = env[variable]
-    option = helpers.matching_option(value, options)
+    option = validate.matching_option(value, options)
     if option is None:
         fail(f"`{variable}` is {show(value)}; set it to one of {list(options)}.")
     return option
@@ -364,11 +366,11 @@ def check_gradient_decay(env: Mapping) -> None:
     default = expect_whole(call(env, "stall_depth"), "stall_depth()")
     bound = expect_number(call(env, "gradient_bound", default), f"gradient_bound({default})")
     before = expect_number(call(env, "gradient_bound", default - 1), f"gradient_bound({default - 1})")
-    if not (bound < helpers.LEARNING_STALLS_BELOW <= before):
+    if not (bound < constants.LEARNING_STALLS_BELOW <= before):
         fail(
             f"stall_depth() returned {default}, but your gradient_bound gives {show(before)} one layer "
             f"earlier and {show(bound)} at that depth; the stall depth is the first depth whose bound "
-            f"is strictly below {helpers.LEARNING_STALLS_BELOW:g}."
+            f"is strictly below {constants.LEARNING_STALLS_BELOW:g}."
         )
     never = call(env, "stall_depth", 1e-6, 1.0)
     if never is not None:
@@ -391,7 +393,7 @@ def check_parameters_and_macs(env: Mapping) -> None:
     count = expect_whole(call(env, "parameter_count", [3, 2]), text)
     if count != 8:
         fail(f"{text} returned {count}; expected 8 (six weights and two biases).")
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     expect_whole(call(env, "parameter_count", mnist), describe_call("parameter_count", (mnist,)))
     text = describe_call("layer_macs", ([3, 2],))
     macs = expect_sequence(call(env, "layer_macs", [3, 2]), 1, text)
@@ -406,7 +408,7 @@ def check_parameters_and_macs(env: Mapping) -> None:
 
 def check_training_memory(env: Mapping) -> None:
     """Public: training_memory returns the five components in bytes, consistently."""
-    mnist = list(helpers.MNIST_LAYER_SIZES)
+    mnist = list(constants.MNIST_LAYER_SIZES)
     text = describe_call("training_memory", (mnist, 32))
     mem = expect_memory_dict(call(env, "training_memory", mnist, 32), text)
     parts = sum(mem[k] for k in MEMORY_KEYS[:-1])
@@ -433,13 +435,13 @@ def check_training_memory(env: Mapping) -> None:
 
 def check_max_trainable_width(env: Mapping) -> None:
     """Public: max_trainable_width is the edge of what fits, by your own training_memory."""
-    budget = helpers.DEVICE_BUDGETS_BYTES[helpers.LAPTOP_GPU]
+    budget = constants.DEVICE_BUDGETS_BYTES[constants.LAPTOP_GPU]
     text = describe_call("max_trainable_width", (budget,))
     width = expect_whole(call(env, "max_trainable_width", budget), text)
     if width < 2:
         fail(f"{text} returned {width}; an 8 GiB GPU fits far more than the smallest network.")
     for w, should_fit in ((width, True), (width + 1, False)):
-        layers = helpers.challenge_layer_sizes(w)
+        layers = constants.challenge_layer_sizes(w)
         total = expect_memory_dict(
             call(env, "training_memory", layers, 32), describe_call("training_memory", (layers, 32))
         )["total"]
@@ -466,7 +468,7 @@ def check_batch_doubling(env: Mapping) -> None:
         fail("`batch_doubling_ratio` is not defined: run the cell where you compute it.")
     ratio = expect_number(env["batch_doubling_ratio"], "batch_doubling_ratio")
     if not ratio > 1:
-        mnist = list(helpers.MNIST_LAYER_SIZES)
+        mnist = list(constants.MNIST_LAYER_SIZES)
         try:
             own = [
                 expect_memory_dict(call(env, "training_memory", mnist, b), f"training_memory({mnist}, {b})")
@@ -491,7 +493,7 @@ def check_deployment(env: Mapping) -> None:
     expect_choice(env, "deployment_answer", LETTERS)
 
 
-def read_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)) -> dict:
+def read_ledger(path: pathlib.Path = pathlib.Path(lab05.ledger.LEDGER_FILENAME)) -> dict:
     """The ledger file as a dict, or a failure saying why it cannot be read."""
     if not path.is_file():
         fail(
@@ -505,7 +507,7 @@ def read_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)) -> d
     return ledger
 
 
-def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME), env: Any = None) -> dict:
+def read_fresh_ledger(path: pathlib.Path = pathlib.Path(lab05.ledger.LEDGER_FILENAME), env: Any = None) -> dict:
     """The ledger, if this kernel wrote it (by running the cell that records the design).
 
     A file edited by hand, or left over from an earlier session, is not accepted. Under trusted
@@ -529,20 +531,20 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(helpers.LEDGER_FILENAME)
             ledger = json.loads(text)
         except ValueError as exc:
             fail(f"{path} is not valid JSON ({error_text(exc)}); run the cell that records your design again.")
-        problems = helpers.ledger_problems(ledger)
+        problems = lab05.ledger.ledger_problems(ledger)
         if problems:
             fail(f"{path} does not match design_ledger.schema.json:\n  - " + quoted("\n  - ".join(problems[:5])))
         return ledger
     ledger = read_ledger(path)
-    written = helpers.LAST_WRITTEN
-    fresh = path.stat().st_mtime >= helpers.IMPORTED_AT - 1
+    written = lab05.ledger.LAST_WRITTEN
+    fresh = path.stat().st_mtime >= lab05.ledger.IMPORTED_AT - 1
     if not written or written.get("text") != path.read_text(encoding="utf-8") or not fresh:
         fail(
             f"{path} was not written by this run of the notebook. The ledger must come from running "
             "the cell that records your design (Kernel > Restart & Run All); a file edited by hand, "
             "or left over from an earlier session, earns nothing."
         )
-    problems = helpers.ledger_problems(ledger)
+    problems = lab05.ledger.ledger_problems(ledger)
     if problems:
         fail(f"{path} does not match design_ledger.schema.json:\n  - " + quoted("\n  - ".join(problems[:5])))
     return ledger
