@@ -57,6 +57,7 @@ def run_like_gradescope(root: pathlib.Path, submission_files: dict[str, bytes]) 
     with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
         zf.extractall(source)
     for name, data in submission_files.items():
+        (submission / name).parent.mkdir(parents=True, exist_ok=True)
         (submission / name).write_bytes(data)
     (root / "submission_metadata.json").write_text(json.dumps({"id": 1, "assignment": {"title": "Lab 05"}}))
     # run_autograder activates Gradescope's conda env and runs run_otter.py against /autograder;

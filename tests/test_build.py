@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from lab05_hidden import GRADED_FUNCTIONS
 
-from tools import layout
+from tools import build, layout
 from tools.layout import (
     ASSIGNMENT,
     AUTOGRADER,
@@ -267,8 +267,6 @@ def test_a_stalled_solution_run_is_retried_once_in_a_fresh_kernel(monkeypatch, c
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
 
-    from tools import build
-
     original, calls = NotebookClient.execute, []
 
     def stalls_once(self, *args, **kwargs):
@@ -291,8 +289,6 @@ def test_a_solution_that_stalls_every_time_fails_the_build(monkeypatch):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
 
-    from tools import build
-
     calls = []
 
     def always_stalls(self, *args, **kwargs):
@@ -303,3 +299,38 @@ def test_a_solution_that_stalls_every_time_fails_the_build(monkeypatch):
     with pytest.raises(CellTimeoutError):
         build.execute_solution(AUTOGRADER, [STUDENT / name for name in layout.support_files()])
     assert len(calls) == build.EXECUTE_ATTEMPTS, f"{len(calls)} attempts; expected {build.EXECUTE_ATTEMPTS}"
+
+
+def test_pdfs_on_changes_the_config_and_the_export_cell_only(tmp_path):
+    import json
+
+    master = tmp_path / NOTEBOOK
+    shutil.copy(layout.ASSIGNMENT / NOTEBOOK, master)
+    before = json.loads(master.read_text(encoding="utf-8"))
+    build.enable_pdfs(master)
+    after = json.loads(master.read_text(encoding="utf-8"))
+    index, config = layout.config_cell(after["cells"])
+    assert config["generate"]["pdf"] is True, f"input: make PDF=1; expected generate.pdf true, got {config['generate']}"
+    _, original = layout.config_cell(before["cells"])
+    original["generate"]["pdf"] = True
+    assert config == original, f"expected only generate.pdf changed; got {config}"
+    changed = [
+        i
+        for i, (a, b) in enumerate(zip(before["cells"], after["cells"]))
+        if "".join(a["source"]) != "".join(b["source"])
+    ]
+    exports = [i for i, c in enumerate(after["cells"]) if "export_submission(grader, pdf=True)" in "".join(c["source"])]
+    assert len(exports) == 1 and sorted(changed) == sorted([index, *exports]), (
+        f"expected the config cell and one export cell changed; got cells {changed} (exports {exports})"
+    )
+
+
+def test_pdfs_on_needs_the_export_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.read(str(layout.ASSIGNMENT / NOTEBOOK), as_version=4)
+    nb.cells = [c for c in nb.cells if "export_submission(" not in c.source]
+    master = tmp_path / NOTEBOOK
+    nbformat.write(nb, str(master))
+    with pytest.raises(build.BuildError, match="exactly one `export_submission"):
+        build.enable_pdfs(master)

@@ -417,7 +417,12 @@ HISTORY = ["", "from lab05 import displays", "answer = 'A'", "x = 1", "export()"
         # Restart and run all, save, export: the same code at the same counts.
         (saved((1, "from lab05 import displays"), (2, "answer = 'A'"), (3, "x = 1"), (4, "export()")), HISTORY, 4, []),
         # Saved before the export cell ran: it has no count on disk.
-        (saved((1, "from lab05 import displays"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")), HISTORY, 4, []),
+        (
+            saved((1, "from lab05 import displays"), (2, "answer = 'A'"), (3, "x = 1"), (None, "export()")),
+            HISTORY,
+            4,
+            [],
+        ),
         # Whitespace and line endings do not count.
         (
             saved((1, "from lab05 import displays  \r\n"), (2, "\nanswer = 'A'\n\n"), (3, "x = 1"), (None, "export()")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import re
 import zipfile
 
 import pytest
@@ -127,7 +128,7 @@ def test_the_file_lists_say_what_the_build_ships_where():
     """The support files (the master's ``files:``) are what student/ holds beside the notebook; the
     autograder-only files (``autograder_files:``) are in the bundle and nowhere in student/."""
     support, autograder_only = set(layout.support_files()), set(layout.autograder_only_files())
-    beside = {p.name for p in layout.STUDENT.iterdir() if p.is_file()} - {
+    beside = {p.name for p in layout.STUDENT.iterdir()} - {
         layout.NOTEBOOK,
         layout.LEDGER,
         "requirements.txt",
@@ -142,3 +143,39 @@ def test_the_file_lists_say_what_the_build_ships_where():
     assert not missing, f"autograder-only files missing from the bundle's {layout.BUNDLE_FILES}/: {sorted(missing)}"
     leaked = autograder_only & {p.name for p in layout.STUDENT.rglob("*")}
     assert not leaked, f"autograder-only files in student/: {sorted(leaked)}"
+
+
+def _readme_layout_rows() -> dict[str, str]:
+    """The README's "What is where" table: ``{first path in the row: the whole row}``."""
+    text = (layout.ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## What is where", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        paths = re.findall(r"`([^`]+)`", line.split("|")[1]) if line.startswith("| `") else []
+        if paths:
+            rows[paths[0]] = line
+    return rows
+
+
+def test_the_readme_layout_table_matches_the_tree():
+    """Every path the table names exists; every entry of assignment/, of the lab05 package and of
+    tools/ is named in its row."""
+    rows = _readme_layout_rows()
+    named = [p for row in rows.values() for p in re.findall(r"`([^`]+)`", row.split("|")[1])]
+    missing = [p for p in named if "/" in p and not (layout.ROOT / p).exists()]
+    assert not missing, f"the README's layout table names paths that do not exist: {missing}"
+    in_assignment = sorted(p.name for p in layout.ASSIGNMENT.iterdir() if p.name != "__pycache__")
+    unnamed = [n for n in in_assignment if not any(f"assignment/{n}" in r or f"`{n}`" in r for r in rows.values())]
+    assert not unnamed, f"assignment/ holds {unnamed}, which the README's layout table does not name"
+    package_row = rows[f"assignment/{layout.SUPPORT_PACKAGE}/"]
+    package = layout.ASSIGNMENT / layout.SUPPORT_PACKAGE
+    entries = [
+        p.name + ("/" if p.is_dir() else "") for p in package.iterdir() if p.name not in {"__pycache__", "__init__.py"}
+    ]
+    unnamed = sorted(e for e in entries if f"`{e}`" not in package_row)
+    assert not unnamed, f"{package} holds {unnamed}, which the README's row for it does not name"
+    tools_row = rows["tools/"]
+    tools = (layout.ROOT / "tools").iterdir()
+    modules = [p.name + ("/" if p.is_dir() else "") for p in tools if p.name not in {"__init__.py", "__pycache__"}]
+    unnamed = sorted(m for m in modules if f"`{m}`" not in tools_row)
+    assert not unnamed, f"tools/ holds {unnamed}, which the README's row for tools/ does not name"

@@ -176,6 +176,33 @@ def test_on_gradescopes_path_a_forgery_earns_nothing(attack, tmp_path):
         )
 
 
+def test_on_gradescopes_path_a_support_package_in_the_upload_is_replaced_by_the_bundles(tmp_path):
+    """Otter copies the bundle's support files over an upload's, but skips a folder the upload has:
+    the plugin puts the bundle's ``lab05/`` in its place before the kernel imports it."""
+    from conftest import run_like_gradescope
+
+    forged = b"def __getattr__(name):\n    return lambda *args, **kwargs: None\n"
+    upload = {
+        NOTEBOOK: nbformat.writes(attacks.with_cells()).encode(),
+        "lab05/__init__.py": b"",
+        "lab05/checks.py": forged,
+        "lab05/constants.py": forged,
+    }
+    results = run_like_gradescope(tmp_path, upload)
+    earned = {q: s for q, s in _scores(results).items() if s}
+    assert not earned, f"input: a blank notebook with its own lab05/; expected no points, got {earned}"
+    assert FLAG not in results.get("output", ""), (
+        f"input: a blank notebook with its own lab05/; expected the kernel to agree (it ran the bundle's "
+        f"package), got the flag: {results.get('output')!r}"
+    )
+    for name in ("checks.py", "constants.py", "ledger.py"):
+        got = (tmp_path / "submission" / "lab05" / name).read_bytes()
+        expected = (tmp_path / "source" / "files" / "lab05" / name).read_bytes()
+        assert got == expected, (
+            f"input: an upload with lab05/{name}; expected the bundle's copy in its place, got another"
+        )
+
+
 @pytest.mark.skipif(
     os.geteuid() != 0,
     reason="the kernel leaves root only where the grader is root "

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import nbformat
 
-from tools import normalize, pins
+from tools import layout, normalize, pins
 from tools.handout import handout
 from tools.layout import (
     ASSIGNMENT,
@@ -108,10 +108,9 @@ def enable_pdfs(master: pathlib.Path) -> None:
     import yaml
 
     nb = nbformat.read(str(master), as_version=4)
-    config_cell = next(c for c in nb.cells if c.cell_type == "raw" and c.source.startswith("# ASSIGNMENT CONFIG"))
-    config = yaml.safe_load(config_cell.source.split("\n", 1)[1])
+    index, config = layout.config_cell(nb.cells)
     config.setdefault("generate", {})["pdf"] = True
-    config_cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
+    nb.cells[index].source = f"{layout.CONFIG_MARKER}\n" + yaml.safe_dump(config, sort_keys=False)
     exports = [c for c in nb.cells if c.cell_type == "code" and "export_submission(grader, pdf=False)" in c.source]
     if len(exports) != 1:
         raise BuildError("the master needs exactly one `export_submission(grader, pdf=False)` cell")

@@ -52,19 +52,31 @@ def import_lab_modules_from_the_project() -> None:
             sys.path.insert(0, str(folder))
 
 
-@functools.cache
-def master_config(master: pathlib.Path = ASSIGNMENT / NOTEBOOK) -> dict:
-    """Otter Assign's config in ``master``: its ``# ASSIGNMENT CONFIG`` raw cell, parsed."""
+CONFIG_MARKER = "# ASSIGNMENT CONFIG"  # the first line of Otter Assign's config cell
+
+
+def config_cell(cells: list) -> tuple[int, dict]:
+    """``(index, parsed config)`` of Otter Assign's config in a notebook's ``cells``: the raw cell whose
+    source starts with :data:`CONFIG_MARKER`, the YAML after that line."""
     import yaml
 
     from tools.notebooks import cell_source
 
-    nb = json.loads(pathlib.Path(master).read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
+    for index, cell in enumerate(cells):
         source = cell_source(cell)
-        if cell.get("cell_type") == "raw" and source.startswith("# ASSIGNMENT CONFIG"):
-            return yaml.safe_load(source.split("\n", 1)[1]) or {}
-    raise ValueError(f"{master} has no `# ASSIGNMENT CONFIG` cell")
+        if cell.get("cell_type") == "raw" and source.startswith(CONFIG_MARKER):
+            return index, yaml.safe_load(source.split("\n", 1)[1]) or {}
+    raise ValueError(f"no `{CONFIG_MARKER}` cell")
+
+
+@functools.cache
+def master_config(master: pathlib.Path = ASSIGNMENT / NOTEBOOK) -> dict:
+    """Otter Assign's config in ``master``, parsed."""
+    nb = json.loads(pathlib.Path(master).read_text(encoding="utf-8"))
+    try:
+        return config_cell(nb["cells"])[1]
+    except ValueError as exc:
+        raise ValueError(f"{master} has {exc}") from None
 
 
 def support_files() -> tuple[str, ...]:

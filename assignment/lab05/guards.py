@@ -8,6 +8,7 @@ the notebook every cell has a time limit (:func:`limit_cell_time_while_grading`)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 # ---------------------------------------------------------------------------------------------
 # Calling the student's functions: under a time limit, and without tracebacks in display cells
@@ -108,6 +109,23 @@ def call_with_time_limit(fn, args=(), kwargs=None, seconds: float = 5.0):
     return outcome["value"]
 
 
+def failure_message(
+    exc: BaseException, subject: str, stub: str, error_text: Callable[[BaseException], str] = str
+) -> str:
+    """How a call of the student's code failed, in one sentence for the student.
+
+    ``subject`` names what was called (```transistor_tax```, ``training_memory([784, 10], 32)``,
+    ``This display``); ``stub`` is the sentence for a function that is still a stub (it raised
+    NotImplementedError); ``error_text`` turns any other exception into the text shown after its
+    type.
+    """
+    if isinstance(exc, NotImplementedError):
+        return stub
+    if isinstance(exc, CallTimedOut):
+        return f"{subject} {exc}: look for a loop that never ends."
+    return f"{subject} raised {type(exc).__name__}: {error_text(exc)}"
+
+
 def try_call(fn, *args, **kwargs):
     """Call a student function for display purposes.
 
@@ -118,12 +136,9 @@ def try_call(fn, *args, **kwargs):
     name = getattr(fn, "__name__", "function")
     try:
         return True, call_with_time_limit(fn, args, kwargs, DISPLAY_TIME_LIMIT_S)
-    except NotImplementedError:
-        print(f"✋ `{name}` is not implemented yet: fill it in above, then run this cell again.")
-    except CallTimedOut as exc:
-        print(f"✋ `{name}` {exc}: look for a loop that never ends.")
-    except Exception as exc:  # display code: report, never crash
-        print(f"✋ `{name}` raised {type(exc).__name__}: {exc}")
+    except (CallTimedOut, Exception) as exc:  # display code: report, never crash
+        stub = f"`{name}` is not implemented yet: fill it in above, then run this cell again."
+        print("✋ " + failure_message(exc, f"`{name}`", stub))
     return False, None
 
 
@@ -199,13 +214,10 @@ def display_guard(draw):
         try:
             with contextlib.redirect_stdout(printed):
                 result = call_with_time_limit(draw, args, kwargs, DISPLAY_TIME_LIMIT_S)
-        except NotImplementedError as exc:
+        except (CallTimedOut, Exception) as exc:  # display code: report, never crash
             detail = f" ({exc})" if str(exc) else ""
-            message = f"✋ A function this display needs is not implemented yet{detail}."
-        except CallTimedOut as exc:
-            message = f"✋ This display {exc}: one of your functions may loop forever."
-        except Exception as exc:  # display code: report, never crash
-            message = f"✋ This display could not be shown: {type(exc).__name__}: {exc}"
+            stub = f"A function this display needs is not implemented yet{detail}."
+            message = "✋ " + failure_message(exc, "This display", stub)
         else:
             sys.stdout.write(printed.getvalue())
             return result

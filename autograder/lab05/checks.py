@@ -129,19 +129,18 @@ def call(env: Mapping, name: str, *args, **kwargs):
     """
     fn = student_function(env, name)
     text = describe_call(name, args, kwargs)
+    stub = (
+        f"{text} raised NotImplementedError: `{name}` is still a stub. Replace the "
+        "`raise NotImplementedError(...)` line with your code."
+    )
     try:
         value, numeric = _call_reporting_warnings(fn, args, kwargs)
-    except NotImplementedError:
-        raise CallBroken(
-            f"{text} raised NotImplementedError: `{name}` is still a stub. Replace the "
-            "`raise NotImplementedError(...)` line with your code."
-        ) from None
-    except guards.CallTimedOut as exc:
-        raise CallBroken(f"{text} {exc}: look for a loop that never ends.") from None
+    except (NotImplementedError, guards.CallTimedOut) as exc:
+        raise CallBroken(guards.failure_message(exc, text, stub)) from None
     except CheckFailed:
         raise
     except Exception as exc:
-        raise CallRaised(f"{text} raised {type(exc).__name__}: {error_text(exc)}") from None
+        raise CallRaised(guards.failure_message(exc, text, stub, error_text)) from None
     if numeric:
         raise CallWarned(
             f"{text} produced a warning ({quoted(numeric[0])}); it should compute its "
@@ -168,10 +167,9 @@ def expect_value_error(env: Mapping, name: str, *args, **kwargs) -> None:
         value = guards.call_with_time_limit(fn, args, kwargs, TIME_LIMIT_S)
     except ValueError:
         return
-    except NotImplementedError:
-        raise CallBroken(f"{text} raised NotImplementedError: `{name}` is still a stub.") from None
-    except guards.CallTimedOut as exc:
-        raise CallBroken(f"{text} {exc}: look for a loop that never ends.") from None
+    except (NotImplementedError, guards.CallTimedOut) as exc:
+        stub = f"{text} raised NotImplementedError: `{name}` is still a stub."
+        raise CallBroken(guards.failure_message(exc, text, stub)) from None
     except Exception as exc:
         fail(
             f"{text} raised {type(exc).__name__}; expected ValueError for this argument. "

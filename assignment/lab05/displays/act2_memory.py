@@ -37,7 +37,6 @@ from lab05.displays.common import (
     OKABE_ITO,
     SCALING_BATCHES,
     SCALING_WIDE_WIDTH,
-    SPOT_ON_WITHIN,
     WIDTH_POINTS,
     PrintedDict,
     _binary_linear_axis,
@@ -54,6 +53,7 @@ from lab05.displays.common import (
     _validate_device,
     mpatches,
     plt,
+    prediction_miss,
     ticker,
 )
 from lab05.guards import display_guard
@@ -121,12 +121,12 @@ def training_memory_reveal(
     memory = _memory(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
     total_kib = to_kib(memory["total"])
     error_kib = estimate - total_kib
-    factor = max(estimate / total_kib, total_kib / estimate)
-    if factor < SPOT_ON_WITHIN:
+    miss = prediction_miss(estimate, total_kib)
+    factor = miss.factor
+    if miss.spot_on:
         verdict = f"you were within {abs(error_kib):,.2f} KiB ({_times(factor)}): spot on."
     else:
-        direction = "too low" if estimate < total_kib else "too high"
-        verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {direction})."
+        verdict = f"you were off by {abs(error_kib):,.2f} KiB ({_times(factor)} {miss.direction})."
     inference_1 = _number(inference_memory(MNIST_LAYER_SIZES), "inference_memory(MNIST_LAYER_SIZES)")
     inference_b = _number(
         inference_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE),

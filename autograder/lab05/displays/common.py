@@ -9,7 +9,7 @@ import math
 import numbers
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -239,6 +239,20 @@ def _percent(share: float) -> str:
 def _cycles_text(low: int, high: int) -> str:
     """A range of cycles as '1' or '10-20'."""
     return f"{low}" if low == high else f"{low}-{high}"
+
+
+class Miss(NamedTuple):
+    """How far a prediction landed from the measured value."""
+
+    factor: float  # at least 1: the larger of predicted/measured and measured/predicted
+    spot_on: bool  # within SPOT_ON_WITHIN of the measured value
+    direction: str  # "too low" or "too high"
+
+
+def prediction_miss(predicted: float, measured: float) -> Miss:
+    """The verdict on a prediction (both values positive): by what factor it missed, and which way."""
+    factor = max(predicted / measured, measured / predicted)
+    return Miss(factor, factor < SPOT_ON_WITHIN, "too low" if predicted < measured else "too high")
 
 
 def _times(value: float) -> str:

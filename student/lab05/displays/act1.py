@@ -27,7 +27,6 @@ from lab05.displays.common import (
     MAX_DEPTH_SHOWN,
     OKABE_ITO,
     PEEK_DEPTHS,
-    SPOT_ON_WITHIN,
     TANH_SATURATED_INPUT,
     PrintedDict,
     _cycles_text,
@@ -38,6 +37,7 @@ from lab05.displays.common import (
     _slope_text,
     _times,
     plt,
+    prediction_miss,
     ticker,
 )
 from lab05.guards import display_guard
@@ -374,13 +374,12 @@ def transistor_tax_reveal(
     ratio = _number(transistor_tax("sigmoid"), 'transistor_tax("sigmoid")')
     if ratio <= 0:
         raise ValueError(f'transistor_tax("sigmoid") returned {ratio!r}; expected a positive ratio')
-    off_by = max(ratio / representative, representative / ratio)
-    spot_on = off_by < SPOT_ON_WITHIN
+    miss = prediction_miss(representative, ratio)
+    off_by, spot_on = miss.factor, miss.spot_on
     if spot_on:
         verdict = "your prediction was spot on."
     else:
-        direction = "too low" if representative < ratio else "too high"
-        verdict = f"your prediction was off by {_times(off_by)} ({direction})."
+        verdict = f"your prediction was off by {_times(off_by)} ({miss.direction})."
     neurons, layers = EXAMPLE_NEURONS_PER_LAYER, EXAMPLE_NUM_LAYERS
     extra = _number(
         extra_transistors(neurons, layers, "sigmoid"),
@@ -668,16 +667,17 @@ def math_peek_bounds(gradient_bound: Callable, stall_depth: Callable):
     Returns:
         dict: ``bounds`` (depth -> bound, unitless) and ``stall_depth`` (layers).
     """
-    bounds = {}
-    width = max(len(str(d)) for d in PEEK_DEPTHS)
-    for d in PEEK_DEPTHS:
-        bounds[d] = _number(gradient_bound(d), f"gradient_bound({d})")
-        print(f"gradient_bound({d}){'':<{width - len(str(d))}} = {_sci(bounds[d])}")
+    bounds = {d: _number(gradient_bound(d), f"gradient_bound({d})") for d in PEEK_DEPTHS}
     stall = stall_depth(LEARNING_STALLS_BELOW)
+    if stall is not None:
+        stall = int(_number(stall, f"stall_depth({_sci(LEARNING_STALLS_BELOW)})"))
+
+    width = max(len(str(d)) for d in PEEK_DEPTHS)
+    for d, bound in bounds.items():
+        print(f"gradient_bound({d}){'':<{width - len(str(d))}} = {_sci(bound)}")
     if stall is None:
         print(f"stall_depth({_sci(LEARNING_STALLS_BELOW)}) = None: the bound never falls below it.")
     else:
-        stall = int(_number(stall, f"stall_depth({_sci(LEARNING_STALLS_BELOW)})"))
         print(
             f"stall_depth({_sci(LEARNING_STALLS_BELOW)}) = {stall}: the first depth whose bound "
             f"is below the {_sci(LEARNING_STALLS_BELOW)} line where learning stalls."
