@@ -53,7 +53,7 @@ def test_every_output_is_present():
         AUTOGRADER_ZIP,
         STUDENT / NOTEBOOK,
         STUDENT / "requirements.txt",
-        *(STUDENT / name for name in layout.support_files()),
+        *(STUDENT / name for name in layout.support_file_names()),
         SOLUTIONS / NOTEBOOK,
         SOLUTIONS / REFERENCE,
     ):
@@ -96,7 +96,7 @@ def test_autograder_zip_is_reproducible_and_complete():
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}, "zip entries carry build times"
         shipped = [
             f"{BUNDLE_FILES}/{name}"
-            for name in layout.support_files() + layout.autograder_only_files()
+            for name in layout.support_file_names() + layout.autograder_only_files()
             if name != layout.BUNDLE_REQUIREMENTS
         ]
         for required in (
@@ -136,7 +136,7 @@ def _function_bodies(source: str) -> dict[str, list[str]]:
         if isinstance(node, ast.FunctionDef) and node.name in GRADED_FUNCTIONS:
             statements = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
             solution = [
-                ast.unparse(s) for s in statements if "check_" not in ast.unparse(s)
+                ast.unparse(s) for s in statements if "validate_" not in ast.unparse(s)
             ]  # argument checks are given to students
             bodies[node.name] = solution
     return bodies

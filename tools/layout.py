@@ -84,6 +84,21 @@ def support_files() -> tuple[str, ...]:
     return tuple(master_config().get("files", ()))
 
 
+def support_file_names(root: pathlib.Path = ASSIGNMENT) -> tuple[str, ...]:
+    """Every file of :func:`support_files` as a relative POSIX name, each folder listed file by file
+    as it is under ``root`` (Python's bytecode caches left out)."""
+    names = []
+    for entry in support_files():
+        path = root / entry
+        if path.is_dir():
+            names += [
+                p.relative_to(root).as_posix() for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            ]
+        else:
+            names.append(entry)
+    return tuple(sorted(names))
+
+
 def autograder_only_files() -> tuple[str, ...]:
     """The files only the autograder may hold: the config's ``autograder_files:`` and the grading
     environment's requirements."""
