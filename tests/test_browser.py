@@ -29,6 +29,8 @@ import zipfile
 import nbformat
 import pytest
 from conftest import grade, possible_points
+from lab05_checks import LETTERS
+from lab05_hidden import ANSWERS
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -319,13 +321,16 @@ def test_solved_notebook_runs_saves_exports_and_grades_full_marks_in_a_browser(l
     assert scores == possible, f"the browser-exported zip scored {scores}, expected {possible}"
 
     # Item 1: change an answer and run it without saving: the export refuses and says what to do.
-    lab.replace_code('act2_reflection = "B"', 'act2_reflection = "A"')
-    lab.run_cell('act2_reflection = "A"')
+    best = ANSWERS["act2_reflection"]
+    other = next(letter for letter in LETTERS if letter != best)
+    edited = f'act2_reflection = "{other}"'
+    lab.replace_code(f'act2_reflection = "{best}"', edited)
+    lab.run_cell(edited)
     lab.wait_idle()
     zips = set(lab.zips(folder))
     lab.run_cell("export_submission(")
     refused = lab.wait_output("export_submission(", "No zip was written")
-    assert "File > Save" in refused and "run this cell again" in refused and 'act2_reflection = "A"' in refused, refused
+    assert "File > Save" in refused and "run this cell again" in refused and edited in refused, refused
     assert set(lab.zips(folder)) == zips, "a zip was written from an unsaved notebook"
     # Saved, the same export goes through and packs the new answer.
     lab.save()
@@ -334,7 +339,7 @@ def test_solved_notebook_runs_saves_exports_and_grades_full_marks_in_a_browser(l
     (latest,) = set(lab.zips(folder)) - zips
     with zipfile.ZipFile(latest) as zf:
         packed = zf.read(NOTEBOOK).decode()
-    assert 'act2_reflection = \\"A\\"' in packed, "the zip does not hold the answer saved last"
+    assert edited.replace('"', '\\"') in packed, "the zip does not hold the answer saved last"
 
 
 def test_unfinished_notebook_exports_its_partial_work_and_hides_half_drawn_figures(lab):

@@ -18,13 +18,10 @@ HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if nam
 ANSWERS = dict(
     act1_prediction="C",
     act2_estimate_kib=900,
-    act1_reflection_reason="A",
-    act1_failure_mode="silent",
-    act2_reflection="B",
-    deployment_answer="B",
     batch_doubling_explanation="Only activations grow.",
     activation_choice="relu",
     batch_size_chosen=64,
+    **hidden.ANSWERS,  # the best answer to each multiple-choice question
 )
 
 
@@ -229,9 +226,10 @@ def test_a_stale_ledger_value_is_named(env):
 
 
 def test_reflections_accept_any_case_and_spacing(env):
-    env["act1_failure_mode"] = "  Silent "
+    best = hidden.ANSWERS["act1_failure_mode"]
+    env["act1_failure_mode"] = f"  {best.capitalize()} "
     hidden.test_act1_failure_mode(env)
-    env["act1_failure_mode"] = "loud"
+    env["act1_failure_mode"] = next(mode for mode in checks.FAILURE_MODES if mode != best)
     with pytest.raises(checks.CheckFailed, match="not the best answer"):
         hidden.test_act1_failure_mode(env)
 

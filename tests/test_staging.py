@@ -13,7 +13,7 @@ import pytest
 
 from tools import notebooks
 from tools.layout import NOTEBOOK, SOLUTIONS, STUDENT
-from tools.staging import MAX_ENTRIES, Staged, StagingError, stage
+from tools.staging import MAX_ENTRIES, Staged, StagingError, stage, write_atomically
 
 SOLUTION = (SOLUTIONS / NOTEBOOK).read_bytes()
 BLANK = (STUDENT / NOTEBOOK).read_bytes()
@@ -301,3 +301,43 @@ def test_dest_must_be_empty(tmp_path):
     dest.mkdir()
     (dest / "old.txt").write_text("x")
     assert "not empty" in refused(upload, dest, status="error")
+
+
+def test_write_atomically_writes_and_replaces_the_file_whole(tmp_path):
+    target = tmp_path / "out.txt"
+    write_atomically(target, b"first version, longer than the second\n")
+    got = target.read_bytes()
+    assert got == b"first version, longer than the second\n", f"input: bytes to a new file; expected them; got {got!r}"
+    write_atomically(target, "zweite\r\nFassung\n")
+    got = target.read_bytes()
+    expected = b"zweite\r\nFassung\n"
+    assert got == expected, f"input: a str over an existing file; expected {expected!r} (UTF-8, as given); got {got!r}"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["out.txt"], f"input: two writes; expected only out.txt in the folder; got {left}"
+
+
+def test_write_atomically_sets_the_mode(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    write_atomically(tmp_path / "default.txt", "x")
+    got, expected = os.stat(tmp_path / "default.txt").st_mode & 0o777, os.stat(plain).st_mode & 0o777
+    assert got == expected, f"input: no mode; expected {expected:o}, as open() makes a file; got {got:o}"
+    write_atomically(tmp_path / "shared.txt", "x", mode=0o644)
+    got = os.stat(tmp_path / "shared.txt").st_mode & 0o777
+    assert got == 0o644, f"input: mode=0o644; expected 644; got {got:o}"
+
+
+def test_a_failed_write_atomically_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.txt"
+    target.write_text("old\n")
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(target, "new\n")
+    got = target.read_text()
+    assert got == "old\n", f"input: os.replace fails; expected the old file intact; got {got!r}"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["out.txt"], f"input: os.replace fails; expected no temporary file left; got {left}"

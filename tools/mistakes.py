@@ -39,7 +39,6 @@ import os
 import pathlib
 import re
 import sys
-import tempfile
 import zipfile
 
 if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make the project importable
@@ -48,7 +47,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
 from tools.bundle import read_questions  # noqa: E402
 from tools.grade_one import MAX_RESULTS_BYTES  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, HIDDEN  # noqa: E402
-from tools.staging import read_capped  # noqa: E402
+from tools.staging import read_capped, write_atomically  # noqa: E402
 
 HIDDEN_MODULE = f"{BUNDLE_FILES}/{HIDDEN}"  # where the bundle keeps the hidden tests (and MISTAKES)
 TEXT_FILE, FIGURE_FILE = "mistakes.txt", "mistakes.png"
@@ -464,32 +463,20 @@ def draw(report: Report):
     return fig
 
 
-def _replace(out: pathlib.Path, name: str, write) -> None:
-    """Write OUT/name through a temporary file in OUT, then move it over the old one."""
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out / name)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(out: pathlib.Path, autograder: pathlib.Path = AUTOGRADER_ZIP) -> Report:
     """Write OUT/mistakes.txt and OUT/mistakes.png from what OUT keeps; returns the tally."""
     out = pathlib.Path(out)
     if not out.is_dir():
         raise MistakesError(f"{out} is not a folder: give the OUT that `make grade` wrote")
     report = tally(out, autograder)
-    text = render(report).encode("utf-8")
-    _replace(out, TEXT_FILE, lambda f: f.write(text))
+    write_atomically(out / TEXT_FILE, render(report), mode=0o644)
     import matplotlib.pyplot as plt
 
     fig = draw(report)
     try:
-        _replace(out, FIGURE_FILE, lambda f: fig.savefig(f, format="png", dpi=100, bbox_inches="tight"))
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+        write_atomically(out / FIGURE_FILE, png.getvalue(), mode=0o644)
     finally:
         plt.close(fig)
     return report

@@ -38,6 +38,7 @@ import dataclasses
 import json
 import os
 import re
+import secrets
 import stat
 import warnings
 import zipfile
@@ -273,6 +274,34 @@ def read_capped(path: os.PathLike | str, limit: int, *, dir_fd: int | None = Non
     if len(data) > limit:
         raise ValueError(f"larger than {limit:,} bytes")
     return data
+
+
+def write_atomically(path: os.PathLike | str, data: bytes | str, *, mode: int | None = None) -> None:
+    """Replace the file ``path`` whole with ``data`` (a str is written as UTF-8, its newlines as
+    given): the bytes go to a new temporary file in the same folder, which is then moved over
+    ``path``, so a reader finds the old file or the new one, never a part. ``mode`` is the new
+    file's permissions, exactly; None gives those of any new file (0o666 less the umask). If
+    anything fails, the temporary file is removed and ``path`` is left as it was. Nothing is
+    fsynced: this survives a failed or interrupted write, not a power cut."""
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+        except FileExistsError:
+            continue
+        break
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)  # not narrowed by the umask
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _file_chunks(path: Path, budget: list[int]):

@@ -33,7 +33,7 @@ from tools.batch.row import STATUSES, Row, RowError
 from tools.batch.worker import Settings, grade
 from tools.bundle import Bundle
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
-from tools.staging import read_capped
+from tools.staging import read_capped, write_atomically
 
 DEFAULT_TIMEOUT = 900.0  # seconds per submission: the Gradescope timeout README recommends
 DEFAULT_MEMORY = 4 * 1024**3  # address space per process in each sandbox
@@ -313,9 +313,7 @@ def _finish(sub: Submission, row: Row, out: pathlib.Path, bundle: Bundle) -> Row
     row.graded_at = datetime.datetime.now().isoformat(timespec="seconds")
     folder = out / "results" / sub.key
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (ROW_FILE + ".tmp")
-    tmp.write_text(json.dumps(row.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / ROW_FILE)
+    write_atomically(folder / ROW_FILE, json.dumps(row.to_json(), indent=2) + "\n")
     return row
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import datetime
-import os
+import io
 import statistics
 from collections import Counter
 
 from tools.batch.row import FLAGS, KERNEL_FLAG, STATUSES, UNSANDBOXED_FLAG, Row
 from tools.layout import AUTOGRADER_ZIP
+from tools.staging import write_atomically
 
 SLOWEST = 5
 
@@ -56,8 +57,7 @@ def write_csv(result, questions: list[str]) -> None:
         + (["gradescope_score"] if with_gradescope else [])
         + ["message", "flag_details"]
     )
-    tmp = result.csv.with_name("grades.csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with io.StringIO(newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for row in sorted(result.rows, key=sort_key):
@@ -79,7 +79,7 @@ def write_csv(result, questions: list[str]) -> None:
                 values.append(row.gradescope_score)
             values += [row.message, " | ".join(row.flag_details)]
             writer.writerow(values)
-    os.replace(tmp, result.csv)
+        write_atomically(result.csv, f.getvalue())
 
 
 def _who(row: Row) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pathlib
 import re
 import time
@@ -25,6 +24,7 @@ from tools.batch.discover import Submission
 from tools.batch.row import KERNEL_FLAG, UNSANDBOXED_FLAG, Row
 from tools.bundle import Bundle
 from tools.notebooks import cell_source
+from tools.staging import write_atomically
 
 CHECK_CALL = re.compile(r"""\bgrader\.check\(\s*["']([^"']+)["']""")
 
@@ -64,12 +64,6 @@ def describe(exc: grade_one.GradeError, timeout: float) -> str:
     return text
 
 
-def _write(path: pathlib.Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
     """Grade ``sub``; writes ``results.json`` and ``grading_log.txt`` into ``result_dir``."""
     from tools.integrity import flag_codes, scan_notebook
@@ -96,12 +90,12 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
         )
     except grade_one.GradeError as exc:
         row.status, row.message = exc.status, describe(exc, settings.timeout)
-        _write(result_dir / "grading_log.txt", f"{exc}\n{exc.log}")
+        write_atomically(result_dir / "grading_log.txt", f"{exc}\n{exc.log}")
     except grade_one.sandbox.SandboxUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - one submission never ends the batch
         row.status, row.message = "error", f"grading failed: {type(exc).__name__}: {exc}"
-        _write(result_dir / "grading_log.txt", row.message + "\n")
+        write_atomically(result_dir / "grading_log.txt", row.message + "\n")
     else:
         scores = grade_one.question_scores(graded.results)
         row.questions = [(q, s, m) for q, (s, m) in scores.items()]
@@ -111,8 +105,8 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
         if graded.differ:
             row.differ = list(graded.differ)
             row.add_flag(KERNEL_FLAG, ", ".join(graded.differ))
-        _write(result_dir / "results.json", json.dumps(graded.results, indent=2) + "\n")
-        _write(result_dir / "grading_log.txt", graded.log)
+        write_atomically(result_dir / "results.json", json.dumps(graded.results, indent=2) + "\n")
+        write_atomically(result_dir / "grading_log.txt", graded.log)
     if settings.unsandboxed:
         row.unsandboxed = True
         row.add_flag(UNSANDBOXED_FLAG, "UNSANDBOXED=1: the student's code ran with the grader's rights")
