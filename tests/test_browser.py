@@ -29,7 +29,6 @@ import zipfile
 import nbformat
 import pytest
 from conftest import grade, possible_points
-from lab05_checks import LETTERS
 from lab05_hidden import ANSWERS
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
@@ -37,6 +36,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from lab05.checks import LETTERS
 from tools import notebooks
 from tools.layout import NOTEBOOK, STUDENT
 
