@@ -12,6 +12,7 @@ import pytest
 
 import lab05.ledger
 from lab05 import checks, constants, guards
+from tools.reference import reference_environment
 
 PUBLIC = [f for name, f in inspect.getmembers(checks, inspect.isfunction) if name.startswith("check_")]
 HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if name.startswith("test_")]
@@ -29,12 +30,8 @@ ANSWERS = dict(
 def env(tmp_path, monkeypatch):
     """A notebook namespace holding the reference answers, with its ledger written in tmp_path."""
     monkeypatch.chdir(tmp_path)
-    namespace = {name: getattr(ref, name) for name in hidden.GRADED_FUNCTIONS}
+    namespace = reference_environment()
     namespace.update(ANSWERS)
-    mnist = list(constants.MNIST_LAYER_SIZES)
-    namespace["batch_doubling_ratio"] = (
-        ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
-    )
     recorded = {k: v for k, v in namespace.items() if k not in hidden.GRADED_FUNCTIONS}
     assert lab05.ledger.record_design(
         training_memory=ref.training_memory, max_trainable_width=ref.max_trainable_width, **recorded

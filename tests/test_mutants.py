@@ -15,6 +15,7 @@ import pytest
 from conftest import possible_points
 
 from tools import mutants, mutation, notebooks
+from tools.reference import reference_environment
 
 #: The graded functions of each question (a mutant of one must cost points there and nowhere else).
 QUESTION_FUNCTIONS = {
@@ -200,10 +201,8 @@ def _reference_answers() -> set[str]:
 
         return wrapper
 
-    env = {name: recording(getattr(ref, name)) for name in hidden.GRADED_FUNCTIONS}
-    env.update(hidden.ANSWERS)
+    env = reference_environment(recording)
     mnist = list(constants.MNIST_LAYER_SIZES)
-    env["batch_doubling_ratio"] = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     for name in dir(hidden):
         if name.startswith("test_") and "ledger" not in name:
             getattr(hidden, name)(env)

@@ -29,6 +29,7 @@ import zipfile
 from tools import layout, notebooks
 from tools.bundle import QuestionFile, question_files
 from tools.layout import AUTOGRADER_ZIP
+from tools.reference import reference_environment
 
 
 def public_only(test_file: QuestionFile) -> str:
@@ -83,16 +84,9 @@ def _grade_once(submission: pathlib.Path, bundle: pathlib.Path) -> tuple[float, 
 
 def hidden_checks_in_process(repeats: int = 5) -> float:
     """Median seconds the hidden checks (ledger aside) take on the reference, in this process."""
-    layout.import_lab_modules_from_the_project()
+    env = reference_environment()
     import lab05_hidden as hidden
-    import lab05_reference as ref
 
-    from lab05 import constants
-
-    env = {name: getattr(ref, name) for name in hidden.GRADED_FUNCTIONS}
-    env.update(hidden.ANSWERS)
-    mnist = list(constants.MNIST_LAYER_SIZES)
-    env["batch_doubling_ratio"] = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     checks = [getattr(hidden, n) for n in dir(hidden) if n.startswith("test_") and "ledger" not in n]
     times = []
     for _ in range(repeats):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+from collections.abc import Callable
 
 import nbformat
 
@@ -55,3 +56,29 @@ def reference_module_source(master: pathlib.Path, source_label: str) -> str:
     module = HEADER.format(tag=REFERENCE_TAG, source=source_label) + "\n" + body + "\n"
     compile(module, "lab05_reference.py", "exec")  # a syntax error names the generated file
     return module
+
+
+def reference_environment(wrap: Callable[[Callable], Callable] | None = None) -> dict:
+    """A solved notebook's namespace as the hidden tests read it (the ledger aside): the reference's
+    graded functions (each passed through ``wrap`` when it is given), the best answer to each
+    multiple-choice question and the batch-doubling ratio the reference computes.
+
+    The reference is imported from the project (``solutions/``), so a build must have run.
+    """
+    from tools import layout
+
+    layout.import_lab_modules_from_the_project()
+    import lab05_hidden as hidden
+    import lab05_reference as ref
+
+    from lab05 import constants
+
+    env = {name: (wrap or _same)(getattr(ref, name)) for name in hidden.GRADED_FUNCTIONS}
+    env.update(hidden.ANSWERS)
+    mnist = list(constants.MNIST_LAYER_SIZES)
+    env["batch_doubling_ratio"] = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
+    return env
+
+
+def _same(fn: Callable) -> Callable:
+    return fn
