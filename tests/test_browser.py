@@ -267,7 +267,9 @@ def _folder(lab: Lab, name: str, nb: nbformat.NotebookNode) -> str:
     folder = lab.root / name
     folder.mkdir()
     for item in STUDENT.iterdir():
-        if item.is_file() and item.suffix != ".ipynb":
+        if item.is_dir():
+            shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif item.suffix != ".ipynb":
             shutil.copy(item, folder)
     nbformat.write(nb, str(folder / NOTEBOOK))
     return name
