@@ -40,9 +40,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
-for _folder in (HERE / "files", HERE):  # on Gradescope this module sits beside files/, not in it
-    if _folder.is_dir() and str(_folder) not in sys.path:
+#: The support code students have (every file of it goes to the probe).
+SUPPORT_PACKAGE = "lab05"
+#: The bundle's support files: beside this module on Gradescope (source/files/), or in the sibling
+#: source/files/ when Otter loads this module's copy from the submission folder. None elsewhere (a
+#: build's staging folder, the project), where the lab's modules sit beside this one.
+BUNDLE_FILES = next((f for f in (HERE / "files", HERE.parent / "source" / "files") if f.is_dir()), None)
+for _folder in (BUNDLE_FILES, HERE):
+    if _folder is not None and str(_folder) not in sys.path:
         sys.path.append(str(_folder))
+
+
+def _import_support_package() -> None:
+    """Import the support package from the bundle, wherever ``sys.path`` would find one first.
+
+    Otter copies the bundle's files over a submission's same-named files, but not over a folder the
+    submission already has; the submission folder can be on ``sys.path`` before the bundle. Loading
+    the package from the bundle's own folder makes every ``lab05.*`` import come from there.
+    """
+    init = BUNDLE_FILES / SUPPORT_PACKAGE / "__init__.py" if BUNDLE_FILES else None
+    if SUPPORT_PACKAGE in sys.modules or init is None or not init.is_file():
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(SUPPORT_PACKAGE, init, submodule_search_locations=[str(init.parent)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[SUPPORT_PACKAGE] = package
+    spec.loader.exec_module(package)
+
+
+_import_support_package()
 
 import lab05_wire as wire  # noqa: E402
 
@@ -51,8 +78,6 @@ import lab05.guards  # noqa: E402
 NOTEBOOK_NAME = "lab05_nn_compute.ipynb"
 #: Files the probe receives beside the support package: the probe itself.
 PROBE_FILES = ("lab05_probe.py", "lab05_wire.py")
-#: The support code students have (every file of it goes to the probe).
-SUPPORT_PACKAGE = "lab05"
 #: Files a submission must not bring to the grader: Otter deserializes them.
 UNTRUSTED_PICKLES = (".OTTER_LOG",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
@@ -891,7 +916,7 @@ class TrustedScoring(_plugin_base()):
     def before_grading(self, config):
         # runs in the submission folder, before the notebook is executed
         self.removed = strip_untrusted_files(".")
-        files = HERE / "files" if (HERE / "files").is_dir() else pathlib.Path(".")
+        files = BUNDLE_FILES or pathlib.Path(".")
         restore_support_package(files, ".")
         guard_otter_unpickling()
         self.external = os.environ.get(EXTERNAL_ENV) == "external"

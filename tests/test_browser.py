@@ -266,11 +266,7 @@ def _folder(lab: Lab, name: str, nb: nbformat.NotebookNode) -> str:
     """A folder in the server's root holding the student files and ``nb`` as the notebook."""
     folder = lab.root / name
     folder.mkdir()
-    for item in STUDENT.iterdir():
-        if item.is_dir():
-            shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif item.suffix != ".ipynb":
-            shutil.copy(item, folder)
+    notebooks.copy_student_files(folder)
     nbformat.write(nb, str(folder / NOTEBOOK))
     return name
 

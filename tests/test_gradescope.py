@@ -237,6 +237,7 @@ def test_every_module_the_grading_run_imports_is_in_the_bundle_environment():
     )
     sources.append((NOTEBOOK, code))
     local = {pathlib.Path(n).stem for n, _ in sources}
+    local |= {pathlib.PurePosixPath(n).parts[1] for n, _ in sources if n.count("/") > 1}  # packages in files/
     pins = pip_pins()
     available = _requirement_closure(
         [(name, {"grading", "plugins"} if name == "otter-grader" else set()) for name in pins]

@@ -126,9 +126,7 @@ def stall_depth(threshold=1e-6, max_derivative=0.25):
 
 def test_the_export_cell_writes_a_zip_that_grades_full_marks(tmp_path):
     """The student path end to end: run the notebook, export, grade the zip."""
-    for item in STUDENT.iterdir():
-        if item.is_file() and item.suffix != ".ipynb":
-            shutil.copy(item, tmp_path)
+    notebooks.copy_student_files(tmp_path)
     nbformat.write(notebooks.solution(), str(tmp_path / NOTEBOOK))
     nb = nbformat.read(str(tmp_path / NOTEBOOK), as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -144,9 +142,7 @@ def test_the_export_cell_writes_a_zip_that_grades_full_marks(tmp_path):
 
 def _run_and_export(nb: nbformat.NotebookNode, folder) -> tuple[nbformat.NotebookNode, list]:
     """Save ``nb`` beside the student files in ``folder``, run it top to bottom, return it and the zips."""
-    for item in STUDENT.iterdir():
-        if item.is_file() and item.suffix != ".ipynb":
-            shutil.copy(item, folder)
+    notebooks.copy_student_files(folder)
     nbformat.write(nb, str(folder / NOTEBOOK))
     nb = nbformat.read(str(folder / NOTEBOOK), as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
@@ -229,8 +225,7 @@ def test_a_cell_that_never_finishes_is_stopped_and_grading_goes_on(tmp_path, sol
 
 def test_the_untouched_student_notebook_runs_top_to_bottom_without_an_error(tmp_path):
     """A student who runs everything before writing any code sees messages, not tracebacks."""
-    for item in STUDENT.iterdir():
-        shutil.copy(item, tmp_path)
+    notebooks.copy_student_files(tmp_path, notebook=True)
     nb = nbformat.read(str(tmp_path / NOTEBOOK), as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [

@@ -17,7 +17,7 @@ import lab05_wire as wire
 import nbformat
 import numpy as np
 import pytest
-from conftest import grade
+from conftest import grade, possible_points
 
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK
 
@@ -176,9 +176,11 @@ def test_on_gradescopes_path_a_forgery_earns_nothing(attack, tmp_path):
         )
 
 
-def test_on_gradescopes_path_a_support_package_in_the_upload_is_replaced_by_the_bundles(tmp_path):
+@pytest.mark.parametrize("cwd_first", [False, True], ids=["as-gradescope-runs-it", "submission-first-on-path"])
+def test_on_gradescopes_path_a_support_package_in_the_upload_is_replaced_by_the_bundles(tmp_path, cwd_first):
     """Otter copies the bundle's support files over an upload's, but skips a folder the upload has:
-    the plugin puts the bundle's ``lab05/`` in its place before the kernel imports it."""
+    the plugin imports the bundle's ``lab05/`` (even with the submission folder first on the path)
+    and puts it in place of the upload's before the kernel imports it."""
     from conftest import run_like_gradescope
 
     forged = b"def __getattr__(name):\n    return lambda *args, **kwargs: None\n"
@@ -188,9 +190,11 @@ def test_on_gradescopes_path_a_support_package_in_the_upload_is_replaced_by_the_
         "lab05/checks.py": forged,
         "lab05/constants.py": forged,
     }
-    results = run_like_gradescope(tmp_path, upload)
+    results = run_like_gradescope(tmp_path, upload, cwd_first=cwd_first)
     earned = {q: s for q, s in _scores(results).items() if s}
     assert not earned, f"input: a blank notebook with its own lab05/; expected no points, got {earned}"
+    possible = possible_points()
+    assert set(_scores(results)) == set(possible), f"expected every question scored, got {_scores(results)}"
     assert FLAG not in results.get("output", ""), (
         f"input: a blank notebook with its own lab05/; expected the kernel to agree (it ran the bundle's "
         f"package), got the flag: {results.get('output')!r}"

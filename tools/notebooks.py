@@ -10,17 +10,28 @@ from __future__ import annotations
 import ast
 import copy
 import pathlib
+import shutil
 import zipfile
 
 import nbformat
 
-from tools.layout import NOTEBOOK, SOLUTIONS
+from tools.layout import NOTEBOOK, SOLUTIONS, STUDENT
 
 
 def cell_source(cell: dict) -> str:
     """A notebook cell's source as one string (a notebook file keeps it as a string or a list of lines)."""
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
+
+
+def copy_student_files(folder: pathlib.Path, notebook: bool = False) -> None:
+    """Copy what students receive beside the notebook (the ``lab05/`` package, ``requirements.txt``)
+    into ``folder``; the student notebook too when ``notebook`` is true."""
+    for item in sorted(STUDENT.iterdir()):
+        if item.is_dir():
+            shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif notebook or item.suffix != ".ipynb":
+            shutil.copy(item, folder / item.name)
 
 
 def solution() -> nbformat.NotebookNode:
