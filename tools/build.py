@@ -50,6 +50,7 @@ from tools.layout import (
     SOLUTIONS,
     STUDENT,
 )
+from tools.notebooks import copy_into
 from tools.reference import reference_module_source
 
 STUDENT_REQUIREMENTS = """\
@@ -163,7 +164,7 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
         nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
         with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
             for f in [autograder_dir / NOTEBOOK, *files]:
-                _copy(f, pathlib.Path(scratch))
+                copy_into(f, pathlib.Path(scratch))
             client = NotebookClient(
                 nb,
                 timeout=EXECUTE_TIMEOUT_S,
@@ -208,7 +209,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
             if item.suffix == ".ipynb":
                 normalize.write_notebook(normalize.notebook(_read(item)), student_out / item.name)
             else:
-                _copy(item, student_out)
+                copy_into(item, student_out)
         (student_out / "requirements.txt").write_text(_student_requirements(pins.read_lock()), encoding="utf-8")
 
         # autograder/
@@ -226,7 +227,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
                 continue
             target = autograder_out / item.name
             if item.is_dir():
-                _copy(item, autograder_out)
+                copy_into(item, autograder_out)
                 for nested in sorted(target.rglob("*.ipynb")):
                     normalize.write_notebook(normalize.notebook(_read(nested)), nested)
             elif item.suffix == ".ipynb":
@@ -242,14 +243,6 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         executed = execute_solution(autograder_src, support)
         normalize.write_notebook(normalize.notebook(executed, keep_outputs=True), solutions_out / NOTEBOOK)
         normalize.write_notebook(normalize.notebook(handout(executed), keep_outputs=True), solutions_out / HANDOUT)
-
-
-def _copy(item: pathlib.Path, folder: pathlib.Path) -> None:
-    """Copy a file, or a folder without Python's bytecode caches, into ``folder``."""
-    if item.is_dir():
-        shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        shutil.copy(item, folder / item.name)
 
 
 def _read(path: pathlib.Path):

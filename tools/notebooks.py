@@ -24,14 +24,20 @@ def cell_source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+def copy_into(item: pathlib.Path, folder: pathlib.Path) -> None:
+    """Copy a file, or a folder without Python's bytecode caches, into ``folder``."""
+    if item.is_dir():
+        shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copy(item, folder / item.name)
+
+
 def copy_student_files(folder: pathlib.Path, notebook: bool = False) -> None:
     """Copy what students receive beside the notebook (the ``lab05/`` package, ``requirements.txt``)
     into ``folder``; the student notebook too when ``notebook`` is true."""
     for item in sorted(STUDENT.iterdir()):
-        if item.is_dir():
-            shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif notebook or item.suffix != ".ipynb":
-            shutil.copy(item, folder / item.name)
+        if notebook or item.suffix != ".ipynb":
+            copy_into(item, folder)
 
 
 def solution() -> nbformat.NotebookNode:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import nbformat
 
+from tools import layout
+
 REFERENCE_TAG = "reference"
 HEADER = '''"""Reference implementation of Lab 05 (Neural Computation).
 
@@ -65,20 +67,15 @@ def reference_environment(wrap: Callable[[Callable], Callable] | None = None) ->
 
     The reference is imported from the project (``solutions/``), so a build must have run.
     """
-    from tools import layout
-
     layout.import_lab_modules_from_the_project()
     import lab05_hidden as hidden
     import lab05_reference as ref
 
     from lab05 import constants
 
-    env = {name: (wrap or _same)(getattr(ref, name)) for name in hidden.GRADED_FUNCTIONS}
+    functions = {name: getattr(ref, name) for name in hidden.GRADED_FUNCTIONS}
+    env = {name: wrap(fn) if wrap else fn for name, fn in functions.items()}
     env.update(hidden.ANSWERS)
     mnist = list(constants.MNIST_LAYER_SIZES)
     env["batch_doubling_ratio"] = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     return env
-
-
-def _same(fn: Callable) -> Callable:
-    return fn
