@@ -887,8 +887,8 @@ def restore_support_package(files_dir: os.PathLike, folder: os.PathLike) -> bool
     """
     source = pathlib.Path(files_dir) / SUPPORT_PACKAGE
     target = pathlib.Path(folder) / SUPPORT_PACKAGE
-    if not source.is_dir() or (target.exists() and os.path.samefile(source, target)):
-        return False
+    if not source.is_dir() or (not target.is_symlink() and target.exists() and os.path.samefile(source, target)):
+        return False  # nothing to copy from, or the folder is the bundle's own
     if target.is_symlink() or target.is_file():
         target.unlink()
     elif target.exists():
