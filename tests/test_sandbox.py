@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ import uuid
 import pytest
 
 from tools import sandbox
-from tools.layout import AUTOGRADER_ZIP, ROOT
+from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, ROOT
 
 PY = sandbox.python_executable()
 
@@ -376,40 +377,49 @@ def test_a_fork_bomb_is_stopped_by_the_process_limit(scratch):
 
 
 def test_the_process_limit_holds_for_a_normal_user_too(request):
-    """A TA's laptop: no root, bwrap in a user namespace. Run as root here, switch to a plain uid."""
+    """A TA's laptop: no root, bwrap in a user namespace. Run as root here, switch to a plain uid.
+
+    There the sandbox's memory is kept by accounting (no writable cgroup), and scratch comes back too."""
     code = textwrap.dedent("""
-        import json, pathlib, subprocess, sys, tempfile
+        import json, pathlib, subprocess, sys, tempfile, time
         sys.path.insert(0, sys.argv[1])
+        import lab05_policy  # the policy beside the copy: sandbox.policy() takes it from sys.modules
         import sandbox
         scratch = pathlib.Path(tempfile.mkdtemp())
         bomb = [sandbox.python_executable(), "-c", sys.argv[2]]
         box = sandbox.start(bomb, scratch=scratch, limits=sandbox.Limits(processes=30),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import time
         most, end = 0, time.monotonic() + 1.5
         while time.monotonic() < end:
             most = max(most, len(sandbox.processes_in_namespace(box.pid_namespace)))
             time.sleep(0.05)
         box.kill()
-        print(json.dumps({"uid": box.uid, "most": most, "left": sandbox.processes_in_namespace(box.pid_namespace)}))
+        flood = sandbox.run([sandbox.python_executable(), "-c", "b = b'x' * (400 * 1024**2)"], timeout=30,
+                            scratch=scratch, limits=sandbox.Limits(sandbox_memory_bytes=256 * 1024**2))
+        wrote = sandbox.run([sandbox.python_executable(), "-c", "open('out.txt', 'w').write('hi')"], timeout=30,
+                            scratch=scratch)
+        print(json.dumps({"uid": box.uid, "most": most, "left": sandbox.processes_in_namespace(box.pid_namespace),
+                          "flood": [flood.memory_enforcement, flood.killed_for],
+                          "wrote": [wrote.returncode, (scratch / "out.txt").read_text()]}))
     """)
+    module_dir = pathlib.Path(tempfile.mkdtemp(prefix="lab05-sandbox-user-"))  # reachable by that user
+    request.addfinalizer(lambda: shutil.rmtree(module_dir, ignore_errors=True))
+    for source in (ROOT / "tools" / "sandbox.py", ASSIGNMENT / "lab05_policy.py"):
+        (module_dir / source.name).write_text(source.read_text())
+        os.chmod(module_dir / source.name, 0o644)
+    os.chmod(module_dir, 0o755)
     if os.geteuid() == 0:
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
         assert python, "this test needs a system /usr/bin/python3 (any user can run it) to act as a normal user"
-        module_dir = pathlib.Path(tempfile.mkdtemp(prefix="lab05-sandbox-user-"))  # reachable by that user
-        request.addfinalizer(lambda: shutil.rmtree(module_dir, ignore_errors=True))
-        (module_dir / "sandbox.py").write_text((ROOT / "tools" / "sandbox.py").read_text())
-        os.chmod(module_dir, 0o755)
-        os.chmod(module_dir / "sandbox.py", 0o644)
         kwargs = {"user": 61999, "group": 61999, "extra_groups": [], "cwd": "/"}
         env = {"PATH": os.environ["PATH"], "HOME": "/tmp"}
     else:
-        python, module_dir, kwargs, env = sys.executable, ROOT / "tools", {}, dict(os.environ)
+        python, kwargs, env = sys.executable, {}, dict(os.environ)
     proc = subprocess.run(
         [python, "-c", code, str(module_dir), textwrap.dedent(FORK_BOMB)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=90,
         env=env,
         **kwargs,
     )
@@ -419,6 +429,11 @@ def test_the_process_limit_holds_for_a_normal_user_too(request):
     assert 0 < got["most"] <= 31 and not got["left"], (
         f"input: a fork bomb as a normal user, limit 30; expected at most 31 processes, none left; got {got}"
     )
+    enforcement, killed_for = got["flood"]
+    assert enforcement in ("accounting", "cgroup v2") and (killed_for or "").startswith("memory: "), (
+        f"input: 400 MiB with a sandbox limit of 256 MiB, as a normal user; expected killed for memory; got {got}"
+    )
+    assert got["wrote"] == [0, "hi"], f"input: a file written to scratch as a normal user; expected it back; got {got}"
 
 
 def test_concurrent_sandboxes_run_as_different_users(scratch, tmp_path):
@@ -553,3 +568,317 @@ def test_an_outer_timeout_cannot_be_disarmed_from_inside(scratch):
     assert outcome.timed_out and took < 8, (
         f"input: a command that ignores signals and stops itself, timeout 1.5 s; expected killed soon; got {outcome}, {took:.1f}s"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits of the whole sandbox: memory, processes, scratch and /tmp of all its processes together
+# ---------------------------------------------------------------------------------------------
+GiB, MiB = 1024**3, 1024**2
+
+
+@pytest.fixture(params=["cgroup-if-usable", "accounting"])
+def enforcement(request, monkeypatch):
+    """The memory enforcement a sandbox should report: this machine's cgroups if usable, or accounting
+    (cgroups turned off, as where they are not writable)."""
+    if request.param == "accounting":
+        monkeypatch.setattr(sandbox, "USE_CGROUPS", False)
+        return "accounting"
+    found = sandbox.own_cgroups()
+    return found[0] if found else "accounting"
+
+
+MEMORY_FLOOD = """
+import os, time
+# six processes, one after the other: each allocates and touches 600 MiB, says so, and keeps it
+for i in range(6):
+    read, write = os.pipe()
+    if os.fork() == 0:
+        block = b"\\x01" * (600 * 1024**2)
+        os.write(1, b"done\\n")
+        os.write(write, b"1")
+        time.sleep(60)
+        os._exit(0)
+    os.close(write)
+    os.read(read, 1)  # its "done", or nothing if it was killed
+time.sleep(60)
+"""
+
+
+def test_the_memory_of_all_the_sandboxs_processes_together_is_limited(scratch, enforcement):
+    limit = 2 * GiB
+    limits = sandbox.Limits(memory_bytes=2 * GiB, sandbox_memory_bytes=limit)  # each process alone is allowed
+    outcome = sandbox.run(
+        script(MEMORY_FLOOD), timeout=60, scratch=scratch, limits=limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    done = outcome.stdout.count(b"done")
+    seen = (
+        f"got killed_for={outcome.killed_for!r}, enforcement={outcome.memory_enforcement!r}, "
+        f"peak={outcome.peak_memory_bytes}, {done} processes done, timed out: {outcome.timed_out}"
+    )
+    attack = "input: 6 processes one after the other each touching 600 MiB, sandbox limit 2 GiB, RLIMIT_AS 2 GiB"
+    assert outcome.memory_enforcement == enforcement, f"{attack}; expected enforcement {enforcement}; {seen}"
+    assert not outcome.timed_out and (outcome.killed_for or "").startswith("memory: "), (
+        f"{attack}; expected the sandbox killed for memory; {seen}"
+    )
+    assert done >= 3, f"{attack}; expected 3 processes of 600 MiB to fit (each alone is allowed); {seen}"
+    # the kernel's own peak with a cgroup; with accounting, the watcher's samples (it may overshoot
+    # by what is allocated in one 50 ms interval) and no partial kill, so "done" counts what was held
+    margin = 0 if enforcement.startswith("cgroup") else 512 * MiB
+    assert outcome.peak_memory_bytes is not None and outcome.peak_memory_bytes <= limit + margin, (
+        f"{attack}; expected a peak of at most {limit + margin}; {seen}"
+    )
+    if enforcement == "accounting":
+        assert done == 3, f"{attack}; expected the 4th 600 MiB to be stopped (4 x 600 MiB > 2 GiB); {seen}"
+    assert sandbox.leftover_cgroups() == [], f"expected the sandbox's cgroup removed; got {sandbox.leftover_cgroups()}"
+
+
+@pytest.mark.parametrize("cgroups", [True, False], ids=["cgroup-if-usable", "no-cgroup"])
+def test_the_process_limit_holds_for_the_whole_sandbox(scratch, monkeypatch, cgroups):
+    if not cgroups:
+        monkeypatch.setattr(sandbox, "USE_CGROUPS", False)
+    limit, most = 20, 0
+    limits = sandbox.Limits(processes=limit)
+    with sandbox.start(
+        script(FORK_BOMB), scratch=scratch, limits=limits, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as box:
+        ns = box.pid_namespace
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            most = max(most, len(sandbox.processes_in_namespace(ns)))
+            time.sleep(0.05)
+    assert 0 < most <= limit + 1, (
+        f"input: a fork bomb, process limit {limit}, cgroups {'on' if cgroups else 'off'}; expected at most "
+        f"{limit + 1} processes in the sandbox (with its PID 1); got {most}"
+    )
+    assert not sandbox.processes_in_namespace(ns), "expected no process of the sandbox left after kill()"
+
+
+DISK_FLOOD = """
+import json, os, sys
+where, kept, results = sys.argv[1], [], []
+with open(os.path.join(where, "small.txt"), "w") as f:
+    f.write("kept")
+for i in range(4):
+    name = os.path.join(where, "big%d" % i)
+    try:
+        f = open(name, "wb", buffering=0)
+        kept.append(f)
+        for _ in range(30):
+            f.write(b"x" * 1024**2)
+        results.append("written")
+    except OSError as exc:
+        results.append(exc.strerror)
+    if i % 2:
+        os.unlink(name)  # deleted, but kept open: its space is still used
+used = sum(os.fstat(f.fileno()).st_blocks * 512 for f in kept)
+print(json.dumps({"results": results, "used": used}), flush=True)
+"""
+
+
+def _on_disk(folder: pathlib.Path) -> tuple[int, int]:
+    """(bytes of the regular files under ``folder``, bytes of their blocks), no link followed."""
+    size = blocks = 0
+    for path in folder.rglob("*"):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            size, blocks = size + info.st_size, blocks + info.st_blocks * 512
+    return size, blocks
+
+
+@pytest.fixture(params=["tmpfs size", "watched"])
+def disk_enforcement(request, monkeypatch):
+    """How a full /tmp or scratch is stopped: by the tmpfs's size (bwrap 0.7+), or by the watcher
+    (a bwrap without --size, simulated)."""
+    if request.param == "watched":
+        monkeypatch.setitem(sandbox._FEATURES, "--size", False)
+    return request.param
+
+
+def test_all_the_sandbox_writes_to_scratch_together_is_limited(scratch, disk_enforcement):
+    budget = 64 * MiB
+    (scratch / "input.txt").write_text("from the caller")
+    limits = sandbox.Limits(scratch_bytes=budget)
+    with sandbox.start(script(DISK_FLOOD, str(scratch)), scratch=scratch, limits=limits, stdout=subprocess.PIPE) as box:
+        out = box.popen.stdout.read()
+        box.wait(timeout=30)
+    lines = out.decode().strip().splitlines()
+    got = json.loads(lines[-1]) if lines else None
+    size, blocks = _on_disk(scratch)
+    seen = f"got {got}, killed_for={box.killed_for!r}, {size} bytes ({blocks} in blocks) on disk"
+    attack = f"input: 4 files of 30 MiB in scratch (2 deleted but kept open), a {budget} byte budget"
+    assert box.scratch_enforcement == disk_enforcement, (
+        f"{attack}; expected {disk_enforcement}; got {box.scratch_enforcement}"
+    )
+    stopped = (box.killed_for or "").startswith("disk: ") or (got and any(r != "written" for r in got["results"]))
+    assert stopped, f"{attack}; expected the writes to fail or the sandbox killed for disk; {seen}"
+    if got:  # what the sandbox held at once, deleted files included
+        assert got["used"] <= budget, f"{attack}; expected at most {budget} bytes held in scratch; {seen}"
+    assert size <= budget and blocks <= budget + MiB, f"{attack}; expected at most {budget} bytes on disk; {seen}"
+    assert (scratch / "input.txt").read_text() == "from the caller", f"{attack}; the caller's file is gone; {seen}"
+    if disk_enforcement == "tmpfs size":
+        assert (scratch / "small.txt").read_text() == "kept", f"{attack}; expected small.txt back; {seen}"
+
+
+def test_all_the_sandbox_writes_to_tmp_together_is_limited(scratch, disk_enforcement):
+    budget = 64 * MiB
+    limits = sandbox.Limits(tmp_bytes=budget)
+    outcome = sandbox.run(
+        script(DISK_FLOOD, "/tmp"), timeout=30, scratch=scratch, limits=limits, stdout=subprocess.PIPE
+    )
+    lines = outcome.stdout.decode().strip().splitlines()
+    got = json.loads(lines[-1]) if lines else None
+    seen = f"got {got}, killed_for={outcome.killed_for!r}"
+    attack = f"input: 4 files of 30 MiB in /tmp (2 deleted but kept open), /tmp of {budget} bytes"
+    if disk_enforcement == "tmpfs size":
+        assert got and got["used"] <= budget and "written" != got["results"][-1], (
+            f"{attack}; expected writes past {budget} bytes to fail; {seen}"
+        )
+    else:
+        assert (outcome.killed_for or "").startswith("disk: /tmp"), f"{attack}; expected killed for /tmp; {seen}"
+
+
+def test_a_normal_command_runs_and_its_scratch_output_is_readable_after_it_exits(scratch, enforcement):
+    (scratch / "input.txt").write_text("from the caller")
+    code = """
+    import json, os
+    os.makedirs("out/deep", exist_ok=True)
+    with open("out/deep/result.json", "w") as f:
+        json.dump({"input": open("input.txt").read()}, f)
+    print("hello from the sandbox")
+    """
+    outcome = sandbox.run(script(code), timeout=30, scratch=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert outcome.returncode == 0 and outcome.stdout == b"hello from the sandbox\n", (
+        f"input: python -c print; expected exit 0 and its line; got {outcome}"
+    )
+    assert outcome.killed_for is None and outcome.memory_enforcement == enforcement, (
+        f"input: python -c print; expected not killed, enforcement {enforcement}; got {outcome}"
+    )
+    result = scratch / "out" / "deep" / "result.json"
+    assert result.is_file() and json.loads(result.read_text()) == {"input": "from the caller"}, (
+        f"input: a file written in scratch; expected it readable after the sandbox exits, with the caller's input "
+        f"seen inside; got {sorted(p.name for p in scratch.rglob('*'))}"
+    )
+    assert (scratch / "input.txt").read_text() == "from the caller"
+
+
+COPY_BACK_TRICKS = """
+import os
+secret = os.environ["SECRET"]
+os.symlink(secret, "link")  # a link to a host file: must come back as a link, never followed
+os.mkfifo("fifo")  # a FIFO would block whoever copies it
+with open("setuid", "w") as f:
+    f.write("#!/bin/sh")
+os.chmod("setuid", 0o6755)
+with open("sparse-huge", "wb") as f:  # 200 MiB long (past the budget), one page of data
+    f.seek(200 * 1024**2)
+    f.write(b"x")
+with open("sparse-small", "wb") as f:  # 32 MiB long, one page of data
+    f.seek(32 * 1024**2)
+    f.write(b"x")
+with open("linked", "wb") as f:  # 20 MiB, then 10 hard links to it
+    f.write(b"y" * (20 * 1024**2))
+for i in range(10):
+    os.link("linked", "linked-%d" % i)
+path = "deep"
+for i in range(40):  # 40 nested folders
+    os.mkdir(path)
+    path += "/deep"
+print("ready", flush=True)
+"""
+
+
+def test_the_copy_back_follows_no_link_and_is_bounded(scratch, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("grader's secret")
+    budget = 64 * MiB
+    with sandbox.start(
+        script(COPY_BACK_TRICKS),
+        scratch=scratch,
+        env={"SECRET": str(secret)},
+        limits=sandbox.Limits(scratch_bytes=budget),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as box:
+        box.wait(timeout=30)
+    names = {p.name for p in scratch.iterdir()}
+    size, blocks = _on_disk(scratch)
+    seen = f"got {sorted(names)}, {size} bytes ({blocks} in blocks), skipped {box.scratch_skipped}"
+    attack = (
+        "input: a link to a host file, a FIFO, a setuid file, sparse files, 10 hard links to 20 MiB, 40 folders deep"
+    )
+    assert box.returncode == 0, f"{attack}: the script failed: {box.popen.stderr.read()!r}"
+    assert os.path.islink(scratch / "link") and os.readlink(scratch / "link") == str(secret), f"{attack}; {seen}"
+    assert secret.read_text() == "grader's secret", f"{attack}; expected the host file unchanged"
+    assert "fifo" not in names and "sparse-huge" not in names, f"{attack}; expected no FIFO, no 200 MiB file; {seen}"
+    assert (scratch / "setuid").stat().st_mode & 0o7000 == 0, f"{attack}; expected setuid/setgid dropped; {seen}"
+    assert (scratch / "sparse-small").stat().st_blocks * 512 <= MiB, f"{attack}; expected the holes kept; {seen}"
+    assert size - (32 * MiB + 1) <= budget and blocks <= budget + MiB, f"{attack}; expected at most {budget}; {seen}"
+    depth = len((scratch / "deep").relative_to(scratch).parts)
+    deepest = max((len(p.relative_to(scratch).parts) for p in scratch.rglob("*")), default=depth)
+    assert deepest <= sandbox.MAX_DEPTH + 1, f"{attack}; expected at most {sandbox.MAX_DEPTH} folders; got {deepest}"
+    assert any("linked" in s for s in box.scratch_skipped), f"{attack}; expected links past the budget named; {seen}"
+
+
+def test_nothing_is_left_behind_when_sandboxes_end_or_are_killed(scratch):
+    def state() -> tuple:
+        with open("/proc/self/mountinfo") as f:
+            mounts = f.read()
+        return len(os.listdir("/proc/self/fd")), mounts, sandbox.leftover_cgroups()
+
+    before = state()
+    limits = sandbox.Limits(sandbox_memory_bytes=256 * MiB, memory_bytes=GiB)
+    sandbox.run(script("print(1)"), timeout=30, scratch=scratch, stdout=subprocess.DEVNULL)
+    killed = sandbox.run(script("b = b'x' * (512 * 1024**2)"), timeout=30, scratch=scratch, limits=limits)
+    with sandbox.start(script("import time; time.sleep(60)"), scratch=scratch) as box:
+        pass
+    after = state()
+    assert killed.killed_for and box.returncode is not None, f"expected the flood killed; got {killed}"
+    assert after == before, (
+        f"input: sandboxes that exit, are killed for memory, or killed by the caller; expected the same open "
+        f"files, mounts and cgroups as before; got fds {before[0]} -> {after[0]}, cgroups {after[2]}"
+    )
+
+
+def test_a_cgroup_left_by_a_caller_that_died_is_removed(scratch, monkeypatch):
+    if sandbox.own_cgroups() is None:
+        pytest.skip("no usable cgroup on this machine: the sandbox keeps memory by accounting here")
+    code = textwrap.dedent("""
+        import os, pathlib, sys
+        sys.path.insert(0, sys.argv[1])
+        from tools import sandbox
+        box = sandbox.start([sandbox.python_executable(), "-c", "import time; time.sleep(60)"],
+                            scratch=pathlib.Path(sys.argv[2]))
+        print(*box._cgroup.folders, flush=True)
+        os._exit(0)  # dies without cleaning up: bwrap --die-with-parent ends the sandbox
+    """)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), str(scratch)], capture_output=True, text=True, timeout=60
+    )
+    left = [pathlib.Path(p) for p in proc.stdout.split()]
+    assert left and all(p.exists() for p in left), f"expected the dead caller's cgroups to exist; got {proc}"
+    monkeypatch.setattr(sandbox, "_SWEPT", set())
+    sandbox.run(script("pass"), timeout=30, scratch=scratch)
+    assert not any(p.exists() for p in left), (
+        f"input: a caller killed while its sandbox ran; expected its cgroups removed by the next sandbox; got {left}"
+    )
+
+
+def test_own_cgroups_reads_v1_and_v2(tmp_path):
+    pid = str(os.getpid())
+    v1 = tmp_path / "v1"
+    for folder in (v1 / "memory" / "api" / "x", v1 / "pids"):
+        folder.mkdir(parents=True)
+        (folder / "cgroup.procs").write_text(f"1\n{pid}\n")
+    table = "9:name=systemd:/\n8:pids:/\n4:memory:/api/x\n0::/\n"
+    got = sandbox.own_cgroups(v1, table)
+    assert got == ("cgroup v1", v1 / "memory" / "api" / "x", v1 / "pids"), f"input: {table!r}; got {got}"
+    v2 = tmp_path / "v2"
+    ours = v2 / "user.slice" / "grader"
+    ours.mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("cpu memory pids\n")
+    (ours / "cgroup.procs").write_text(pid)
+    (ours / "cgroup.subtree_control").write_text("memory pids\n")
+    got = sandbox.own_cgroups(v2, "0::/user.slice/grader\n")
+    assert got == ("cgroup v2", ours, ours), f"input: cgroup v2 only; got {got}"
+    (ours / "cgroup.procs").write_text("1")  # not ours
+    assert sandbox.own_cgroups(v2, "0::/user.slice/grader\n") is None, "a cgroup we are not in must not be used"
