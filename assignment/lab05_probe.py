@@ -6,12 +6,16 @@ It runs the notebook's code cells in order in an IPython shell, as a kernel woul
 widgets, ``grader.check`` and the export are no-ops here), then answers the grader's requests,
 one JSON line each (see :mod:`lab05_wire`):
 
-    {"op": "call", "name": f, "args": [...], "kwargs": {...}, "swap": [g, ...]}
-        call the student's ``f``; while it runs, each ``g`` in the notebook's globals is replaced
-        by a stand-in that asks the grader (so the grader decides how ``g`` behaves)
+    {"op": "call", "name": f, "args": [...], "kwargs": {...}}
+        call the student's ``f``, with the notebook's own other functions in place
     {"op": "get", "name": v}     the value of a global (functions are only announced)
     {"op": "has", "name": v}     whether a global exists
     {"op": "file", "name": n}    the text of a file the notebook wrote in its folder
+
+The grader sends nothing but its requests: no reference value, no expected answer, and nothing
+computed from one ever reaches this process. The graded functions are the ones the notebook
+defined: a name the notebook later bound to a value (``n = parameter_count = 101770``) or deleted
+is given back the last function it held, so a careless line costs no points it did not earn.
 
 The grader enforces every time limit from outside, by killing this process. Nothing here is
 trusted: a notebook can change any of it, and can only ever change its own answers.
@@ -19,7 +23,6 @@ trusted: a notebook can change any of it, and can only ever change its own answe
 
 from __future__ import annotations
 
-import builtins
 import os
 import sys
 import types
@@ -75,7 +78,10 @@ def stub_otter() -> None:
     sys.modules["otter"] = module
 
 
-def run_cells(channel: Channel, shell, cells: list, skip: set) -> None:
+def run_cells(channel: Channel, shell, cells: list, skip: set, graded: list) -> None:
+    """Run the notebook's cells in order; then give each graded name the last function it held."""
+    ns = shell.user_ns
+    defined: dict = {}
     for index, source in enumerate(cells):
         if index in skip or type(source) is not str:
             continue
@@ -84,6 +90,13 @@ def run_cells(channel: Channel, shell, cells: list, skip: set) -> None:
             shell.run_cell(source, store_history=False)
         except BaseException:  # noqa: BLE001 - a cell that raises is the notebook's problem
             pass
+        for name in graded:
+            value = ns.get(name)
+            if callable(value) and not isinstance(value, type):
+                defined[name] = value
+    for name, function in defined.items():
+        if not callable(ns.get(name)):
+            ns[name] = function  # shadowed by a value, or deleted, after it was defined
     channel.send({"event": "ready"})
 
 
@@ -103,23 +116,6 @@ class Grader:
         self.channel = channel
         self.ns = namespace
 
-    def stand_in(self, name: str):
-        def ask_grader(*args, **kwargs):
-            self.channel.send(
-                {"ref": {"name": name, "args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs))}}
-            )
-            answer = self.channel.receive()
-            if "error" in answer:
-                error = answer["error"]
-                cls = getattr(builtins, str(error.get("base")), None)
-                if not (isinstance(cls, type) and issubclass(cls, Exception)):
-                    cls = Exception
-                raise cls(error.get("message", ""))
-            return wire.decode(answer.get("value"))
-
-        ask_grader.__name__ = name
-        return ask_grader
-
     def call(self, request: dict) -> dict:
         name = request.get("name")
         fn = self.ns.get(name)
@@ -129,25 +125,15 @@ class Grader:
             return {"not_callable": wire.safe_name(type(fn).__name__)}
         args = wire.decode(request.get("args", []))
         kwargs = wire.decode(request.get("kwargs", {"$dict": []}))
-        swapped = {}
-        for other in request.get("swap", []):
-            if type(other) is str and other != name:
-                swapped[other] = self.ns.get(other, _MISSING)
-                self.ns[other] = self.stand_in(other)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    value = fn(*args, **kwargs)
-                except BaseException as exc:  # noqa: BLE001 - reported to the grader
-                    return {"error": describe_error(exc), "warnings": _warnings(caught)}
-            return {"value": wire.encode(value), "warnings": _warnings(caught)}
-        finally:
-            for other, value in swapped.items():
-                if value is _MISSING:
-                    self.ns.pop(other, None)
-                else:
-                    self.ns[other] = value
+        if type(args) is not list or type(kwargs) is not dict:
+            return {"bad_request": "arguments that are not a list and a dict"}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - reported to the grader
+                return {"error": describe_error(exc), "warnings": _warnings(caught)}
+        return {"value": wire.encode(value), "warnings": _warnings(caught)}
 
     def get(self, request: dict) -> dict:
         name = request.get("name")
@@ -194,9 +180,6 @@ class Grader:
             self.channel.send({"reply": reply})
 
 
-_MISSING = object()
-
-
 def _warnings(caught) -> list:
     return [
         {"category": wire.safe_name(w.category.__name__), "message": wire.short(w.message)}
@@ -213,7 +196,8 @@ def main() -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
-    run_cells(channel, shell, list(setup.get("cells", [])), set(setup.get("skip", [])))
+    graded = [name for name in setup.get("graded", []) if type(name) is str]
+    run_cells(channel, shell, list(setup.get("cells", [])), set(setup.get("skip", [])), graded)
     Grader(channel, shell.user_ns).serve()
 
 

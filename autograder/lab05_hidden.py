@@ -6,10 +6,13 @@ cases are the chapter's, edge cases (batch 1, FP16, every optimizer, thresholds 
 powers, budgets at and around the wall) and seeded random inputs, the same for every student.
 
 Principles:
-    * One mistake costs points once, in the question that owns it: while one function is
-      tested, the other graded functions it may call are replaced by the reference ones, and
-      answers computed from earlier functions (the batch-doubling ratio, the ledger) are
-      accepted when they agree with the reference or with the student's own functions.
+    * Only the notebook's own code earns points, and no reference value ever reaches it: every
+      function is tested with the notebook's own other functions in place.
+    * One mistake costs points once, in the question that owns it: an answer computed from another
+      graded function (a training total from ``parameter_count``, a width from
+      ``training_memory``, the batch-doubling ratio, the ledger) is accepted when it agrees with
+      the reference or with what the student's own upstream function gives (:mod:`lab05_upstream`
+      says which upstream mistakes that covers).
     * A failure message names the call, what came back and which behaviour was wrong, never
       the reference value of a hidden case.
     * A message that recognises a known mistake ends with its id, `` [mistake: <id>]``, one of
@@ -18,15 +21,15 @@ Principles:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import lab05_reference as ref
+import lab05_upstream as upstream
 import numpy as np
 
 import lab05.ledger
@@ -34,7 +37,7 @@ from lab05 import checks, constants, guards
 from lab05.checks import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
 
 SEED = 5
-#: Graded functions: while one is tested, the others are the reference's.
+#: Graded functions: the probe gives each back the last function the notebook bound to it.
 GRADED_FUNCTIONS = (
     "transistor_tax",
     "extra_transistors",
@@ -136,24 +139,6 @@ MISTAKE_TAG = re.compile(r" \[mistake: ([a-z0-9]+(?:-[a-z0-9]+)+)\]")
 # ---------------------------------------------------------------------------------------------
 # Machinery
 # ---------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def isolated(env: dict, *under_test: str):
-    """Replace every graded function except ``under_test`` by the reference one, then restore."""
-    saved = {}
-    for name in GRADED_FUNCTIONS:
-        if name not in under_test and isinstance(env, MutableMapping):
-            saved[name] = env.get(name, _MISSING)
-            env[name] = getattr(ref, name)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is _MISSING:
-                env.pop(name, None)
-            else:
-                env[name] = value
-
-
 _MISSING = object()
 
 
@@ -218,17 +203,15 @@ class Failures:
             fail("- " + text + suffix)
 
 
-def run_cases(env: dict, under_test: str | None, *groups: tuple[Callable[..., None], Iterable]) -> None:
+def run_cases(env: dict, *groups: tuple[Callable[..., None], Iterable]) -> None:
     """The scaffold of a hidden test: ``test_one(*case)`` for every case of every ``(test_one,
-    cases)`` group (a case that is not a tuple is one argument), while every graded function but
-    ``under_test`` answers as the reference (None: the notebook's functions stay); then one failure
-    naming the first few failed cases (:class:`Failures`). A stub or a loop that never ends fails
-    at its first case (:class:`checks.CallBroken`)."""
+    cases)`` group (a case that is not a tuple is one argument), with the notebook's own functions;
+    then one failure naming the first few failed cases (:class:`Failures`). A stub or a loop that
+    never ends fails at its first case (:class:`checks.CallBroken`)."""
     fails = Failures()
-    with isolated(env, under_test) if under_test is not None else contextlib.nullcontext():
-        for test_one, cases in groups:
-            for case in cases:
-                fails.check(functools.partial(test_one, *(case if type(case) is tuple else (case,))))
+    for test_one, cases in groups:
+        for case in cases:
+            fails.check(functools.partial(test_one, *(case if type(case) is tuple else (case,))))
     fails.raise_if_any()
 
 
@@ -310,7 +293,7 @@ def test_transistor_tax(env: dict) -> None:
             fail(explain(f"{text} returned {show(got)}", why))
 
     names = sorted(constants.ACTIVATION_TRANSISTORS)
-    run_cases(env, "transistor_tax", (one, [(a, b) for a in names for b in names]))
+    run_cases(env, (one, [(a, b) for a in names for b in names]))
 
 
 def test_extra_transistors(env: dict) -> None:
@@ -371,7 +354,7 @@ def test_extra_transistors(env: dict) -> None:
             )
             fail(explain(f"{text} returned {show(got)}", why))
 
-    run_cases(env, "extra_transistors", (one, cases))
+    run_cases(env, (one, cases))
 
 
 def test_sigmoid_derivative_values(env: dict) -> None:
@@ -407,7 +390,7 @@ def test_sigmoid_derivative_values(env: dict) -> None:
             )
             fail(explain(f"{text} returned {show(got)}", why))
 
-    run_cases(env, "sigmoid_derivative", (one, [x if isinstance(x, int) else float(x) for x in xs]))
+    run_cases(env, (one, [x if isinstance(x, int) else float(x) for x in xs]))
 
 
 def test_sigmoid_derivative_robust(env: dict) -> None:
@@ -446,16 +429,29 @@ def test_sigmoid_derivative_robust(env: dict) -> None:
             fail(f"{text} returned {show(got)}: some elements are not the sigmoid's slope.")
 
     arrays = [np.linspace(-1000.0, 1000.0, 9), np.array([[-3.0, 0.0, 3.0], [40.0, -40.0, 1.5]]), np.array([0.5])]
-    run_cases(env, "sigmoid_derivative", (extreme, (-1000.0, -745.0, -710.0, 710.0, 1000.0)), (array, arrays))
+    run_cases(env, (extreme, (-1000.0, -745.0, -710.0, 710.0, 1000.0)), (array, arrays))
+
+
+#: The (depth, max_derivative) cases gradient_bound is graded on (stall_depth's upstream model too).
+BOUND_CASES = tuple((depth, md) for depth in (1, 2, 7, 10, 20, 33) for md in (0.25, 0.5, 0.9, 1.0, 1.3))
+
+
+def _bound_call(env: dict, depth, md):
+    kwargs = {} if md == 0.25 else {"max_derivative": md}
+    return describe_call("gradient_bound", (depth,), kwargs), call(env, "gradient_bound", depth, **kwargs)
+
+
+def _own_bound_model(env: Mapping):
+    """The model of the student's gradient_bound that fits its graded answers (or None)."""
+    answers = [(case, _own(env, lambda case=case: _bound_call(env, *case)[1])) for case in BOUND_CASES]
+    return upstream.fit_gradient_bound(answers)
 
 
 def test_gradient_bound(env: dict) -> None:
     """gradient_bound matches the reference for int depths and arrays of depths."""
 
     def one(depth, md):
-        kwargs = {} if md == 0.25 else {"max_derivative": md}
-        text = describe_call("gradient_bound", (depth,), kwargs)
-        got = call(env, "gradient_bound", depth, **kwargs)
+        text, got = _bound_call(env, depth, md)
         if np.ndim(got) != 0:
             fail(
                 f"{text} returned {show(got)}; for one depth it should return one number." + tag("number-returns-array")
@@ -496,12 +492,7 @@ def test_gradient_bound(env: dict) -> None:
         if not np.allclose(got, ref.gradient_bound(depths), rtol=1e-9, atol=0):
             fail(f"{text} returned {show(got)}: some elements are not the bound at that depth.")
 
-    run_cases(
-        env,
-        "gradient_bound",
-        (one, [(depth, md) for depth in (1, 2, 7, 10, 20, 33) for md in (0.25, 0.5, 0.9, 1.0, 1.3)]),
-        (array, (np.arange(0, 21), np.array([[1, 2], [3, 4]]))),
-    )
+    run_cases(env, (one, BOUND_CASES), (array, (np.arange(0, 21), np.array([[1, 2], [3, 4]]))))
 
 
 def _ambiguous(threshold: float, md: float) -> bool:
@@ -519,6 +510,8 @@ def test_stall_depth(env: dict) -> None:
         md, threshold = float(gen.uniform(0.05, 0.95)), float(10 ** gen.uniform(-12, -0.05))
         if not _ambiguous(threshold, md):
             cases.append((threshold, md))
+    # A stall depth that is right for the student's own gradient_bound costs nothing more here.
+    own_bound = functools.cache(lambda: _own_bound_model(env))
 
     def one(threshold, md):
         text = describe_call("stall_depth", (threshold, md))
@@ -530,7 +523,8 @@ def test_stall_depth(env: dict) -> None:
             )
         got = expect_whole(got, text)
         expected = ref.stall_depth(threshold, md)
-        if got != expected:
+        bound = own_bound()
+        if got != expected and (bound is None or got != upstream.model_stall_depth(bound, threshold, md)):
             early = (
                 (
                     expected - 1,
@@ -568,7 +562,7 @@ def test_stall_depth(env: dict) -> None:
                 "so it should return None." + tag("stall-not-none-at-or-above-one")
             )
 
-    run_cases(env, "stall_depth", (one, cases), (never, (1.0, 1.5)))
+    run_cases(env, (one, cases), (never, (1.0, 1.5)))
 
 
 #: The mistake a choice that is not the best answer names, by variable.
@@ -651,7 +645,7 @@ def test_parameter_count(env: dict) -> None:
                 + tag("params-tuple-differs")
             )
 
-    run_cases(env, "parameter_count", (one, _network_cases()), (tuple_input, [()]))
+    run_cases(env, (one, _network_cases()), (tuple_input, [()]))
 
 
 def test_layer_macs(env: dict) -> None:
@@ -674,7 +668,7 @@ def test_layer_macs(env: dict) -> None:
             )
             fail(explain(f"{text} returned {show(got)}", why))
 
-    run_cases(env, "layer_macs", (one, _network_cases()))
+    run_cases(env, (one, _network_cases()))
 
 
 def _memory_cases() -> list[tuple[list[int], int, float, str]]:
@@ -703,10 +697,23 @@ def _memory_call(env, layers, batch, bpv, opt):
     return text, expect_memory_dict(call(env, "training_memory", list(layers), batch, **kwargs), text)
 
 
+def _own_parameter_count(env: Mapping, layers: list[int]) -> int | None:
+    """The student's parameter_count of ``layers``, as its own test asks it (None if it fails)."""
+    got = _own(env, lambda: call(env, "parameter_count", list(layers)))
+    return got if type(got) is int else None
+
+
 def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
     def one(layers, batch, bpv, opt):
         text, got = _memory_call(env, layers, batch, bpv, opt)
         expected = ref.training_memory(layers, batch, bpv, opt)
+        if any(not close(got[key], expected[key]) for key in keys):
+            # Right for the student's own parameter_count (whose mistake costs its own question)?
+            params = _own_parameter_count(env, layers)
+            if params is not None:
+                own = upstream.memory_with_parameters(params, layers, batch, bpv, opt)
+                if all(close(got[key], own[key]) for key in keys):
+                    return
         for key in keys:
             if not close(got[key], expected[key]):
                 fail(
@@ -716,7 +723,7 @@ def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
                     )
                 )
 
-    run_cases(env, "training_memory", (one, _memory_cases()))
+    run_cases(env, (one, _memory_cases()))
 
 
 def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
@@ -835,6 +842,12 @@ def test_training_memory_total(env: dict) -> None:
     _check_memory_keys(env, ("total",))
 
 
+def _own_memory_model(env: Mapping):
+    """The model of the student's training_memory that fits its graded answers (or None)."""
+    answers = [(case, _own(env, lambda case=case: _memory_call(env, *case)[1])) for case in _memory_cases()]
+    return upstream.fit_training_memory(answers)
+
+
 def test_inference_memory(env: dict) -> None:
     """inference_memory matches the reference: weights plus one batch of activations."""
     cases = [
@@ -842,6 +855,8 @@ def test_inference_memory(env: dict) -> None:
         (list(constants.MNIST_LAYER_SIZES), 1, 2),
         (list(constants.MNIST_LAYER_SIZES), 32, 4),
     ] + [(layers, b, bpv) for layers, b, bpv, _ in _memory_cases()[-6:]]
+    # Right for the student's own training_memory (whose mistakes cost their own tests)?
+    own_memory = functools.cache(lambda: _own_memory_model(env))
 
     def one(layers, batch, bpv):
         kwargs = {}
@@ -852,7 +867,10 @@ def test_inference_memory(env: dict) -> None:
         text = describe_call("inference_memory", (layers,), kwargs)
         got = expect_number(call(env, "inference_memory", list(layers), **kwargs), text)
         expected = ref.inference_memory(layers, batch, bpv)
-        if not close(got, expected):
+        model = own_memory() if not close(got, expected) else None
+        if not close(got, expected) and (
+            model is None or not close(got, upstream.model_inference_memory(model, layers, batch, bpv))
+        ):
             t = ref.training_memory(layers, batch, bpv, "sgd")
             why = diagnose(
                 got,
@@ -876,7 +894,7 @@ def test_inference_memory(env: dict) -> None:
             )
             fail(explain(f"{text} returned {show(got)}", why))
 
-    run_cases(env, "inference_memory", (one, cases))
+    run_cases(env, (one, cases))
 
 
 def _width_call(env: dict, budget, batch: int = 32, bpv: float = 4, opt: str = "adam"):
@@ -940,15 +958,34 @@ def _width_hint(got: int, budget, batch, bpv, opt) -> Hint:
     return Hint("a wider network still fits within this budget")
 
 
+def _own_width_check(env: Mapping):
+    """``right(got, budget, batch, bpv, opt)``: whether ``got`` is the width the reference's search
+    gives on the student's own training_memory (a model of it that fits its graded answers), so that
+    a training_memory mistake costs its own question once. Fitted once, on first use."""
+    model = functools.cache(lambda: _own_memory_model(env))
+
+    def right(got, budget, batch=32, bpv=4, opt="adam") -> bool:
+        return model() is not None and got == upstream.model_max_width(model(), budget, batch, bpv, opt)
+
+    return right
+
+
 def test_max_width_devices(env: dict) -> None:
-    """max_trainable_width matches the reference for the four devices (batch 32, FP32, Adam)."""
+    """max_trainable_width matches the reference for the four devices (batch 32, FP32, Adam), and for
+    the laptop GPU at every batch size the lab offers (the ledger records one of them)."""
+    own = _own_width_check(env)
 
-    def one(budget):
-        text, got = _width_call(env, budget)
-        if got != ref.max_trainable_width(budget):
-            fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
+    def one(budget, batch=32):
+        text, got = _width_call(env, budget, batch)
+        if got != ref.max_trainable_width(budget, batch) and not own(got, budget, batch):
+            fail(explain(f"{text} returned {got}", _width_hint(got, budget, batch, 4, "adam")))
 
-    run_cases(env, "max_trainable_width", (one, constants.DEVICE_BUDGETS_BYTES.values()))
+    laptop = constants.DEVICE_BUDGETS_BYTES[constants.LAPTOP_GPU]
+    run_cases(
+        env,
+        (one, constants.DEVICE_BUDGETS_BYTES.values()),
+        (one, [(laptop, b) for b in constants.BATCH_SIZE_CHOICES if b != constants.MNIST_BATCH_SIZE]),
+    )
 
 
 def test_max_width_settings(env: dict) -> None:
@@ -970,10 +1007,12 @@ def test_max_width_settings(env: dict) -> None:
         )
     cases.append((ref.training_memory([784, 2, 1, 10], 32)["total"] - 1, 32, 4, "adam"))  # nothing fits
 
+    own = _own_width_check(env)
+
     def one(budget, batch, bpv, opt):
         text, got = _width_call(env, budget, batch, bpv, opt)
         expected = ref.max_trainable_width(budget, batch, bpv, opt)
-        if got != expected:
+        if got != expected and not own(got, budget, batch, bpv, opt):
             why = (
                 Hint(
                     "not even the smallest network (W = 2) fits this budget, so the answer is 0",
@@ -984,18 +1023,20 @@ def test_max_width_settings(env: dict) -> None:
             )
             fail(explain(f"{text} returned {got}", why))
 
-    run_cases(env, "max_trainable_width", (one, cases))
+    run_cases(env, (one, cases))
 
 
 def test_max_width_large_budget(env: dict) -> None:
     """max_trainable_width answers within the time limit for budgets up to 1 TiB."""
 
+    own = _own_width_check(env)
+
     def one(budget):
         text, got = _width_call(env, budget)
-        if got != ref.max_trainable_width(budget):
+        if got != ref.max_trainable_width(budget) and not own(got, budget):
             fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
 
-    run_cases(env, "max_trainable_width", (one, (1024**4, 300 * constants.BYTES_PER_GIB)))
+    run_cases(env, (one, (1024**4, 300 * constants.BYTES_PER_GIB)))
 
 
 def test_act2_reflection(env: dict) -> None:
@@ -1034,7 +1075,7 @@ def test_batch_doubling(env: dict) -> None:
     mnist = list(constants.MNIST_LAYER_SIZES)
     expected = ref.training_memory(mnist, 64)["total"] / ref.training_memory(mnist, 32)["total"]
     # The ratio your own training_memory gives is right here, even where that function is wrong
-    # (which costs points once, in its own question).
+    # (which costs points once, in its own question: these are two of the cases it is graded on).
     own = _own_number(
         env, lambda: env["training_memory"](mnist, 64)["total"] / env["training_memory"](mnist, 32)["total"]
     )
@@ -1093,7 +1134,7 @@ def test_ledger_answers(env: dict) -> None:
                 f"{show(mine)}: the ledger is stale; run the cell that records your design again." + tag("ledger-stale")
             )
 
-    run_cases(env, None, (same, recorded.items()))
+    run_cases(env, (same, recorded.items()))
 
 
 def test_ledger_computed(env: dict) -> None:
@@ -1105,11 +1146,12 @@ def test_ledger_computed(env: dict) -> None:
     def width():
         got = ledger["max_trainable_width_laptop_gpu"]
         expected = ref.max_trainable_width(budget, batch)
-        own = _own(env, lambda: env["max_trainable_width"](budget, batch))
+        # asked as test_max_width_devices asks it (and grades it): one answer for both
+        own = _own(env, lambda: _width_call(env, budget, batch)[1])
         if got != expected and got != own:
             default = batch != constants.MNIST_BATCH_SIZE and got in (
                 ref.max_trainable_width(budget),
-                _own(env, lambda: env["max_trainable_width"](budget)),
+                _own(env, lambda: _width_call(env, budget)[1]),
             )
             fail(
                 f"the ledger's max_trainable_width_laptop_gpu is {got}, which is not the maximum width "
@@ -1157,4 +1199,4 @@ def test_ledger_computed(env: dict) -> None:
             "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB."
         )
 
-    run_cases(env, None, (width, [()]), (estimate_error, [()]))
+    run_cases(env, (width, [()]), (estimate_error, [()]))

@@ -28,6 +28,7 @@ import io
 import os
 import pathlib
 import pickle
+import re
 import select
 import shutil
 import signal
@@ -35,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,44 +72,30 @@ def _import_support_package() -> None:
 
 _import_support_package()
 
+import lab05_policy as policy  # noqa: E402
 import lab05_wire as wire  # noqa: E402
 
 import lab05.guards  # noqa: E402
 
 NOTEBOOK_NAME = "lab05_nn_compute.ipynb"
-#: Files the probe receives beside the support package: the probe itself.
-PROBE_FILES = ("lab05_probe.py", "lab05_wire.py")
-#: Files a submission must not bring to the grader: Otter deserializes them.
-UNTRUSTED_PICKLES = (".OTTER_LOG",)
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
-#: Unprivileged user and group the probe runs as when the grader is root (Gradescope).
-PROBE_UID = PROBE_GID = 65534
-#: ... and the one Otter's kernel runs as (another one: the two cannot reach each other).
-KERNEL_UID = KERNEL_GID = 65533
-KERNEL_MEMORY_BYTES = 4 * 1024**3
-KERNEL_PROCESSES = 256
-PROBE_MEMORY_BYTES = 2 * 1024**3
-PROBE_PROCESSES = 64
-PROBE_FILE_BYTES = 64 * 1024**2
-#: Seconds the probe may take to start (interpreter, NumPy, IPython), before any cell runs.
-START_LIMIT_S = 60.0
-#: Seconds a call may take once the same function has run out of time: a timeout costs each test
-#: once, but a loop that never ends should not cost the full limit in every test.
-AFTER_TIMEOUT_LIMIT_S = 3.0
-#: Seconds one call of a student function may take in the probe (wall-clock time: generous, so that
-#: a busy grading machine costs no honest points; a correct function answers in milliseconds).
-CALL_LIMIT_S = 10.0
-#: Seconds a stand-in (a graded function answering as the reference) may take for the probe.
-REF_TIME_LIMIT_S = 5.0
-#: Most restarts of the probe for one submission (a restart follows every timeout).
-MAX_STARTS = 40
-FLAG = "kernel_results_differ"
+#: Files the probe receives beside the support package: the probe itself, its wire and its limits.
+PROBE_FILES = ("lab05_probe.py", "lab05_wire.py", "lab05_policy.py")
+UNTRUSTED_PICKLES, PICKLE_SUFFIXES = policy.UNTRUSTED_PICKLES, policy.PICKLE_SUFFIXES
+#: Unprivileged user and group the probe runs as when the grader is root (Gradescope), and the one
+#: Otter's kernel runs as (another one: the two cannot reach each other).
+PROBE_UID = PROBE_GID = policy.PROBE_UID
+KERNEL_UID = KERNEL_GID = policy.KERNEL_UID
+FLAG = policy.FLAG_KERNEL_RESULTS_DIFFER
 #: Environment variable with which local grading says the scoring happens outside Otter's run.
 EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
 
 
 class ProbeError(RuntimeError):
-    """The probe broke the protocol, died, or could not be started."""
+    """The probe could not be started, or it exited."""
+
+
+class ProbeExited(ProbeError):
+    """The probe's process ended (the notebook's code can end it: ``os._exit``, a crash)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,13 +110,13 @@ class Started:
     confined: str
 
 
-def _limits(memory: int = PROBE_MEMORY_BYTES, processes: int = PROBE_PROCESSES) -> None:
+def _limits(memory: int = policy.PROBE_MEMORY_BYTES, processes: int = policy.PROBE_PROCESSES) -> None:
     import resource
 
     for which, value in (
         (resource.RLIMIT_AS, memory),
         (resource.RLIMIT_NPROC, processes),
-        (resource.RLIMIT_FSIZE, PROBE_FILE_BYTES),
+        (resource.RLIMIT_FSIZE, policy.PROBE_FILE_BYTES),
         (resource.RLIMIT_CORE, 0),
     ):
         try:
@@ -273,7 +260,11 @@ def unprivileged_kernel(submission_dir: os.PathLike) -> pathlib.Path:
     config = {
         "uid": KERNEL_UID,
         "home": str(home),
-        "limits": {"RLIMIT_AS": KERNEL_MEMORY_BYTES, "RLIMIT_NPROC": KERNEL_PROCESSES, "RLIMIT_CORE": 0},
+        "limits": {
+            "RLIMIT_AS": policy.KERNEL_MEMORY_BYTES,
+            "RLIMIT_NPROC": policy.KERNEL_PROCESSES,
+            "RLIMIT_CORE": 0,
+        },
     }
     (spec / "kernel.json").write_text(
         json.dumps(
@@ -342,6 +333,16 @@ class ProbeTimedOut(Exception):
     """The probe did not answer in time (it has been killed)."""
 
 
+class ScoringFault(BaseException):
+    """The scoring machinery cannot vouch for a verdict: the probe broke the protocol, sent an
+    answer that cannot be read, or a limit of the submission ran out.
+
+    A BaseException, so that no test code's ``except Exception`` can take it for a wrong answer and
+    go on: :func:`score` scores the test case it happened in 0 and flags the submission
+    (``scoring_error``) with the reason. The probe is stopped; the next request starts a fresh one.
+    """
+
+
 class Session:
     """The probe of one submission: started lazily, restarted after every timeout.
 
@@ -356,7 +357,7 @@ class Session:
         spawner,
         *,
         cell_limit: float,
-        overrides: Callable[[], dict[str, Callable]] | None = None,
+        graded: Iterable[str] = (),
         deadline: float | None = None,
         python: str | None = None,
     ):
@@ -371,7 +372,9 @@ class Session:
         self.workdir: pathlib.Path | None = None
         self.buffer = b""
         self.starts = 0
-        self.overrides = overrides or (lambda: {})
+        self.graded = list(graded)
+        self.requests = 0  # requests sent (calls, reads) for this submission
+        self.received = 0  # bytes of replies received for this submission
         self.events: list[str] = []
         self.confined = ""
         self.fatal: ProbeError | None = None
@@ -379,8 +382,11 @@ class Session:
     # -- life cycle -------------------------------------------------------------------------
     def ensure(self) -> None:
         while self.started is None:
-            if self.starts >= MAX_STARTS:
-                raise ProbeError(f"the notebook's code was restarted {MAX_STARTS} times; grading stops here")
+            if self.starts >= policy.PROBE_MAX_STARTS:
+                raise ScoringFault(
+                    f"the notebook's code was started {policy.PROBE_MAX_STARTS} times (a restart follows every "
+                    "timeout); grading stops here"
+                )
             self.starts += 1
             try:
                 self._start()
@@ -401,8 +407,8 @@ class Session:
         self.confined = self.started.confined
         self.buffer = b""
         try:
-            self._send({"op": "setup", "cells": self.cells, "skip": sorted(self.skip)})
-            deadline = min(time.monotonic() + START_LIMIT_S, self.deadline)
+            self._send({"op": "setup", "cells": self.cells, "skip": sorted(self.skip), "graded": self.graded})
+            deadline = min(time.monotonic() + policy.PROBE_START_S, self.deadline)
             current = None
             while True:
                 message = self._receive(deadline)
@@ -412,17 +418,21 @@ class Session:
                 elif message.get("event") == "ready":
                     return
                 else:
-                    raise ProbeError("the probe sent something unexpected while running the notebook")
-        except ProbeTimedOut:
-            if time.monotonic() >= self.deadline:
-                self.stop()
-                raise ProbeError("grading ran out of time for this submission") from None
-            if current is None:
-                self.stop()
-                raise ProbeError("the probe did not start in time") from None
-            self.skip.add(current)
-            self.events.append(f"cell {current + 1} did not finish within {self.cell_limit:g} s and was skipped")
+                    raise ScoringFault("the probe sent something unexpected while running the notebook")
+        except (ProbeTimedOut, ProbeExited) as exc:
             self.stop()
+            if time.monotonic() >= self.deadline:
+                raise ScoringFault("grading ran out of time for this submission") from None
+            if current is None:
+                raise ScoringFault("the probe did not start" + (" in time" if isinstance(exc, ProbeTimedOut) else ""))
+            # A cell that never returns, or ends the process, costs its time once: later starts skip it.
+            self.skip.add(current)
+            what = (
+                f"did not finish within {self.cell_limit:g} s"
+                if isinstance(exc, ProbeTimedOut)
+                else "ended the notebook's own process"
+            )
+            self.events.append(f"code cell {current + 1} {what} and was skipped")
         except BaseException:
             self.stop()
             raise
@@ -462,14 +472,20 @@ class Session:
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                raise ProbeError("the probe exited")
+                raise ProbeExited("the notebook's process ended (os._exit, a crash, or a limit)")
             self.buffer += chunk
+            self.received += len(chunk)
+            if self.received > policy.WIRE_SUBMISSION_BYTES:
+                raise ScoringFault(f"the probe sent more than the {policy.WIRE_SUBMISSION_BYTES:,} bytes allowed")
             if len(self.buffer) > wire.MAX_MESSAGE_BYTES:
-                raise ProbeError("the probe sent a message larger than allowed")
+                raise ScoringFault("the probe sent a message larger than allowed")
         line, self.buffer = self.buffer.split(b"\n", 1)
-        message = wire.loads(line)
+        try:
+            message = wire.loads(line)
+        except wire.WireError as exc:
+            raise ScoringFault(f"the probe sent a message that cannot be read ({exc})") from None
         if type(message) is not dict:
-            raise ProbeError("the probe sent something that is not a message")
+            raise ScoringFault("the probe sent something that is not a message")
         return message
 
     # -- requests ---------------------------------------------------------------------------
@@ -479,22 +495,18 @@ class Session:
         Raises ProbeTimedOut (after killing the probe) if no reply comes within ``timeout``.
         """
         if time.monotonic() >= self.deadline:
-            raise ProbeError("grading ran out of time for this submission")
+            raise ScoringFault("grading ran out of time for this submission")
+        self.requests += 1
+        if self.requests > policy.MAX_CALLS:
+            raise ScoringFault(f"more than {policy.MAX_CALLS:,} requests to the notebook's code")
         self.ensure()
         try:
             self._send(message)
             deadline = min(time.monotonic() + timeout, self.deadline)
-            while True:
-                answer = self._receive(deadline)
-                if "reply" in answer:
-                    reply = answer["reply"]
-                    if type(reply) is not dict:
-                        raise ProbeError("the probe sent a reply that is not an object")
-                    return reply
-                if type(answer.get("ref")) is dict:
-                    self._send(self._answer_ref(answer["ref"]))
-                    continue
-                raise ProbeError("the probe sent something unexpected")
+            answer = self._receive(deadline)
+            if set(answer) != {"reply"} or type(answer["reply"]) is not dict:
+                raise ScoringFault("the probe answered with something that is not a reply")
+            return answer["reply"]
         except ProbeTimedOut:
             self.stop()
             raise
@@ -502,39 +514,18 @@ class Session:
             self.stop()
             raise
 
-    def _answer_ref(self, ref: dict) -> dict:
-        """Run a stand-in (a graded function that behaves as the reference) for the probe."""
-        fn = self.overrides().get(ref.get("name"))
-        if fn is None:
-            return {"error": {"base": "NameError", "message": f"{wire.short(ref.get('name'), 40)} is not available"}}
-        try:
-            args = wire.decode(ref.get("args", []))
-            kwargs = wire.decode(ref.get("kwargs", {"$dict": []}))
-            if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
-                raise wire.WireError("arguments that are not a list and a dict")
-            # the probe chose these arguments: the stand-in gets the same time limit as a student call
-            value = lab05.guards.call_with_time_limit(fn, tuple(args), kwargs, REF_TIME_LIMIT_S)
-            return {"value": wire.encode(value)}
-        except lab05.guards.CallTimedOut:
-            return {"error": {"base": "RuntimeError", "message": f"did not return within {REF_TIME_LIMIT_S:g} s"}}
-        except Exception as exc:  # noqa: BLE001 - the reference's own argument checks, reported back
-            base = next((c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"), "Exception")
-            return {"error": {"base": base, "message": wire.short(exc)}}
-
 
 # ---------------------------------------------------------------------------------------------
 # The environment the tests see
 # ---------------------------------------------------------------------------------------------
-_MISSING = object()
+class ProbeEnv(Mapping):
+    """The notebook's globals as the tests see them, fetched from the probe; read-only.
 
-
-class ProbeEnv(MutableMapping):
-    """The notebook's globals as the tests see them, fetched from the probe.
-
-    Functions come back as :class:`RemoteFunction`; values as decoded JSON. Assigning a trusted
-    callable to a name (as :func:`lab05_hidden.isolated` does) makes the student's code see that
-    callable under the name while the tests call it; assigning back the remote function, or
-    deleting the name, undoes it.
+    Functions come back as :class:`RemoteFunction`; values as decoded JSON. Every question is
+    asked once per submission: a request the tests repeat (a value, a call with the same
+    arguments) gets the first reply again. So a function gives one answer to one input, wherever
+    the tests use it: the answers a dependent question accepts as "agrees with your own function"
+    are the very answers that function is graded on, and the notebook cannot tell the two apart.
     """
 
     #: Calls through this environment keep their own time limits (tests need not add a timer).
@@ -543,46 +534,43 @@ class ProbeEnv(MutableMapping):
     def __init__(self, session: Session, call_limit: float):
         self.session = session
         self.call_limit = call_limit
-        self.overrides: dict[str, Callable] = {}
+        self.replies: dict[str, dict] = {}  # request (as JSON text) -> its reply
         self.timed_out: set[str] = set()  # functions that have run out of time once
-        session.overrides = lambda: self.overrides
 
-    def _ask(self, op: str, name: str) -> dict:
+    def ask(self, request: dict, seconds: float) -> dict:
+        """The probe's reply to ``request`` (``{"timed_out": True}`` if it ran out of time)."""
+        key = wire.dumps(request)
+        if key not in self.replies:
+            try:
+                reply = self.session.request(request, seconds)
+            except ProbeTimedOut:
+                reply = {"timed_out": True}
+            except ProbeExited as exc:
+                reply = {"exited": str(exc)}
+            self.replies[key] = reply
+        return self.replies[key]
+
+    def decoded(self, data):
+        """A value of a reply, rebuilt; one that cannot be is a fault of the scoring, not an answer."""
         try:
-            return self.session.request({"op": op, "name": name}, self.call_limit)
-        except ProbeTimedOut:
-            return {"timed_out": True}
+            return wire.decode(data)
+        except wire.WireError as exc:
+            raise ScoringFault(f"the probe sent a value that cannot be read ({exc})") from None
 
     def __getitem__(self, name: str):
-        if name in self.overrides:
-            return self.overrides[name]
-        reply = self._ask("get", name)
-        if reply.get("missing"):
+        reply = self.ask({"op": "get", "name": name}, self.call_limit)
+        if reply.get("missing") or reply.get("exited"):
             raise KeyError(name)
         if reply.get("timed_out"):
             return wire.Opaque(f"(reading {name} did not finish within {self.call_limit:g} s)")
-        if reply.get("function"):
+        if reply.get("function") is True:
             return RemoteFunction(self, name)
-        try:
-            return wire.decode(reply.get("value"))
-        except wire.WireError as exc:
-            return wire.Opaque(f"(unreadable value: {exc})")
+        if "value" not in reply:
+            raise ScoringFault("the probe's reply to a read has no value")
+        return self.decoded(reply["value"])
 
     def __contains__(self, name) -> bool:
-        if name in self.overrides:
-            return True
-        return self._ask("has", str(name)).get("value") is True
-
-    def __setitem__(self, name: str, value) -> None:
-        if isinstance(value, RemoteFunction) and value.name == name:
-            self.overrides.pop(name, None)
-        elif callable(value):
-            self.overrides[name] = value
-        else:
-            raise TypeError("only functions can stand in for the notebook's names")
-
-    def __delitem__(self, name: str) -> None:
-        self.overrides.pop(name, None)
+        return self.ask({"op": "has", "name": str(name)}, self.call_limit).get("value") is True
 
     def __iter__(self):
         return iter(())
@@ -593,7 +581,7 @@ class ProbeEnv(MutableMapping):
     def read_file(self, name: str) -> tuple[str | None, bool]:
         """``(text, written by the lab's own function)`` of a file the notebook wrote beside itself
         in this run; ``(None, False)`` if there is none."""
-        reply = self._ask("file", name)
+        reply = self.ask({"op": "file", "name": name}, self.call_limit)
         text = reply.get("text")
         if reply.get("too_large") or type(text) is not str:
             return None, False
@@ -601,7 +589,7 @@ class ProbeEnv(MutableMapping):
 
 
 class RemoteFunction(lab05.guards.RemoteCall):
-    """A student function living in the probe; calling it asks the probe."""
+    """A student function living in the probe; calling it asks the probe (once per input)."""
 
     def __init__(self, env: ProbeEnv, name: str):
         self.env = env
@@ -617,19 +605,19 @@ class RemoteFunction(lab05.guards.RemoteCall):
         # The limit is wall-clock time on a machine that may be busy: never less than the probe's own.
         seconds = max(seconds, self.env.call_limit)
         if self.name in self.env.timed_out:  # it looped once already: an answer takes ms, not seconds
-            seconds = AFTER_TIMEOUT_LIMIT_S
+            seconds = policy.AFTER_TIMEOUT_CALL_S
         request = {
             "op": "call",
             "name": self.name,
             "args": wire.encode(list(args)),
             "kwargs": wire.encode(dict(kwargs or {})),
-            "swap": sorted(self.env.overrides),
         }
-        try:
-            reply = self.env.session.request(request, seconds)
-        except ProbeTimedOut:
+        reply = self.env.ask(request, seconds)
+        if reply.get("timed_out"):
             self.env.timed_out.add(self.name)
-            raise lab05.guards.CallTimedOut(f"did not return within {seconds:g} s") from None
+            raise lab05.guards.CallTimedOut(f"did not return within {seconds:g} s")
+        if reply.get("exited"):
+            raise SystemError(reply["exited"])
         if reply.get("missing"):
             raise NameError(f"name '{self.name}' is not defined")
         if "not_callable" in reply:
@@ -637,18 +625,17 @@ class RemoteFunction(lab05.guards.RemoteCall):
         if type(reply.get("error")) is dict:
             raise rebuild_error(reply["error"])
         if "value" not in reply:
-            raise ProbeError("the probe's reply has no value")
+            raise ScoringFault("the probe's reply to a call has no value")
         # Reported as data (see RemoteCall): warnings.warn here would land in whatever record
         # another thread grading another submission holds open.
         caught = reply.get("warnings") if type(reply.get("warnings")) is list else []
-        messages = [wire.short(w.get("message", "")) for w in caught if type(w) is dict]
-        try:
-            return wire.decode(reply["value"]), messages
-        except wire.WireError as exc:
-            return wire.Opaque(f"(an answer that could not be read: {exc})"), messages
+        messages = [wire.short(w.get("message", "")) for w in caught[:5] if type(w) is dict]
+        return self.env.decoded(reply["value"]), messages
 
 
+#: Exception classes rebuilt under a student's type name (a few: past that, the built-in base).
 _ERROR_TYPES: dict[tuple[str, str], type] = {}
+_MAX_ERROR_TYPES = 64
 
 
 def rebuild_error(error: dict) -> Exception:
@@ -659,10 +646,9 @@ def rebuild_error(error: dict) -> Exception:
     if not (isinstance(base, type) and issubclass(base, Exception)) or base.__name__ in ("SystemExit",):
         base = Exception
     name = wire.safe_name(error.get("type", base.__name__)).split(".")[-1] or base.__name__
-    if name == base.__name__:
-        cls = base
-    else:
-        cls = _ERROR_TYPES.setdefault((name, base.__name__), type(name, (base,), {}))
+    cls = _ERROR_TYPES.get((name, base.__name__), base)
+    if name != base.__name__ and cls is base and len(_ERROR_TYPES) < _MAX_ERROR_TYPES:
+        cls = _ERROR_TYPES[(name, base.__name__)] = type(name, (base,), {})
     return cls(wire.short(error.get("message", "")))
 
 
@@ -755,9 +741,18 @@ class Scored:
     events: list[str] = field(default_factory=list)
     confined: str = ""
     seconds: float = 0.0
+    faults: list[str] = field(default_factory=list)  # test cases the scoring could not vouch for, and why
 
     def scores(self) -> dict[str, float]:
         return {tf.name: float(tf.score) for tf in self.test_files}
+
+    def public_scores(self) -> dict[str, float]:
+        """{question: points of its public test cases passed}: what the kernel's run, which has no
+        hidden test to run, should score."""
+        return {
+            tf.name: float(sum(r.test_case.points for r in tf.test_case_results if r.passed and not r.test_case.hidden))
+            for tf in self.test_files
+        }
 
     def passed(self) -> dict[str, bool]:
         return {
@@ -775,28 +770,52 @@ def score(
     """
     import lab05.checks
 
+    import lab05_hidden
+
     started = time.monotonic()
     session = Session(
         prepared.cells,
         prepared.support,
         spawner,
         cell_limit=lab05.guards.CELL_TIME_LIMIT_S,
+        graded=lab05_hidden.GRADED_FUNCTIONS,
         deadline=deadline,
         python=python,
     )
-    env = ProbeEnv(session, max(CALL_LIMIT_S, lab05.checks.TIME_LIMIT_S))
+    env = ProbeEnv(session, max(policy.CALL_S, lab05.checks.TIME_LIMIT_S))
     files = _test_files(prepared)
+    faults: list[str] = []
     try:
         for test_file in files:
-            try:
-                test_file.run(env)
-            except ProbeError as exc:  # pragma: no cover - run() catches Exceptions per case
-                session.events.append(str(exc))
+            run_test_file(test_file, env, faults)
     finally:
         session.stop()
     if session.fatal is not None:
         raise session.fatal
-    return Scored(files, session.events, session.confined, time.monotonic() - started)
+    return Scored(files, session.events, session.confined, time.monotonic() - started, faults)
+
+
+def run_test_file(test_file, env: ProbeEnv, faults: list[str]) -> None:
+    """Otter's ``ExceptionTestFile.run``, failing closed: a case during which the scoring itself
+    failed (:class:`ScoringFault`) scores 0, and the fault is added to ``faults``."""
+    from otter.test_files.abstract_test import TestCaseResult
+
+    test_file.test_case_results = []
+    for tc in test_file.test_cases:
+        passed, message = True, "✅ Test case passed"
+        try:
+            tc.body.call_func(env)
+        except ScoringFault as fault:
+            reason = wire.short(fault, 200)
+            faults.append(f"{test_file.name} / {tc.name}: {reason}")
+            passed = False
+            message = (
+                "❌ Test case failed\nThe grader could not score this test case (a scoring error: "
+                f"{reason}); it counts 0 until your instructor has reviewed it."
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed test, as Otter reports it
+            passed, message = False, "❌ Test case failed\n" + test_file._generate_error_message(exc)
+        test_file.test_case_results.append(TestCaseResult(test_case=tc, message=message, passed=passed))
 
 
 def differences(kernel: dict[str, float], trusted: dict[str, float]) -> list[str]:
@@ -812,6 +831,15 @@ def flag_text(questions: Iterable[str]) -> str:
     return (
         f"integrity flag {FLAG}: the scores computed inside the notebook's kernel differ from the "
         f"trusted scores for {', '.join(questions)}; the trusted scores stand."
+    )
+
+
+def fault_text(faults: list[str]) -> str:
+    """The ``scoring_error`` flag's line: the test cases scored 0 because scoring failed, and why."""
+    shown = "; ".join(faults[:3]) + (f"; and {len(faults) - 3} more" if len(faults) > 3 else "")
+    return (
+        f"integrity flag {policy.FLAG_SCORING_ERROR}: the grader could not score {len(faults)} test case(s), "
+        f"which count 0 until reviewed: {shown}."
     )
 
 
@@ -923,12 +951,17 @@ class TrustedScoring(_plugin_base()):
         self.scored, self.failure, self.undo_kernel = None, None, None
         if self.external:
             return
-        if str(getattr(config, "autograder_dir", "")) == "/autograder":
-            _close_autograder_folder()
+        autograder_dir = pathlib.Path(str(getattr(config, "autograder_dir", "/autograder")))
+        if os.geteuid() == 0:
+            _close_autograder_folder(autograder_dir)
         try:
             self.scored = score(prepare(self.submission_path, "tests", files))
         except Exception as exc:  # noqa: BLE001 - reported in after_grading, with no points
             self.failure = exc
+        # What the kernel may see: the support package and tests whose hidden cases it cannot run.
+        prepare_kernel_folder(".", files)
+        if self.scored is not None:  # the verdict stands even if the kernel never finishes
+            write_provisional_results(self.scored, config, autograder_dir / "results" / "results.json", self.removed)
         self.undo_kernel = unprivileged_kernel(".") if os.geteuid() == 0 else None
 
     def after_grading(self, results):
@@ -938,7 +971,10 @@ class TrustedScoring(_plugin_base()):
             self.undo_kernel()
         if self.scored is None:  # no trusted verdict: no points from the kernel either
             results.results = {}
-            results.set_output(f"Trusted scoring failed ({wire.short(self.failure)}); please alert your instructor.")
+            results.set_output(
+                f"integrity flag {policy.FLAG_SCORING_ERROR}: trusted scoring failed ({wire.short(self.failure)}); "
+                "please alert your instructor."
+            )
             return
         kernel = {name: float(tf.score) for name, tf in getattr(results, "results", {}).items()}
         replace_results(results, self.scored, kernel, self.removed)
@@ -947,30 +983,100 @@ class TrustedScoring(_plugin_base()):
         return ""
 
 
-def replace_results(results, scored: Scored, kernel: dict[str, float], removed: list[str]) -> list[str]:
-    """Put the trusted test files in Otter's results; returns the questions that differed."""
-    differ = differences(kernel, scored.scores())
+def replace_results(
+    results, scored: Scored, kernel: dict[str, float] | None, removed: list[str], kernel_died: bool = False
+) -> list[str]:
+    """Put the trusted test files in Otter's results; returns the questions that differed.
+
+    ``kernel``: the scores of Otter's run in the notebook's kernel, which runs the public test cases
+    only (:func:`prepare_kernel_folder`); None where there was no such run. ``kernel_died``: the
+    kernel's run did not finish (flagged; the trusted scores stand).
+    """
+    differ = differences(kernel, scored.public_scores()) if kernel is not None else []
     results.results = {tf.name: tf for tf in scored.test_files}
     results._catastrophic_error = None
     results.all_hidden = False
     lines = [flag_text(differ)] if differ else []
+    if kernel_died:
+        lines.append(
+            f"integrity flag {policy.FLAG_KERNEL_DIED}: Otter's run of the notebook in its kernel did not finish "
+            "(the kernel died: a cell ended it, it crashed, or it ran out of memory); the trusted scores stand."
+        )
+    if scored.faults:
+        lines.append(fault_text(scored.faults))
     if removed:
         lines.append(
             f"Removed from the submission before grading (Otter would have deserialized them): {', '.join(removed)}."
         )
     lines += scored.events
     results.set_output("\n".join(lines) if lines else None)
-    results.set_plugin_data("TrustedScoring", {"differ": differ, "confined": scored.confined})
+    flags = (
+        ([FLAG] if differ else [])
+        + ([policy.FLAG_KERNEL_DIED] if kernel_died else [])
+        + ([policy.FLAG_SCORING_ERROR] if scored.faults else [])
+    )
+    results.set_plugin_data(
+        "TrustedScoring", {"differ": differ, "confined": scored.confined, "flags": flags, "faults": scored.faults}
+    )
     return differ
 
 
-def _close_autograder_folder() -> None:
-    """On Gradescope: the probe's user may not read the bundle (reference, tests) or the upload."""
-    for path in ("/autograder/source", "/autograder/submission", "/autograder/results"):
+def _close_autograder_folder(autograder_dir: pathlib.Path) -> None:
+    """The grader being root (Gradescope): the probe's and the kernel's users may not read the bundle
+    (reference, tests), the upload or the results."""
+    for sub in ("source", "submission", "results"):
         try:
-            os.chmod(path, 0o700)
+            os.chmod(autograder_dir / sub, 0o700)
         except OSError:
             pass
+
+
+#: The body Otter's kernel runs in place of a hidden test case: the kernel has no hidden test.
+KERNEL_HIDDEN_BODY = '    raise AssertionError("a hidden test: scored outside the notebook\'s kernel")\n'
+_HIDDEN_CASE = re.compile(r"(@test_case\([^)]*hidden=True[^)]*\)\ndef \w+\(env\):\n)((?:    [^\n]*\n?)+)")
+
+
+def kernel_test_source(source: str) -> str:
+    """A bundle test file as Otter's kernel gets it: public cases as they are, every hidden case's
+    body replaced by a failure (the kernel never sees the hidden tests or the reference)."""
+    return _HIDDEN_CASE.sub(lambda m: m.group(1) + KERNEL_HIDDEN_BODY, source)
+
+
+def prepare_kernel_folder(folder: os.PathLike, files_dir: os.PathLike) -> list[str]:
+    """Leave in ``folder`` (the submission's, where Otter copied the bundle's files) only what the
+    notebook's kernel may see: the autograder's modules (every ``.py`` at the top of the bundle's
+    ``files_dir``) are deleted, and ``tests/`` holds the public test cases only. Returns what was
+    deleted. Call after :func:`prepare` has read the real tests."""
+    folder, files_dir = pathlib.Path(folder), pathlib.Path(files_dir)
+    removed = []
+    for module in sorted(files_dir.glob("*.py")):
+        target = folder / module.name
+        if (target.is_file() or target.is_symlink()) and not (target.exists() and os.path.samefile(target, module)):
+            target.unlink()
+            removed.append(module.name)
+    for test in sorted((folder / "tests").glob("*.py")):
+        if test.is_file() and not test.is_symlink():
+            test.write_text(kernel_test_source(test.read_text(encoding="utf-8")), encoding="utf-8")
+    return removed
+
+
+def write_provisional_results(scored: Scored, config, path: pathlib.Path, removed: list[str]) -> None:
+    """Write Gradescope's results.json from the trusted verdict, flagged ``kernel_died``, before the
+    kernel starts: Otter writes no results when the kernel dies, and replaces this file when it
+    does not."""
+    import json
+
+    from otter.test_files import GradingResults
+
+    results = GradingResults(scored.test_files)
+    replace_results(results, scored, None, removed, kernel_died=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(results.to_gradescope_dict(config), indent=4), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        scored.events.append(f"the provisional results could not be written ({wire.short(exc, 120)})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1007,16 +1113,18 @@ def score_unpacked(
 
 
 def gradescope_results(
-    scored: Scored, bundle: os.PathLike, kernel_results: Any, removed: Iterable[str] = ()
+    scored: Scored, bundle: os.PathLike, kernel_results: Any, removed: Iterable[str] = (), kernel_died: bool = False
 ) -> tuple[dict, list[str]]:
     """``(results.json as Gradescope reads it, questions whose kernel scores differed)`` from the
-    trusted results and the ``results.json`` of Otter's (sandboxed, untrusted) run."""
+    trusted results and the ``results.json`` of Otter's (sandboxed, untrusted) run in the kernel
+    (None: there was none, or it died)."""
     import json
 
     from otter.run.run_autograder.autograder_config import AutograderConfig
     from otter.test_files import GradingResults
 
     results = GradingResults(scored.test_files)
-    differ = replace_results(results, scored, kernel_scores(kernel_results), list(removed))
+    kernel = kernel_scores(kernel_results) if kernel_results is not None else None
+    differ = replace_results(results, scored, kernel, list(removed), kernel_died)
     config = json.loads((pathlib.Path(bundle) / "otter_config.json").read_text(encoding="utf-8"))
     return results.to_gradescope_dict(AutograderConfig(config)), differ

@@ -182,3 +182,87 @@ FORGERIES = {
     "test_files_rewritten": [REWRITE_TESTS],
     "grader_check_with_reference_env": [CHECK_WITH_REFERENCE_ENV],
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Careless and hostile lines that trusted scoring itself must not reward
+# ---------------------------------------------------------------------------------------------
+def appended(nb: nbformat.NotebookNode, *sources: str) -> nbformat.NotebookNode:
+    """``nb`` with ``sources`` as new code cells at its very end (after the export cell)."""
+    nb = copy.deepcopy(nb)
+    for offset, source in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.id = f"late-{offset}"
+        nb.cells.append(cell)
+    return nb
+
+
+#: A student keeping a number "for later", and one "done with" a function: each shadows a graded
+#: function with a value after defining it.
+CARELESS_SHADOWING = ["n_params = parameter_count = 101770", "transistor_tax = None"]
+
+#: The probe's own encoder made to send what the decoder must refuse: a NumPy scalar whose value
+#: does not fit its type. Every reply is then unreadable: the scoring must fail closed.
+HOSTILE_REPLIES = """
+import sys as _sys
+_wire = _sys.modules.get("lab05_" + "wire")
+if _wire is not None:
+    _wire.encode = lambda value, depth=0: {"$np": ["<i1", 10**30]}
+"""
+
+#: Every graded function records its arguments and, when a public test calls transistor_tax, tries
+#: to learn what the other graded names answer for them, and prints that into the public output.
+ORACLE_PROBE = f"""
+_seen = []
+_names = {list(GRADED)!r}
+
+def _recorder(name):
+    def record(*args, **kwargs):
+        _seen.append((name, args, kwargs))
+        raise NotImplementedError(name)
+    record.__name__ = name
+    return record
+
+for _n in _names[1:]:
+    globals()[_n] = _recorder(_n)
+
+def transistor_tax(activation, baseline="relu"):
+    answers = []
+    for name, args, kwargs in list(_seen):
+        try:
+            answers.append((name, args, globals()[name](*args, **kwargs)))
+        except BaseException as exc:
+            answers.append((name, args, repr(exc)))
+    raise ValueError("LEAK " + repr(answers)[-2000:])
+"""
+
+#: A training_memory that gives one answer the first time it is asked about an input, and the
+#: right one afterwards, with a batch-doubling ratio to match the first answers: it cannot have
+#: both its own test and the batch-doubling question.
+FIRST_ANSWER_FAKE = """
+_true_training_memory = training_memory
+_asked = set()
+
+def training_memory(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"):
+    memory = _true_training_memory(layer_sizes, batch_size, bytes_per_value, optimizer)
+    key = (tuple(layer_sizes), batch_size, bytes_per_value, optimizer)
+    if key not in _asked and list(layer_sizes) == [784, 128, 64, 10]:
+        _asked.add(key)
+        memory = dict(memory, total=1000 * batch_size)
+    return memory
+
+batch_doubling_ratio = 2.0
+"""
+
+#: Two graded functions defined through each other: they work nowhere.
+MUTUAL_DEFINITIONS = """
+def parameter_count(layer_sizes):
+    return sum(layer_macs(layer_sizes)) + sum(layer_sizes[1:])
+
+def layer_macs(layer_sizes):
+    sizes = list(layer_sizes)
+    return [parameter_count([a, b]) - b for a, b in zip(sizes[:-1], sizes[1:])]
+"""
+
+#: The last cell ends the kernel's process (and the probe's).
+KERNEL_EXIT = "import os\nos._exit(0)"

@@ -190,7 +190,7 @@ def test_a_mistake_in_one_function_does_not_fail_the_functions_that_call_it(env)
         check(env)
     mnist = list(constants.MNIST_LAYER_SIZES)
     assert env["parameter_count"](mnist) != ref.parameter_count(mnist), (
-        "isolated() must give the student's own function back after the test"
+        "the hidden tests must leave the student's own function in place"
     )
 
 

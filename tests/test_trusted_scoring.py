@@ -45,11 +45,10 @@ def test_a_forgery_in_the_kernel_earns_nothing(attack, tmp_path):
     assert not earned, f"{attack}: a blank notebook plus the attack should earn 0 everywhere; got {earned}"
 
 
-#: Attacks that do change the kernel's own results (and so must raise the flag).
+#: Attacks that do change the kernel's own results (and so must raise the flag). The others look for
+#: the reference or the hidden tests, which the kernel's folder no longer holds: they find nothing.
 FORGES_THE_KERNEL = [
     "checker_results_set_to_passed",
-    "dynamic_import_of_the_reference",
-    "frame_walk_to_the_reference",
     "test_files_rewritten",
 ]
 

@@ -39,8 +39,8 @@ from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, GRADES  # noqa: E402
 from tools.staging import Staged, StagingError, read_capped, stage  # noqa: E402
 
-DEFAULT_TIMEOUT = 900.0  # seconds: the Gradescope timeout README recommends
-DEFAULT_MEMORY = 4 * 1024**3  # address space per process in the sandbox
+DEFAULT_TIMEOUT = sandbox.policy().SUBMISSION_TIMEOUT_S  # seconds: the Gradescope timeout README recommends
+DEFAULT_MEMORY = sandbox.policy().KERNEL_MEMORY_BYTES  # address space per process in the sandbox
 ACCEPTED = (".zip", ".ipynb")
 MAX_RESULTS_BYTES = 16 * 1024**2  # results.json larger than this is not Otter's
 MAX_LOG_BYTES = 4 * 1024**2  # the log kept is the last 4 MiB of what grading printed
@@ -68,14 +68,21 @@ class Graded:
     removed: list[str]  # what staging dropped from the upload, and why
     differ: list[str] = dataclasses.field(default_factory=list)  # questions the kernel scored otherwise
     confined: str = ""  # where the trusted scoring's probe ran
+    kernel_died: bool = False  # Otter's run in the kernel did not finish (the trusted scores stand)
+    faults: list[str] = dataclasses.field(default_factory=list)  # test cases scoring could not vouch for
 
     @property
     def flags(self) -> list[str]:
-        return [KERNEL_FLAG] if self.differ else []
+        return (
+            ([KERNEL_FLAG] if self.differ else [])
+            + ([policy.FLAG_KERNEL_DIED] if self.kernel_died else [])
+            + ([policy.FLAG_SCORING_ERROR] if self.faults else [])
+        )
 
 
-KERNEL_FLAG = "kernel_results_differ"
-PROBE_LIMITS = dict(memory_bytes=2 * 1024**3, processes=64)
+policy = sandbox.policy()
+KERNEL_FLAG = policy.FLAG_KERNEL_RESULTS_DIFFER
+PROBE_LIMITS = dict(memory_bytes=policy.PROBE_MEMORY_BYTES, processes=policy.PROBE_PROCESSES)
 
 
 def unsandboxed_requested() -> bool:
@@ -263,13 +270,14 @@ def grade_detailed(
 
         scratch = work / "scratch"
         (scratch / "out").mkdir(parents=True)
+        kernel_zip = kernel_bundle(bundle, trusted)
         argv = [
             sandbox.python_executable(),
             "-m",
             "otter",
             "run",
             "-a",
-            str(bundle.zip),
+            str(kernel_zip),
             "-o",
             str(scratch / "out"),
             "--no-logo",
@@ -277,7 +285,7 @@ def grade_detailed(
         ]
         limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
         log_path = work / "grading_log.txt"
-        env = {"PYTHONPATH": str(unpacked), trusted.EXTERNAL_ENV: "external"}  # Otter imports the plugin
+        env = {}
         # The verdict first: the notebook's code runs again in a probe, in a sandbox of its own, and
         # the bundle's tests run here, outside every sandbox. Otter's run comes after, alone, so that
         # nothing it does exists yet, and so that the probe's per-call time limits do not compete
@@ -297,7 +305,7 @@ def grade_detailed(
                 argv,
                 timeout=max(0.5, deadline - time.monotonic()),
                 scratch=scratch,
-                readonly=[bundle.folder, inputs],
+                readonly=[kernel_zip.parent, inputs],
                 limits=limits,
                 env=env,
                 stdout=log_file,
@@ -307,15 +315,18 @@ def grade_detailed(
         log = prefix + _read_log(log_path)
         if outcome.timed_out:
             raise out_of_time(log + events)
-        if outcome.returncode != 0:
-            raise GradeError(f"Otter could not grade {name}: {_otter_error(log)}", "error", log + events)
-        try:
-            kernel = validate_results(_read_results(scratch), bundle.questions)
-        except GradeError as exc:  # what Otter's run says is only compared with the verdict
-            kernel = {}
-            log += f"\nOtter's own results are not usable ({exc}); the trusted scores stand.\n"
+        kernel_died = outcome.returncode != 0
+        if kernel_died:  # the verdict never came from the kernel: it stands, flagged
+            kernel = None
+            log += f"\nOtter's run in the notebook's kernel failed ({_otter_error(log)}); the trusted scores stand.\n"
+        else:
+            try:
+                kernel = validate_results(_read_results(scratch), bundle.questions)
+            except GradeError as exc:  # what Otter's run says is only compared with the verdict
+                kernel = {}
+                log += f"\nOtter's own results are not usable ({exc}); the trusted scores stand.\n"
         pickles = [r for r in staged.removed if any(s in r for s in (".OTTER_LOG", ".pkl", ".pickle", ".dill"))]
-        results, differ = trusted.gradescope_results(scored, unpacked, kernel, pickles)
+        results, differ = trusted.gradescope_results(scored, unpacked, kernel, pickles, kernel_died=kernel_died)
         try:
             results = validate_results(results, bundle.questions)
         except GradeError as exc:
@@ -330,7 +341,45 @@ def grade_detailed(
         removed=staged.removed,
         differ=differ,
         confined=scored.confined,
+        kernel_died=kernel_died,
+        faults=list(scored.faults),
     )
+
+
+def kernel_bundle(bundle: Bundle, trusted) -> pathlib.Path:
+    """The bundle as Otter's run in the notebook's kernel gets it (made once per bundle, beside it):
+    no plugin, none of the autograder's modules (reference, hidden tests, trusted scoring), and test
+    files whose hidden cases the kernel cannot run (``kernel_test_source``). The kernel's sandbox
+    sees this folder only."""
+    import json
+
+    folder = bundle.folder / "kernel"
+    target = folder / "autograder.zip"
+    with _KERNEL_BUNDLE_LOCK:
+        if target.is_file():
+            return target
+        folder.mkdir(mode=0o755, exist_ok=True)
+        partial = folder / "autograder.zip.tmp"
+        with zipfile.ZipFile(bundle.zip) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in source.infolist():
+                name, data = info.filename, source.read(info)
+                parts = name.split("/")
+                if name.endswith(".py") and (len(parts) == 1 or (parts[0] == "files" and len(parts) == 2)):
+                    if name != "run_otter.py":
+                        continue  # the plugin and the autograder's modules
+                if parts[0] == "tests" and name.endswith(".py"):
+                    data = trusted.kernel_test_source(data.decode("utf-8")).encode("utf-8")
+                if name == "otter_config.json":
+                    config = json.loads(data)
+                    config["plugins"] = []
+                    data = json.dumps(config, indent=2).encode("utf-8")
+                out.writestr(info, data)
+        os.chmod(partial, 0o644)
+        os.replace(partial, target)
+    return target
+
+
+_KERNEL_BUNDLE_LOCK = threading.Lock()
 
 
 unpack_bundle = unpack  # the bundle's files as Gradescope's source/ holds them (tools/bundle.py)
@@ -475,6 +524,10 @@ def main(argv: list[str] | None = None) -> int:
             f"\nintegrity flag {KERNEL_FLAG}: the scores computed in the notebook's kernel differ from the "
             f"trusted scores for {', '.join(graded.differ)}; the trusted scores stand"
         )
+    if graded.kernel_died:
+        how += f"\nintegrity flag {policy.FLAG_KERNEL_DIED}: Otter's run in the kernel did not finish; the trusted scores stand"
+    if graded.faults:
+        how += f"\nintegrity flag {policy.FLAG_SCORING_ERROR}: " + "; ".join(graded.faults[:5])
     (out / "results.json").write_text(json.dumps(graded.results, indent=2) + "\n", encoding="utf-8")
     (out / "scores.txt").write_text(f"{table}\n\n{how}\n", encoding="utf-8")
     (out / "grading_log.txt").write_text(graded.log, encoding="utf-8")

@@ -14,14 +14,22 @@ from typing import Any
 
 from tools.integrity import FLAGS as SCAN_FLAGS
 
+from tools.sandbox import policy
+
 STATUSES = ("ok", "error", "timeout", "invalid")
-KERNEL_FLAG = "kernel_results_differ"
+KERNEL_FLAG = policy().FLAG_KERNEL_RESULTS_DIFFER
+KERNEL_DIED_FLAG = policy().FLAG_KERNEL_DIED
+SCORING_ERROR_FLAG = policy().FLAG_SCORING_ERROR
 UNSANDBOXED_FLAG = "unsandboxed"
 #: every flag a row can carry, with what it means (the integrity scan's, then the grader's own)
 FLAGS = {
     **SCAN_FLAGS,
     KERNEL_FLAG: "the scores computed in the notebook's own kernel differ from the trusted scores "
     "(a forged or tampered kernel run; the trusted scores stand)",
+    KERNEL_DIED_FLAG: "Otter's run in the notebook's kernel did not finish (a cell ended it, it crashed or ran "
+    "out of memory); the trusted scores stand",
+    SCORING_ERROR_FLAG: "the grader could not score some test cases (an unreadable answer, a broken protocol, a "
+    "limit of the submission); they count 0 until reviewed",
     UNSANDBOXED_FLAG: "graded WITHOUT the sandbox (UNSANDBOXED=1): the student's code ran with the grader's rights",
 }
 IDENTITY = ("submission", "file", "name", "email", "sid", "created_at", "gradescope_score")

@@ -21,7 +21,7 @@ import time
 
 from tools import grade_one
 from tools.batch.discover import Submission
-from tools.batch.row import KERNEL_FLAG, UNSANDBOXED_FLAG, Row
+from tools.batch.row import KERNEL_DIED_FLAG, KERNEL_FLAG, SCORING_ERROR_FLAG, UNSANDBOXED_FLAG, Row
 from tools.bundle import Bundle
 from tools.notebooks import cell_source
 from tools.staging import write_atomically
@@ -105,6 +105,10 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
         if graded.differ:
             row.differ = list(graded.differ)
             row.add_flag(KERNEL_FLAG, ", ".join(graded.differ))
+        if graded.kernel_died:
+            row.add_flag(KERNEL_DIED_FLAG, "Otter's run in the kernel did not finish; the trusted scores stand")
+        for fault in graded.faults[:5]:
+            row.add_flag(SCORING_ERROR_FLAG, fault)
         write_atomically(result_dir / "results.json", json.dumps(graded.results, indent=2) + "\n")
         write_atomically(result_dir / "grading_log.txt", graded.log)
     if settings.unsandboxed:
