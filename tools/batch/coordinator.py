@@ -35,8 +35,8 @@ from tools.bundle import Bundle
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
 from tools.staging import read_capped, write_atomically
 
-DEFAULT_TIMEOUT = 900.0  # seconds per submission: the Gradescope timeout README recommends
-DEFAULT_MEMORY = 4 * 1024**3  # address space per process in each sandbox
+DEFAULT_TIMEOUT = grade_one.DEFAULT_TIMEOUT  # seconds per submission (lab05_policy.SUBMISSION_TIMEOUT_S)
+DEFAULT_MEMORY = grade_one.DEFAULT_MEMORY  # address space per process in each sandbox (lab05_policy)
 ROW_FILE = "row.json"
 MAX_ROW_BYTES = 1024**2
 
@@ -56,7 +56,7 @@ def parse_size(text: str | int) -> int:
         value = int(float(match.group(1)) * scale)
     if value < 0:
         raise BatchError(f"memory limit {text!r} is negative; accepted: 0 (no limit) or a positive size")
-    if 0 < value < 512 * 1024**2:
+    if 0 < value < sandbox.policy().MIN_MEMORY_BYTES:
         raise BatchError(
             f"memory limit {text!r} is below 512MiB, too little to start a kernel; "
             "accepted: 0 (no limit) or at least 512MiB"
