@@ -164,9 +164,21 @@ def hostile(tmp_path_factory):
         "attack_coordinator": STOP_COORDINATOR,
         "attack_pickle": attacks.pickle_payload(str(marker)),
         "attack_checker": attacks.CHECKER_FORGE,
+        "attack_oracle": attacks.ORACLE_PROBE,
+        "attack_mutual": attacks.MUTUAL_DEFINITIONS,
     }
     for name, source in cells.items():
         (export / f"{name}.ipynb").write_text(_text(attacks.with_cells(source)), encoding="utf-8")
+    (export / "attack_shadowing.ipynb").write_text(
+        _text(attacks.appended(attacks.blank(), *attacks.CARELESS_SHADOWING)), encoding="utf-8"
+    )
+    executed = notebooks.executed(sol)
+    for name, sources in {
+        "careless_solution": attacks.CARELESS_SHADOWING,
+        "dying_solution": [attacks.KERNEL_EXIT],
+        "unreadable_solution": [attacks.HOSTILE_REPLIES],
+    }.items():
+        (export / f"{name}.ipynb").write_text(_text(attacks.appended(executed, *sources)), encoding="utf-8")
     notebooks.write_zip(
         export / "attack_otter_log.zip",
         {NOTEBOOK: _text(attacks.blank()), ".OTTER_LOG": attacks.otter_log_payload(str(marker))},
@@ -207,6 +219,12 @@ EXPECTED = {
     "attack_coordinator": "ok",
     "attack_pickle": "ok",
     "attack_checker": "ok",
+    "attack_oracle": "ok",
+    "attack_mutual": "ok",
+    "attack_shadowing": "ok",
+    "careless_solution": "ok",
+    "dying_solution": "ok",
+    "unreadable_solution": "ok",
     "attack_otter_log": "ok",
     "attack_entry_name": "invalid",
 }
@@ -235,6 +253,23 @@ def test_honest_rows_are_untouched_by_the_attacks(hostile, solution_grades, stud
     ):
         assert rows[key].scores == expected, f"{key}: expected {expected}, got {rows[key].scores}"
         assert "kernel_results_differ" not in rows[key].flags, f"{key}: {rows[key].flag_details}"
+
+
+def test_careless_lines_cost_nothing_and_a_dying_kernel_keeps_the_verdict(hostile, solution_grades):
+    rows = hostile["rows"]
+    for key in ("careless_solution", "dying_solution"):
+        assert rows[key].scores == solution_grades[1], (
+            f"{key}: expected the solution's scores {solution_grades[1]}, got {rows[key].scores}"
+        )
+    assert "kernel_died" in rows["dying_solution"].flags, (
+        f"dying_solution: expected the flag kernel_died, got {rows['dying_solution'].flag_details}"
+    )
+
+
+def test_unreadable_replies_score_nothing_and_raise_the_scoring_flag(hostile):
+    row = hostile["rows"]["unreadable_solution"]
+    assert "scoring_error" in row.flags, f"unreadable_solution: expected the flag scoring_error, got {row.flags}"
+    assert row.total < row.possible, f"unreadable_solution: unreadable answers still earned {row.total}"
 
 
 def test_a_forged_kernel_only_raises_the_flag(hostile):

@@ -55,7 +55,9 @@ def test_shadowing_unwritten_functions_earns_nothing(tmp_path):
     nb = attacks.appended(attacks.blank(), *attacks.CARELESS_SHADOWING)
     for path, results in _grade_both(nb, tmp_path):
         earned = {q: s for q, s in _scores(results).items() if s}
-        assert not earned, f"{path}: input: the blank notebook plus {attacks.CARELESS_SHADOWING}; expected 0, got {earned}"
+        assert not earned, (
+            f"{path}: input: the blank notebook plus {attacks.CARELESS_SHADOWING}; expected 0, got {earned}"
+        )
 
 
 def test_unreadable_replies_fail_closed_with_a_flag(tmp_path):
@@ -75,13 +77,12 @@ def test_unreadable_replies_fail_closed_with_a_flag(tmp_path):
 def test_the_probe_learns_no_reference_value_to_print(tmp_path):
     nb = attacks.with_cells(attacks.ORACLE_PROBE)
     budgets = [*constants.DEVICE_BUDGETS_BYTES.values(), 1024**4]
-    secrets = {str(ref.max_trainable_width(b)) for b in budgets} | {
-        str(ref.parameter_count(list(constants.MNIST_LAYER_SIZES)))
-    }
+    answers = [ref.max_trainable_width(b) for b in budgets] + [ref.parameter_count(list(constants.MNIST_LAYER_SIZES))]
+    secrets = {form for n in answers if n >= 1000 for form in (str(n), f"{n:,}")}  # too short to tell by chance
     for path, results in _grade_both(nb, tmp_path):
         text = json.dumps(results)
         assert "LEAK" in text or "transistor_tax" in text, f"{path}: the attack's output is missing: {text[:500]}"
-        leaked = sorted(s for s in secrets if f" {s}" in text or f"({s}" in text or f", {s})" in text)
+        leaked = sorted(s for s in secrets if s in text)
         assert not leaked, f"{path}: reference answers of hidden cases appear in what the student sees: {leaked}"
         earned = {q: s for q, s in _scores(results).items() if s}
         assert not earned, f"{path}: input: functions that only record and replay; expected 0, got {earned}"
@@ -110,7 +111,9 @@ def test_a_kernel_that_dies_keeps_the_trusted_verdict_with_a_flag(tmp_path):
     nb = attacks.appended(notebooks.executed(notebooks.solution()), attacks.KERNEL_EXIT)
     for path, results in _grade_both(nb, tmp_path):
         total = sum(_scores(results).values())
-        assert total == SOLUTION_POINTS, f"{path}: the solution plus os._exit(0) earned {total}, expected {SOLUTION_POINTS}"
+        assert total == SOLUTION_POINTS, (
+            f"{path}: the solution plus os._exit(0) earned {total}, expected {SOLUTION_POINTS}"
+        )
         assert "kernel_died" in (results.get("output") or ""), (
             f"{path}: expected the flag kernel_died; got output {results.get('output')!r}"
         )

@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
 
 from tools import sandbox  # noqa: E402
 from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
-from tools.layout import AUTOGRADER_ZIP, GRADES  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, GRADES, ROOT  # noqa: E402
 from tools.staging import Staged, StagingError, read_capped, stage  # noqa: E402
 
 DEFAULT_TIMEOUT = sandbox.policy().SUBMISSION_TIMEOUT_S  # seconds: the Gradescope timeout README recommends
@@ -290,12 +290,8 @@ def grade_detailed(
         # the bundle's tests run here, outside every sandbox. Otter's run comes after, alone, so that
         # nothing it does exists yet, and so that the probe's per-call time limits do not compete
         # with Otter's kernel for the CPU.
-        scored = trusted.score_unpacked(
-            staged.notebook,
-            unpacked,
-            probe_spawner(unsandboxed, memory_bytes),
-            deadline=deadline,
-            python=sandbox.python_executable(),
+        scored = score_in_own_process(
+            staged.notebook, unpacked, trusted, unsandboxed=unsandboxed, memory_bytes=memory_bytes, deadline=deadline
         )
         events = "".join(f"\n{event}" for event in scored.events)
         if time.monotonic() >= deadline:
@@ -344,6 +340,60 @@ def grade_detailed(
         kernel_died=kernel_died,
         faults=list(scored.faults),
     )
+
+
+def score_in_own_process(
+    notebook: dict, unpacked: pathlib.Path, trusted, *, unsandboxed: bool, memory_bytes: int | None, deadline: float
+):
+    """Trusted scoring of ``notebook`` in a process of its own (``tools.score_one``), with the memory
+    limit ``lab05_policy.SCORER_MEMORY_BYTES`` and killed at ``deadline``: what one submission's
+    probe sends is held there, never in this process. Returns the verdict as ``trusted.Scored``,
+    read back as data; raises GradeError when there is none."""
+    import resource
+    import signal
+
+    limit = policy.SCORER_MEMORY_BYTES
+
+    def confine() -> None:  # pragma: no cover - runs in the child
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    request = {
+        "notebook": notebook,
+        "bundle": str(unpacked),
+        "seconds": max(0.5, deadline - time.monotonic()),
+        "unsandboxed": unsandboxed,
+        "probe_memory_bytes": memory_bytes,
+    }
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.score_one"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        preexec_fn=confine,
+    )
+    try:
+        out, err = process.communicate(json.dumps(request).encode("utf-8"), timeout=request["seconds"] + 30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise GradeError("trusted scoring did not finish in time", "timeout") from None
+    if process.returncode != 0:
+        lines = err.decode("utf-8", "replace").strip().splitlines() or [f"exit status {process.returncode}"]
+        raise GradeError(f"trusted scoring failed ({lines[-1][:300]}); not graded", "error", err.decode()[-4000:])
+    try:
+        return trusted.Scored.from_data(json.loads(out.decode("utf-8")), unpacked)
+    except (ValueError, trusted.ScoringFault) as exc:
+        raise GradeError(f"trusted scoring gave no usable verdict ({exc}); not graded") from None
 
 
 def kernel_bundle(bundle: Bundle, trusted) -> pathlib.Path:

@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 from tools.integrity import FLAGS as SCAN_FLAGS
-
 from tools.sandbox import policy
 
 STATUSES = ("ok", "error", "timeout", "invalid")
