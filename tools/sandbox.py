@@ -43,28 +43,29 @@ Per sandbox, all its processes together:
   ``Sandboxed.killed_for`` why the sandbox was killed (``"memory: ..."``, ``"disk: ..."``), and
   ``Sandboxed.peak_memory_bytes`` the highest total seen (the kernel's own, with a cgroup).
   A cgroup is created before the command starts and removed once its processes are gone; one left
-  by a caller that died is removed by the next sandbox (its name holds the owner's pid).
+  by a caller that died is removed by the first sandbox another process starts (its name holds the
+  owner's pid and start time).
 - ``tmp_bytes``: the size of /tmp (a tmpfs: writes past it fail with ENOSPC).
-- ``scratch_bytes``: everything the sandbox writes to ``scratch``. The host folder is never mounted
-  in the sandbox: the sandbox's ``scratch`` is a tmpfs of that size, filled with a copy of the host
-  folder before the command starts and copied back over the host folder once every process of the
-  sandbox is gone, so that the caller reads the sandbox's outputs (Otter's results.json, the probe's
-  files) where it always did, after ``wait``/``run``/``kill``. The kernel bounds it: the tmpfs size
-  counts what the sandbox deletes but keeps open, sparse files by their pages, hard links once; and
-  the copy back writes at most ``scratch_bytes`` of data and one entry per 16 KiB of it
-  (:data:`BYTES_PER_FILE`), nothing deeper than :data:`MAX_DEPTH` folders, folders, regular files
-  (holes kept) and symbolic links only (links are copied, never followed; setuid, setgid and sticky
-  bits are dropped); ``Sandboxed.scratch_skipped`` names what was left out. So the grader's disk
-  receives at most ``scratch_bytes`` per sandbox, however the sandbox writes, and nothing while it
-  runs. This was chosen over a watcher of the host folder (a walk that races with the writes, misses
-  deleted-but-open files and costs a walk per tick) and over a tmpfs mounted on the host folder
-  (root only, and a mount that outlives a caller that crashes); here the tmpfs belongs to the
-  sandbox's mount namespace, and this process holds it only through a file descriptor, so nothing is
-  left mounted whatever happens. The watcher also stops a sandbox whose /tmp or scratch holds more
-  entries than one per 16 KiB of its size, and, with a bwrap older than 0.7 (no ``--size``), kills
-  it when /tmp or scratch passes its size (checked every 50 ms with ``fstatvfs``; the copy back
-  still writes at most ``scratch_bytes``). ``scratch_bytes=None`` mounts the host folder itself
-  (writable, unbounded but for RLIMIT_FSIZE), as before.
+- ``scratch_bytes``: all the sandbox writes to ``scratch``. The host folder is not mounted in the
+  sandbox: its ``scratch`` is a tmpfs of that size at the host folder's path, filled with a copy of
+  the host folder before the command starts and copied back over it once every process of the
+  sandbox is gone, so that callers read the outputs (Otter's results.json, the probe's files) where
+  they always did, after ``wait``/``run``/``kill`` (not while it runs). The kernel bounds the tmpfs,
+  files deleted but kept open, sparse files and hard links included; the copy back writes at most
+  ``scratch_bytes`` of data and :func:`files_allowed` entries, at most :data:`MAX_DEPTH` folders
+  deep: folders, regular files (holes kept) and symbolic links only (copied, never followed), no
+  setuid, setgid or sticky bit. ``Sandboxed.scratch_skipped`` names what it left out. The grader's
+  disk thus receives at most ``scratch_bytes`` per sandbox, and only once it has stopped. Not chosen:
+  a watcher of the host folder (it races with the writes and misses deleted-but-open files), a tmpfs
+  mounted on the host folder (root only, and it outlives a caller that crashes). This tmpfs belongs
+  to the sandbox's mount namespace, and this process holds it through a file descriptor only: nothing
+  stays mounted, whatever happens. ``scratch_bytes=None`` binds the host folder itself (unbounded but
+  for RLIMIT_FSIZE).
+- The watcher also kills a sandbox whose /tmp or scratch holds more entries than
+  :func:`files_allowed` (one per 16 KiB of its size, at least 1024) and, with a bwrap older than 0.7
+  (no ``--size``: tmpfs without a size), one whose /tmp or scratch passes its size (``fstatvfs`` every
+  50 ms: that may overshoot, in memory, by what is written in one interval; the copy back still
+  writes at most ``scratch_bytes``).
 
 How the sandbox starts, race-free: bwrap runs a small launcher (trusted Python, ``-I -S``) as its
 command. The launcher opens /tmp, /dev and scratch, sends their descriptors over a socket to this
@@ -231,7 +232,8 @@ class Limits:
 
 @dataclasses.dataclass
 class Outcome:
-    """How a :func:`run` ended (``killed_for``, ``memory_enforcement``, ``peak_memory_bytes``: see :class:`Sandboxed`)."""
+    """How a :func:`run` ended (``killed_for``, ``memory_enforcement``, ``peak_memory_bytes``: as in
+    :class:`Sandboxed`)."""
 
     returncode: int | None
     timed_out: bool
@@ -897,11 +899,13 @@ def _copy_data(source: int, copy: int, size: int, left: int) -> int | None:
     while offset < size:
         try:
             start = os.lseek(source, offset, os.SEEK_DATA)
+            end = min(os.lseek(source, start, os.SEEK_HOLE), size)
         except OSError as exc:
             if exc.errno == errno.ENXIO:  # only a hole is left
                 break
-            raise
-        end = min(os.lseek(source, start, os.SEEK_HOLE), size)
+            if exc.errno != errno.EINVAL:
+                raise
+            start, end = offset, size  # a file system that cannot tell holes: all of it is data
         if end <= start:
             break
         while start < end:
@@ -1020,7 +1024,8 @@ class Sandboxed:
     the inode of the sandbox's PID namespace (None unsandboxed). ``memory_enforcement`` ("cgroup v1",
     "cgroup v2", "accounting"; None without a sandbox memory limit, or unsandboxed),
     ``scratch_enforcement`` ("tmpfs size", "watched"; None: the host folder), ``killed_for`` (why the
-    sandbox was killed: "memory: ..." or "disk: ..."; None otherwise), ``peak_memory_bytes``, and
+    sandbox was killed, or was found past a limit when it ended: "memory: ..." or "disk: ..."; None
+    otherwise), ``peak_memory_bytes``, and
     ``scratch_skipped`` (what was not copied back) say how the sandbox-wide limits went.
     """
 
@@ -1067,6 +1072,7 @@ class Sandboxed:
         self._watcher: threading.Thread | None = None
         self._released = False
         self._lock = threading.Lock()
+        self._owner = os.getpid()  # a forked child must not end its parent's sandboxes at its exit
         with _LIVE_LOCK:
             _LIVE.add(self)
         if status_read is not None:
@@ -1144,11 +1150,11 @@ class Sandboxed:
             self._enforce_memory(pid)
             if self._scratch is not None:
                 self._fill_scratch(self._watched[-1][1])
+            self._watcher = threading.Thread(target=self._watch, daemon=True, name=f"sandbox-watch-{self.popen.pid}")
+            self._watcher.start()
             sync.sendall(b"go")
         finally:
             sync.close()
-        self._watcher = threading.Thread(target=self._watch, daemon=True, name=f"sandbox-watch-{self.popen.pid}")
-        self._watcher.start()
 
     def _enforce_memory(self, pid: int) -> None:
         if self._cgroup is not None:
@@ -1345,10 +1351,9 @@ class Sandboxed:
                         stream.close()
                     except OSError:
                         pass
+            if self.killed_for is None and (self._watched or self._cgroup is not None):
+                self.killed_for = self._check()  # a last look: what ended past a limit between two looks
             if self._cgroup is not None:
-                kills = self._cgroup.oom_kills()
-                if kills and self.killed_for is None and self.limits.sandbox_memory_bytes:
-                    self.killed_for = self._memory_reason(f"the kernel killed {kills} of its processes")
                 peak = self._cgroup.peak()
                 if peak is not None:
                     self.peak_memory_bytes = peak
@@ -1397,7 +1402,7 @@ class Sandboxed:
 @atexit.register
 def _kill_left_behind() -> None:
     with _LIVE_LOCK:
-        boxes = list(_LIVE)
+        boxes = [box for box in _LIVE if box._owner == os.getpid()]
     for box in boxes:
         try:
             box.kill()
