@@ -68,7 +68,7 @@ WIRE_MAX_VALUES = 2_000_000
 #: Longest text kept from a repr or an exception message.
 WIRE_TEXT_CHARS = 300
 #: Most bytes the probe may send for one submission, all replies together.
-WIRE_SUBMISSION_BYTES = 64 * MiB
+WIRE_SUBMISSION_BYTES = 16 * MiB
 #: Most requests (calls of student code, reads of its values) trusted scoring makes for one
 #: submission (the tests need far fewer).
 MAX_CALLS = 5_000

@@ -49,6 +49,8 @@ OPEN_FILES = 1024
 #: Size of a sandbox's private /tmp, and of all it may write to its scratch folder together.
 SANDBOX_TMP_BYTES = 512 * MiB
 SANDBOX_SCRATCH_BYTES = 512 * MiB
+#: Least address space a grader may set per process (less cannot start a kernel).
+MIN_MEMORY_BYTES = 512 * MiB
 #: Address space of the process that scores one submission (trusted scoring, local grading).
 SCORER_MEMORY_BYTES = 1 * GiB
 
@@ -66,7 +68,7 @@ WIRE_MAX_VALUES = 2_000_000
 #: Longest text kept from a repr or an exception message.
 WIRE_TEXT_CHARS = 300
 #: Most bytes the probe may send for one submission, all replies together.
-WIRE_SUBMISSION_BYTES = 64 * MiB
+WIRE_SUBMISSION_BYTES = 16 * MiB
 #: Most requests (calls of student code, reads of its values) trusted scoring makes for one
 #: submission (the tests need far fewer).
 MAX_CALLS = 5_000

@@ -122,7 +122,8 @@ import glob, re
 for _path in glob.glob("tests/*.py"):
     with open(_path) as _f:
         _text = _f.read()
-    _text = re.sub(r"\\n    lab05_(checks|hidden)\\.\\w+\\(env\\)", "\\n    pass", _text)
+    # every line of every test case's body becomes `pass`: each case passes in the kernel
+    _text = re.sub(r"\\n    (?!from |import )[^\\n]+", "\\n    pass", _text)
     with open(_path, "w") as _f:
         _f.write(_text)
 """
@@ -266,3 +267,15 @@ def layer_macs(layer_sizes):
 
 #: The last cell ends the kernel's process (and the probe's).
 KERNEL_EXIT = "import os\nos._exit(0)"
+
+#: Every graded function answers with as many values of distinct made-up types as a message holds.
+OPAQUE_FLOOD = f"""
+_kinds = [type(f"T{{i}}", (), {{}}) for i in range(60_000)]
+_flood = [kind() for kind in _kinds]
+
+def _flooding(*args, **kwargs):
+    return _flood
+
+for _n in {list(GRADED)!r}:
+    globals()[_n] = _flooding
+"""

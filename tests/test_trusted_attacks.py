@@ -133,3 +133,25 @@ def test_the_cases_a_dependent_accepts_are_graded_cases_of_its_upstream_function
         assert (mnist, batch, 4, "adam") in memory_cases, (
             f"batch_doubling reads training_memory({mnist}, {batch}); it is not one of training_memory's cases"
         )
+
+
+def _rss_bytes() -> int:
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_a_flood_of_replies_is_held_by_the_scoring_process_not_the_grader(tmp_path):
+    """Trusted scoring runs in a process of its own per submission: a flood stays there."""
+    import lab05_policy as policy
+
+    folder = tmp_path / "flood"
+    folder.mkdir()
+    (folder / NOTEBOOK).write_text(nbformat.writes(attacks.with_cells(attacks.OPAQUE_FLOOD)), encoding="utf-8")
+    before = _rss_bytes()
+    results, scores = grade(folder / NOTEBOOK)
+    grown = _rss_bytes() - before
+    assert grown < 128 * policy.MiB, f"input: replies of 60,000 opaque values each; the grader grew by {grown:,} bytes"
+    earned = {q: s for q, s in scores.items() if s}
+    assert not earned, f"input: functions that answer a flood; expected 0, got {earned}"

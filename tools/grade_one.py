@@ -82,7 +82,6 @@ class Graded:
 
 policy = sandbox.policy()
 KERNEL_FLAG = policy.FLAG_KERNEL_RESULTS_DIFFER
-PROBE_LIMITS = dict(memory_bytes=policy.PROBE_MEMORY_BYTES, processes=policy.PROBE_PROCESSES)
 
 
 def unsandboxed_requested() -> bool:
@@ -314,7 +313,8 @@ def grade_detailed(
         kernel_died = outcome.returncode != 0
         if kernel_died:  # the verdict never came from the kernel: it stands, flagged
             kernel = None
-            log += f"\nOtter's run in the notebook's kernel failed ({_otter_error(log)}); the trusted scores stand.\n"
+            why = f"its sandbox was stopped for {outcome.killed_for}" if outcome.killed_for else _otter_error(log)
+            log += f"\nOtter's run in the notebook's kernel failed ({why}); the trusted scores stand.\n"
         else:
             try:
                 kernel = validate_results(_read_results(scratch), bundle.questions)
@@ -459,9 +459,10 @@ _IMPORT_LOCK = threading.Lock()
 def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
     """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start).
 
-    Its address space is PROBE_LIMITS' (2 GiB), or ``memory_bytes`` when that is smaller.
+    Its limits are the probe's (``sandbox.Limits.probe()``, from lab05_policy), with the address space
+    ``memory_bytes`` where that is smaller.
     """
-    limits = dataclasses.replace(sandbox.Limits(), **PROBE_LIMITS)
+    limits = sandbox.Limits.probe()
     if memory_bytes and memory_bytes < (limits.memory_bytes or memory_bytes + 1):
         limits = dataclasses.replace(limits, memory_bytes=memory_bytes)
 
