@@ -7,6 +7,8 @@ PYTHON_FLOOR := 3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The plugin the bundle's config names, installed into .venv so that `otter run -a autograder.zip` finds it
+PLUGIN_SHIM := $(VENV)/.lab05_otter
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
            $(shell find assignment/lab05 -type f -not -path '*/__pycache__/*') \
@@ -25,6 +27,8 @@ TIMEOUT     ?=
 OUT         ?=
 REGRADE     ?=
 MEMORY      ?=
+# CROSSCHECK=1: also run each notebook through Otter in its kernel and compare (a second run of its code)
+CROSSCHECK  ?=
 # PDF=1: students' export adds a PDF of the notebook and the autograder makes one (for courses that
 # grade written answers from PDFs; needs pandoc and LaTeX on students' machines and on Gradescope).
 PDF        ?=
@@ -42,7 +46,7 @@ CHECK_PYTHON = @command -v $(PYTHON) >/dev/null 2>&1 || { \
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-all: $(STAMP) $(OUTPUTS) ## Create the virtualenv and build student/, autograder/ and solutions/ if out of date
+all: $(STAMP) $(PLUGIN_SHIM) $(OUTPUTS) ## Create the virtualenv and build student/, autograder/ and solutions/ if out of date
 
 venv: $(STAMP) ## Create .venv from the pinned requirements.txt [PYTHON=python3]
 
@@ -56,10 +60,14 @@ $(STAMP): requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-$(OUTPUTS) &: $(SOURCES) $(STAMP)
+$(PLUGIN_SHIM): assignment/lab05_otter.py $(STAMP)
+	cp assignment/lab05_otter.py "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/lab05_otter.py"
+	touch $@
+
+$(OUTPUTS) &: $(SOURCES) $(STAMP) $(PLUGIN_SHIM)
 	$(PY) -m tools.build
 
-build: $(STAMP) ## Rebuild student/, autograder/ and solutions/ even if up to date
+build: $(STAMP) $(PLUGIN_SHIM) ## Rebuild student/, autograder/ and solutions/ even if up to date
 	$(PY) -m tools.build
 
 goldens: build ## Accept an intended change: rebuild the committed outputs, then review and commit them
@@ -73,7 +81,7 @@ release: $(OUTPUTS) ## Zip the student distribution into build/lab05_student.zip
 leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-only files and reference values
 	$(PY) -m tools.leakcheck student
 
-test: $(STAMP) ## Run the test suite (the real-browser test too, where Chromium is installed)
+test: $(STAMP) $(PLUGIN_SHIM) ## Run the test suite (the real-browser test too, where Chromium is installed)
 	$(PY) -m pytest
 
 # Ruff lints and formats the Python sources (settings in pyproject.toml). It is a tool, not a
@@ -99,14 +107,14 @@ format: $(RUFF_STAMP) ## Format the Python sources with Ruff and apply its safe 
 test-browser: $(STAMP) ## Run only the real-browser test: JupyterLab in headless Chromium (apt-get install chromium chromium-driver)
 	$(PY) -m pytest -m browser
 
-grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1] [TIMEOUT=s]
-	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=900]"; exit 2; }
-	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1] [TIMEOUT=s] [CROSSCHECK=1]
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=900] [CROSSCHECK=1]"; exit 2; }
+	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(CROSSCHECK),--crosscheck)
 
 .PHONY: grade mistakes bench-grade
-grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIMEOUT=s] [OUT=dir] [REGRADE=1] [MEMORY=4GiB]
+grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIMEOUT=s] [OUT=dir] [REGRADE=1] [MEMORY=4GiB] [CROSSCHECK=1]
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/gradescope-export-or-folder [WORKERS=n] [TIMEOUT=seconds] [OUT=folder] [REGRADE=1] [MEMORY=4GiB]"; exit 2; }
-	$(PY) -m tools.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY))
+	$(PY) -m tools.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY)) $(if $(CROSSCHECK),--crosscheck)
 
 mistakes: $(STAMP) ## Rebuild what the class got wrong (mistakes.txt, .png) from a graded folder: make mistakes [OUT=grades/batch]
 	$(PY) -m tools.mistakes $(if $(OUT),"$(OUT)")

@@ -44,10 +44,18 @@ from typing import Any
 HERE = pathlib.Path(__file__).resolve().parent
 #: The support code students have (every file of it goes to the probe).
 SUPPORT_PACKAGE = "lab05"
-#: The bundle's support files: beside this module on Gradescope (source/files/), or in the sibling
-#: source/files/ when Otter loads this module's copy from the submission folder. None elsewhere (a
-#: build's staging folder, the project), where the lab's modules sit beside this one.
-BUNDLE_FILES = next((f for f in (HERE / "files", HERE.parent / "source" / "files") if f.is_dir()), None)
+#: The bundle's support files (its files/): the folder of this module when it is loaded from there
+#: (Gradescope, ``otter run``: see lab05_otter), or the sibling source/files/ when Otter loads this
+#: module's copy from the submission folder. None elsewhere (a build's staging folder, the project),
+#: where the lab's modules sit beside this one.
+BUNDLE_FILES = next(
+    (
+        f
+        for f in (HERE / "files", HERE if HERE.name == "files" else None, HERE.parent / "source" / "files")
+        if f is not None and (f / "lab05").is_dir()
+    ),
+    None,
+)
 for _folder in (BUNDLE_FILES, HERE):
     if _folder is not None and str(_folder) not in sys.path:
         sys.path.append(str(_folder))

@@ -19,12 +19,13 @@ matplotlib.use("Agg")
 layout.import_lab_modules_from_the_project()
 
 
-def grade(path: pathlib.Path):
-    """Grade a submission through the committed bundle; returns (results.json dict, {question: score})."""
+def grade(path: pathlib.Path, crosscheck: bool = False):
+    """Grade a submission through the committed bundle (``crosscheck``: Otter's run in the kernel too);
+    returns (results.json dict, {question: score})."""
     from tools.grade_one import grade as grade_submission
     from tools.grade_one import question_scores
 
-    results, _ = grade_submission(path, AUTOGRADER_ZIP)
+    results, _ = grade_submission(path, AUTOGRADER_ZIP, crosscheck=crosscheck)
     return results, {q: s for q, (s, _) in question_scores(results).items()}
 
 
@@ -39,7 +40,7 @@ def possible_points() -> dict[str, float]:
 def solution_grades(tmp_path_factory):
     folder = tmp_path_factory.mktemp("solution")
     shutil.copy(SOLUTIONS / NOTEBOOK, folder / NOTEBOOK)
-    return grade(folder / NOTEBOOK)
+    return grade(folder / NOTEBOOK, crosscheck=True)
 
 
 @pytest.fixture(scope="session")

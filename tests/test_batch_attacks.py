@@ -188,7 +188,7 @@ def hostile(tmp_path_factory):
         zf.writestr("./" + NOTEBOOK, _text(sol))
     before = {"export": _tree(export), "bundle": _digest(AUTOGRADER_ZIP), "git": _git_status()}
     try:
-        result = gb.grade_batch(export, out, workers=2, timeout=TIMEOUT, progress=False)
+        result = gb.grade_batch(export, out, workers=2, timeout=TIMEOUT, progress=False, crosscheck=True)
         csv_right_after = _digest(out / "grades.csv")
         time.sleep(3)  # a detached editor would have written by now
         yield {

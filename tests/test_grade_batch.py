@@ -134,7 +134,7 @@ EXPECTED = {
     "submission_1010": "invalid",  # notebook of another assignment
     "submission_1011": "ok",  # a cell raises
     "submission_1012": "timeout",  # a cell loops forever (and starts a child process)
-    "submission_1013": "error",  # a cell kills its own kernel
+    "submission_1013": "ok",  # a cell kills its own process: that cell is skipped, the rest graded
     "submission_1014": "ok",  # cells that exhaust memory, at once and gradually
     "submission_1015": "ok",  # a cell prints 200 MB
     "submission_1016": "ok",  # reads the tests and patches the grader
@@ -300,6 +300,20 @@ def test_a_notebook_that_writes_no_ledger_loses_only_the_ledger_question(mixed, 
         assert not others, f"{key}: other questions changed (solution, got): {others}"
 
 
+def test_a_cell_that_kills_its_process_costs_that_cell_only(mixed, solution_grades):
+    row = mixed["rows"]["submission_1013"]
+    results = json.loads((mixed["out"] / "results" / "submission_1013" / "results.json").read_text())
+    assert "ended the notebook's own process and was skipped" in (results.get("output") or ""), (
+        f"input: a cell that kills its own process; expected the output to say it was skipped, got "
+        f"{results.get('output')!r}"
+    )
+    lost = {q: (solution_grades[1][q], s) for q, s in row.scores.items() if s != solution_grades[1][q]}
+    assert set(lost) <= {"max_trainable_width", "design_ledger"}, (
+        f"input: the solution with os.kill in max_trainable_width's cell; expected only the questions that need "
+        f"that cell to lose points, got (solution, got) {lost}"
+    )
+
+
 def test_rows_that_were_not_graded_earn_no_points(mixed):
     questions = list(possible_points())
     for key, row in mixed["csv"].items():
@@ -318,7 +332,6 @@ def test_rows_that_were_not_graded_earn_no_points(mixed):
         ("submission_1009", ["2 notebooks", "lab05_copy.ipynb"]),
         ("submission_1010", ["lab04_data_engineering", "lab05_nn_compute"]),
         ("submission_1012", ["stopped after 60s", "loop forever"]),
-        ("submission_1013", ["kernel died"]),
         ("submission_1017", ["not in the export folder"]),
         ("extra_upload", ["holds no notebook"]),
     ],
@@ -415,7 +428,7 @@ def test_otter_results_are_kept_for_each_graded_submission(mixed):
             names = {t["name"] for t in results["tests"]}
             assert set(possible_points()) <= names, f"{key}: results.json tests {sorted(names)}"
     summary = (mixed["out"] / "summary.txt").read_text()
-    for part in ("status: ok 11, error 2, timeout 1, invalid 5", "mean score per question", "slowest submissions"):
+    for part in ("status: ok 12, error 1, timeout 1, invalid 5", "mean score per question", "slowest submissions"):
         assert part in summary, f"summary.txt should contain {part!r}:\n{summary}"
     png = (mixed["out"] / "summary.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, f"summary.png: {len(png)} bytes, header {png[:8]!r}"
@@ -640,7 +653,7 @@ def test_a_tampered_row_is_graded_again_not_reused(mixed, tmp_path):
     rows = again.by_key
     assert again.graded == 2, f"the two altered rows should be graded again, {again.graded} were"
     assert rows["submission_1002"].total == 0 and not rows["submission_1002"].reused, rows["submission_1002"]
-    assert rows["submission_1013"].status == "error", rows["submission_1013"]
+    assert rows["submission_1013"].status == "ok" and not rows["submission_1013"].reused, rows["submission_1013"]
     summary = (out / "summary.txt").read_text()
     assert "submission_1002: the kept row.json was not used" in summary, summary
     assert "scores are not those of its results.json" in summary, summary

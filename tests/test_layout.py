@@ -135,7 +135,7 @@ def test_the_file_lists_say_what_the_build_ships_where():
     }
     assert support == beside, f"student/ holds {sorted(beside)} beside the notebook; expected {sorted(support)}"
     assert (
-        layout.REFERENCE in autograder_only and layout.HIDDEN in autograder_only and layout.PLUGIN in autograder_only
+        layout.REFERENCE in autograder_only and layout.HIDDEN in autograder_only and layout.TRUSTED in autograder_only
     ), f"expected the reference, the hidden tests and the plugin; got {autograder_only}"
     with zipfile.ZipFile(layout.AUTOGRADER_ZIP) as zf:
         bundled = {pathlib.PurePosixPath(n).name for n in zf.namelist() if n.startswith(f"{layout.BUNDLE_FILES}/")}

@@ -31,12 +31,13 @@ def _scores(results: dict) -> dict[str, float]:
     return scores
 
 
-def _grade_both(nb, tmp_path: pathlib.Path) -> list[tuple[str, dict]]:
-    """``[(path, results.json)]`` of ``nb`` graded by grade-one's code and by Gradescope's."""
+def _grade_both(nb, tmp_path: pathlib.Path, crosscheck: bool = False) -> list[tuple[str, dict]]:
+    """``[(path, results.json)]`` of ``nb`` graded by grade-one's code (``crosscheck``: with Otter's
+    run in the kernel) and by Gradescope's."""
     folder = tmp_path / "grade-one"
     folder.mkdir()
     (folder / NOTEBOOK).write_text(nbformat.writes(nb), encoding="utf-8")
-    local, _ = grade(folder / NOTEBOOK)
+    local, _ = grade(folder / NOTEBOOK, crosscheck=crosscheck)
     gradescope = run_like_gradescope(tmp_path / "autograder", {NOTEBOOK: nbformat.writes(nb).encode()})
     return [("grade-one", local), ("gradescope", gradescope)]
 
@@ -109,7 +110,7 @@ def test_functions_defined_through_each_other_earn_nothing(tmp_path):
 
 def test_a_kernel_that_dies_keeps_the_trusted_verdict_with_a_flag(tmp_path):
     nb = attacks.appended(notebooks.executed(notebooks.solution()), attacks.KERNEL_EXIT)
-    for path, results in _grade_both(nb, tmp_path):
+    for path, results in _grade_both(nb, tmp_path, crosscheck=True):
         total = sum(_scores(results).values())
         assert total == SOLUTION_POINTS, (
             f"{path}: the solution plus os._exit(0) earned {total}, expected {SOLUTION_POINTS}"

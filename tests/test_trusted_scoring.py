@@ -25,7 +25,7 @@ from tools.layout import AUTOGRADER_ZIP, NOTEBOOK
 FLAG = "kernel_results_differ"
 
 
-def _grade_nb(nb, folder: pathlib.Path, extra: dict | None = None):
+def _grade_nb(nb, folder: pathlib.Path, extra: dict | None = None, crosscheck: bool = False):
     folder.mkdir(parents=True, exist_ok=True)
     if extra:
         path = folder / "submission.zip"
@@ -36,7 +36,7 @@ def _grade_nb(nb, folder: pathlib.Path, extra: dict | None = None):
     else:
         path = folder / NOTEBOOK
         path.write_text(nbformat.writes(nb), encoding="utf-8")
-    return grade(path)
+    return grade(path, crosscheck=crosscheck)
 
 
 @pytest.mark.parametrize("attack", sorted(attacks.FORGERIES))
@@ -56,7 +56,7 @@ FORGES_THE_KERNEL = [
 
 @pytest.mark.parametrize("attack", FORGES_THE_KERNEL)
 def test_a_forged_kernel_result_is_flagged_with_the_questions(attack, tmp_path):
-    results, scores = _grade_nb(attacks.with_cells(*attacks.FORGERIES[attack]), tmp_path)
+    results, scores = _grade_nb(attacks.with_cells(*attacks.FORGERIES[attack]), tmp_path, crosscheck=True)
     output = results.get("output", "")
     assert FLAG in output, f"{attack}: expected the flag {FLAG} in results.json's output; got {output!r}"
     assert "transistor_tax" in output, f"{attack}: the flag should name the forged questions; got {output!r}"

@@ -219,7 +219,7 @@ def build(out: pathlib.Path, pdf: bool = False) -> None:
         if len(zips) != 1:
             raise BuildError(f"expected one autograder zip from otter assign, found {[z.name for z in zips]}")
         # Gradescope runs run_otter.py from source/, the zip's top level: the plugin named in the
-        # config must be importable from there (it finds the rest of the lab in files/).
+        # config must be importable from there (it loads trusted scoring from files/).
         plugin = (stage / PLUGIN).read_bytes()
         normalize.zip_file(zips[0], out / AUTOGRADER_ZIP.relative_to(ROOT), extra={PLUGIN: plugin})
         for item in sorted(autograder_src.iterdir()):

@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         help="address-space limit per process in each sandbox, e.g. 4GiB; 0 for none (default 4GiB)",
     )
     parser.add_argument("--regrade", action="store_true", help="grade again what an earlier run already graded")
+    parser.add_argument(
+        "--crosscheck",
+        action="store_true",
+        help="also run each notebook through Otter in its kernel and compare with the verdict (a second run)",
+    )
     parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--no-progress", action="store_true", help="print no progress while grading")
     args = parser.parse_args(argv)
@@ -128,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             autograder=args.autograder,
             progress=not args.no_progress,
             unsandboxed=unsandboxed,
+            crosscheck=args.crosscheck,
         )
     except BatchError as exc:
         print(f"grade-batch: {exc}", file=sys.stderr)

@@ -204,9 +204,12 @@ def grade_detailed(
     bundle: Bundle | None = None,
     assignment_name: str | None = None,
     inspect: Callable[[Staged], None] | None = None,
+    crosscheck: bool = False,
 ) -> Graded:
-    """Stage ``submission`` and grade it: trusted scoring (the verdict), then ``otter run`` in the
-    sandbox (compared); see the module docstring. The one pipeline of grade-one and the batch.
+    """Stage ``submission`` and grade it: trusted scoring gives the verdict (the notebook's code runs
+    once, in the probe's sandbox); with ``crosscheck``, Otter's own run in the notebook's kernel
+    follows, in a sandbox of its own, and is compared (``kernel_results_differ``, ``kernel_died``).
+    The one pipeline of grade-one and the batch; see the module docstring.
 
     ``bundle`` is an opened :class:`tools.bundle.Bundle` to reuse (the batch opens it once);
     otherwise ``autograder`` is opened for this submission. ``assignment_name`` makes staging
@@ -234,95 +237,35 @@ def grade_detailed(
         os.chmod(work, 0o755)  # the read-only inputs must be readable by the sandbox's user
         if bundle is None:
             bundle = Bundle.open(autograder, work / "bundle")
-        try:
-            staged = stage(pathlib.Path(submission), work / "staged", assignment_name=assignment_name)
-        except StagingError as exc:
-            raise GradeError(
-                f"{name} cannot be graded ({exc.status}): {exc}", "invalid" if exc.status == "invalid" else "error"
-            ) from exc
+        staged = _stage(pathlib.Path(submission), work, assignment_name)
         if inspect is not None:
             inspect(staged)
-        inputs = work / "inputs"
-        inputs.mkdir(mode=0o755)
-        if staged.files == [staged.notebook_path.name]:
-            gradable = inputs / staged.notebook_path.name
-            shutil.copyfile(staged.notebook_path, gradable)
-        else:
-            gradable = inputs / "submission.zip"
-            with zipfile.ZipFile(gradable, "w", zipfile.ZIP_DEFLATED) as zf:
-                for file in staged.files:
-                    zf.write(work / "staged" / file, file)
-        os.chmod(gradable, 0o644)
-        unpacked = bundle.unpacked
-        trusted = trusted_module(unpacked)
-        prefix = (
+        trusted = trusted_module(bundle.unpacked)
+        log = (
             "staging dropped from the upload:\n" + "".join(f"  {r}\n" for r in staged.removed) if staged.removed else ""
         )
-
-        def out_of_time(log: str) -> GradeError:
-            return GradeError(
-                f"grading {name} did not finish within {timeout:g} s and was stopped "
-                "(a cell may loop forever or wait for input)",
-                "timeout",
-                log,
-            )
-
-        scratch = work / "scratch"
-        (scratch / "out").mkdir(parents=True)
-        kernel_zip = kernel_bundle(bundle, trusted)
-        argv = [
-            sandbox.python_executable(),
-            "-m",
-            "otter",
-            "run",
-            "-a",
-            str(kernel_zip),
-            "-o",
-            str(scratch / "out"),
-            "--no-logo",
-            str(gradable),
-        ]
-        limits = dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None)
-        log_path = work / "grading_log.txt"
-        env = {}
-        # The verdict first: the notebook's code runs again in a probe, in a sandbox of its own, and
-        # the bundle's tests run here, outside every sandbox. Otter's run comes after, alone, so that
-        # nothing it does exists yet, and so that the probe's per-call time limits do not compete
-        # with Otter's kernel for the CPU.
+        # The verdict: the notebook's code runs in a probe, in a sandbox of its own, and the bundle's
+        # tests run in a scoring process of this submission's own, outside every sandbox.
         scored = score_in_own_process(
-            staged.notebook, unpacked, trusted, unsandboxed=unsandboxed, memory_bytes=memory_bytes, deadline=deadline
+            staged.notebook,
+            bundle.unpacked,
+            trusted,
+            unsandboxed=unsandboxed,
+            memory_bytes=memory_bytes,
+            deadline=deadline,
         )
         events = "".join(f"\n{event}" for event in scored.events)
         if time.monotonic() >= deadline:
-            raise out_of_time(prefix + events.lstrip("\n"))
-        with open(log_path, "wb") as log_file:
-            outcome = sandbox.run(
-                argv,
-                timeout=max(0.5, deadline - time.monotonic()),
-                scratch=scratch,
-                readonly=[kernel_zip.parent, inputs],
-                limits=limits,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                unsandboxed=unsandboxed,
+            raise _out_of_time(name, timeout, log + events.lstrip("\n"))
+        kernel, kernel_died = None, False
+        if crosscheck:  # Otter's run comes after, alone: nothing it does exists while the probe runs
+            kernel, kernel_died, log = _otter_in_kernel(
+                staged, work, bundle, trusted, log, deadline, memory_bytes=memory_bytes, unsandboxed=unsandboxed
             )
-        log = prefix + _read_log(log_path)
-        if outcome.timed_out:
-            raise out_of_time(log + events)
-        kernel_died = outcome.returncode != 0
-        if kernel_died:  # the verdict never came from the kernel: it stands, flagged
-            kernel = None
-            why = f"its sandbox was stopped for {outcome.killed_for}" if outcome.killed_for else _otter_error(log)
-            log += f"\nOtter's run in the notebook's kernel failed ({why}); the trusted scores stand.\n"
-        else:
-            try:
-                kernel = validate_results(_read_results(scratch), bundle.questions)
-            except GradeError as exc:  # what Otter's run says is only compared with the verdict
-                kernel = {}
-                log += f"\nOtter's own results are not usable ({exc}); the trusted scores stand.\n"
-        pickles = [r for r in staged.removed if any(s in r for s in (".OTTER_LOG", ".pkl", ".pickle", ".dill"))]
-        results, differ = trusted.gradescope_results(scored, unpacked, kernel, pickles, kernel_died=kernel_died)
+            if kernel is _TIMED_OUT:
+                raise _out_of_time(name, timeout, log + events)
+        pickles = [r for r in staged.removed if any(s in r for s in policy.PICKLE_SUFFIXES + policy.UNTRUSTED_PICKLES)]
+        results, differ = trusted.gradescope_results(scored, bundle.unpacked, kernel, pickles, kernel_died=kernel_died)
         try:
             results = validate_results(results, bundle.questions)
         except GradeError as exc:
@@ -340,6 +283,82 @@ def grade_detailed(
         kernel_died=kernel_died,
         faults=list(scored.faults),
     )
+
+
+def _stage(submission: pathlib.Path, work: pathlib.Path, assignment_name: str | None) -> Staged:
+    try:
+        return stage(submission, work / "staged", assignment_name=assignment_name)
+    except StagingError as exc:
+        raise GradeError(
+            f"{submission.name} cannot be graded ({exc.status}): {exc}",
+            "invalid" if exc.status == "invalid" else "error",
+        ) from exc
+
+
+def _out_of_time(name: str, timeout: float, log: str) -> GradeError:
+    return GradeError(
+        f"grading {name} did not finish within {timeout:g} s and was stopped (a cell may loop forever or wait for input)",
+        "timeout",
+        log,
+    )
+
+
+_TIMED_OUT = object()
+
+
+def _otter_in_kernel(
+    staged: Staged,
+    work: pathlib.Path,
+    bundle: Bundle,
+    trusted,
+    log: str,
+    deadline: float,
+    *,
+    memory_bytes: int | None,
+    unsandboxed: bool,
+):
+    """The cross-check: ``otter run`` in a sandbox that holds the kernel's copy of the bundle
+    (:func:`kernel_bundle`). Returns ``(its results.json, None if it died, or _TIMED_OUT; whether it
+    died; the log)``."""
+    inputs = work / "inputs"
+    inputs.mkdir(mode=0o755)
+    if staged.files == [staged.notebook_path.name]:
+        gradable = inputs / staged.notebook_path.name
+        shutil.copyfile(staged.notebook_path, gradable)
+    else:
+        gradable = inputs / "submission.zip"
+        with zipfile.ZipFile(gradable, "w", zipfile.ZIP_DEFLATED) as zf:
+            for file in staged.files:
+                zf.write(work / "staged" / file, file)
+    os.chmod(gradable, 0o644)
+    scratch = work / "scratch"
+    (scratch / "out").mkdir(parents=True)
+    kernel_zip = kernel_bundle(bundle, trusted)
+    python = sandbox.python_executable()
+    argv = [python, "-m", "otter", "run", "-a", str(kernel_zip), "-o", str(scratch / "out"), "--no-logo", str(gradable)]
+    log_path = work / "grading_log.txt"
+    with open(log_path, "wb") as log_file:
+        outcome = sandbox.run(
+            argv,
+            timeout=max(0.5, deadline - time.monotonic()),
+            scratch=scratch,
+            readonly=[kernel_zip.parent, inputs],
+            limits=dataclasses.replace(sandbox.Limits(), memory_bytes=memory_bytes or None),
+            env={},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            unsandboxed=unsandboxed,
+        )
+    log += _read_log(log_path)
+    if outcome.timed_out:
+        return _TIMED_OUT, False, log
+    if outcome.returncode != 0:  # the verdict never came from the kernel: it stands, flagged
+        why = f"its sandbox was stopped for {outcome.killed_for}" if outcome.killed_for else _otter_error(log)
+        return None, True, log + f"\nOtter's run in the notebook's kernel failed ({why}); the trusted scores stand.\n"
+    try:
+        return validate_results(_read_results(scratch), bundle.questions), False, log
+    except GradeError as exc:  # what Otter's run says is only compared with the verdict
+        return {}, False, log + f"\nOtter's own results are not usable ({exc}); the trusted scores stand.\n"
 
 
 def score_in_own_process(
@@ -543,6 +562,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=pathlib.Path, help="folder for results.json (default grades/<name>/)")
     parser.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     parser.add_argument(
+        "--crosscheck",
+        action="store_true",
+        help="also run the notebook through Otter in its kernel and compare with the verdict (a second run)",
+    )
+    parser.add_argument(
         "--timeout",
         type=_seconds,
         default=DEFAULT_TIMEOUT,
@@ -560,7 +584,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         if unsandboxed:
             print(f"grade-one: WARNING: {UNSANDBOXED_NOTE}", file=sys.stderr)
-        graded = grade_detailed(submission, args.autograder.resolve(), timeout=args.timeout, unsandboxed=unsandboxed)
+        graded = grade_detailed(
+            submission,
+            args.autograder.resolve(),
+            timeout=args.timeout,
+            unsandboxed=unsandboxed,
+            crosscheck=args.crosscheck,
+        )
     except sandbox.SandboxUnavailable as exc:
         print(f"grade-one: cannot grade safely: {exc}", file=sys.stderr)
         return 2

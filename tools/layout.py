@@ -30,7 +30,8 @@ HANDOUT = f"{NAME}_handout.ipynb"  # the solution without Otter's markers, to ha
 REFERENCE = "lab05_reference.py"  # the reference module the build extracts into solutions/
 HIDDEN = "lab05_hidden.py"  # the hidden tests
 SUPPORT_PACKAGE = "lab05"  # the support code students receive beside the notebook (a package)
-PLUGIN = "lab05_trusted.py"  # the Otter plugin that scores outside the kernel
+PLUGIN = "lab05_otter.py"  # the plugin the bundle's config names: it loads trusted scoring (lab05_trusted.py)
+TRUSTED = "lab05_trusted.py"  # trusted scoring: every verdict computed outside the student's kernel
 LEDGER = "design_ledger.json"  # the Design Ledger the notebook writes
 #: The grading environment's requirements file, as the master's config names it (``requirements:``);
 #: the build writes it into the staged sources from the lock, and it must never reach students.

@@ -195,8 +195,12 @@ def grade_batch(
     progress: bool = True,
     stream=None,
     unsandboxed: bool | None = None,
+    crosscheck: bool = False,
 ) -> BatchResult:
     """Grade every submission in ``submissions`` into ``out``; see the package docstring.
+
+    ``crosscheck``: also run each notebook through Otter in its kernel and compare (the flags
+    ``kernel_results_differ`` and ``kernel_died``); by default the notebook's code runs once.
 
     Raises BatchError for bad input, sandbox.SandboxUnavailable where bwrap cannot run (unless
     ``unsandboxed``; None reads UNSANDBOXED from the environment).
@@ -241,7 +245,13 @@ def grade_batch(
             bundle = Bundle.open(autograder, tmp / "bundle")  # a snapshot: a rebuild changes nothing
         except (zipfile.BadZipFile, SyntaxError, UnicodeDecodeError, KeyError) as exc:
             raise BatchError(f"{autograder} is not an Otter autograder bundle ({exc})") from exc
-        settings = Settings(bundle=bundle, timeout=float(timeout), memory_bytes=memory_limit, unsandboxed=unsandboxed)
+        settings = Settings(
+            bundle=bundle,
+            timeout=float(timeout),
+            memory_bytes=memory_limit,
+            unsandboxed=unsandboxed,
+            crosscheck=bool(crosscheck),
+        )
         possible = sum(bundle.questions.values())
         rows: dict[str, Row] = {}
         todo: list[Submission] = []

@@ -35,6 +35,7 @@ class Settings:
     timeout: float  # seconds per submission, everything included
     memory_bytes: int  # address space per process in each sandbox; 0 = no limit
     unsandboxed: bool = False  # UNSANDBOXED=1: no bubblewrap (every row says so)
+    crosscheck: bool = False  # also run Otter in the notebook's kernel and compare (CROSSCHECK=1)
 
 
 def check_order(nb: dict) -> list[str]:
@@ -87,6 +88,7 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
             unsandboxed=settings.unsandboxed,
             assignment_name=settings.bundle.assignment or None,
             inspect=inspect,
+            crosscheck=settings.crosscheck,
         )
     except grade_one.GradeError as exc:
         row.status, row.message = exc.status, describe(exc, settings.timeout)
