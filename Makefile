@@ -119,7 +119,7 @@ grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIM
 mistakes: $(STAMP) ## Rebuild what the class got wrong (mistakes.txt, .png) from a graded folder: make mistakes [OUT=grades/batch]
 	$(PY) -m tools.mistakes $(if $(OUT),"$(OUT)")
 
-bench-grade: $(STAMP) ## Time a serial plain `otter run` loop against the sandboxed batch grader [N=8] [ROUNDS=1]
+bench-grade: $(STAMP) $(PLUGIN_SHIM) ## Time a serial `otter run` loop against the batch, and the cross-check batch [N=12] [ROUNDS=1]
 	$(PY) -m tools.bench_grading $(if $(N),--count $(N)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 .PHONY: mutants bench-hidden bench-trusted

@@ -83,6 +83,9 @@ FLAG_SCORING_ERROR = "scoring_error"
 #: Files a submission must not bring to the grader: Otter deserializes them.
 UNTRUSTED_PICKLES = (".OTTER_LOG",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
-#: Unprivileged users (the grader being root, as on Gradescope): the probe, and Otter's kernel.
+#: Unprivileged users (the grader being root, as on Gradescope): the probe, and Otter's kernel. A
+#: grading run takes a free slot n of UID_SLOTS and uses PROBE_UID - 2n and KERNEL_UID - 2n, so that
+#: runs on one machine never kill each other's processes (each kills every process of its users).
 PROBE_UID = 65534
 KERNEL_UID = 65533
+UID_SLOTS = 100

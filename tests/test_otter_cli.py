@@ -87,3 +87,19 @@ def test_gradescopes_path_with_mplbackend_agg_set(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     results = run_like_gradescope(tmp_path / "autograder", {NOTEBOOK: (SOLUTIONS / NOTEBOOK).read_bytes()})
     assert _total(results) == SOLUTION_POINTS, f"input: MPLBACKEND=Agg on Gradescope's path; got {_total(results)}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="users of their own exist only where the grader is root")
+def test_two_gradings_at_once_do_not_kill_each_others_kernels(tmp_path):
+    """Each run kills every process of its kernel's user when it ends: two runs must not share one."""
+    import concurrent.futures
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(_otter_run, folders))
+    totals = [_total(results) for results, _ in outcomes]
+    assert totals == [SOLUTION_POINTS, SOLUTION_POINTS], (
+        f"input: the solution graded by two `otter run` at once; expected {SOLUTION_POINTS} twice, got {totals}"
+    )

@@ -235,8 +235,16 @@ subprocess.Popen(["sleep", "987"], start_new_session=True)
     root = tmp_path / "autograder"
     results = run_like_gradescope(root, {NOTEBOOK: nbformat.writes(attacks.with_cells(cell)).encode()})
     ran_as = sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.glob("kernel-uid-*"))
-    assert ran_as == ["65533", "65534"], (
-        f"the notebook's code ran as uids {ran_as}; expected 65533 (Otter's kernel) and 65534 (the probe), never root"
+    import lab05_policy as policy
+
+    kernel, probe = (int(uid) for uid in ran_as) if len(ran_as) == 2 else (None, None)
+    slot = (policy.PROBE_UID - probe) // 2 if probe is not None else -1
+    assert 0 <= slot < policy.UID_SLOTS and (kernel, probe) == (
+        policy.KERNEL_UID - 2 * slot,
+        policy.PROBE_UID - 2 * slot,
+    ), (
+        f"the notebook's code ran as uids {ran_as}; expected the kernel's and the probe's users of one grading slot "
+        f"({policy.KERNEL_UID} and {policy.PROBE_UID} in slot 0), never root"
     )
     with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
         original = zf.read("files/lab05_reference.py")

@@ -1,15 +1,16 @@
-"""Benchmark: a serial loop of plain `otter run` against the sandboxed batch grader, same submissions.
+"""Benchmark: a serial loop of Otter's own `otter run` against the batch grader, same submissions.
 
-    python -m tools.bench_grading [--count 8] [--workers N] [--rounds 1] [--keep]
+    python -m tools.bench_grading [--count 12] [--workers N] [--rounds 1] [--keep]
 
 Generates COUNT submissions into a temporary folder (the solution, the blank student notebook,
-and partial solutions with some functions broken, as notebooks and as exported zips), grades
-them with one ``python -m otter run -a autograder.zip -o DIR SUBMISSION`` process each, one after
-the other, with no sandbox (the bundle's plugin on PYTHONPATH, as Gradescope's ``source/``
-holds it), and with ``tools.grade_batch`` (every submission in the sandboxes, WORKERS at a time),
-ROUNDS times each, interleaved. Prints the median wall times, the speed-up, the CPU time per
-submission, the machine's load, and whether every question score agrees. It reports speed
-only; the test suite checks correctness.
+and partial solutions with some functions broken, as notebooks and as exported zips) and grades
+them three ways, ROUNDS times, interleaved: one ``otter run -a autograder.zip -o DIR SUBMISSION``
+process each, one after the other, with no sandbox (the bundle's plugin scores, and Otter's kernel
+runs the notebook too); ``tools.grade_batch`` by default (the notebook's code runs once, in the
+probe's sandbox); and ``tools.grade_batch`` with the cross-check (Otter's run in the kernel too, in
+a second sandbox). Prints the median wall times, the two speed-ups, the CPU time per submission of
+each stage, the machine's load, and whether every question score agrees in all three. It reports
+speed only; the test suite checks correctness.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from tools.batch.coordinator import grade_batch  # noqa: E402
-from tools.bundle import unpack  # noqa: E402
 from tools.grade_one import question_scores  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS, STUDENT  # noqa: E402
 from tools.notebooks import cell_source  # noqa: E402
@@ -100,11 +100,10 @@ def make_submissions(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
 
 
 def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib.Path) -> tuple[float, dict]:
-    """Grade each path with its own plain `python -m otter run` process (no sandbox), one after the other."""
-    source = out / "source"
-    if not source.exists():
-        unpack(autograder, source)  # the plugin, where Gradescope's run_otter.py finds it
-    env = dict(os.environ, PYTHONPATH=str(source))
+    """Grade each path with its own `otter run -a BUNDLE` process (Otter's CLI, as a TA types it: the
+    bundle's plugin scores, Otter's kernel runs; no sandbox), one after the other."""
+    otter = pathlib.Path(sys.executable).with_name("otter")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     scores = {}
     start = time.perf_counter()
     for path in paths:
@@ -112,7 +111,7 @@ def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
         done = subprocess.run(
-            [sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(dest), "--no-logo", str(path)],
+            [str(otter), "run", "-a", str(autograder), "-o", str(dest), "--no-logo", str(path)],
             capture_output=True,
             text=True,
             env=env,
@@ -126,15 +125,23 @@ def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib
     return time.perf_counter() - start, scores
 
 
-def batch(folder: pathlib.Path, autograder: pathlib.Path, out: pathlib.Path, workers: int) -> tuple[float, dict]:
+def batch(folder: pathlib.Path, autograder: pathlib.Path, out: pathlib.Path, workers: int, crosscheck: bool):
+    """``(seconds, {submission: scores}, {part: CPU-s per submission})`` of one batch."""
     start = time.perf_counter()
-    result = grade_batch(folder, out, workers=workers, autograder=autograder, progress=False, regrade=True)
+    result = grade_batch(
+        folder, out, workers=workers, autograder=autograder, progress=False, regrade=True, crosscheck=crosscheck
+    )
     elapsed = time.perf_counter() - start
     scores = {}
     for row in result.rows:
         key = pathlib.Path(row.file).stem
         scores[key] = row.scores if row.status == "ok" else f"{row.status}: {row.message}"
-    return elapsed, scores
+    count = max(1, len(result.rows))
+    parts = {
+        "scoring": sum(r.scoring_cpu_seconds for r in result.rows) / count,
+        "probe": sum(r.probe_cpu_seconds for r in result.rows) / count,
+    }
+    return elapsed, scores, parts
 
 
 def _cpu() -> float:
@@ -155,7 +162,7 @@ def _machine_cpu() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=8, help="submissions to grade (default 8)")
+    parser.add_argument("--count", type=int, default=12, help="submissions to grade (default 12)")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="batch grader workers (default: one per core)"
     )
@@ -179,65 +186,74 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {os.cpu_count()} cores; batch grader with {args.workers} workers\n")
         n = len(paths)
         load_before = os.getloadavg()
-        serial_times, batch_times, serial_cpus, batch_cpus = [], [], [], []
+        machine_cpu, elapsed = _machine_cpu(), time.perf_counter()
+        times: dict[str, list[float]] = {"serial": [], "batch": [], "cross": []}
+        cpus: dict[str, list[float]] = {"serial": [], "batch": [], "cross": []}
+        parts: dict[str, float] = {}
         for round_ in range(args.rounds):
-            cpu = _machine_cpu()
+            cpu = _cpu()
             serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
-            serial_cpu, cpu = _machine_cpu() - cpu, _machine_cpu()
-            batch_time, batch_scores = batch(tmp / "submissions", bundle, tmp / "batch", args.workers)
-            batch_cpu = _machine_cpu() - cpu
-            serial_times.append(serial_time), batch_times.append(batch_time)
-            serial_cpus.append(serial_cpu), batch_cpus.append(batch_cpu)
+            cpus["serial"].append(_cpu() - cpu)
+            cpu = _cpu()
+            batch_time, batch_scores, parts = batch(tmp / "submissions", bundle, tmp / "batch", args.workers, False)
+            cpus["batch"].append(_cpu() - cpu)
+            cpu = _cpu()
+            cross_time, cross_scores, _ = batch(tmp / "submissions", bundle, tmp / "cross", args.workers, True)
+            cpus["cross"].append(_cpu() - cpu)
+            for key, value in (("serial", serial_time), ("batch", batch_time), ("cross", cross_time)):
+                times[key].append(value)
             print(
-                f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, sandboxed batch {batch_time:6.1f} s "
-                f"({serial_time / batch_time:.2f}x)",
+                f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, batch {batch_time:6.1f} s "
+                f"({serial_time / batch_time:.2f}x), cross-check batch {cross_time:6.1f} s "
+                f"({serial_time / cross_time:.2f}x)",
                 flush=True,
             )
-        serial_time, batch_time = statistics.median(serial_times), statistics.median(batch_times)
-        serial_cpu, batch_cpu = statistics.median(serial_cpus), statistics.median(batch_cpus)
-        print(f"\nmedian of {args.rounds} interleaved round(s):")
+        machine_cpu, elapsed = _machine_cpu() - machine_cpu, time.perf_counter() - elapsed
+        wall = {k: statistics.median(v) for k, v in times.items()}
+        cpu = {k: statistics.median(v) / n for k, v in cpus.items()}
         cores_all = os.cpu_count() or 1
+        print(f"\nmedian of {args.rounds} interleaved round(s), {n} submissions, {args.workers} workers:")
+        for key, label in (
+            ("serial", "serial `otter run` loop"),
+            ("batch", "batch (default)"),
+            ("cross", "batch, cross-check"),
+        ):
+            print(f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} CPU-s per submission)")
+        print(f"speed-up                : {wall['serial'] / wall['batch']:.2f}x")
+        print(f"speed-up, cross-check   : {wall['serial'] / wall['cross']:.2f}x")
+        print("CPU-seconds per submission, by stage (last round):")
+        other = max(0.0, cpu["batch"] - parts["scoring"])  # the probe's sandboxes are killed, not reaped
+        print(f"  probe: the notebook's code, once   {parts['probe']:6.2f}")
+        print(f"  scoring process: imports, tests    {parts['scoring']:6.2f}")
+        print(f"  staging, scan, sandbox, batch      {other:6.2f}")
+        print(f"  Otter's run in the kernel (cross)  {max(0.0, cpu['cross'] - cpu['batch']):6.2f}")
+        print(f"  serial `otter run`, everything     {cpu['serial']:6.2f}")
         print(
-            f"serial `otter run` loop : {serial_time:7.1f} s  ({serial_time / n:.2f} s and {serial_cpu / n:.2f} "
-            f"machine CPU-s per submission; {serial_cpu / serial_time / cores_all:.0%} of all cores busy; no sandbox)"
+            "(CPU-s: this benchmark's own processes, the sandboxes' as far as they were reaped; the probe's as "
+            "it reported them)"
         )
-        print(
-            f"sandboxed batch, {args.workers} workers: {batch_time:7.1f} s  ({batch_time / n:.2f} s and "
-            f"{batch_cpu / n:.2f} machine CPU-s per submission; {batch_cpu / batch_time / cores_all:.0%} "
-            "of all cores busy)"
-        )
-        ratio = serial_time / batch_time if batch_time else float("inf")
-        print(f"speed-up                : {ratio:.2f}x")
-        cores = min(args.workers, os.cpu_count() or 1)
-        print(
-            f"ceiling on this machine : {serial_time / n / (batch_cpu / n / cores):.2f}x (all {cores} cores busy "
-            f"with nothing else, at the batch's CPU per submission)"
-        )
-        print(
-            "(machine CPU counts every process on the machine, other users' too: on a shared machine the "
-            "numbers are upper bounds)"
-        )
+        print(f"machine busy meanwhile : {machine_cpu / elapsed / cores_all:.0%} of all {cores_all} cores")
         load_after = os.getloadavg()
         print(
             f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; after "
-            f"{', '.join(f'{x:.2f}' for x in load_after)} (the runs themselves add up to {cores})"
+            f"{', '.join(f'{x:.2f}' for x in load_after)}"
         )
-        disagree = {
-            k: (serial_scores.get(k), batch_scores.get(k))
-            for k in serial_scores
-            if serial_scores.get(k) != batch_scores.get(k)
-        }
         totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}
         print(
             "totals                  : "
             + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(totals.items()))
         )
+        disagree = {
+            k: (serial_scores.get(k), batch_scores.get(k), cross_scores.get(k))
+            for k in set(serial_scores) | set(batch_scores) | set(cross_scores)
+            if not serial_scores.get(k) == batch_scores.get(k) == cross_scores.get(k)
+        }
         if disagree:
             print(f"scores agree            : NO, {len(disagree)} differ:")
-            for key, (a, b) in sorted(disagree.items()):
-                print(f"  {key}: otter run {a}\n  {' ' * len(key)}  batch     {b}")
+            for key, (a, b, c) in sorted(disagree.items()):
+                print(f"  {key}: otter run {a}\n  {' ' * len(key)}  batch     {b}\n  {' ' * len(key)}  cross     {c}")
             return 1
-        print(f"scores agree            : yes, every question of all {len(paths)} submissions")
+        print(f"scores agree            : yes, every question of all {n} submissions, in all three")
         return 0
     finally:
         if args.keep:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import resource
 import sys
 import time
 
@@ -38,7 +39,13 @@ def main() -> int:
         deadline=time.monotonic() + float(request["seconds"]),
         python=sandbox.python_executable(),
     )
-    sys.stdout.write(json.dumps(scored.to_data()) + "\n")
+    data = scored.to_data()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    data["cpu_seconds"] = {  # this process (interpreter, imports, the tests), and the probes as they reported it
+        "scoring": own.ru_utime + own.ru_stime,
+        "probe": scored.cpu.get("probe", 0.0),
+    }
+    sys.stdout.write(json.dumps(data) + "\n")
     return 0
 
 

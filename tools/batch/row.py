@@ -52,6 +52,8 @@ class Row:
     check_order: list[str] = dataclasses.field(default_factory=list)
     differ: list[str] = dataclasses.field(default_factory=list)  # questions the kernel scored otherwise
     unsandboxed: bool = False
+    scoring_cpu_seconds: float = 0.0  # CPU of trusted scoring's process (interpreter, imports, the tests)
+    probe_cpu_seconds: float = 0.0  # CPU of the probe's sandboxes (the notebook's code)
     autograder_sha256: str = ""
     graded_at: str = ""
     # who: from the discovery of this run (never trusted from disk)
@@ -95,7 +97,7 @@ class Row:
         for name, value in data.items():
             if name == "reused":
                 continue
-            if name in ("total", "possible", "seconds"):
+            if name in ("total", "possible", "seconds", "scoring_cpu_seconds", "probe_cpu_seconds"):
                 kwargs[name] = _number(value, name)
             elif name == "unsandboxed":
                 if type(value) is not bool:

@@ -103,6 +103,8 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
         row.questions = [(q, s, m) for q, (s, m) in scores.items()]
         row.total = sum(s for s, _ in scores.values())
         row.status = "ok" if scores else "error"
+        row.scoring_cpu_seconds = round(graded.cpu.get("scoring", 0.0), 3)
+        row.probe_cpu_seconds = round(graded.cpu.get("probe", 0.0), 3)
         row.message = "" if scores else "no question scores in the results"
         if graded.differ:
             row.differ = list(graded.differ)
