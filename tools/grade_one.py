@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
 
 from tools import sandbox  # noqa: E402
 from tools.bundle import Bundle, read_questions, unpack  # noqa: E402
-from tools.layout import AUTOGRADER_ZIP, GRADES, ROOT  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, GRADES  # noqa: E402
 from tools.staging import Staged, StagingError, read_capped, stage  # noqa: E402
 
 DEFAULT_TIMEOUT = sandbox.policy().SUBMISSION_TIMEOUT_S  # seconds: the Gradescope timeout README recommends
@@ -366,18 +366,11 @@ def _otter_in_kernel(
 def score_in_own_process(
     notebook: dict, unpacked: pathlib.Path, trusted, *, unsandboxed: bool, memory_bytes: int | None, deadline: float
 ):
-    """Trusted scoring of ``notebook`` in a process of its own (``tools.score_one``), with the memory
-    limit ``lab05_policy.SCORER_MEMORY_BYTES`` and killed at ``deadline``: what one submission's
-    probe sends is held there, never in this process. Returns the verdict as ``trusted.Scored``,
-    read back as data; raises GradeError when there is none."""
-    import resource
-    import signal
-
-    limit = policy.SCORER_MEMORY_BYTES
-
-    def confine() -> None:  # pragma: no cover - runs in the child
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    """Trusted scoring of ``notebook`` in a process of its own (:func:`tools.score_one.serve_one`,
+    forked from a warm fork server), with the memory limit ``lab05_policy.SCORER_MEMORY_BYTES`` and
+    killed at ``deadline``: what one submission's probe sends is held there, never in this process.
+    Returns the verdict as ``trusted.Scored``, read back as data; raises GradeError when there is none."""
+    from tools import score_one
 
     request = {
         "notebook": notebook,
@@ -386,35 +379,52 @@ def score_in_own_process(
         "unsandboxed": unsandboxed,
         "probe_memory_bytes": memory_bytes,
     }
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tools.score_one"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-        preexec_fn=confine,
+    context = _fork_server()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=score_one.serve_one, args=(request, sender, policy.SCORER_MEMORY_BYTES), daemon=True
     )
+    process.start()
+    sender.close()
     try:
-        out, err = process.communicate(json.dumps(request).encode("utf-8"), timeout=request["seconds"] + 30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise GradeError("trusted scoring did not finish in time", "timeout") from None
-    if process.returncode != 0:
-        lines = err.decode("utf-8", "replace").strip().splitlines() or [f"exit status {process.returncode}"]
-        raise GradeError(f"trusted scoring failed ({lines[-1][:300]}); not graded", "error", err.decode()[-4000:])
+        if not receiver.poll(request["seconds"] + 30):
+            raise GradeError("trusted scoring did not finish in time", "timeout")
+        reply = json.loads(receiver.recv_bytes(MAX_RESULTS_BYTES).decode("utf-8"))
+    except (EOFError, OSError, ValueError) as exc:
+        raise GradeError(f"trusted scoring ended without a verdict ({type(exc).__name__}); not graded") from None
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if type(reply) is not dict or "verdict" not in reply:
+        failed = reply.get("failed") if type(reply) is dict else None
+        raise GradeError(f"trusted scoring failed ({str(failed)[:300]}); not graded")
     try:
-        return trusted.Scored.from_data(json.loads(out.decode("utf-8")), unpacked)
+        return trusted.Scored.from_data(reply["verdict"], unpacked)
     except (ValueError, trusted.ScoringFault) as exc:
         raise GradeError(f"trusted scoring gave no usable verdict ({exc}); not graded") from None
+
+
+def _fork_server():
+    """The multiprocessing context whose fork server starts every scoring process warm (once per
+    grading process; the grading tools' own modules and Otter imported there, no submission's data)."""
+    global _FORK_SERVER
+    with _IMPORT_LOCK:
+        if _FORK_SERVER is None:
+            import multiprocessing
+
+            from tools import score_one
+
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # read by NumPy as the server imports it
+                os.environ.setdefault(name, "1")
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(score_one.PRELOAD))
+            _FORK_SERVER = context
+    return _FORK_SERVER
+
+
+_FORK_SERVER = None
 
 
 def kernel_bundle(bundle: Bundle, trusted) -> pathlib.Path:
