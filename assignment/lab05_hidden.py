@@ -707,27 +707,27 @@ def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
     def one(layers, batch, bpv, opt):
         text, got = _memory_call(env, layers, batch, bpv, opt)
         expected = ref.training_memory(layers, batch, bpv, opt)
+        params = ref.parameter_count(layers)
         if any(not close(got[key], expected[key]) for key in keys):
-            # Right for the student's own parameter_count (whose mistake costs its own question)?
-            params = _own_parameter_count(env, layers)
-            if params is not None:
-                own = upstream.memory_with_parameters(params, layers, batch, bpv, opt)
-                if all(close(got[key], own[key]) for key in keys):
-                    return
+            # Judged on the student's own parameter_count, whose mistakes cost its own question: what is
+            # right for that count passes, and what is not is named as training_memory's own mistake.
+            own_params = _own_parameter_count(env, layers)
+            if own_params is not None and own_params != params:
+                params, expected = own_params, upstream.memory_with_parameters(own_params, layers, batch, bpv, opt)
         for key in keys:
             if not close(got[key], expected[key]):
                 fail(
                     explain(
                         f"{text}[{key!r}] is {show(got[key])}",
-                        _memory_hint(key, got, expected, layers, batch, bpv, opt),
+                        _memory_hint(key, got, expected, layers, batch, bpv, opt, params),
                     )
                 )
 
     run_cases(env, (one, _memory_cases()))
 
 
-def _memory_hint(key, got, expected, layers, batch, bpv, opt) -> Hint:
-    params = ref.parameter_count(layers)
+def _memory_hint(key, got, expected, layers, batch, bpv, opt, params: int) -> Hint:
+    """What is wrong with ``got[key]`` against ``expected`` (the model with ``params`` parameters)."""
     weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
     state = constants.OPTIMIZER_STATE_PER_PARAM[opt]
     value = got[key]

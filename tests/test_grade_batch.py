@@ -485,15 +485,22 @@ def test_loose_folder_regrade_and_progress_bar(tmp_path):
     assert restamp != stamp, f"regraded row kept its old time {stamp}"
 
 
-def test_otter_itself_rejects_another_assignment(tmp_path):
-    """Our early check mirrors Otter's: it refuses a notebook whose metadata names another assignment."""
+def test_grade_one_refuses_another_assignment_as_otter_does(tmp_path):
+    """Without Otter's run (the default), grade-one makes Otter's check itself: a notebook whose
+    metadata names another assignment is refused, naming both."""
     from tools.grade_one import GradeError
     from tools.grade_one import grade as grade_one
 
     path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
     with pytest.raises(GradeError) as caught:
         grade_one(path, AUTOGRADER_ZIP)
-    assert "Received submission for assignment 'lab04_data_engineering'" in str(caught.value), str(caught.value)
+    text = str(caught.value)
+    assert caught.value.status == "invalid", (
+        f"input: a lab04 notebook; expected status invalid, got {caught.value.status}"
+    )
+    assert "lab04_data_engineering" in text and "lab05_nn_compute" in text, (
+        f"input: a lab04 notebook; expected a message naming both assignments, got {text!r}"
+    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -238,7 +238,8 @@ def grade_detailed(
         os.chmod(work, 0o755)  # the read-only inputs must be readable by the sandbox's user
         if bundle is None:
             bundle = Bundle.open(autograder, work / "bundle")
-        staged = _stage(pathlib.Path(submission), work, assignment_name)
+        # Otter refuses a notebook of another assignment; without Otter's run, staging does
+        staged = _stage(pathlib.Path(submission), work, assignment_name or bundle.assignment or None)
         if inspect is not None:
             inspect(staged)
         trusted = trusted_module(bundle.unpacked)
