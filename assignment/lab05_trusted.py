@@ -273,6 +273,7 @@ if os.getresuid() != (uid, uid, uid) or os.getgroups():
     sys.exit("could not drop the kernel's privileges")
 for name, value in config["limits"].items():
     resource.setrlimit(getattr(resource, name), (value, value))
+os.environ.pop("MPLBACKEND", None)  # the kernel picks its own, whatever the grader's environment says
 for key, sub in (("HOME", ""), ("IPYTHONDIR", ".ipython"), ("MPLCONFIGDIR", ".config"), ("TMPDIR", ".tmp"),
                  ("JUPYTER_RUNTIME_DIR", ".runtime"), ("JUPYTER_DATA_DIR", ".data")):
     os.environ[key] = os.path.join(home, sub) if sub else home
