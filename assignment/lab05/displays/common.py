@@ -48,9 +48,14 @@ mpatches = _LazyModule("matplotlib.patches")
 # ---------------------------------------------------------------------------------------------
 #: FLOPs per multiply-accumulate: one multiply and one add.
 FLOPS_PER_MAC = 2
-#: The backward pass computes two matrix products per layer (the gradient for the weights and
-#: the gradient for the layer's input), each the size of the forward product.
+#: The chapter's rule of thumb: the backward pass computes two matrix products per layer, each
+#: the size of the forward product (the gradient for the weights and the gradient for the
+#: layer's input), so it costs about twice the forward pass. The first layer's input is the data,
+#: which needs no gradient: no framework computes that product (``backward_pass_flops``).
 BACKWARD_PRODUCTS_PER_LAYER = 2
+#: Hidden widths W of [784, W, W // 2, 10] at which the compute instrument prints the backward
+#: pass's multiple of the forward pass (the chapter's W = 128 first).
+BACKWARD_WIDTHS_PRINTED = (128, 1024, 4096, 32768)
 #: FLOPs per parameter for one Adam update. This lab's estimate, not a chapter figure: two
 #: moment updates, bias corrections, a square root, a division and the step itself.
 ADAM_FLOPS_PER_PARAM = 10
