@@ -543,7 +543,9 @@ def test_the_backward_pass_skips_the_first_layers_input_gradient():
     got = act2_compute.backward_pass_flops(ref.layer_macs(MNIST_LAYER_SIZES), MNIST_BATCH_SIZE)
     expected = (6_987_776, 565_248, 6_422_528)
     assert tuple(got) == expected, f"input: MNIST MACs, batch 32; expected {expected}, got {tuple(got)}"
-    assert got.total == 7_553_024, f"input: MNIST, batch 32; expected 7,553,024 FLOPs (PyTorch's count), got {got.total:,}"
+    assert got.total == 7_553_024, (
+        f"input: MNIST, batch 32; expected 7,553,024 FLOPs (PyTorch's count), got {got.total:,}"
+    )
     assert got.chapter_rule == 2 * 6_987_776, f"expected the rule of thumb's 2x forward, got {got.chapter_rule:,}"
     one_layer = act2_compute.backward_pass_flops([6], 1)
     assert tuple(one_layer) == (12, 0, 12), f"input: [6], batch 1; expected (12, 0, 12), got {tuple(one_layer)}"

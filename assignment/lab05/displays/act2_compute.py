@@ -28,7 +28,6 @@ from lab05.displays.common import (
     _finish,
     _number,
     _percent,
-    _times,
     plt,
     ticker,
 )
