@@ -130,6 +130,7 @@ DISPLAYS = {
     "activation_comparator": lambda f: displays.activation_comparator("C", ACTIVATION_TRANSISTORS),
     "act1_reveal": lambda f: displays.act1_reveal("C", f, f),
     "gradient_decay_figure": lambda f: displays.gradient_decay_figure(f, f, f),
+    "dying_relu_figure": lambda f: displays.dying_relu_figure(),
     "math_peek_bounds": lambda f: displays.math_peek_bounds(f, f),
     "act2_reveal": lambda f: displays.act2_reveal(900, f, f),
     "memory_ledger_figure": lambda f: displays.memory_ledger_figure(
@@ -180,6 +181,8 @@ def test_activation_comparator(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "You predicted C (about 20x)." in out, f"input: 'c'; expected the prediction echoed, got {out!r}"
     assert "estimate (not in the chapter)" in out, f"input: 'c'; expected GELU's source printed, got {out!r}"
+    assert "10-40% of units can die" in out, f"input: 'c'; expected ReLU's dying-unit risk printed, got {out!r}"
+    assert "= 3,000 transistors" in out, f"input: 'c'; expected GELU's estimate worked out, got {out!r}"
     assert len(fig.axes) == 10, f"input: 'c'; expected 2 cost panels + 4 curves + 4 derivatives, got {len(fig.axes)}"
     cost = fig.axes[0]
     assert cost.get_yscale() == "log", f"input: transistors panel; expected a log y axis, got {cost.get_yscale()}"
@@ -238,11 +241,21 @@ def test_gradient_decay_figure(tmp_path):
     assert marker.get_ydata()[0] == pytest.approx(0.25**10), f"expected 0.25**10, got {marker.get_ydata()[0]}"
     labels = line_labels(ax)
     assert any(label.startswith("ReLU (active units)") for label in labels), f"expected a ReLU line, got {labels}"
-    assert any(label.startswith("tanh: no (1/4)^L bound") for label in labels), f"expected a tanh line, got {labels}"
-    sigmoid_line = next(line for line in ax.get_lines() if line.get_label().startswith("sigmoid"))
+    sigmoid_line = line_by_label(ax, "sigmoid at its best (x = 0): (1/4)^L, the bound")
     assert sigmoid_line.get_ydata()[-1] == pytest.approx(0.25**20), (
         f"expected the sigmoid bound at depth 20 to be 0.25**20, got {sigmoid_line.get_ydata()[-1]}"
     )
+    # Like with like (FACTS.md item 7): both at their best input, and both saturated at x = 2.
+    pairs = {
+        "tanh at its best (x = 0): (1)^L, no decay": 1.0,
+        "tanh saturated (x = ±2): (0.071)^L": 1 - np.tanh(2.0) ** 2,
+        "sigmoid saturated (x = ±2): (0.105)^L": ref.sigmoid_derivative(2.0),
+    }
+    for label, slope in pairs.items():
+        got = line_by_label(ax, label).get_ydata()[:3]
+        assert got == pytest.approx([slope, slope**2, slope**3]), (
+            f"input: {label!r}; expected powers of {slope}, got {got}"
+        )
 
 
 def test_gradient_decay_figure_moves_the_marker(tmp_path):
@@ -657,6 +670,51 @@ def test_gradient_decay_numbers_are_the_students(depth):
     assert decay.at_depth == pytest.approx(ref.gradient_bound(depth, 0.25)), f"input: depth={depth}"
     assert decay.stall == ref.stall_depth(LEARNING_STALLS_BELOW, 0.25) == 10, f"got stall {decay.stall}"
     assert (decay.relu_active, decay.tanh_peak) == (1.0, 1.0), f"got {decay.relu_active}, {decay.tanh_peak}"
+    saturated = (round(decay.sigmoid_saturated, 3), round(decay.tanh_saturated, 3))
+    assert saturated == (0.105, 0.071), f"input: x = 2; expected sigmoid' 0.105 and tanh' 0.071, got {saturated}"
+    expected = [ref.gradient_bound(d, decay.sigmoid_saturated) for d in range(1, last + 1)]
+    assert decay.sigmoid_saturated_bound == pytest.approx(expected), f"got {decay.sigmoid_saturated_bound}"
+
+
+def test_gradient_decay_prints_both_activations_at_both_inputs(capsys):
+    displays.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative)
+    out = capsys.readouterr().out
+    for row in (r"at its best \(x = 0\)\s+0\.250\s+1\.000", r"saturated \(x = ±2\)\s+0\.105\s+0\.071"):
+        assert re.search(row, out), f"expected the row {row!r} (sigmoid, then tanh), got {out!r}"
+    assert "tanh passes 4x what sigmoid passes" in out, f"expected tanh's best against sigmoid's best, got {out!r}"
+
+
+def test_gelu_estimate_is_a_tanh_unit_plus_its_arithmetic(capsys):
+    macs = len(constants.GELU_EXTRA_MACS)
+    expected = ACTIVATION_TRANSISTORS["tanh"] + macs * constants.GELU_TRANSISTORS_PER_MAC
+    assert ACTIVATION_TRANSISTORS["gelu"] == expected == 3_000, f"expected 2,500 + 5 x 100 = 3,000, got {expected}"
+    cycles = constants.ACTIVATION_PROFILES["gelu"]["cycles"]
+    assert cycles == (30, 50), f"expected tanh's 20-40 cycles + 5 x 2, got {cycles}"
+    act1.print_gelu_estimate()
+    out = capsys.readouterr().out
+    for text in ("2,500 + 5 x 100 = 3,000 transistors", "20-40 + 5 x 2 = 30-50 cycles", "this lab's reasoning"):
+        assert text in out, f"expected {text!r} in GELU's reasoning, got {out!r}"
+
+
+def test_dying_relu_reaches_the_chapters_range(tmp_path, capsys):
+    fig = displays.dying_relu_figure.__wrapped__()
+    check_figure(fig, tmp_path, "dying_relu_figure")
+    out = capsys.readouterr().out
+    result = act1.dying_relu()
+    fractions = result.dead_fraction
+    assert all(a <= b for a, b in zip(fractions, fractions[1:])), (
+        f"expected more dead units as biases fall, got {fractions}"
+    )
+    low, high = constants.DYING_RELU_FRACTION
+    assert (low, high) == (0.10, 0.40), f"expected the chapter's 10-40%, got {(low, high)}"
+    assert fractions[0] < low and fractions[-1] > high, f"expected the curve to cross the whole range, got {fractions}"
+    assert result.hidden_units == 192, f"expected 128 + 64 hidden units, got {result.hidden_units}"
+    assert "about 19 to 77 units" in out, f"expected 10-40% of 192 units printed, got {out!r}"
+    for fraction in (low, high):
+        shift = result.first_shift_reaching(fraction)
+        assert f"{fraction:.0%} dead: after a push of {shift:g} standard deviations" in out, f"got {out!r}"
+    again = act1.dying_relu()
+    assert np.array_equal(again.dead_fraction, fractions), "expected the same curve from the same seed"
 
 
 def test_gradient_decay_keeps_a_stall_depth_of_none():

@@ -34,6 +34,7 @@ is in :mod:`~lab05.displays.common`. The displays the notebook calls are importa
 from lab05.displays.act1 import (
     act1_reveal,
     activation_comparator,
+    dying_relu_figure,
     gradient_decay_figure,
     math_peek_bounds,
     show_options,
@@ -56,6 +57,7 @@ __all__ = [
     "batch_scaling_figure",
     "compute_waterfall_figure",
     "deployment_table",
+    "dying_relu_figure",
     "explore_memory_ledger",
     "gradient_decay_figure",
     "layer_share_figure",

@@ -70,7 +70,7 @@ class TrainingMemoryReveal(NamedTuple):
         estimate_kib: the student's estimate of the training memory (KiB).
         memory: the student's training_memory of MNIST_LAYER_SIZES at MNIST_BATCH_SIZE, FP32,
             Adam: the four components and "total", in bytes.
-        error_kib: the estimate minus the measured total (KiB).
+        error_kib: the estimate minus the computed total (KiB).
         off_by: how far the estimate was from the total, as a factor >= 1.
         verdict: the printed verdict ("you were off by 100.00 KiB (1.25x too high).").
         inference_batch1_bytes: the student's inference_memory at batch 1.
@@ -87,7 +87,7 @@ class TrainingMemoryReveal(NamedTuple):
 
     @property
     def training_bytes(self) -> float:
-        """The measured training memory (bytes)."""
+        """The computed training memory (bytes)."""
         return self.memory["total"]
 
     @property
@@ -213,8 +213,8 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
         inference_memory: the student's inference_memory(layer_sizes, batch_size=1, ...).
 
     Returns:
-        dict with the estimate and the measured totals (bytes, KiB, MiB), the error in KiB
-        (estimate minus measured), the factor it was off by, each component in bytes, and the
+        dict with the estimate and the computed totals (bytes, KiB, MiB), the error in KiB
+        (estimate minus computed), the factor it was off by, each component in bytes, and the
         training/inference ratios at batch 1 and at equal batch; or None while the estimate
         is not set.
     """

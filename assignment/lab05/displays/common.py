@@ -63,7 +63,7 @@ ADAM_FLOPS_PER_PARAM = 10
 #: The chapter's example network for the transistor tax: 1,000 neurons in each of 10 layers.
 EXAMPLE_NEURONS_PER_LAYER = 1_000
 EXAMPLE_NUM_LAYERS = 10
-#: A prediction within this factor of the measured ratio is reported as spot on.
+#: A prediction within this factor of the computed value is reported as spot on.
 SPOT_ON_WITHIN = 1.25
 #: The training/inference ratio the chapter quotes, explained by act2_reveal.
 CHAPTER_QUOTED_RATIO = 4.3
@@ -76,8 +76,15 @@ FLAT_DERIVATIVE_BELOW = 0.01
 #: Depths shown by the gradient-decay figure (1 .. this), and the depths the math peek prints.
 MAX_DEPTH_SHOWN = 20
 PEEK_DEPTHS = (9, 10, 20)
-#: Input at which the dashed "saturated tanh" line evaluates tanh'.
-TANH_SATURATED_INPUT = 2.0
+#: Input at which the gradient-decay figure evaluates both saturated slopes (sigmoid' and tanh'),
+#: beside their best case at x = 0: like is compared with like.
+SATURATED_INPUT = 2.0
+#: The dying-ReLU instrument: a toy first layer of the chapter's network (its widths), He-initialised,
+#: fed a seeded batch of inputs in [0, 1) (pixel intensities), its biases pushed down by a shift
+#: measured in standard deviations of the pre-activations (a too-large update).
+DYING_RELU_BATCH = 256
+DYING_RELU_SHIFTS = tuple(round(0.05 * k, 2) for k in range(61))  # 0, 0.05, ..., 3 spreads
+DYING_RELU_SEED = 5
 
 #: Segments of the memory ledger's selected bar smaller than this share carry no label.
 MIX_LABEL_MIN_SHARE = 0.04
@@ -247,17 +254,17 @@ def _cycles_text(low: int, high: int) -> str:
 
 
 class Miss(NamedTuple):
-    """How far a prediction landed from the measured value."""
+    """How far a prediction landed from the computed value."""
 
-    factor: float  # at least 1: the larger of predicted/measured and measured/predicted
-    spot_on: bool  # within SPOT_ON_WITHIN of the measured value
+    factor: float  # at least 1: the larger of predicted/actual and actual/predicted
+    spot_on: bool  # within SPOT_ON_WITHIN of the computed value
     direction: str  # "too low" or "too high"
 
 
-def prediction_miss(predicted: float, measured: float) -> Miss:
+def prediction_miss(predicted: float, actual: float) -> Miss:
     """The verdict on a prediction (both values positive): by what factor it missed, and which way."""
-    factor = max(predicted / measured, measured / predicted)
-    return Miss(factor, factor < SPOT_ON_WITHIN, "too low" if predicted < measured else "too high")
+    factor = max(predicted / actual, actual / predicted)
+    return Miss(factor, factor < SPOT_ON_WITHIN, "too low" if predicted < actual else "too high")
 
 
 def _times(value: float) -> str:
