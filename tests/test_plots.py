@@ -39,7 +39,7 @@ from lab05.constants import (  # noqa: E402
     MNIST_LAYER_SIZES,
     fmt_bytes,
 )
-from lab05.displays import act1, act2_compute, act2_memory, common  # noqa: E402
+from lab05.displays import act1, act2_compute, act2_memory, common, deployment  # noqa: E402
 
 # Matplotlib or NumPy complaining means a figure students see is not clean.
 pytestmark = [
@@ -629,16 +629,53 @@ def test_deployment_table(capsys):
     assert "DOES NOT FIT" in out and "Microcontroller" in out, f"expected a printed table, got {out!r}"
 
 
-def test_memory_hierarchy_summary(capsys):
-    result = displays.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+def test_memory_hierarchy_summary(tmp_path, capsys):
+    fig = displays.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    check_figure(fig, tmp_path, "memory_hierarchy_summary")
     out = capsys.readouterr().out
-    assert result["activations_bytes"] == 126_208, (
-        f"expected 126,208 B of activations, got {result['activations_bytes']}"
-    )
-    assert result["times_l1"] == pytest.approx(126_208 / constants.L1_CACHE_BYTES), f"got {result['times_l1']}"
-    assert result["latency_ratio"] == 100, f"expected a 100x latency gap, got {result['latency_ratio']}"
-    for text in ("123.25 KiB", "64.00 KiB", "1.93x", "100x"):
+    # FACTS.md, "Memory hierarchy": the tiers, and where each network lands.
+    rows = {
+        "L1": r"L1 data cache\s+64 KiB\s+about 1 ns",
+        "L2": r"L2 cache\s+512 KiB - 2 MiB\s+3-5 ns",
+        "L3": r"L3 cache\s+8 MiB - 64 MiB\s+10-20 ns",
+        "DRAM": r"main memory \(DRAM\)\s+GiBs\s+about 100 ns",
+        "activations": r"activations of 784 → 128 → 64 → 10, batch 32\s+123\.25 KiB\s+L2 cache",
+        "training state": r"all of its training state \(batch 32\)\s+1\.79 MiB\s+L2 or L3 cache",
+        "W = 4096": r"784 → 4096 → 2048 → 10\s+178\.25 MiB\s+main memory \(DRAM\)",
+    }
+    for what, row in rows.items():
+        assert re.search(row, out), f"input: MNIST, batch 32; expected the {what} row {row!r}, got {out!r}"
+    for text in ("1.93x a 64.00 KiB L1", "100x"):
         assert text in out, f"expected {text!r} printed, got {out!r}"
+
+
+@pytest.mark.parametrize(
+    "size, large, small",
+    [
+        (64 * 1024, "L1 data cache", "L1 data cache"),
+        (64 * 1024 + 1, "L2 cache", "L2 cache"),
+        (1_876_384, "L2 cache", "L3 cache"),
+        (2 * 1024**2 + 1, "L3 cache", "L3 cache"),
+        (20 * 1024**2, "L3 cache", "main memory (DRAM)"),
+        (178 * 1024**2, "main memory (DRAM)", "main memory (DRAM)"),
+    ],
+)
+def test_a_working_set_lands_in_the_fastest_tier_that_holds_it(size, large, small):
+    got = tuple(t.name for t in deployment.landing_tiers(size))
+    assert got == (large, small), (
+        f"input: {size:,} B; expected {(large, small)} (large caches, small caches), got {got}"
+    )
+
+
+def test_memory_hierarchy_places_the_students_numbers():
+    hierarchy = deployment.memory_hierarchy(ref.training_memory, MNIST_LAYER_SIZES, 32, widths=(4096,))
+    memory = ref.training_memory(MNIST_LAYER_SIZES, 32)
+    got = [w.size_bytes for w in hierarchy.working_sets]
+    wide = ref.training_memory(constants.challenge_layer_sizes(4096), 32)["total"]
+    expected = [memory["activations"], memory["weights"], memory["total"], wide]
+    assert got == expected, f"input: MNIST, batch 32, W = 4096; expected {expected}, got {got}"
+    assert hierarchy.training_state.where == "L2 or L3 cache", f"got {hierarchy.training_state.where!r}"
+    assert hierarchy.latency_ratio == 100, f"expected the chapter's 100x gap, got {hierarchy.latency_ratio}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Conventions used everywhere in the lab:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,6 +50,31 @@ WIDTH_CHALLENGE_RANGE = (64, 65536)
 L1_CACHE_BYTES = 64 * BYTES_PER_KIB
 L1_LATENCY_NS = 1
 DRAM_LATENCY_NS = 100
+
+
+class MemoryTier(NamedTuple):
+    """One level of a typical machine's memory hierarchy.
+
+    Attributes:
+        name: the tier as shown.
+        capacity_bytes: (smallest, largest) typical capacity in bytes; None for main memory, which
+            holds whatever the caches do not.
+        latency_ns: (low, high) typical time to answer, in nanoseconds.
+    """
+
+    name: str
+    capacity_bytes: tuple[int, int] | None
+    latency_ns: tuple[float, float]
+
+
+#: The memory hierarchy of a typical machine, fastest first. L1 and main memory are the chapter's
+#: figures (about 1 ns and 100 ns); L2 (per core) and L3 (shared) are typical ranges.
+MEMORY_TIERS = (
+    MemoryTier("L1 data cache", (L1_CACHE_BYTES, L1_CACHE_BYTES), (L1_LATENCY_NS, L1_LATENCY_NS)),
+    MemoryTier("L2 cache", (BYTES_PER_MIB // 2, 2 * BYTES_PER_MIB), (3, 5)),
+    MemoryTier("L3 cache", (8 * BYTES_PER_MIB, 64 * BYTES_PER_MIB), (10, 20)),
+    MemoryTier("main memory (DRAM)", None, (DRAM_LATENCY_NS, DRAM_LATENCY_NS)),
+)
 
 #: Gradients below this are too small for learning to make progress (the chapter's line).
 LEARNING_STALLS_BELOW = 1e-6

@@ -86,6 +86,10 @@ DYING_RELU_BATCH = 256
 DYING_RELU_SHIFTS = tuple(round(0.05 * k, 2) for k in range(61))  # 0, 0.05, ..., 3 spreads
 DYING_RELU_SEED = 5
 
+#: Hidden widths W of the width challenge's networks that the memory hierarchy places beside the
+#: chapter's network.
+HIERARCHY_WIDTHS = (1024, 4096)
+
 #: Segments of the memory ledger's selected bar smaller than this share carry no label.
 MIX_LABEL_MIN_SHARE = 0.04
 #: Pie wedges smaller than this share carry no label (their share is listed under the pie).
