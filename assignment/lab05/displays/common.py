@@ -90,6 +90,18 @@ DYING_RELU_SEED = 5
 #: chapter's network.
 HIERARCHY_WIDTHS = (1024, 4096)
 
+#: The closing "measure" section: seeds of the NumPy networks it trains.
+MEASURE_SEED = 0
+#: The deep stacks of the closing section: width of every layer, examples per batch, SGD steps and
+#: learning rate. Their weights are orthogonal (largest stretch 1, so each sigmoid layer passes back
+#: at most max sigmoid' of the gradient); ReLU's are scaled by sqrt(2) (He), as usual for ReLU.
+STACK_WIDTH = 32
+STACK_BATCH = 256
+STACK_STEPS = 60
+STACK_LEARNING_RATE = 0.02
+#: A loss that changes by less than this share over the steps is reported as flat.
+FLAT_LOSS_BELOW = 0.01
+
 #: Segments of the memory ledger's selected bar smaller than this share carry no label.
 MIX_LABEL_MIN_SHARE = 0.04
 #: Pie wedges smaller than this share carry no label (their share is listed under the pie).
