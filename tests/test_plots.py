@@ -27,6 +27,7 @@ for _folder in (ROOT / "solutions", ROOT / "assignment"):
         sys.path.insert(0, str(_folder))
 
 import lab05_reference as ref  # noqa: E402
+from lab05_hidden import ANSWERS  # noqa: E402
 
 from lab05 import constants, displays, guards  # noqa: E402
 from lab05.constants import (  # noqa: E402
@@ -39,7 +40,7 @@ from lab05.constants import (  # noqa: E402
     MNIST_LAYER_SIZES,
     fmt_bytes,
 )
-from lab05.displays import act1, act2_compute, act2_memory, common, deployment, measure  # noqa: E402
+from lab05.displays import act1, act2_compute, act2_memory, common, deployment, feedback, measure  # noqa: E402
 
 # Matplotlib or NumPy complaining means a figure students see is not clean.
 pytestmark = [
@@ -143,6 +144,7 @@ DISPLAYS = {
     "deployment_table": lambda f: displays.deployment_table(f, f, MNIST_LAYER_SIZES),
     "memory_hierarchy_summary": lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
     "weights_anchor": lambda f: displays.weights_anchor(),
+    "reflection_feedback": lambda f: displays.reflection_feedback("act2_reflection", "B"),
     "measured_training_step_figure": lambda f: displays.measured_training_step_figure(f),
     "depth_experiment_figure": lambda f: displays.depth_experiment_figure(f, f),
 }
@@ -679,6 +681,65 @@ def test_memory_hierarchy_places_the_students_numbers():
     assert got == expected, f"input: MNIST, batch 32, W = 4096; expected {expected}, got {got}"
     assert hierarchy.training_state.where == "L2 or L3 cache", f"got {hierarchy.training_state.where!r}"
     assert hierarchy.latency_ratio == 100, f"expected the chapter's 100x gap, got {hierarchy.latency_ratio}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback on the reflections
+# ---------------------------------------------------------------------------------------------
+def test_feedback_explains_the_answers_the_hidden_tests_grade():
+    explained = feedback.decode_feedback()
+    asked = {variable: options for answers in feedback.QUESTIONS.values() for variable, options in answers}
+    assert set(explained) == set(asked) == set(ANSWERS), f"expected every graded reflection, got {sorted(explained)}"
+    for variable, entry in explained.items():
+        assert entry["best"] == ANSWERS[variable], (
+            f"input: {variable}; expected the explanation of the graded answer {ANSWERS[variable]!r}, got {entry['best']!r}"
+        )
+        others = set(asked[variable]) - {entry["best"]}
+        assert set(entry["options"]) == others and all(entry["options"].values()), (
+            f"input: {variable}; expected a note on each other option {sorted(others)}, got {sorted(entry['options'])}"
+        )
+    assert feedback.decode_feedback(feedback.encode_feedback(explained)) == explained, "expected encode to undo decode"
+
+
+@pytest.mark.parametrize(
+    "question, answers, locked",
+    [
+        ("act1_reflection", (None, None), ["act1_reflection_reason", "act1_failure_mode"]),
+        ("act1_reflection", ("A", "noisy"), ["act1_failure_mode"]),
+        ("act2_reflection", ("E",), ["act2_reflection"]),
+        ("deployment", (Ellipsis,), ["deployment_answer"]),
+    ],
+)
+def test_feedback_stays_locked_until_every_answer_is_set(question, answers, locked, capsys):
+    result = displays.reflection_feedback.__wrapped__(question, *answers)
+    out = capsys.readouterr().out
+    assert result is None, f"input: {question} {answers}; expected None while locked, got {result!r}"
+    assert [v for v in locked if f"`{v}`" in out] == locked and "🔒" in out, f"input: {answers}; got {out!r}"
+    assert "best answer" not in out and "Why" not in out, f"input: {answers}; expected nothing given away, got {out!r}"
+
+
+@pytest.mark.parametrize("question", sorted(feedback.QUESTIONS))
+def test_feedback_opens_once_answered_and_names_the_best_answer(question, capsys):
+    asked = feedback.QUESTIONS[question]
+    wrong = [next(o for o in options if o != ANSWERS[variable]) for variable, options in asked]
+    result = displays.reflection_feedback.__wrapped__(question, *(w.lower() for w in wrong))
+    out = capsys.readouterr().out
+    for (variable, _options), choice in zip(asked, wrong):
+        best = ANSWERS[variable]
+        assert result[variable] == {"chosen": choice, "best": best, "is_best": False}, f"got {result[variable]}"
+        for text in (f'you chose "{choice}"; the best answer is "{best}"', f'Why not "{choice}":', f'Why "{best}":'):
+            assert text in out, f"input: {variable} = {choice!r}; expected {text!r}, got {out!r}"
+    best = [ANSWERS[variable] for variable, _options in asked]
+    result = displays.reflection_feedback.__wrapped__(question, *best)
+    out = capsys.readouterr().out
+    assert all(entry["is_best"] for entry in result.values()) and "Why not" not in out, f"input: {best}; got {out!r}"
+
+
+def test_feedback_rejects_an_unknown_question_or_a_missing_answer():
+    with pytest.raises(ValueError, match="act2_reflection"):
+        displays.reflection_feedback.__wrapped__("act3", "A")
+    with pytest.raises(ValueError, match="2 answers"):
+        displays.reflection_feedback.__wrapped__("act1_reflection", "A")
 
 
 # ---------------------------------------------------------------------------------------------

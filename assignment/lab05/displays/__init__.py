@@ -54,6 +54,7 @@ from lab05.displays.act2_memory import (
     width_challenge_figure,
 )
 from lab05.displays.deployment import deployment_table, memory_hierarchy_summary
+from lab05.displays.feedback import reflection_feedback
 from lab05.displays.measure import depth_experiment_figure, measured_training_step_figure, weights_anchor
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "measured_training_step_figure",
     "memory_hierarchy_summary",
     "memory_ledger_figure",
+    "reflection_feedback",
     "show_options",
     "show_source",
     "weights_anchor",
