@@ -140,7 +140,7 @@ DISPLAYS = {
     "width_challenge_figure": lambda f: displays.width_challenge_figure(f, f),
     "layer_share_figure": lambda f: displays.layer_share_figure(f),
     "compute_waterfall_figure": lambda f: displays.compute_waterfall_figure(f, f, MNIST_LAYER_SIZES, 32),
-    "batch_scaling_figure": lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+    "batch_scaling_figure": lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES, 2),
     "deployment_table": lambda f: displays.deployment_table(f, f, MNIST_LAYER_SIZES),
     "memory_hierarchy_summary": lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
     "weights_anchor": lambda f: displays.weights_anchor(),
@@ -297,8 +297,10 @@ def test_act2_reveal(capsys):
     assert result["error_kib"] == pytest.approx(900 - 1_876_384 / 1024), (
         f"expected estimate - actual, got {result['error_kib']}"
     )
-    for text in ("1,832.41 KiB", "too low", "4.25x", "3.33x", '"4.3x"', "854.58 KiB", "123.25 KiB"):
+    for text in ("1,832.41 KiB", "too low", "4.25x", "3.33x", '"4.3x"', "854.58 KiB", "123.25 KiB", "upper bound"):
         assert text in out, f"input: 900 KiB; expected {text!r} printed, got {out!r}"
+    assert "you predicted 2.11x, training takes 4.29x" in out, f"input: 900 KiB; expected the multiples, got {out!r}"
+    assert result["training_multiple_of_weights"] == pytest.approx(1_876_384 / 437_544), f"got {result}"
 
 
 def test_act2_reveal_too_high(capsys):
@@ -588,7 +590,7 @@ def test_backward_pass_flops_rejects_what_is_not_a_network(macs, batch_size):
 
 
 def test_batch_scaling_figure(tmp_path, capsys):
-    fig = displays.batch_scaling_figure.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES)
+    fig = displays.batch_scaling_figure.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, 2)
     check_figure(fig, tmp_path, "batch_scaling_figure")
     out = capsys.readouterr().out
     ax = fig.axes[0]
@@ -602,8 +604,21 @@ def test_batch_scaling_figure(tmp_path, capsys):
         )
 
     assert f"{ratio(32):.3f}x" == "1.067x" and "1.067x" in out, f"expected 1.067x printed, got {out!r}"
+    assert "You predicted 2x for batch 32 → 64: off by 1.87x (too high)." in out, (
+        f"input: prediction 2; expected the verdict against 1.067x, got {out!r}"
+    )
+    assert line_by_label(ax, "your prediction: 2x").get_ydata()[0] == 2, "expected the prediction drawn at 2x"
     first = next(b for b in common.SCALING_BATCHES if ratio(b) > common.NEAR_DOUBLING_RATIO)
     assert f"first exceeds 1.9x at batch {first:,}" in out, f"expected first batch {first:,} printed, got {out!r}"
+
+
+@pytest.mark.parametrize("prediction", [None, Ellipsis, 0, -1, "2", float("inf")])
+def test_batch_scaling_figure_locked_without_a_prediction(prediction, capsys):
+    student = Recorder()
+    result = displays.batch_scaling_figure.__wrapped__(student, MNIST_LAYER_SIZES, prediction)
+    out = capsys.readouterr().out
+    assert result is None and student.calls == [], f"input: {prediction!r}; expected locked, got {result!r}"
+    assert "`batch_doubling_prediction`" in out, f"input: {prediction!r}; expected the locked message, got {out!r}"
 
 
 def test_deployment_table(capsys):
@@ -1107,7 +1122,7 @@ def loops_forever(*args, **kwargs):
     [
         lambda f: displays.memory_ledger_figure(f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP),
         lambda f: displays.width_challenge_figure(f, ref.max_trainable_width),
-        lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+        lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES, 1.5),
         lambda f: displays.act2_reveal(900, f, ref.inference_memory),
         lambda f: displays.deployment_table(f, ref.inference_memory, MNIST_LAYER_SIZES),
         lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
