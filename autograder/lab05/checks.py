@@ -53,6 +53,16 @@ class CallWarned(CheckFailed):
     """The function produced a warning (an overflow, an invalid operation) for this input."""
 
 
+def type_name(value) -> str:
+    """The name of ``value``'s type, as the notebook knows it (a value trusted scoring could not
+    receive as data keeps its type's name)."""
+    try:
+        name = getattr(value, "type_name", None)
+    except Exception:  # noqa: BLE001 - a value's own attribute lookup that fails
+        name = None
+    return name if isinstance(name, str) else type(value).__name__
+
+
 def fail(message: str):
     """Raise :class:`CheckFailed` with ``message``."""
     raise CheckFailed(message)
@@ -189,7 +199,7 @@ def expect_number(value: Any, text: str) -> float:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        fail(f"{text} {_verb(text)} {show(value)} ({type(value).__name__}); expected a number.")
+        fail(f"{text} {_verb(text)} {show(value)} ({type_name(value)}); expected a number.")
     as_float = float(value)
     if not math.isfinite(as_float):
         fail(f"{text} {_verb(text)} {show(value)}; expected a finite number.")
@@ -218,7 +228,7 @@ def expect_close(got: float, expected: float, text: str, what: str, rel: float =
 def expect_sequence(value: Any, length: int, text: str) -> list:
     """``value`` must be a list, tuple or 1-D array of ``length`` numbers; returns a list."""
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__"):
-        fail(f"{text} returned {show(value)} ({type(value).__name__}); expected a list of {length} numbers.")
+        fail(f"{text} returned {show(value)} ({type_name(value)}); expected a list of {length} numbers.")
     items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
     if len(items) != length:
         fail(f"{text} returned {len(items)} entries; expected {length}, one per layer.")
@@ -228,10 +238,7 @@ def expect_sequence(value: Any, length: int, text: str) -> list:
 def expect_memory_dict(value: Any, text: str) -> dict:
     """``value`` must be a dict with exactly the five memory keys, each a number of bytes >= 0."""
     if not isinstance(value, Mapping):
-        fail(
-            f"{text} returned {show(value)} ({type(value).__name__}); expected a dict with the "
-            f"keys {list(MEMORY_KEYS)}."
-        )
+        fail(f"{text} returned {show(value)} ({type_name(value)}); expected a dict with the keys {list(MEMORY_KEYS)}.")
     missing = [k for k in MEMORY_KEYS if k not in value]
     extra = [k for k in value if k not in MEMORY_KEYS]
     if missing or extra:
@@ -327,7 +334,7 @@ def check_sigmoid_derivative(env: Mapping) -> None:
     out = call(env, "sigmoid_derivative", xs)
     if not isinstance(out, np.ndarray) or out.shape != xs.shape:
         fail(
-            f"{text} returned {show(out)} ({type(out).__name__}); expected an ndarray of shape (2, 2), "
+            f"{text} returned {show(out)} ({type_name(out)}); expected an ndarray of shape (2, 2), "
             "one derivative per element."
         )
     if not np.all(np.isfinite(out)):
@@ -353,7 +360,7 @@ def check_gradient_decay(env: Mapping) -> None:
     out = call(env, "gradient_bound", depths)
     arr_text = "gradient_bound(np.arange(1, 6))"
     if not isinstance(out, np.ndarray) or out.shape != depths.shape:
-        fail(f"{arr_text} returned {show(out)} ({type(out).__name__}); expected an ndarray with one bound per depth.")
+        fail(f"{arr_text} returned {show(out)} ({type_name(out)}); expected an ndarray with one bound per depth.")
     if not np.all(np.diff(out) < 0):
         fail(f"{arr_text} returned {show(out)}; each extra sigmoid layer should make the bound smaller.")
 
