@@ -27,6 +27,7 @@ for _folder in (ROOT / "solutions", ROOT / "assignment"):
         sys.path.insert(0, str(_folder))
 
 import lab05_reference as ref  # noqa: E402
+from lab05_hidden import ANSWERS  # noqa: E402
 
 from lab05 import constants, displays, guards  # noqa: E402
 from lab05.constants import (  # noqa: E402
@@ -39,7 +40,7 @@ from lab05.constants import (  # noqa: E402
     MNIST_LAYER_SIZES,
     fmt_bytes,
 )
-from lab05.displays import act1, act2_compute, act2_memory, common  # noqa: E402
+from lab05.displays import act1, act2_compute, act2_memory, common, deployment, feedback, measure  # noqa: E402
 
 # Matplotlib or NumPy complaining means a figure students see is not clean.
 pytestmark = [
@@ -130,6 +131,7 @@ DISPLAYS = {
     "activation_comparator": lambda f: displays.activation_comparator("C", ACTIVATION_TRANSISTORS),
     "act1_reveal": lambda f: displays.act1_reveal("C", f, f),
     "gradient_decay_figure": lambda f: displays.gradient_decay_figure(f, f, f),
+    "dying_relu_figure": lambda f: displays.dying_relu_figure(),
     "math_peek_bounds": lambda f: displays.math_peek_bounds(f, f),
     "act2_reveal": lambda f: displays.act2_reveal(900, f, f),
     "memory_ledger_figure": lambda f: displays.memory_ledger_figure(
@@ -138,9 +140,13 @@ DISPLAYS = {
     "width_challenge_figure": lambda f: displays.width_challenge_figure(f, f),
     "layer_share_figure": lambda f: displays.layer_share_figure(f),
     "compute_waterfall_figure": lambda f: displays.compute_waterfall_figure(f, f, MNIST_LAYER_SIZES, 32),
-    "batch_scaling_figure": lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+    "batch_scaling_figure": lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES, 2),
     "deployment_table": lambda f: displays.deployment_table(f, f, MNIST_LAYER_SIZES),
     "memory_hierarchy_summary": lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),
+    "weights_anchor": lambda f: displays.weights_anchor(),
+    "reflection_feedback": lambda f: displays.reflection_feedback("act2_reflection", "B"),
+    "measured_training_step_figure": lambda f: displays.measured_training_step_figure(f),
+    "depth_experiment_figure": lambda f: displays.depth_experiment_figure(f, f),
 }
 
 
@@ -180,6 +186,8 @@ def test_activation_comparator(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "You predicted C (about 20x)." in out, f"input: 'c'; expected the prediction echoed, got {out!r}"
     assert "estimate (not in the chapter)" in out, f"input: 'c'; expected GELU's source printed, got {out!r}"
+    assert "10-40% of units can die" in out, f"input: 'c'; expected ReLU's dying-unit risk printed, got {out!r}"
+    assert "= 3,000 transistors" in out, f"input: 'c'; expected GELU's estimate worked out, got {out!r}"
     assert len(fig.axes) == 10, f"input: 'c'; expected 2 cost panels + 4 curves + 4 derivatives, got {len(fig.axes)}"
     cost = fig.axes[0]
     assert cost.get_yscale() == "log", f"input: transistors panel; expected a log y axis, got {cost.get_yscale()}"
@@ -238,11 +246,21 @@ def test_gradient_decay_figure(tmp_path):
     assert marker.get_ydata()[0] == pytest.approx(0.25**10), f"expected 0.25**10, got {marker.get_ydata()[0]}"
     labels = line_labels(ax)
     assert any(label.startswith("ReLU (active units)") for label in labels), f"expected a ReLU line, got {labels}"
-    assert any(label.startswith("tanh: no (1/4)^L bound") for label in labels), f"expected a tanh line, got {labels}"
-    sigmoid_line = next(line for line in ax.get_lines() if line.get_label().startswith("sigmoid"))
+    sigmoid_line = line_by_label(ax, "sigmoid at its best (x = 0): (1/4)^L, the bound")
     assert sigmoid_line.get_ydata()[-1] == pytest.approx(0.25**20), (
         f"expected the sigmoid bound at depth 20 to be 0.25**20, got {sigmoid_line.get_ydata()[-1]}"
     )
+    # Like with like (FACTS.md item 7): both at their best input, and both saturated at x = 2.
+    pairs = {
+        "tanh at its best (x = 0): (1)^L, no decay": 1.0,
+        "tanh saturated (x = ±2): (0.071)^L": 1 - np.tanh(2.0) ** 2,
+        "sigmoid saturated (x = ±2): (0.105)^L": ref.sigmoid_derivative(2.0),
+    }
+    for label, slope in pairs.items():
+        got = line_by_label(ax, label).get_ydata()[:3]
+        assert got == pytest.approx([slope, slope**2, slope**3]), (
+            f"input: {label!r}; expected powers of {slope}, got {got}"
+        )
 
 
 def test_gradient_decay_figure_moves_the_marker(tmp_path):
@@ -279,8 +297,10 @@ def test_act2_reveal(capsys):
     assert result["error_kib"] == pytest.approx(900 - 1_876_384 / 1024), (
         f"expected estimate - actual, got {result['error_kib']}"
     )
-    for text in ("1,832.41 KiB", "too low", "4.25x", "3.33x", '"4.3x"', "854.58 KiB", "123.25 KiB"):
+    for text in ("1,832.41 KiB", "too low", "4.25x", "3.33x", '"4.3x"', "854.58 KiB", "123.25 KiB", "upper bound"):
         assert text in out, f"input: 900 KiB; expected {text!r} printed, got {out!r}"
+    assert "you predicted 2.11x, training takes 4.29x" in out, f"input: 900 KiB; expected the multiples, got {out!r}"
+    assert result["training_multiple_of_weights"] == pytest.approx(1_876_384 / 437_544), f"got {result}"
 
 
 def test_act2_reveal_too_high(capsys):
@@ -506,21 +526,71 @@ def test_compute_waterfall_figure(tmp_path, capsys):
     )
     check_figure(fig, tmp_path, "compute_waterfall_figure")
     out = capsys.readouterr().out
-    forward = 2 * sum(ref.layer_macs(MNIST_LAYER_SIZES)) * MNIST_BATCH_SIZE
-    assert forward == 6_987_776, f"expected FACTS forward FLOPs 6,987,776, got {forward:,}"
-    total = 3 * forward + common.ADAM_FLOPS_PER_PARAM * ref.parameter_count(MNIST_LAYER_SIZES)
-    assert f"{forward:,}" in out and f"{total:,}" in out, (
-        f"expected forward {forward:,} and total {total:,}, got {out!r}"
-    )
-    notes = " ".join(t.get_text() for t in fig.axes[0].texts)
-    for multiple in ("1.00x", "2.00x", f"{total / forward:.2f}x"):
-        assert multiple in notes, f"expected the bar note {multiple}, got {notes!r}"
-    heights = [p.get_height() for p in fig.axes[0].patches]
+    # FACTS.md, the Act 2 table and item 6: what a framework computes, and what the rule of thumb counts.
+    facts = {
+        "forward": "6,987,776 FLOPs",
+        "backward": "7,553,024 FLOPs  = 1.08x forward",
+        "input gradients": "565,248 FLOPs",
+        "update": "1,093,860 FLOPs",
+        "total": "15,634,660 FLOPs  = 2.24x forward",
+        "skipped": "layer 1's input gradient (6,422,528 FLOPs)",
+        "rule": "a backward pass of 13,975,552 FLOPs (2.00x) and a step of 3.16x",
+        "W = 128": "W =    128: layer 1 does 91.9% of the MACs; backward 1.08x forward",
+        "W = 4096": "W =  4,096: layer 1 does 27.6% of the MACs; backward 1.72x forward, forward + backward 2.72x",
+    }
+    for what, text in facts.items():
+        assert text in out, f"input: MNIST, batch 32; expected the {what} printed as {text!r}, got {out!r}"
+    waterfall, widened = fig.axes
+    notes = " ".join(t.get_text() for t in waterfall.texts)
+    for multiple in ("1.00x", "1.00x forward\n6,987,776", "0.08x", "2.24x"):
+        assert multiple in notes, f"input: MNIST; expected the bar note {multiple!r}, got {notes!r}"
+    filled = [p for p in waterfall.patches if p.get_fill()]
+    heights = [p.get_height() for p in filled]
     assert heights[-1] == pytest.approx(sum(heights[:-1])), f"expected the total bar to be the sum, got {heights}"
+    ghosts = [p for p in waterfall.patches if not p.get_fill()]
+    assert [g.get_height() for g in ghosts] == [6_422_528], f"expected one outline of the skipped product, got {ghosts}"
+    assert ghosts[0].get_y() + ghosts[0].get_height() == 3 * 6_987_776, (
+        "expected the skipped product to reach the rule of thumb's 3x forward"
+    )
+    backward = line_by_label(widened, "backward / forward")
+    ratios = backward.get_ydata()
+    assert all(a < b for a, b in zip(ratios, ratios[1:])) and ratios[-1] < 2, (
+        f"expected backward / forward to climb towards 2x as W grows, got {ratios}"
+    )
+
+
+def test_the_backward_pass_skips_the_first_layers_input_gradient():
+    got = act2_compute.backward_pass_flops(ref.layer_macs(MNIST_LAYER_SIZES), MNIST_BATCH_SIZE)
+    expected = (6_987_776, 565_248, 6_422_528)
+    assert tuple(got) == expected, f"input: MNIST MACs, batch 32; expected {expected}, got {tuple(got)}"
+    assert got.total == 7_553_024, (
+        f"input: MNIST, batch 32; expected 7,553,024 FLOPs (PyTorch's count), got {got.total:,}"
+    )
+    assert got.chapter_rule == 2 * 6_987_776, f"expected the rule of thumb's 2x forward, got {got.chapter_rule:,}"
+    one_layer = act2_compute.backward_pass_flops([6], 1)
+    assert tuple(one_layer) == (12, 0, 12), f"input: [6], batch 1; expected (12, 0, 12), got {tuple(one_layer)}"
+
+
+@pytest.mark.parametrize("width", [64, 128, 4096, 65536])
+def test_the_backward_multiple_is_two_minus_the_first_layers_share(width):
+    sizes = constants.challenge_layer_sizes(width)
+    step = act2_compute.training_step_flops(ref.layer_macs, ref.parameter_count, sizes, 32)
+    macs = ref.layer_macs(sizes)
+    expected = 2 - macs[0] / sum(macs)
+    assert step.backward_ratio == pytest.approx(expected), (
+        f"input: W = {width}; expected backward / forward = 2 - layer 1's share = {expected:.4f}, "
+        f"got {step.backward_ratio:.4f}"
+    )
+
+
+@pytest.mark.parametrize("macs, batch_size", [([], 1), ([6], 0)])
+def test_backward_pass_flops_rejects_what_is_not_a_network(macs, batch_size):
+    with pytest.raises(ValueError):
+        act2_compute.backward_pass_flops(macs, batch_size)
 
 
 def test_batch_scaling_figure(tmp_path, capsys):
-    fig = displays.batch_scaling_figure.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES)
+    fig = displays.batch_scaling_figure.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, 2)
     check_figure(fig, tmp_path, "batch_scaling_figure")
     out = capsys.readouterr().out
     ax = fig.axes[0]
@@ -534,8 +604,21 @@ def test_batch_scaling_figure(tmp_path, capsys):
         )
 
     assert f"{ratio(32):.3f}x" == "1.067x" and "1.067x" in out, f"expected 1.067x printed, got {out!r}"
+    assert "You predicted 2x for batch 32 → 64: off by 1.87x (too high)." in out, (
+        f"input: prediction 2; expected the verdict against 1.067x, got {out!r}"
+    )
+    assert line_by_label(ax, "your prediction: 2x").get_ydata()[0] == 2, "expected the prediction drawn at 2x"
     first = next(b for b in common.SCALING_BATCHES if ratio(b) > common.NEAR_DOUBLING_RATIO)
     assert f"first exceeds 1.9x at batch {first:,}" in out, f"expected first batch {first:,} printed, got {out!r}"
+
+
+@pytest.mark.parametrize("prediction", [None, Ellipsis, 0, -1, "2", float("inf")])
+def test_batch_scaling_figure_locked_without_a_prediction(prediction, capsys):
+    student = Recorder()
+    result = displays.batch_scaling_figure.__wrapped__(student, MNIST_LAYER_SIZES, prediction)
+    out = capsys.readouterr().out
+    assert result is None and student.calls == [], f"input: {prediction!r}; expected locked, got {result!r}"
+    assert "`batch_doubling_prediction`" in out, f"input: {prediction!r}; expected the locked message, got {out!r}"
 
 
 def test_deployment_table(capsys):
@@ -566,16 +649,190 @@ def test_deployment_table(capsys):
     assert "DOES NOT FIT" in out and "Microcontroller" in out, f"expected a printed table, got {out!r}"
 
 
-def test_memory_hierarchy_summary(capsys):
-    result = displays.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+def test_memory_hierarchy_summary(tmp_path, capsys):
+    fig = displays.memory_hierarchy_summary.__wrapped__(ref.training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    check_figure(fig, tmp_path, "memory_hierarchy_summary")
     out = capsys.readouterr().out
-    assert result["activations_bytes"] == 126_208, (
-        f"expected 126,208 B of activations, got {result['activations_bytes']}"
-    )
-    assert result["times_l1"] == pytest.approx(126_208 / constants.L1_CACHE_BYTES), f"got {result['times_l1']}"
-    assert result["latency_ratio"] == 100, f"expected a 100x latency gap, got {result['latency_ratio']}"
-    for text in ("123.25 KiB", "64.00 KiB", "1.93x", "100x"):
+    # FACTS.md, "Memory hierarchy": the tiers, and where each network lands.
+    rows = {
+        "L1": r"L1 data cache\s+64 KiB\s+about 1 ns",
+        "L2": r"L2 cache\s+512 KiB - 2 MiB\s+3-5 ns",
+        "L3": r"L3 cache\s+8 MiB - 64 MiB\s+10-20 ns",
+        "DRAM": r"main memory \(DRAM\)\s+GiBs\s+about 100 ns",
+        "activations": r"activations of 784 → 128 → 64 → 10, batch 32\s+123\.25 KiB\s+L2 cache",
+        "training state": r"all of its training state \(batch 32\)\s+1\.79 MiB\s+L2 or L3 cache",
+        "W = 4096": r"784 → 4096 → 2048 → 10\s+178\.25 MiB\s+main memory \(DRAM\)",
+    }
+    for what, row in rows.items():
+        assert re.search(row, out), f"input: MNIST, batch 32; expected the {what} row {row!r}, got {out!r}"
+    for text in ("1.93x a 64.00 KiB L1", "100x"):
         assert text in out, f"expected {text!r} printed, got {out!r}"
+
+
+@pytest.mark.parametrize(
+    "size, large, small",
+    [
+        (64 * 1024, "L1 data cache", "L1 data cache"),
+        (64 * 1024 + 1, "L2 cache", "L2 cache"),
+        (1_876_384, "L2 cache", "L3 cache"),
+        (2 * 1024**2 + 1, "L3 cache", "L3 cache"),
+        (20 * 1024**2, "L3 cache", "main memory (DRAM)"),
+        (178 * 1024**2, "main memory (DRAM)", "main memory (DRAM)"),
+    ],
+)
+def test_a_working_set_lands_in_the_fastest_tier_that_holds_it(size, large, small):
+    got = tuple(t.name for t in deployment.landing_tiers(size))
+    assert got == (large, small), (
+        f"input: {size:,} B; expected {(large, small)} (large caches, small caches), got {got}"
+    )
+
+
+def test_memory_hierarchy_places_the_students_numbers():
+    hierarchy = deployment.memory_hierarchy(ref.training_memory, MNIST_LAYER_SIZES, 32, widths=(4096,))
+    memory = ref.training_memory(MNIST_LAYER_SIZES, 32)
+    got = [w.size_bytes for w in hierarchy.working_sets]
+    wide = ref.training_memory(constants.challenge_layer_sizes(4096), 32)["total"]
+    expected = [memory["activations"], memory["weights"], memory["total"], wide]
+    assert got == expected, f"input: MNIST, batch 32, W = 4096; expected {expected}, got {got}"
+    assert hierarchy.training_state.where == "L2 or L3 cache", f"got {hierarchy.training_state.where!r}"
+    assert hierarchy.latency_ratio == 100, f"expected the chapter's 100x gap, got {hierarchy.latency_ratio}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback on the reflections
+# ---------------------------------------------------------------------------------------------
+def test_feedback_explains_the_answers_the_hidden_tests_grade():
+    explained = feedback.decode_feedback()
+    asked = {variable: options for answers in feedback.QUESTIONS.values() for variable, options in answers}
+    assert set(explained) == set(asked) == set(ANSWERS), f"expected every graded reflection, got {sorted(explained)}"
+    for variable, entry in explained.items():
+        assert entry["best"] == ANSWERS[variable], (
+            f"input: {variable}; expected the explanation of the graded answer {ANSWERS[variable]!r}, got {entry['best']!r}"
+        )
+        others = set(asked[variable]) - {entry["best"]}
+        assert set(entry["options"]) == others and all(entry["options"].values()), (
+            f"input: {variable}; expected a note on each other option {sorted(others)}, got {sorted(entry['options'])}"
+        )
+    assert feedback.decode_feedback(feedback.encode_feedback(explained)) == explained, "expected encode to undo decode"
+
+
+@pytest.mark.parametrize(
+    "question, answers, locked",
+    [
+        ("act1_reflection", (None, None), ["act1_reflection_reason", "act1_failure_mode"]),
+        ("act1_reflection", ("A", "noisy"), ["act1_failure_mode"]),
+        ("act2_reflection", ("E",), ["act2_reflection"]),
+        ("deployment", (Ellipsis,), ["deployment_answer"]),
+    ],
+)
+def test_feedback_stays_locked_until_every_answer_is_set(question, answers, locked, capsys):
+    result = displays.reflection_feedback.__wrapped__(question, *answers)
+    out = capsys.readouterr().out
+    assert result is None, f"input: {question} {answers}; expected None while locked, got {result!r}"
+    assert [v for v in locked if f"`{v}`" in out] == locked and "🔒" in out, f"input: {answers}; got {out!r}"
+    assert "best answer" not in out and "Why" not in out, f"input: {answers}; expected nothing given away, got {out!r}"
+
+
+@pytest.mark.parametrize("question", sorted(feedback.QUESTIONS))
+def test_feedback_opens_once_answered_and_names_the_best_answer(question, capsys):
+    asked = feedback.QUESTIONS[question]
+    wrong = [next(o for o in options if o != ANSWERS[variable]) for variable, options in asked]
+    result = displays.reflection_feedback.__wrapped__(question, *(w.lower() for w in wrong))
+    out = capsys.readouterr().out
+    for (variable, _options), choice in zip(asked, wrong):
+        best = ANSWERS[variable]
+        assert result[variable] == {"chosen": choice, "best": best, "is_best": False}, f"got {result[variable]}"
+        for text in (f'you chose "{choice}"; the best answer is "{best}"', f'Why not "{choice}":', f'Why "{best}":'):
+            assert text in out, f"input: {variable} = {choice!r}; expected {text!r}, got {out!r}"
+    best = [ANSWERS[variable] for variable, _options in asked]
+    result = displays.reflection_feedback.__wrapped__(question, *best)
+    out = capsys.readouterr().out
+    assert all(entry["is_best"] for entry in result.values()) and "Why not" not in out, f"input: {best}; got {out!r}"
+
+
+def test_feedback_rejects_an_unknown_question_or_a_missing_answer():
+    with pytest.raises(ValueError, match="act2_reflection"):
+        displays.reflection_feedback.__wrapped__("act3", "A")
+    with pytest.raises(ValueError, match="2 answers"):
+        displays.reflection_feedback.__wrapped__("act1_reflection", "A")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measure, don't only compute (the closing section)
+# ---------------------------------------------------------------------------------------------
+def test_weights_anchor_rounds_the_arrays_size_to_whole_kib(capsys):
+    result = displays.weights_anchor.__wrapped__()
+    out = capsys.readouterr().out
+    assert result["weights_kib"] == 427, f"input: MNIST; expected about 427 KiB (437,544 B), got {result}"
+    assert "about 427 KiB" in out and "427.29" not in out, f"expected the rounded anchor only, got {out!r}"
+
+
+def test_measured_training_step_counts_what_the_ledger_models(tmp_path, capsys):
+    fig = displays.measured_training_step_figure.__wrapped__(ref.training_memory)
+    check_figure(fig, tmp_path, "measured_training_step_figure")
+    out = capsys.readouterr().out
+    step = measure.measured_training_step(ref.training_memory)
+    expected = ref.training_memory(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    assert step.measured == expected, (
+        f"input: MNIST, batch 32, FP32, Adam; expected nbytes {expected}, got {step.measured}"
+    )
+    shapes = [shape for _name, shape in step.kept_for_backward]
+    assert shapes == [(32, 784), (32, 128), (32, 64), (32, 10)], (
+        f"expected the input and every layer kept, got {shapes}"
+    )
+    assert step.transient_bytes == 4 * 32 * (64 + 128), (
+        f"expected the largest pair of temporaries, got {step.transient_bytes}"
+    )
+    assert np.isfinite([step.loss_before, step.loss_after]).all() and step.loss_after < step.loss_before, (
+        f"expected one Adam step to lower the batch's loss, got {step.loss_before} -> {step.loss_after}"
+    )
+    for text in ("1,876,384 B", "byte for byte", "never computed"):
+        assert text in out, f"expected {text!r} printed, got {out!r}"
+
+
+def test_measured_training_step_shows_where_a_model_differs():
+    def no_input_activations(layer_sizes, batch_size, bytes_per_value=4, optimizer="adam"):
+        memory = ref.training_memory(layer_sizes, batch_size, bytes_per_value, optimizer)
+        memory["activations"] -= batch_size * layer_sizes[0] * bytes_per_value
+        memory["total"] -= batch_size * layer_sizes[0] * bytes_per_value
+        return memory
+
+    step = measure.measured_training_step(no_input_activations)
+    got = step.differences
+    assert got["activations"] == 32 * 784 * 4 and got["weights"] == 0, (
+        f"input: a model without the input's activations; expected +100,352 B of activations only, got {got}"
+    )
+
+
+def test_depth_experiment_sigmoid_stays_flat_under_the_bound(tmp_path, capsys):
+    fig = displays.depth_experiment_figure.__wrapped__(ref.gradient_bound, ref.stall_depth)
+    check_figure(fig, tmp_path, "depth_experiment_figure")
+    out = capsys.readouterr().out
+    experiment = measure.depth_experiment(ref.gradient_bound, 10)
+    sigmoid, relu = experiment.sigmoid, experiment.relu
+    assert abs(sigmoid.loss_change) < common.FLAT_LOSS_BELOW, f"expected a flat sigmoid loss, got {sigmoid.losses}"
+    assert relu.loss_change < -0.1, f"expected the ReLU stack's loss at least 10% lower, got {relu.losses}"
+    bound = [ref.gradient_bound(k) for k in range(1, 11)]
+    assert np.all(sigmoid.gradient_ratios <= bound), (
+        f"expected every sigmoid layer's gradient under 0.25^k, got {sigmoid.gradient_ratios} against {bound}"
+    )
+    assert experiment.under_bound and sigmoid.largest_stretch == pytest.approx(1.0), f"got {sigmoid.largest_stretch}"
+    assert np.all(relu.gradient_ratios > 0.1), (
+        f"expected the ReLU stack to pass its gradient on, got {relu.gradient_ratios}"
+    )
+    assert "sigmoid  loss" in out and "(flat)" in out and "every layer sits under the bound" in out, f"got {out!r}"
+
+
+def test_the_depth_experiment_uses_the_students_stall_depth():
+    calls = []
+
+    def stall_depth(threshold=1e-6, max_derivative=0.25):
+        calls.append(threshold)
+        return 4
+
+    fig = displays.depth_experiment_figure.__wrapped__(ref.gradient_bound, stall_depth)
+    assert calls == [LEARNING_STALLS_BELOW], f"expected stall_depth(1e-6) called once, got {calls}"
+    assert len(fig.axes[1].get_lines()[0].get_xdata()) == 4, "input: stall_depth 4; expected a 4-layer stack"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,6 +864,51 @@ def test_gradient_decay_numbers_are_the_students(depth):
     assert decay.at_depth == pytest.approx(ref.gradient_bound(depth, 0.25)), f"input: depth={depth}"
     assert decay.stall == ref.stall_depth(LEARNING_STALLS_BELOW, 0.25) == 10, f"got stall {decay.stall}"
     assert (decay.relu_active, decay.tanh_peak) == (1.0, 1.0), f"got {decay.relu_active}, {decay.tanh_peak}"
+    saturated = (round(decay.sigmoid_saturated, 3), round(decay.tanh_saturated, 3))
+    assert saturated == (0.105, 0.071), f"input: x = 2; expected sigmoid' 0.105 and tanh' 0.071, got {saturated}"
+    expected = [ref.gradient_bound(d, decay.sigmoid_saturated) for d in range(1, last + 1)]
+    assert decay.sigmoid_saturated_bound == pytest.approx(expected), f"got {decay.sigmoid_saturated_bound}"
+
+
+def test_gradient_decay_prints_both_activations_at_both_inputs(capsys):
+    displays.gradient_decay_figure.__wrapped__(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative)
+    out = capsys.readouterr().out
+    for row in (r"at its best \(x = 0\)\s+0\.250\s+1\.000", r"saturated \(x = ±2\)\s+0\.105\s+0\.071"):
+        assert re.search(row, out), f"expected the row {row!r} (sigmoid, then tanh), got {out!r}"
+    assert "tanh passes 4x what sigmoid passes" in out, f"expected tanh's best against sigmoid's best, got {out!r}"
+
+
+def test_gelu_estimate_is_a_tanh_unit_plus_its_arithmetic(capsys):
+    macs = len(constants.GELU_EXTRA_MACS)
+    expected = ACTIVATION_TRANSISTORS["tanh"] + macs * constants.GELU_TRANSISTORS_PER_MAC
+    assert ACTIVATION_TRANSISTORS["gelu"] == expected == 3_000, f"expected 2,500 + 5 x 100 = 3,000, got {expected}"
+    cycles = constants.ACTIVATION_PROFILES["gelu"]["cycles"]
+    assert cycles == (30, 50), f"expected tanh's 20-40 cycles + 5 x 2, got {cycles}"
+    act1.print_gelu_estimate()
+    out = capsys.readouterr().out
+    for text in ("2,500 + 5 x 100 = 3,000 transistors", "20-40 + 5 x 2 = 30-50 cycles", "this lab's reasoning"):
+        assert text in out, f"expected {text!r} in GELU's reasoning, got {out!r}"
+
+
+def test_dying_relu_reaches_the_chapters_range(tmp_path, capsys):
+    fig = displays.dying_relu_figure.__wrapped__()
+    check_figure(fig, tmp_path, "dying_relu_figure")
+    out = capsys.readouterr().out
+    result = act1.dying_relu()
+    fractions = result.dead_fraction
+    assert all(a <= b for a, b in zip(fractions, fractions[1:])), (
+        f"expected more dead units as biases fall, got {fractions}"
+    )
+    low, high = constants.DYING_RELU_FRACTION
+    assert (low, high) == (0.10, 0.40), f"expected the chapter's 10-40%, got {(low, high)}"
+    assert fractions[0] < low and fractions[-1] > high, f"expected the curve to cross the whole range, got {fractions}"
+    assert result.hidden_units == 192, f"expected 128 + 64 hidden units, got {result.hidden_units}"
+    assert "about 19 to 77 units" in out, f"expected 10-40% of 192 units printed, got {out!r}"
+    for fraction in (low, high):
+        shift = result.first_shift_reaching(fraction)
+        assert f"{fraction:.0%} dead: after a push of {shift:g} standard deviations" in out, f"got {out!r}"
+    again = act1.dying_relu()
+    assert np.array_equal(again.dead_fraction, fractions), "expected the same curve from the same seed"
 
 
 def test_gradient_decay_keeps_a_stall_depth_of_none():
@@ -720,11 +1022,25 @@ def test_layer_shares_checks_the_widths_before_calling_the_student(widths, accep
 @pytest.mark.parametrize("layer_sizes, batch_size", [(MNIST_LAYER_SIZES, MNIST_BATCH_SIZE), ([784, 10], 1)])
 def test_training_step_flops_are_the_students(layer_sizes, batch_size):
     flops = act2_compute.training_step_flops(ref.layer_macs, ref.parameter_count, layer_sizes, batch_size)
-    forward = common.FLOPS_PER_MAC * sum(ref.layer_macs(layer_sizes)) * batch_size
+    macs = ref.layer_macs(layer_sizes)
+    forward = common.FLOPS_PER_MAC * sum(macs) * batch_size
+    backward = forward + common.FLOPS_PER_MAC * sum(macs[1:]) * batch_size
     update = common.ADAM_FLOPS_PER_PARAM * ref.parameter_count(layer_sizes)
     where = f"input: {layer_sizes}, batch {batch_size}"
-    assert (flops.forward, flops.backward, flops.update) == (forward, 2 * forward, update), f"{where}; got {flops}"
-    assert flops.total == 3 * forward + update, f"{where}; got total {flops.total}"
+    got = (flops.forward, flops.backward.total, flops.update)
+    assert got == (forward, backward, update), f"{where}; expected {(forward, backward, update)}, got {got}"
+    assert flops.total == forward + backward + update, f"{where}; got total {flops.total}"
+
+
+def test_training_step_cost_widens_the_challenge_network():
+    cost = act2_compute.training_step_cost(ref.layer_macs, ref.parameter_count, MNIST_LAYER_SIZES, 32)
+    assert set(common.BACKWARD_WIDTHS_PRINTED) <= set(cost.widths.tolist()), f"got widths {cost.widths}"
+    at_4096 = cost.at_width(4096)
+    assert at_4096.layer_sizes == tuple(constants.challenge_layer_sizes(4096)), f"got {at_4096.layer_sizes}"
+    assert round(at_4096.first_layer_share, 3) == 0.276 and round(at_4096.backward_ratio, 2) == 1.72, (
+        f"input: W = 4096; expected layer 1 at 27.6% and backward 1.72x (FACTS item 6), got "
+        f"{at_4096.first_layer_share:.3f}, {at_4096.backward_ratio:.3f}"
+    )
 
 
 def test_batch_scaling_ratios_are_the_students():
@@ -806,7 +1122,7 @@ def loops_forever(*args, **kwargs):
     [
         lambda f: displays.memory_ledger_figure(f, MNIST_LAYER_SIZES, 32, BYTES_FP32, "adam", LAPTOP),
         lambda f: displays.width_challenge_figure(f, ref.max_trainable_width),
-        lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES),
+        lambda f: displays.batch_scaling_figure(f, MNIST_LAYER_SIZES, 1.5),
         lambda f: displays.act2_reveal(900, f, ref.inference_memory),
         lambda f: displays.deployment_table(f, ref.inference_memory, MNIST_LAYER_SIZES),
         lambda f: displays.memory_hierarchy_summary(f, MNIST_LAYER_SIZES, 32),

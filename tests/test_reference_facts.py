@@ -1,12 +1,14 @@
 """The reference module reproduces every figure of FACTS.md (the numbers the lab grades against)."""
 
 import math
+import re
 
 import lab05_reference as ref
 import numpy as np
 import pytest
 
 from lab05.constants import BYTES_PER_KIB, BYTES_PER_MIB, DEVICE_BUDGETS_BYTES, MNIST_LAYER_SIZES, challenge_layer_sizes
+from tools.layout import ASSIGNMENT, HANDOUT, NOTEBOOK, SOLUTIONS
 
 MNIST = list(MNIST_LAYER_SIZES)
 
@@ -158,3 +160,97 @@ def test_bad_arguments_raise_value_error_naming_what_is_accepted(call):
     with pytest.raises(ValueError) as info:
         call()
     assert any(word in str(info.value) for word in ("expected", "must", "needs")), str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The executed solution states the figures students see (FACTS.md items 6 and 7, "Memory
+# hierarchy"): each pinned in the printed output of the display cell that shows it.
+# ---------------------------------------------------------------------------------------------
+SOLUTION_NOTEBOOK = SOLUTIONS / NOTEBOOK
+
+
+def printed_by(call: str) -> str:
+    """What the executed solution printed in the one code cell that contains ``call``."""
+    import nbformat
+
+    nb = nbformat.read(str(SOLUTION_NOTEBOOK), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and call in c.source]
+    assert len(cells) == 1, (
+        f"input: {call!r}; expected one cell of {SOLUTION_NOTEBOOK.name} calling it, got {len(cells)}"
+    )
+    return "".join(o.get("text", "") for o in cells[0].outputs if o.output_type == "stream")
+
+
+SOLUTION_FIGURES = {
+    "backward pass (item 6)": (
+        "displays.compute_waterfall_figure(",
+        [
+            r"forward pass\s+6,987,776 FLOPs",
+            r"backward pass\s+7,553,024 FLOPs  = 1\.08x forward",
+            r"input gradients\s+565,248 FLOPs",
+            r"total\s+15,634,660 FLOPs  = 2\.24x forward",
+            r"layer 1's input gradient \(6,422,528 FLOPs\): a backward pass of 13,975,552 FLOPs \(2\.00x\)",
+            r"Layer 1 does 91\.9% of the MACs",
+            r"W =  4,096: layer 1 does 27\.6% of the MACs; backward 1\.72x forward",
+        ],
+    ),
+    "like with like (item 7)": (
+        "displays.gradient_decay_figure(",
+        [r"at its best \(x = 0\)\s+0\.250\s+1\.000", r"saturated \(x = ±2\)\s+0\.105\s+0\.071"],
+    ),
+    "memory hierarchy": (
+        "displays.memory_hierarchy_summary(",
+        [
+            r"L1 data cache\s+64 KiB\s+about 1 ns",
+            r"L2 cache\s+512 KiB - 2 MiB\s+3-5 ns",
+            r"L3 cache\s+8 MiB - 64 MiB\s+10-20 ns",
+            r"main memory \(DRAM\)\s+GiBs\s+about 100 ns",
+            r"Main memory answers 100x later than L1",
+            r"activations of 784 → 128 → 64 → 10, batch 32\s+123\.25 KiB\s+L2 cache",
+            r"all of its training state \(batch 32\)\s+1\.79 MiB\s+L2 or L3 cache",
+            r"784 → 4096 → 2048 → 10\s+178\.25 MiB\s+main memory \(DRAM\)",
+        ],
+    ),
+    "dying ReLU": ("displays.dying_relu_figure(", [r"10-40% of its 192 hidden units is about 19 to 77 units"]),
+    "measured training step": (
+        "displays.measured_training_step_figure(",
+        [r"total\s+1,876,384 B\s+1,876,384 B\s+\+0 B", r"matches the arrays byte for byte"],
+    ),
+    "deep stacks": (
+        "displays.depth_experiment_figure(",
+        [
+            r"sigmoid\s+loss [\d.]+ → [\d.]+ \(flat\)",
+            r"every layer sits under the bound",
+            r"your bound for 10 layers is 9\.54e-7",
+        ],
+    ),
+    "batch doubling": ("displays.batch_scaling_figure(", [r"batch 32 → 64 grows training memory 1\.067x"]),
+    "Act 2 anchor": ("displays.weights_anchor(", [r"take about 427 KiB"]),
+    "Act 2 multiple": ("displays.act2_reveal(", [r"training takes 4\.29x", r"an upper bound"]),
+}
+
+
+@pytest.mark.parametrize("figure", sorted(SOLUTION_FIGURES))
+def test_the_executed_solution_states_the_figure(figure):
+    call, patterns = SOLUTION_FIGURES[figure]
+    out = printed_by(call)
+    for pattern in patterns:
+        assert re.search(pattern, out), f"input: {figure} ({call}); expected a line matching {pattern!r}, got {out!r}"
+
+
+@pytest.mark.parametrize("question", ["act1_reflection", "act2_reflection", "deployment"])
+def test_the_executed_solution_explains_each_reflection(question):
+    out = printed_by(f'displays.reflection_feedback("{question}"')
+    assert "the best answer." in out and 'Why "' in out, f"input: {question}; expected the explanation, got {out!r}"
+
+
+def test_the_handout_holds_no_instruction_to_run_checks_or_export():
+    import nbformat
+
+    nb = nbformat.read(str(SOLUTIONS / HANDOUT), as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    found = [w for w in ("grader.check", "export", "Gradescope", "## Submit", "public checks") if w in text]
+    assert not found, f"input: {HANDOUT}; expected no instruction to run checks or export, got {found}"
+    master = nbformat.read(str(ASSIGNMENT / NOTEBOOK), as_version=4)
+    tagged = [c for c in master.cells if "student-only" in c.metadata.get("tags", [])]
+    assert len(tagged) == 3, f"expected the three student-only cells (checks, submit, export), got {len(tagged)}"

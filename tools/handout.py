@@ -5,8 +5,9 @@ still carries Otter Assign's markers (``# BEGIN SOLUTION NO PROMPT``, the ``\"\"
 blocks holding the students' stubs, ``# SOLUTION`` line ends) and its Otter cells (the
 ``otter.Notebook`` set-up, ``grader.check`` and the export). :func:`handout` turns it into a notebook
 to give students: the same executed cells and outputs, with the markers, the stubs and the Otter
-cells removed. Markers are comments and the stubs are unreachable string literals, so removing
-them changes no output.
+cells removed, and without the markdown cells tagged ``student-only`` (the instructions to run the
+checks, to submit and to export). Markers are comments and the stubs are unreachable string
+literals, so removing them changes no output.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _SOLUTION_SUFFIX = re.compile(r"\s*#\s*SOLUTION\s*$")
 _QUESTION_COMMENT = re.compile(r"^\s*<!--\s*(BEGIN|END) QUESTION\s*-->\s*$")
 #: Code cells that only make sense with Otter (its set-up, checks and the export).
 _OTTER_CELL = re.compile(r"^\s*(# Initialize Otter|grader\.check\(|.*export_submission\(grader)", re.M)
+#: The tag of the master's markdown cells that only students need (running checks, submitting).
+STUDENT_ONLY_TAG = "student-only"
 
 
 def clean_code(source: str) -> str:
@@ -54,6 +57,8 @@ def handout(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
+        if STUDENT_ONLY_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
         if cell.cell_type == "code":
             if _OTTER_CELL.search(cell.source):
                 continue

@@ -10,6 +10,7 @@ Conventions used everywhere in the lab:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,22 +51,66 @@ L1_CACHE_BYTES = 64 * BYTES_PER_KIB
 L1_LATENCY_NS = 1
 DRAM_LATENCY_NS = 100
 
+
+class MemoryTier(NamedTuple):
+    """One level of a typical machine's memory hierarchy.
+
+    Attributes:
+        name: the tier as shown.
+        capacity_bytes: (smallest, largest) typical capacity in bytes; None for main memory, which
+            holds whatever the caches do not.
+        latency_ns: (low, high) typical time to answer, in nanoseconds.
+    """
+
+    name: str
+    capacity_bytes: tuple[int, int] | None
+    latency_ns: tuple[float, float]
+
+
+#: The memory hierarchy of a typical machine, fastest first. L1 and main memory are the chapter's
+#: figures (about 1 ns and 100 ns); L2 (per core) and L3 (shared) are typical ranges.
+MEMORY_TIERS = (
+    MemoryTier("L1 data cache", (L1_CACHE_BYTES, L1_CACHE_BYTES), (L1_LATENCY_NS, L1_LATENCY_NS)),
+    MemoryTier("L2 cache", (BYTES_PER_MIB // 2, 2 * BYTES_PER_MIB), (3, 5)),
+    MemoryTier("L3 cache", (8 * BYTES_PER_MIB, 64 * BYTES_PER_MIB), (10, 20)),
+    MemoryTier("main memory (DRAM)", None, (DRAM_LATENCY_NS, DRAM_LATENCY_NS)),
+)
+
 #: Gradients below this are too small for learning to make progress (the chapter's line).
 LEARNING_STALLS_BELOW = 1e-6
 
 # ---------------------------------------------------------------------------------------------
 # Act 1: the cost of activation functions in silicon
 # ---------------------------------------------------------------------------------------------
-#: Transistors per hardware activation unit. ReLU, sigmoid and tanh come from the chapter;
-#: GELU is not in the chapter: its value is this lab's estimate (a tanh-style unit plus the
-#: extra multipliers of the GELU approximation) and is labelled as such wherever it is shown.
+#: Transistors per hardware activation unit, from the chapter (GELU is added below).
 ACTIVATION_TRANSISTORS = {
     "relu": 50,
     "sigmoid": 2_500,
     "tanh": 2_500,
-    "gelu": 3_000,
 }
 
+#: GELU is not in the chapter; this lab estimates its cost from the tanh form most frameworks use,
+#: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))): a tanh unit (the chapter's figures)
+#: plus the multiply-accumulates around it, listed here (the final 0.5 is a shift, free in hardware).
+GELU_EXTRA_MACS = (
+    "x * x",
+    "0.044715 * x**2",
+    "x + x * (0.044715 * x**2)",
+    "sqrt(2 / pi) * (...)",
+    "x + x * tanh(...)",
+)
+#: This lab's estimate of one multiply-accumulate unit: twice the chapter's ReLU unit (a comparator
+#: and a multiplexer), and two cycles.
+GELU_TRANSISTORS_PER_MAC = 100
+GELU_CYCLES_PER_MAC = 2
+ACTIVATION_TRANSISTORS["gelu"] = ACTIVATION_TRANSISTORS["tanh"] + len(GELU_EXTRA_MACS) * GELU_TRANSISTORS_PER_MAC
+
+#: Dying ReLU: the share of a network's ReLU units that can end up dead (negative input for every
+#: example, so zero output and zero gradient) in extreme cases, such as a too-large learning rate
+#: (the chapter).
+DYING_RELU_FRACTION = (0.10, 0.40)
+
+_TANH_CYCLES = (20, 40)
 #: Everything the cost comparator shows about each activation, with where each figure comes from.
 ACTIVATION_PROFILES = {
     "relu": {
@@ -73,7 +118,10 @@ ACTIVATION_PROFILES = {
         "cycles": (1, 1),
         "power_vs_relu": "1x",
         "source": "chapter",
-        "note": "comparator + multiplexer; 10-40% of units can die in extreme cases",
+        "note": (
+            f"comparator + multiplexer; {DYING_RELU_FRACTION[0] * 100:.0f}-{DYING_RELU_FRACTION[1]:.0%} of units "
+            "can die in extreme cases (zero output, zero gradient)"
+        ),
     },
     "sigmoid": {
         "label": "Sigmoid",
@@ -84,17 +132,17 @@ ACTIVATION_PROFILES = {
     },
     "tanh": {
         "label": "Tanh",
-        "cycles": (20, 40),
+        "cycles": _TANH_CYCLES,
         "power_vs_relu": "similar to sigmoid",
         "source": "chapter (cost similar to sigmoid)",
         "note": "zero-centred, but saturates like sigmoid",
     },
     "gelu": {
         "label": "GELU",
-        "cycles": (30, 50),
+        "cycles": tuple(c + len(GELU_EXTRA_MACS) * GELU_CYCLES_PER_MAC for c in _TANH_CYCLES),
         "power_vs_relu": "estimate: similar to tanh",
         "source": "estimate (not in the chapter)",
-        "note": "smooth; used by transformers",
+        "note": "smooth; used by transformers; a tanh unit with arithmetic around it",
     },
 }
 

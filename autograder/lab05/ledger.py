@@ -303,10 +303,15 @@ def record_design(
     print(f"Wrote {path}:")
     print(f"  activation_choice              = {ledger['activation_choice']!r}")
     print(f"  batch_size_chosen              = {ledger['batch_size_chosen']}")
-    print(f"  max_trainable_width_laptop_gpu = {_ledger_number(ledger['max_trainable_width_laptop_gpu'], '{:,}')}")
+    print(
+        f"  max_trainable_width_laptop_gpu = {_ledger_number(ledger['max_trainable_width_laptop_gpu'], '{:,}')}"
+        f"  (the Laptop GPU at your batch_size_chosen = {ledger['batch_size_chosen']}, FP32, Adam; the width "
+        f"challenge printed its widths at its own batch size)"
+    )
     print(
         f"  training_memory_estimate_error_kb = "
         f"{_ledger_number(ledger['training_memory_estimate_error_kb'], '{:+,.2f} KiB')}"
+        f"  (your Act 2 estimate minus your training_memory at batch {MNIST_BATCH_SIZE})"
     )
     if unfinished:
         print(

@@ -2,7 +2,9 @@
 
 Every display receives the student's own functions as arguments, so a figure starts working as
 soon as the functions it needs are filled in. Nothing here computes a graded quantity itself:
-every number shown comes from the student's functions or from :mod:`lab05.constants`.
+every number shown comes from the student's functions or from :mod:`lab05.constants`, or is
+measured on seeded NumPy arrays (the dying-ReLU toy layer, and the closing section's networks,
+whose counts are set beside the student's functions).
 
 Conventions:
     * Memory is in bytes and shown in binary units (KiB, MiB, GiB) with ``fmt_bytes``.
@@ -25,15 +27,19 @@ Conventions:
       notebook calls (``memory_ledger_figure``) calls one, then the other.
 
 Modules, in the order of the notebook: :mod:`~lab05.displays.act1` (the transistor tax, gradient
-decay), :mod:`~lab05.displays.act2_memory` (the training memory ledger, the width challenge, the
-batch), :mod:`~lab05.displays.act2_compute` (which layer does the work, a training step's FLOPs),
-:mod:`~lab05.displays.deployment` (two deployment contexts, the memory hierarchy); what they share
-is in :mod:`~lab05.displays.common`. The displays the notebook calls are importable from here.
+decay, dying ReLU), :mod:`~lab05.displays.act2_memory` (the training memory ledger, the width
+challenge, the batch), :mod:`~lab05.displays.act2_compute` (which layer does the work, a training
+step's FLOPs), :mod:`~lab05.displays.deployment` (two deployment contexts, the memory hierarchy),
+:mod:`~lab05.displays.feedback` (explanations of the reflections, once answered),
+:mod:`~lab05.displays.measure` (Act 2's anchor, and the closing section's NumPy measurements);
+what they share is in :mod:`~lab05.displays.common`. The displays the notebook calls are
+importable from here.
 """
 
 from lab05.displays.act1 import (
     act1_reveal,
     activation_comparator,
+    dying_relu_figure,
     gradient_decay_figure,
     math_peek_bounds,
     show_options,
@@ -48,6 +54,8 @@ from lab05.displays.act2_memory import (
     width_challenge_figure,
 )
 from lab05.displays.deployment import deployment_table, memory_hierarchy_summary
+from lab05.displays.feedback import reflection_feedback
+from lab05.displays.measure import depth_experiment_figure, measured_training_step_figure, weights_anchor
 
 __all__ = [
     "act1_reveal",
@@ -56,13 +64,18 @@ __all__ = [
     "batch_scaling_figure",
     "compute_waterfall_figure",
     "deployment_table",
+    "depth_experiment_figure",
+    "dying_relu_figure",
     "explore_memory_ledger",
     "gradient_decay_figure",
     "layer_share_figure",
     "math_peek_bounds",
+    "measured_training_step_figure",
     "memory_hierarchy_summary",
     "memory_ledger_figure",
+    "reflection_feedback",
     "show_options",
     "show_source",
+    "weights_anchor",
     "width_challenge_figure",
 ]

@@ -70,7 +70,7 @@ class TrainingMemoryReveal(NamedTuple):
         estimate_kib: the student's estimate of the training memory (KiB).
         memory: the student's training_memory of MNIST_LAYER_SIZES at MNIST_BATCH_SIZE, FP32,
             Adam: the four components and "total", in bytes.
-        error_kib: the estimate minus the measured total (KiB).
+        error_kib: the estimate minus the computed total (KiB).
         off_by: how far the estimate was from the total, as a factor >= 1.
         verdict: the printed verdict ("you were off by 100.00 KiB (1.25x too high).").
         inference_batch1_bytes: the student's inference_memory at batch 1.
@@ -87,8 +87,18 @@ class TrainingMemoryReveal(NamedTuple):
 
     @property
     def training_bytes(self) -> float:
-        """The measured training memory (bytes)."""
+        """The computed training memory (bytes)."""
         return self.memory["total"]
+
+    @property
+    def estimate_multiple(self) -> float:
+        """The estimate as a multiple of the weights (the prediction's anchor)."""
+        return self.estimate_kib / to_kib(self.memory["weights"])
+
+    @property
+    def training_multiple(self) -> float:
+        """The training memory as a multiple of the weights."""
+        return self.training_bytes / self.memory["weights"]
 
     @property
     def ratio_batch1(self) -> float:
@@ -161,6 +171,11 @@ def print_training_memory_reveal(reveal: TrainingMemoryReveal) -> PrintedDict:
         f"You estimated {r.estimate_kib:,g} KiB. Training takes {total_kib:,.2f} KiB "
         f"({total_mib:,.2f} MiB): {r.verdict}"
     )
+    if memory["weights"] > 0:
+        print(
+            f"As multiples of the weights ({to_kib(memory['weights']):,.2f} KiB): you predicted "
+            f"{r.estimate_multiple:.2f}x, training takes {r.training_multiple:.2f}x."
+        )
 
     print()
     print(
@@ -185,6 +200,11 @@ def print_training_memory_reveal(reveal: TrainingMemoryReveal) -> PrintedDict:
         f'The chapter\'s "{CHAPTER_QUOTED_RATIO:g}x" is the first ratio: it compares training at '
         f"batch {MNIST_BATCH_SIZE} with inference at batch 1, not the same batch."
     )
+    print(
+        "Both inference figures keep every layer's activations, as your inference_memory counts them: an upper "
+        "bound. Inference never goes back, so a framework can free each layer's input as soon as the next layer "
+        "has used it."
+    )
     return PrintedDict(
         estimate_kib=r.estimate_kib,
         training_bytes=total,
@@ -195,6 +215,7 @@ def print_training_memory_reveal(reveal: TrainingMemoryReveal) -> PrintedDict:
         off_by=r.off_by,
         inference_batch1_bytes=inference_1,
         inference_equal_batch_bytes=inference_b,
+        training_multiple_of_weights=r.training_multiple if memory["weights"] > 0 else math.nan,
         ratio_batch1=ratio_1,
         ratio_equal_batch=ratio_b,
     )
@@ -213,8 +234,8 @@ def act2_reveal(estimate_kib: Any, training_memory: Callable, inference_memory: 
         inference_memory: the student's inference_memory(layer_sizes, batch_size=1, ...).
 
     Returns:
-        dict with the estimate and the measured totals (bytes, KiB, MiB), the error in KiB
-        (estimate minus measured), the factor it was off by, each component in bytes, and the
+        dict with the estimate and the computed totals (bytes, KiB, MiB), the error in KiB
+        (estimate minus computed), the factor it was off by, each component in bytes, and the
         training/inference ratios at batch 1 and at equal batch; or None while the estimate
         is not set.
     """
@@ -753,6 +774,7 @@ class BatchScaling(NamedTuple):
         marked: the batch marked on the chart (MNIST_BATCH_SIZE when it is one of ``batches``).
         first_above: the first B whose ratio exceeds NEAR_DOUBLING_RATIO, or None: none does.
         wide_first_above: the same for the wide network.
+        prediction: the student's predicted ratio for the marked batch, or None: none given.
     """
 
     batches: np.ndarray
@@ -763,6 +785,7 @@ class BatchScaling(NamedTuple):
     marked: int
     first_above: int | None
     wide_first_above: int | None
+    prediction: float | None = None
 
     @property
     def at_marked(self) -> float:
@@ -770,12 +793,15 @@ class BatchScaling(NamedTuple):
         return float(self.ratios[list(self.batches).index(self.marked)])
 
 
-def batch_scaling(training_memory: Callable, layer_sizes: Sequence[int]) -> BatchScaling:
+def batch_scaling(
+    training_memory: Callable, layer_sizes: Sequence[int], prediction: float | None = None
+) -> BatchScaling:
     """The doubling ratios of the batch-scaling figure, from the student's training_memory.
 
     Args:
         training_memory: the student's training_memory.
         layer_sizes: widths of every layer, input first (the MNIST network in the lab).
+        prediction: the student's predicted ratio at the marked batch (a positive number), or None.
 
     Returns:
         BatchScaling.
@@ -811,6 +837,7 @@ def batch_scaling(training_memory: Callable, layer_sizes: Sequence[int]) -> Batc
         marked=MNIST_BATCH_SIZE if MNIST_BATCH_SIZE in SCALING_BATCHES else int(batches[0]),
         first_above=first_above(mine),
         wide_first_above=first_above(wide_ratios),
+        prediction=None if prediction is None else float(prediction),
     )
 
 
@@ -864,7 +891,20 @@ def draw_batch_scaling(scaling: BatchScaling):
         arrowprops=dict(arrowstyle="->"),
         bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"),
     )
-    ax.set_ylim(0.9, 2.1)
+    if scaling.prediction is not None:
+        ax.plot(
+            [marked],
+            [scaling.prediction],
+            marker="P",
+            markersize=13,
+            color=OKABE_ITO["purple"],
+            markeredgecolor="black",
+            linestyle="none",
+            zorder=6,
+            label=f"your prediction: {scaling.prediction:g}x",
+        )
+    top = max(2.1, 1.05 * scaling.prediction) if scaling.prediction is not None else 2.1
+    ax.set_ylim(min(0.9, 0.95 * scaling.prediction) if scaling.prediction is not None else 0.9, top)
     ax.xaxis.set_major_locator(ticker.FixedLocator([float(b) for b in batches[::2]]))
     ax.xaxis.set_minor_locator(ticker.FixedLocator([float(b) for b in batches[1::2]]))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
@@ -875,6 +915,10 @@ def draw_batch_scaling(scaling: BatchScaling):
     ax.grid(True, alpha=0.25)
     ax.legend(loc="center left", fontsize=9)
 
+    if scaling.prediction is not None:
+        miss = prediction_miss(scaling.prediction, at_marked)
+        verdict = "spot on" if miss.spot_on else f"off by {_times(miss.factor)} ({miss.direction})"
+        print(f"You predicted {scaling.prediction:g}x for batch {marked} → {2 * marked}: {verdict}.")
     print(f"{name}: batch {marked} → {2 * marked} grows training memory {at_marked:.3f}x.")
     for label, first in ((name, scaling.first_above), (wide_name, scaling.wide_first_above)):
         if first is None:
@@ -885,17 +929,22 @@ def draw_batch_scaling(scaling: BatchScaling):
 
 
 @display_guard
-def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int]):
+def batch_scaling_figure(training_memory: Callable, layer_sizes: Sequence[int], prediction: Any):
     """How much training memory grows when the batch doubles, for batches 1 to 8,192.
 
-    Plots training_memory(layers, 2B)["total"] / training_memory(layers, B)["total"] (FP32,
-    Adam) for ``layer_sizes`` and for the wide network challenge_layer_sizes(SCALING_WIDE_WIDTH).
+    Locked until ``prediction`` is a positive number. Plots training_memory(layers, 2B)["total"] /
+    training_memory(layers, B)["total"] (FP32, Adam) for ``layer_sizes`` and for the wide network
+    challenge_layer_sizes(SCALING_WIDE_WIDTH), with the prediction at the marked batch.
 
     Args:
         training_memory: the student's training_memory.
         layer_sizes: widths of every layer, input first (the MNIST network in the lab).
+        prediction: the student's predicted ratio for batch MNIST_BATCH_SIZE → twice that.
 
     Returns:
-        matplotlib.figure.Figure.
+        matplotlib.figure.Figure, or None while the prediction is not set.
     """
-    return draw_batch_scaling(batch_scaling(training_memory, layer_sizes))
+    if not prediction_is_set(prediction):
+        print(locked_message("batch_doubling_prediction", "to a positive number (your predicted ratio)"))
+        return None
+    return draw_batch_scaling(batch_scaling(training_memory, layer_sizes, prediction))

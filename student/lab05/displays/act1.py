@@ -12,7 +12,12 @@ from lab05.constants import (
     ACT1_PREDICTION_OPTIONS,
     ACTIVATION_PROFILES,
     ACTIVATION_TRANSISTORS,
+    DYING_RELU_FRACTION,
+    GELU_CYCLES_PER_MAC,
+    GELU_EXTRA_MACS,
+    GELU_TRANSISTORS_PER_MAC,
     LEARNING_STALLS_BELOW,
+    MNIST_LAYER_SIZES,
     relu,
 )
 from lab05.displays.common import (
@@ -21,17 +26,21 @@ from lab05.displays.common import (
     ALARM_COLOUR,
     CURVE_POINTS,
     CURVE_X_RANGE,
+    DYING_RELU_BATCH,
+    DYING_RELU_SEED,
+    DYING_RELU_SHIFTS,
     EXAMPLE_NEURONS_PER_LAYER,
     EXAMPLE_NUM_LAYERS,
     FLAT_DERIVATIVE_BELOW,
     MAX_DEPTH_SHOWN,
     OKABE_ITO,
     PEEK_DEPTHS,
-    TANH_SATURATED_INPUT,
+    SATURATED_INPUT,
     PrintedDict,
     _cycles_text,
     _finish,
     _number,
+    _percent,
     _prediction_letter,
     _sci,
     _slope_text,
@@ -113,6 +122,7 @@ class ActivationComparison(NamedTuple):
         cycles: (low, high) cycles per evaluation, one per name.
         power_vs_relu: the power column of the printed table, one per name.
         sources: where each row's figures come from, one per name.
+        notes: what to watch for with each activation, one per name.
         relu_transistors: the table's ReLU entry (None without one): the prediction line's base.
         curves: every curve of ACTIVATION_CURVES with its derivative.
     """
@@ -127,6 +137,7 @@ class ActivationComparison(NamedTuple):
     cycles: tuple[tuple[int, int], ...]
     power_vs_relu: tuple[str, ...]
     sources: tuple[str, ...]
+    notes: tuple[str, ...]
     relu_transistors: int | None
     curves: tuple[ActivationCurve, ...]
 
@@ -163,6 +174,7 @@ def activation_comparison(prediction: Any, transistor_table: Mapping[str, int]) 
         cycles=tuple(tuple(profile["cycles"]) for profile in profiles),
         power_vs_relu=tuple(profile["power_vs_relu"] for profile in profiles),
         sources=tuple(profile["source"] for profile in profiles),
+        notes=tuple(profile["note"] for profile in profiles),
         relu_transistors=transistor_table.get("relu"),
         curves=tuple(curves),
     )
@@ -294,7 +306,36 @@ def draw_activation_comparator(comparison: ActivationComparison):
         label, count, (low, high), power, source = row
         print(f"{label:<11}{count:>12,}  {_cycles_text(low, high):<8}{power:<27}{source}")
     print()
+    for label, note in zip(c.labels, c.notes):
+        print(f"{label}: {note}.")
+    if "gelu" in c.names:
+        print()
+        print_gelu_estimate()
     return _finish(fig)
+
+
+def print_gelu_estimate() -> None:
+    """Print how this lab estimates GELU's cost (GELU is not in the chapter)."""
+    tanh, gelu = ACTIVATION_PROFILES["tanh"], ACTIVATION_PROFILES["gelu"]
+    macs = len(GELU_EXTRA_MACS)
+    (t_low, t_high), (g_low, g_high) = tanh["cycles"], gelu["cycles"]
+    print("GELU's estimate, step by step (this lab's reasoning, not the chapter's figures):")
+    print("  GELU(x) ≈ 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3))), the form most frameworks use:")
+    print(
+        f"  a tanh unit ({ACTIVATION_TRANSISTORS['tanh']:,} transistors, {_cycles_text(t_low, t_high)} cycles: the "
+        f"chapter's figures) plus {macs} multiply-accumulates around it:"
+    )
+    print("    " + "; ".join(GELU_EXTRA_MACS) + " (the 0.5 is a shift: free)")
+    print(
+        f"  at an estimated {GELU_TRANSISTORS_PER_MAC} transistors and {GELU_CYCLES_PER_MAC} cycles per "
+        f"multiply-accumulate (twice the chapter's {ACTIVATION_TRANSISTORS['relu']}-transistor ReLU unit):"
+    )
+    print(
+        f"  {ACTIVATION_TRANSISTORS['tanh']:,} + {macs} x {GELU_TRANSISTORS_PER_MAC} = "
+        f"{ACTIVATION_TRANSISTORS['gelu']:,} transistors, and {_cycles_text(t_low, t_high)} + {macs} x "
+        f"{GELU_CYCLES_PER_MAC} = {_cycles_text(g_low, g_high)} cycles: more than sigmoid, because GELU contains a "
+        f"tanh unit and adds arithmetic to it."
+    )
 
 
 @display_guard
@@ -448,7 +489,7 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
             activation, baseline="relu").
 
     Returns:
-        dict with the prediction, the measured sigmoid/ReLU ratio, ``off_by`` (a factor >= 1),
+        dict with the prediction, the sigmoid/ReLU ratio (the student's transistor_tax), ``off_by`` (a factor >= 1),
         and the chapter example's units and extra transistors; or None while the prediction
         is not set.
     """
@@ -461,16 +502,24 @@ def act1_reveal(prediction: Any, transistor_tax: Callable, extra_transistors: Ca
 class GradientDecay(NamedTuple):
     """What the gradient-decay figure shows: built by ``gradient_decay``.
 
+    Sigmoid and tanh are compared like with like: each at its best input (x = 0, its largest
+    slope) and each saturated (x = SATURATED_INPUT). Every line is the student's gradient_bound of
+    that per-layer slope.
+
     Attributes:
         depth: the depth marked and annotated (layers, >= 1).
         max_slope: the largest slope of one sigmoid layer (the student's sigmoid_derivative(0.0)).
         depths: 1, 2, ..., last_depth (layers).
-        bound: the student's gradient_bound at each of ``depths`` (unitless).
+        bound: the student's gradient_bound at each of ``depths``, for ``max_slope`` (unitless).
         at_depth: the student's gradient_bound at ``depth``.
         stall: the student's stall_depth for LEARNING_STALLS_BELOW (layers), or None: never.
         relu_active: the slope of an active ReLU unit.
         tanh_peak: tanh's largest slope (at 0).
-        tanh_saturated: tanh's slope at TANH_SATURATED_INPUT.
+        sigmoid_saturated: the student's sigmoid_derivative(SATURATED_INPUT).
+        tanh_saturated: tanh's slope at SATURATED_INPUT.
+        tanh_bound: the student's gradient_bound at each of ``depths``, for ``tanh_peak``.
+        sigmoid_saturated_bound: the same for ``sigmoid_saturated``.
+        tanh_saturated_bound: the same for ``tanh_saturated``.
     """
 
     depth: int
@@ -481,7 +530,11 @@ class GradientDecay(NamedTuple):
     stall: int | None
     relu_active: float
     tanh_peak: float
+    sigmoid_saturated: float
     tanh_saturated: float
+    tanh_bound: np.ndarray
+    sigmoid_saturated_bound: np.ndarray
+    tanh_saturated_bound: np.ndarray
 
     @property
     def last_depth(self) -> int:
@@ -509,13 +562,20 @@ def gradient_decay(
     """
     depth = validate_count("depth", depth)
     max_slope = _number(sigmoid_derivative(0.0), "sigmoid_derivative(0.0)")
+    sigmoid_saturated = _number(sigmoid_derivative(SATURATED_INPUT), f"sigmoid_derivative({SATURATED_INPUT:g})")
+    tanh_peak = float(1.0 - np.tanh(0.0) ** 2)
+    tanh_saturated = float(1.0 - np.tanh(SATURATED_INPUT) ** 2)
     depths = np.arange(1, max(MAX_DEPTH_SHOWN, depth) + 1)
-    bound = np.asarray(gradient_bound(depths, max_slope), dtype=float)
-    if bound.shape != depths.shape:
-        raise TypeError(
-            f"gradient_bound(an array of {depths.size} depths, {max_slope:g}) returned shape "
-            f"{bound.shape}; expected one value per depth"
-        )
+
+    def bounds(slope: float) -> np.ndarray:
+        values = np.asarray(gradient_bound(depths, slope), dtype=float)
+        if values.shape != depths.shape:
+            raise TypeError(
+                f"gradient_bound(an array of {depths.size} depths, {slope:.3g}) returned shape "
+                f"{values.shape}; expected one value per depth"
+            )
+        return values
+
     at_depth = _number(gradient_bound(depth, max_slope), f"gradient_bound({depth}, {max_slope:g})")
     stall = stall_depth(LEARNING_STALLS_BELOW, max_slope)
     if stall is not None:
@@ -524,17 +584,21 @@ def gradient_decay(
         depth=depth,
         max_slope=max_slope,
         depths=depths,
-        bound=bound,
+        bound=bounds(max_slope),
         at_depth=at_depth,
         stall=stall,
         relu_active=relu(2.0) - relu(1.0),
-        tanh_peak=1.0 - np.tanh(0.0) ** 2,
-        tanh_saturated=1.0 - np.tanh(TANH_SATURATED_INPUT) ** 2,
+        tanh_peak=tanh_peak,
+        sigmoid_saturated=sigmoid_saturated,
+        tanh_saturated=tanh_saturated,
+        tanh_bound=bounds(tanh_peak),
+        sigmoid_saturated_bound=bounds(sigmoid_saturated),
+        tanh_saturated_bound=bounds(tanh_saturated),
     )
 
 
 def draw_gradient_decay(decay: GradientDecay):
-    """Draw the gradient-decay figure.
+    """Draw the gradient-decay figure, then print the per-layer slopes it compares.
 
     Args:
         decay: from ``gradient_decay``.
@@ -544,6 +608,7 @@ def draw_gradient_decay(decay: GradientDecay):
     """
     d = decay
     depths, depth, at_depth, stall = d.depths, d.depth, d.at_depth, d.stall
+    x_sat = f"x = ±{SATURATED_INPUT:g}"
     fig, ax = plt.subplots(figsize=(12, 6), layout="constrained")
     ax.plot(
         depths,
@@ -555,19 +620,11 @@ def draw_gradient_decay(decay: GradientDecay):
     )
     ax.plot(
         depths,
-        d.tanh_peak**depths,
+        d.tanh_bound,
         color=OKABE_ITO["green"],
         linestyle=":",
         linewidth=2.5,
-        label=f"tanh: no ({_slope_text(d.max_slope)})^L bound — vanishes only by saturation",
-    )
-    ax.plot(
-        depths,
-        d.tanh_saturated**depths,
-        color=OKABE_ITO["green"],
-        linestyle="--",
-        linewidth=1.8,
-        label=f"tanh, units saturated at x = ±{TANH_SATURATED_INPUT:g}: ({d.tanh_saturated:.3f})^L",
+        label=f"tanh at its best (x = 0): ({_slope_text(d.tanh_peak)})^L, no decay",
     )
     ax.plot(
         depths,
@@ -576,7 +633,23 @@ def draw_gradient_decay(decay: GradientDecay):
         color=OKABE_ITO["blue"],
         linewidth=2.2,
         markersize=5,
-        label=f"sigmoid: bound ({_slope_text(d.max_slope)})^L (your gradient_bound)",
+        label=f"sigmoid at its best (x = 0): ({_slope_text(d.max_slope)})^L, the bound",
+    )
+    ax.plot(
+        depths,
+        d.tanh_saturated_bound,
+        color=OKABE_ITO["green"],
+        linestyle="--",
+        linewidth=1.8,
+        label=f"tanh saturated ({x_sat}): ({d.tanh_saturated:.3f})^L",
+    )
+    ax.plot(
+        depths,
+        d.sigmoid_saturated_bound,
+        color=OKABE_ITO["blue"],
+        linestyle="--",
+        linewidth=1.8,
+        label=f"sigmoid saturated ({x_sat}): ({d.sigmoid_saturated:.3f})^L",
     )
     ax.axhline(
         LEARNING_STALLS_BELOW,
@@ -615,7 +688,7 @@ def draw_gradient_decay(decay: GradientDecay):
     )
 
     ax.set_yscale("log")
-    # The saturated-tanh line may run off the bottom: the axis follows the sigmoid bound.
+    # The saturated lines run off the bottom: the axis follows the sigmoid bound.
     positive = d.bound[d.bound > 0]
     floor = min(float(positive.min()) if positive.size else 1.0, LEARNING_STALLS_BELOW) / 100
     ax.set_ylim(floor, 10)
@@ -631,6 +704,15 @@ def draw_gradient_decay(decay: GradientDecay):
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.grid(True, which="major", axis="y", alpha=0.3)
+
+    print("Gradient passed back per layer (your gradient_bound of each slope), like with like:")
+    print(f"  {'':<28}{'sigmoid':>10}{'tanh':>10}")
+    print(f"  {'at its best (x = 0)':<28}{d.max_slope:>10.3f}{d.tanh_peak:>10.3f}")
+    print(f"  {'saturated (' + x_sat + ')':<28}{d.sigmoid_saturated:>10.3f}{d.tanh_saturated:>10.3f}")
+    print(
+        f"At its best, tanh passes {d.tanh_peak / d.max_slope:.3g}x what sigmoid passes per layer; saturated, "
+        f"both vanish, tanh a little faster. Only sigmoid decays even at its best input."
+    )
     return _finish(fig)
 
 
@@ -638,10 +720,11 @@ def draw_gradient_decay(decay: GradientDecay):
 def gradient_decay_figure(
     gradient_bound: Callable, stall_depth: Callable, sigmoid_derivative: Callable, depth: int = 10
 ):
-    """Gradient magnitude against depth: sigmoid's bound, ReLU, tanh, and the stall line.
+    """Gradient magnitude against depth: sigmoid and tanh like with like, ReLU, and the stall line.
 
-    The sigmoid line is the student's gradient_bound(depths, sigmoid_derivative(0.0)); the
-    vertical line is the student's stall_depth for LEARNING_STALLS_BELOW at the same slope.
+    Every line is the student's gradient_bound(depths, slope) of one per-layer slope: sigmoid's
+    and tanh's at x = 0 (their largest) and at SATURATED_INPUT; the vertical line is the student's
+    stall_depth for LEARNING_STALLS_BELOW at sigmoid's largest slope.
 
     Args:
         gradient_bound: the student's gradient_bound(depth, max_derivative).
@@ -683,3 +766,133 @@ def math_peek_bounds(gradient_bound: Callable, stall_depth: Callable):
             f"is below the {_sci(LEARNING_STALLS_BELOW)} line where learning stalls."
         )
     return PrintedDict(bounds=bounds, stall_depth=stall, threshold=LEARNING_STALLS_BELOW)
+
+
+class DyingRelu(NamedTuple):
+    """What the dying-ReLU instrument shows: built by ``dying_relu`` (no student code involved).
+
+    A toy first layer of the chapter's network, fed a seeded batch, whose biases are pushed down
+    as a too-large update would push them. A unit whose pre-activation is negative for every
+    example of the batch outputs 0 for all of them and passes back no gradient: it is dead.
+
+    Attributes:
+        units: units of the toy layer (the chapter's first hidden layer).
+        batch_size: examples in the batch.
+        shifts: how far every bias is pushed down, in standard deviations of the pre-activations.
+        dead_fraction: the share of dead units at each shift.
+        chapter_range: DYING_RELU_FRACTION, the chapter's "extreme cases".
+        hidden_units: the hidden units of the chapter's network (every layer between input and output).
+    """
+
+    units: int
+    batch_size: int
+    shifts: np.ndarray
+    dead_fraction: np.ndarray
+    chapter_range: tuple[float, float]
+    hidden_units: int
+
+    def first_shift_reaching(self, fraction: float) -> float | None:
+        """The smallest shift at which at least ``fraction`` of the units are dead (None: none)."""
+        hits = self.shifts[self.dead_fraction >= fraction]
+        return float(hits[0]) if hits.size else None
+
+    @property
+    def dead_hidden_units(self) -> tuple[float, float]:
+        """The chapter's range applied to the chapter network's hidden units (units)."""
+        low, high = self.chapter_range
+        return low * self.hidden_units, high * self.hidden_units
+
+
+def dying_relu(seed: int = DYING_RELU_SEED) -> DyingRelu:
+    """Dead units of a toy ReLU layer as its biases are pushed down.
+
+    The layer is the chapter network's first, MNIST_LAYER_SIZES[0] -> MNIST_LAYER_SIZES[1],
+    He-initialised (normal, variance 2 / fan-in), with zero biases; the batch is DYING_RELU_BATCH
+    inputs drawn uniformly from [0, 1) (pixel intensities). Both come from NumPy's generator
+    seeded with ``seed``.
+
+    Returns:
+        DyingRelu.
+    """
+    fan_in, units = MNIST_LAYER_SIZES[0], MNIST_LAYER_SIZES[1]
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, units))
+    inputs = rng.random((DYING_RELU_BATCH, fan_in))
+    pre = inputs @ weights
+    spread = float(pre.std())
+    shifts = np.array(DYING_RELU_SHIFTS)
+    dead = np.array([np.mean(np.all(pre - shift * spread <= 0.0, axis=0)) for shift in shifts])
+    return DyingRelu(
+        units=units,
+        batch_size=DYING_RELU_BATCH,
+        shifts=shifts,
+        dead_fraction=dead,
+        chapter_range=DYING_RELU_FRACTION,
+        hidden_units=sum(MNIST_LAYER_SIZES[1:-1]),
+    )
+
+
+def draw_dying_relu(result: DyingRelu):
+    """Draw the share of dead units against the bias shift, then print what it means.
+
+    Args:
+        result: from ``dying_relu``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    r = result
+    low, high = r.chapter_range
+    fig, ax = plt.subplots(figsize=(10, 4.8), layout="constrained")
+    ax.axhspan(
+        low,
+        high,
+        color=ALARM_COLOUR,
+        alpha=0.12,
+        label=f"the chapter's extreme cases: {low * 100:.0f}-{high:.0%} of units dead",
+    )
+    ax.plot(
+        r.shifts,
+        r.dead_fraction,
+        color=OKABE_ITO["orange"],
+        linewidth=2.5,
+        label=f"dead units of a {r.units}-unit ReLU layer (batch of {r.batch_size})",
+    )
+    ax.set_xlim(r.shifts[0], r.shifts[-1])
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1))
+    ax.set_xlabel("how far every bias was pushed down (in standard deviations of the pre-activations W·x + b)")
+    ax.set_ylabel("units dead for the whole batch")
+    ax.set_title("ReLU's own failure: units that output 0 for every example pass back no gradient")
+    ax.legend(loc="upper left", fontsize=9)
+    ax.grid(True, alpha=0.25)
+
+    print(
+        f"Dead units of a toy {MNIST_LAYER_SIZES[0]} → {r.units} ReLU layer, batch of {r.batch_size} "
+        f"(seeded inputs in [0, 1)):"
+    )
+    print(f"  with no push: {_percent(float(r.dead_fraction[0]))} (weights that happen to point away from the data)")
+    for fraction in r.chapter_range:
+        shift = r.first_shift_reaching(fraction)
+        where = f"after a push of {shift:g} standard deviations" if shift is not None else "never on this chart"
+        print(f"  {fraction:.0%} dead: {where}")
+    few, many = r.dead_hidden_units
+    print(
+        f"In the chapter's network, {low * 100:.0f}-{high:.0%} of its {r.hidden_units} hidden units is about "
+        f"{few:.0f} to {many:.0f} units that never learn again: their gradient is exactly 0, and nothing "
+        f"reports it."
+    )
+    return _finish(fig)
+
+
+@display_guard
+def dying_relu_figure(seed: int = DYING_RELU_SEED):
+    """ReLU's risk, shown: the share of dead units of a toy layer as its biases are pushed down.
+
+    Args:
+        seed: the seed of the toy layer's weights and inputs.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    return draw_dying_relu(dying_relu(seed))

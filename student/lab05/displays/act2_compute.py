@@ -1,17 +1,29 @@
-"""Act 2's compute displays: which layer does the work, and the cost of a training step."""
+"""Act 2's compute displays: which layer does the work, and the cost of a training step.
+
+The chapter's rule of thumb says the backward pass costs about twice the forward pass (two
+products per layer), so a training step costs about three forward passes. ``backward_pass_flops``
+counts what a framework really computes: the weight gradient of every layer, and the input
+gradient of every layer but the first, whose input is the data. For the chapter's network, whose
+first layer does most of the work, that is far less than twice the forward pass; as the network
+widens, the first layer's share falls and the rule of thumb returns.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from lab05.constants import challenge_layer_sizes
+import numpy as np
+
+from lab05.constants import WIDTH_CHALLENGE_RANGE, challenge_layer_sizes
 from lab05.displays.common import (
     ADAM_FLOPS_PER_PARAM,
     BACKWARD_PRODUCTS_PER_LAYER,
+    BACKWARD_WIDTHS_PRINTED,
     FLOPS_PER_MAC,
     OKABE_ITO,
     PIE_LABEL_MIN_SHARE,
+    WIDTH_POINTS,
     _challenge_shape,
     _finish,
     _number,
@@ -130,31 +142,119 @@ def layer_share_figure(layer_macs: Callable, widths: Sequence[int] = (128, 1024,
     return draw_layer_shares(layer_shares(layer_macs, widths))
 
 
+class BackwardFlops(NamedTuple):
+    """The FLOPs of one backward pass, split as a framework computes it: built by ``backward_pass_flops``.
+
+    Attributes:
+        weight_gradients: one product per layer, the size of its forward product (FLOPs).
+        input_gradients: one more product for every layer but the first (FLOPs).
+        skipped: the first layer's input gradient, which nothing needs: its input is the data, so
+            no framework computes it (FLOPs).
+    """
+
+    weight_gradients: float
+    input_gradients: float
+    skipped: float
+
+    @property
+    def total(self) -> float:
+        """The backward pass: weight gradients plus input gradients (FLOPs)."""
+        return self.weight_gradients + self.input_gradients
+
+    @property
+    def chapter_rule(self) -> float:
+        """What the rule of thumb counts: every product, the skipped one included (FLOPs)."""
+        return self.total + self.skipped
+
+
+def backward_pass_flops(macs_per_layer: Sequence[float], batch_size: int) -> BackwardFlops:
+    """The backward pass of a fully connected network, product by product.
+
+    For each layer, the weight gradient (its output gradient times its input, over the batch) costs
+    as many MACs as the forward product. The input gradient (the weights times the output
+    gradient) costs as many again, but only for layers whose input is another layer's output: the
+    first layer's input is the data. PyTorch's FlopCounterMode counts exactly this.
+
+    Args:
+        macs_per_layer: multiply-accumulates per example, one per layer, input side first.
+        batch_size: examples per training step (>= 1).
+
+    Returns:
+        BackwardFlops.
+
+    Raises:
+        ValueError: for no layers or a batch size that is not a whole number >= 1.
+
+    Example:
+        backward_pass_flops([6], 1) == BackwardFlops(12, 0, 12): one layer, so no input gradient.
+    """
+    batch_size = validate_count("batch_size", batch_size)
+    macs = list(macs_per_layer)
+    if not macs:
+        raise ValueError("macs_per_layer must hold one count per layer, got none")
+    per_mac = FLOPS_PER_MAC * batch_size
+    return BackwardFlops(
+        weight_gradients=per_mac * sum(macs),
+        input_gradients=per_mac * sum(macs[1:]),
+        skipped=per_mac * macs[0],
+    )
+
+
 class TrainingStepFlops(NamedTuple):
     """The FLOPs of one training step: built by ``training_step_flops``.
 
     Attributes:
         layer_sizes: widths of every layer, input first.
         batch_size: examples per training step.
-        macs: the sum of the student's layer_macs (MACs per example).
+        layer_macs: the student's layer_macs (MACs per example, one per layer).
         params: the student's parameter_count.
-        forward: FLOPS_PER_MAC * macs * batch_size (FLOPs).
-        backward: BACKWARD_PRODUCTS_PER_LAYER * forward (FLOPs).
+        forward: FLOPS_PER_MAC * sum(layer_macs) * batch_size (FLOPs).
+        backward: the backward pass, product by product (``backward_pass_flops``).
         update: ADAM_FLOPS_PER_PARAM * params (FLOPs, this lab's estimate for Adam).
     """
 
     layer_sizes: tuple[int, ...]
     batch_size: int
-    macs: float
+    layer_macs: tuple[float, ...]
     params: float
     forward: float
-    backward: float
+    backward: BackwardFlops
     update: float
+
+    @property
+    def macs(self) -> float:
+        """Multiply-accumulates per example, every layer together."""
+        return sum(self.layer_macs)
+
+    @property
+    def first_layer_share(self) -> float:
+        """The first layer's share of the multiply-accumulates."""
+        return self.layer_macs[0] / self.macs
 
     @property
     def total(self) -> float:
         """Forward, backward and update together (FLOPs)."""
-        return self.forward + self.backward + self.update
+        return self.forward + self.backward.total + self.update
+
+    @property
+    def backward_ratio(self) -> float:
+        """The backward pass as a multiple of the forward pass."""
+        return self.backward.total / self.forward
+
+    @property
+    def passes_ratio(self) -> float:
+        """Forward and backward passes together, as a multiple of the forward pass (the rule of thumb's 3x)."""
+        return (self.forward + self.backward.total) / self.forward
+
+    @property
+    def step_ratio(self) -> float:
+        """The whole step (forward, backward, update) as a multiple of the forward pass."""
+        return self.total / self.forward
+
+    @property
+    def rule_step_ratio(self) -> float:
+        """The whole step by the rule of thumb (backward = BACKWARD_PRODUCTS_PER_LAYER x forward)."""
+        return (self.forward * (1 + BACKWARD_PRODUCTS_PER_LAYER) + self.update) / self.forward
 
 
 def training_step_flops(
@@ -178,78 +278,235 @@ def training_step_flops(
     """
     sizes = validate_layer_sizes(layer_sizes)
     batch_size = validate_count("batch_size", batch_size)
-    macs = sum(_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes))
+    macs = tuple(_number(m, f"layer_macs({sizes}) entry") for m in layer_macs(sizes))
+    if not macs or sum(macs) <= 0:
+        raise ValueError(f"layer_macs({sizes}) returned {list(macs)}; expected positive counts, one per layer")
     params = _number(parameter_count(sizes), f"parameter_count({sizes})")
-    forward = FLOPS_PER_MAC * macs * batch_size
-    if forward <= 0:
-        raise ValueError(f"layer_macs({sizes}) sums to {macs:g}; expected a positive count")
     return TrainingStepFlops(
         layer_sizes=tuple(sizes),
         batch_size=batch_size,
-        macs=macs,
+        layer_macs=macs,
         params=params,
-        forward=forward,
-        backward=BACKWARD_PRODUCTS_PER_LAYER * forward,
+        forward=FLOPS_PER_MAC * sum(macs) * batch_size,
+        backward=backward_pass_flops(macs, batch_size),
         update=ADAM_FLOPS_PER_PARAM * params,
     )
 
 
-def draw_compute_waterfall(flops: TrainingStepFlops):
-    """Draw the waterfall of one training step's FLOPs, then print each part.
+class TrainingStepCost(NamedTuple):
+    """What the compute instrument shows: built by ``training_step_cost``.
+
+    Attributes:
+        step: the FLOPs of one training step of the network asked for.
+        widths: hidden widths W of [784, W, W // 2, 10], ascending (WIDTH_CHALLENGE_RANGE, and
+            every width of BACKWARD_WIDTHS_PRINTED).
+        widened: the FLOPs of one training step of each of those networks, at the same batch.
+        printed: the widths of BACKWARD_WIDTHS_PRINTED, whose multiples are printed.
+    """
+
+    step: TrainingStepFlops
+    widths: np.ndarray
+    widened: tuple[TrainingStepFlops, ...]
+    printed: tuple[int, ...]
+
+    def at_width(self, width: int) -> TrainingStepFlops:
+        """The training step of [784, width, width // 2, 10] (a width of ``widths``)."""
+        return self.widened[list(self.widths).index(width)]
+
+
+def training_step_cost(
+    layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
+) -> TrainingStepCost:
+    """One training step's FLOPs, and how its backward pass grows as the network widens.
 
     Args:
-        flops: from ``training_step_flops``.
+        layer_macs: the student's layer_macs(layer_sizes).
+        parameter_count: the student's parameter_count(layer_sizes).
+        layer_sizes: widths of every layer, input first (the MNIST network in the lab).
+        batch_size: examples per training step (>= 1).
 
     Returns:
-        matplotlib.figure.Figure.
+        TrainingStepCost.
+
+    Raises:
+        ValueError, TypeError: as ``training_step_flops``.
     """
-    forward, backward, update, total = flops.forward, flops.backward, flops.update, flops.total
-    steps = [
+    step = training_step_flops(layer_macs, parameter_count, layer_sizes, batch_size)
+    low, high = WIDTH_CHALLENGE_RANGE
+    grid = np.geomspace(low, high, WIDTH_POINTS).round().astype(int)
+    widths = np.unique(np.concatenate([grid, BACKWARD_WIDTHS_PRINTED]))
+    widths = widths[widths >= 2]
+    widened = tuple(
+        training_step_flops(layer_macs, parameter_count, challenge_layer_sizes(int(w)), step.batch_size) for w in widths
+    )
+    return TrainingStepCost(step=step, widths=widths, widened=widened, printed=tuple(BACKWARD_WIDTHS_PRINTED))
+
+
+def draw_training_step_cost(cost: TrainingStepCost):
+    """Draw the step's waterfall and the backward pass against width, then print both.
+
+    Args:
+        cost: from ``training_step_cost``.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [the waterfall, the multiples against W].
+    """
+    step = cost.step
+    forward, backward, update, total = step.forward, step.backward, step.update, step.total
+    network = " → ".join(map(str, step.layer_sizes))
+    fig, (ax, ax_w) = plt.subplots(
+        1, 2, figsize=(14, 6), layout="constrained", gridspec_kw=dict(width_ratios=[1.15, 1.0])
+    )
+
+    # Left: the waterfall of one step of the network asked for.
+    bars = [
         ("Forward", 0.0, forward, OKABE_ITO["blue"]),
-        ("Backward", forward, backward, OKABE_ITO["orange"]),
-        ("Update (Adam,\nthis lab's estimate)", forward + backward, update, OKABE_ITO["green"]),
+        ("Backward:\nweight gradients", forward, backward.weight_gradients, OKABE_ITO["orange"]),
+        (
+            "Backward:\ninput gradients\n(layers 2+)",
+            forward + backward.weight_gradients,
+            backward.input_gradients,
+            OKABE_ITO["yellow"],
+        ),
+        ("Update (Adam,\nthis lab's estimate)", forward + backward.total, update, OKABE_ITO["green"]),
         ("Total", 0.0, total, "0.45"),
     ]
-
-    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    for i, (_name, start, height, colour) in enumerate(steps):
+    ghost = 2  # the input-gradient bar: the skipped product is drawn on top of it
+    for i, (_name, start, height, colour) in enumerate(bars):
         ax.bar(i, height, bottom=start, width=0.6, color=colour, edgecolor=OKABE_ITO["black"])
+        on_top = backward.skipped if i == ghost else 0.0
         ax.annotate(
             f"{height / forward:.2f}x forward\n{height:,.0f} FLOPs",
-            (i, start + height),
+            (i, start + height + on_top),
             xytext=(0, 4),
             textcoords="offset points",
             ha="center",
             va="bottom",
-            fontsize=9.5,
+            fontsize=9,
         )
-        if i < len(steps) - 1:
+        if i < len(bars) - 1:
             level = start + height
             ax.plot([i + 0.3, i + 0.7], [level, level], color="0.4", linestyle=":", linewidth=1.2)
-    ax.set_xticks(range(len(steps)), [s[0] for s in steps])
-    ax.set_ylim(0, total * 1.18)
+    # The product nothing needs: the first layer's input gradient, drawn as an empty outline.
+    ghost_bottom = forward + backward.total
+    ax.bar(
+        ghost,
+        backward.skipped,
+        bottom=ghost_bottom,
+        width=0.6,
+        fill=False,
+        edgecolor=OKABE_ITO["vermillion"],
+        linestyle="--",
+        hatch="//",
+        linewidth=1.2,
+        label=f"layer 1's input gradient: never computed, its input is the data ({backward.skipped:,.0f} FLOPs)",
+    )
+    ax.text(
+        ghost,
+        ghost_bottom + backward.skipped / 2,
+        "layer 1's input\ngradient:\nnot computed",
+        ha="center",
+        va="center",
+        fontsize=8.5,
+        color=OKABE_ITO["vermillion"],
+        bbox=dict(boxstyle="round", facecolor="white", edgecolor="none", alpha=0.9),
+    )
+    rule_total = forward * (1 + BACKWARD_PRODUCTS_PER_LAYER)
+    ax.axhline(
+        rule_total,
+        color="0.3",
+        linestyle="--",
+        linewidth=1.3,
+        label=f"the rule of thumb: forward + {BACKWARD_PRODUCTS_PER_LAYER}x backward = "
+        f"{1 + BACKWARD_PRODUCTS_PER_LAYER}x forward, before the update",
+    )
+    ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=9)
+    ax.set_ylim(0, max(total, ghost_bottom + backward.skipped, rule_total) * 1.4)
     ax.yaxis.set_major_formatter(ticker.EngFormatter(sep=" "))
     ax.set_xlabel("part of one training step")
     ax.set_ylabel("FLOPs per training step")
-    ax.set_title(
-        f"One training step of {' → '.join(map(str, flops.layer_sizes))} at batch {flops.batch_size}: "
-        f"{total / forward:.2f}x the forward pass"
-    )
+    ax.set_title(f"One training step of {network} at batch {step.batch_size}: {step.step_ratio:.2f}x the forward pass")
+    ax.legend(loc="upper left", fontsize=8.5)
     ax.grid(True, axis="y", alpha=0.25)
 
+    # Right: the backward pass and the step as multiples of the forward pass, against W.
+    widths = cost.widths
+    ax_w.set_xscale("log", base=2)
+    ax_w.plot(
+        widths,
+        [s.backward_ratio for s in cost.widened],
+        color=OKABE_ITO["orange"],
+        linewidth=2.4,
+        label="backward / forward",
+    )
+    ax_w.plot(
+        widths,
+        [s.passes_ratio for s in cost.widened],
+        color="0.35",
+        linewidth=2.4,
+        label="(forward + backward) / forward",
+    )
+    rules = ((BACKWARD_PRODUCTS_PER_LAYER, "backward"), (1 + BACKWARD_PRODUCTS_PER_LAYER, "forward + backward"))
+    for level, text in rules:
+        ax_w.axhline(level, color="0.5", linestyle="--", linewidth=1.1)
+        ax_w.text(widths[0], level - 0.04, f" rule of thumb: {text} {level}x", va="top", fontsize=9, color="0.3")
+    for width in cost.printed:
+        s = cost.at_width(width)
+        ax_w.plot([width], [s.backward_ratio], "o", color=OKABE_ITO["orange"], markeredgecolor="black", zorder=5)
+        ax_w.annotate(
+            f"W = {width:,}\nlayer 1: {_percent(s.first_layer_share)}",
+            (width, s.backward_ratio),
+            xytext=(0, -30),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=8.5,
+        )
+    ax_w.set_ylim(0, 1 + BACKWARD_PRODUCTS_PER_LAYER + 0.6)
+    ax_w.xaxis.set_major_locator(ticker.FixedLocator([float(4**k) for k in range(3, 9)]))
+    ax_w.xaxis.set_minor_locator(ticker.NullLocator())
+    ax_w.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax_w.set_xlabel(f"hidden width W (network {_challenge_shape()}, log scale)")
+    ax_w.set_ylabel("multiple of the forward pass")
+    ax_w.set_title("As layer 1's share falls, the rule of thumb returns")
+    ax_w.legend(loc="lower right", fontsize=9)
+    ax_w.grid(True, alpha=0.25)
+
     print(
-        f"Forward pass:  {forward:>16,.0f} FLOPs ({FLOPS_PER_MAC} per MAC x {flops.macs:,.0f} MACs "
-        f"x batch {flops.batch_size})"
+        f"The rule of thumb: the backward pass computes {BACKWARD_PRODUCTS_PER_LAYER} products per layer, so it "
+        f"costs about {BACKWARD_PRODUCTS_PER_LAYER}x the forward pass and a step about "
+        f"{1 + BACKWARD_PRODUCTS_PER_LAYER}x."
+    )
+    print(f"What {network} computes at batch {step.batch_size} (from your layer_macs and parameter_count):")
+    print(
+        f"  forward pass       {forward:>14,.0f} FLOPs  ({FLOPS_PER_MAC} per MAC x {step.macs:,.0f} MACs "
+        f"x batch {step.batch_size})"
+    )
+    print(f"  backward pass      {backward.total:>14,.0f} FLOPs  = {step.backward_ratio:.2f}x forward, made of")
+    print(f"    weight gradients {backward.weight_gradients:>14,.0f} FLOPs  (every layer)")
+    print(f"    input gradients  {backward.input_gradients:>14,.0f} FLOPs  (layers 2 to {len(step.layer_macs)})")
+    print(
+        f"  Adam update        {update:>14,.0f} FLOPs  ({ADAM_FLOPS_PER_PARAM} per parameter x {step.params:,.0f} "
+        f"parameters, this lab's estimate)"
+    )
+    print(f"  total              {total:>14,.0f} FLOPs  = {step.step_ratio:.2f}x forward")
+    print(
+        f"The rule of thumb also counts layer 1's input gradient ({backward.skipped:,.0f} FLOPs): a backward pass "
+        f"of {backward.chapter_rule:,.0f} FLOPs ({backward.chapter_rule / forward:.2f}x) and a step of "
+        f"{step.rule_step_ratio:.2f}x."
     )
     print(
-        f"Backward pass: {backward:>16,.0f} FLOPs ({BACKWARD_PRODUCTS_PER_LAYER} products per "
-        f"layer: {BACKWARD_PRODUCTS_PER_LAYER}x forward)"
+        f"No framework computes that product: layer 1's input is the data, which needs no gradient. Layer 1 does "
+        f"{_percent(step.first_layer_share)} of the MACs, so the product it skips is most of a forward pass."
     )
-    print(
-        f"Adam update:   {update:>16,.0f} FLOPs ({ADAM_FLOPS_PER_PARAM} per parameter, this "
-        f"lab's estimate, x {flops.params:,.0f} parameters)"
-    )
-    print(f"Total:         {total:>16,.0f} FLOPs = {total / forward:.2f}x the forward pass")
+    print(f"As {_challenge_shape()} widens (batch {step.batch_size}), layer 1's share falls and the rule returns:")
+    for width in cost.printed:
+        s = cost.at_width(width)
+        print(
+            f"  W = {width:>6,}: layer 1 does {_percent(s.first_layer_share):>5} of the MACs; backward "
+            f"{s.backward_ratio:.2f}x forward, forward + backward {s.passes_ratio:.2f}x (with the update "
+            f"{s.step_ratio:.2f}x)"
+        )
     return _finish(fig)
 
 
@@ -257,11 +514,12 @@ def draw_compute_waterfall(flops: TrainingStepFlops):
 def compute_waterfall_figure(
     layer_macs: Callable, parameter_count: Callable, layer_sizes: Sequence[int], batch_size: int
 ):
-    """FLOPs of one training step as a waterfall: forward, backward, update, total.
+    """FLOPs of one training step as a waterfall, and the backward pass against width.
 
-    Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; backward =
-    BACKWARD_PRODUCTS_PER_LAYER * forward; update = ADAM_FLOPS_PER_PARAM * parameter_count
-    (this lab's estimate for Adam).
+    Forward = FLOPS_PER_MAC * sum(layer_macs) * batch_size; the backward pass as
+    ``backward_pass_flops`` counts it (the first layer's input gradient is never computed); update
+    = ADAM_FLOPS_PER_PARAM * parameter_count (this lab's estimate for Adam). The second panel
+    repeats the count for [784, W, W // 2, 10] over WIDTH_CHALLENGE_RANGE.
 
     Args:
         layer_macs: the student's layer_macs(layer_sizes).
@@ -272,5 +530,4 @@ def compute_waterfall_figure(
     Returns:
         matplotlib.figure.Figure.
     """
-    flops = training_step_flops(layer_macs, parameter_count, layer_sizes, batch_size)
-    return draw_compute_waterfall(flops)
+    return draw_training_step_cost(training_step_cost(layer_macs, parameter_count, layer_sizes, batch_size))

@@ -48,9 +48,14 @@ mpatches = _LazyModule("matplotlib.patches")
 # ---------------------------------------------------------------------------------------------
 #: FLOPs per multiply-accumulate: one multiply and one add.
 FLOPS_PER_MAC = 2
-#: The backward pass computes two matrix products per layer (the gradient for the weights and
-#: the gradient for the layer's input), each the size of the forward product.
+#: The chapter's rule of thumb: the backward pass computes two matrix products per layer, each
+#: the size of the forward product (the gradient for the weights and the gradient for the
+#: layer's input), so it costs about twice the forward pass. The first layer's input is the data,
+#: which needs no gradient: no framework computes that product (``backward_pass_flops``).
 BACKWARD_PRODUCTS_PER_LAYER = 2
+#: Hidden widths W of [784, W, W // 2, 10] at which the compute instrument prints the backward
+#: pass's multiple of the forward pass (the chapter's W = 128 first).
+BACKWARD_WIDTHS_PRINTED = (128, 1024, 4096, 32768)
 #: FLOPs per parameter for one Adam update. This lab's estimate, not a chapter figure: two
 #: moment updates, bias corrections, a square root, a division and the step itself.
 ADAM_FLOPS_PER_PARAM = 10
@@ -58,7 +63,7 @@ ADAM_FLOPS_PER_PARAM = 10
 #: The chapter's example network for the transistor tax: 1,000 neurons in each of 10 layers.
 EXAMPLE_NEURONS_PER_LAYER = 1_000
 EXAMPLE_NUM_LAYERS = 10
-#: A prediction within this factor of the measured ratio is reported as spot on.
+#: A prediction within this factor of the computed value is reported as spot on.
 SPOT_ON_WITHIN = 1.25
 #: The training/inference ratio the chapter quotes, explained by act2_reveal.
 CHAPTER_QUOTED_RATIO = 4.3
@@ -71,8 +76,31 @@ FLAT_DERIVATIVE_BELOW = 0.01
 #: Depths shown by the gradient-decay figure (1 .. this), and the depths the math peek prints.
 MAX_DEPTH_SHOWN = 20
 PEEK_DEPTHS = (9, 10, 20)
-#: Input at which the dashed "saturated tanh" line evaluates tanh'.
-TANH_SATURATED_INPUT = 2.0
+#: Input at which the gradient-decay figure evaluates both saturated slopes (sigmoid' and tanh'),
+#: beside their best case at x = 0: like is compared with like.
+SATURATED_INPUT = 2.0
+#: The dying-ReLU instrument: a toy first layer of the chapter's network (its widths), He-initialised,
+#: fed a seeded batch of inputs in [0, 1) (pixel intensities), its biases pushed down by a shift
+#: measured in standard deviations of the pre-activations (a too-large update).
+DYING_RELU_BATCH = 256
+DYING_RELU_SHIFTS = tuple(round(0.05 * k, 2) for k in range(61))  # 0, 0.05, ..., 3 spreads
+DYING_RELU_SEED = 5
+
+#: Hidden widths W of the width challenge's networks that the memory hierarchy places beside the
+#: chapter's network.
+HIERARCHY_WIDTHS = (1024, 4096)
+
+#: The closing "measure" section: seeds of the NumPy networks it trains.
+MEASURE_SEED = 0
+#: The deep stacks of the closing section: width of every layer, examples per batch, SGD steps and
+#: learning rate. Their weights are orthogonal (largest stretch 1, so each sigmoid layer passes back
+#: at most max sigmoid' of the gradient); ReLU's are scaled by sqrt(2) (He), as usual for ReLU.
+STACK_WIDTH = 32
+STACK_BATCH = 256
+STACK_STEPS = 60
+STACK_LEARNING_RATE = 0.02
+#: A loss that changes by less than this share over the steps is reported as flat.
+FLAT_LOSS_BELOW = 0.01
 
 #: Segments of the memory ledger's selected bar smaller than this share carry no label.
 MIX_LABEL_MIN_SHARE = 0.04
@@ -242,17 +270,17 @@ def _cycles_text(low: int, high: int) -> str:
 
 
 class Miss(NamedTuple):
-    """How far a prediction landed from the measured value."""
+    """How far a prediction landed from the computed value."""
 
-    factor: float  # at least 1: the larger of predicted/measured and measured/predicted
-    spot_on: bool  # within SPOT_ON_WITHIN of the measured value
+    factor: float  # at least 1: the larger of predicted/actual and actual/predicted
+    spot_on: bool  # within SPOT_ON_WITHIN of the computed value
     direction: str  # "too low" or "too high"
 
 
-def prediction_miss(predicted: float, measured: float) -> Miss:
+def prediction_miss(predicted: float, actual: float) -> Miss:
     """The verdict on a prediction (both values positive): by what factor it missed, and which way."""
-    factor = max(predicted / measured, measured / predicted)
-    return Miss(factor, factor < SPOT_ON_WITHIN, "too low" if predicted < measured else "too high")
+    factor = max(predicted / actual, actual / predicted)
+    return Miss(factor, factor < SPOT_ON_WITHIN, "too low" if predicted < actual else "too high")
 
 
 def _times(value: float) -> str:
