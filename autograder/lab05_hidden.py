@@ -415,7 +415,7 @@ def test_sigmoid_derivative_robust(env: dict) -> None:
         got = array_call(env, "sigmoid_derivative", xs)
         if not isinstance(got, np.ndarray) or got.shape != xs.shape:
             fail(
-                f"{text} returned {show(got)} ({type(got).__name__}); for an array it should "
+                f"{text} returned {show(got)} ({checks.type_name(got)}); for an array it should "
                 f"return an ndarray of the same shape {xs.shape}, one slope per element."
                 + tag("array-result-not-ndarray")
             )
@@ -485,7 +485,7 @@ def test_gradient_bound(env: dict) -> None:
         got = array_call(env, "gradient_bound", depths)
         if not isinstance(got, np.ndarray) or got.shape != depths.shape:
             fail(
-                f"{text} returned {show(got)} ({type(got).__name__}); for an array of depths "
+                f"{text} returned {show(got)} ({checks.type_name(got)}); for an array of depths "
                 f"it should return an ndarray of shape {depths.shape}, one bound per depth."
                 + tag("array-result-not-ndarray")
             )

@@ -49,6 +49,8 @@ OPEN_FILES = 1024
 #: Size of a sandbox's private /tmp, and of all it may write to its scratch folder together.
 SANDBOX_TMP_BYTES = 512 * MiB
 SANDBOX_SCRATCH_BYTES = 512 * MiB
+#: Least address space a grader may set per process (less cannot start a kernel).
+MIN_MEMORY_BYTES = 512 * MiB
 #: Address space of the process that scores one submission (trusted scoring, local grading).
 SCORER_MEMORY_BYTES = 1 * GiB
 

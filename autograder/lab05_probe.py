@@ -177,7 +177,11 @@ class Grader:
                     reply = {"bad_request": True}
             except wire.WireError as exc:
                 reply = {"bad_request": str(exc)}
-            self.channel.send({"reply": reply})
+            try:
+                self.channel.send({"reply": reply})
+            except wire.WireError as exc:  # an answer too large to send is the function's failure
+                error = {"type": "ValueError", "base": "ValueError", "message": f"its answer cannot be sent: {exc}"}
+                self.channel.send({"reply": {"error": error}})
 
 
 def _warnings(caught) -> list:

@@ -25,6 +25,7 @@ a sandbox and this scoring outside it, with the probe in a sandbox of its own.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pathlib
 import pickle
@@ -424,7 +425,9 @@ class Session:
             if time.monotonic() >= self.deadline:
                 raise ScoringFault("grading ran out of time for this submission") from None
             if current is None:
-                raise ScoringFault("the probe did not start" + (" in time" if isinstance(exc, ProbeTimedOut) else ""))
+                raise ScoringFault(
+                    "the probe did not start" + (" in time" if isinstance(exc, ProbeTimedOut) else "")
+                ) from None
             # A cell that never returns, or ends the process, costs its time once: later starts skip it.
             self.skip.add(current)
             what = (
@@ -759,6 +762,57 @@ class Scored:
             f"{tf.name} / {r.test_case.name}": bool(r.passed) for tf in self.test_files for r in tf.test_case_results
         }
 
+    def to_data(self) -> dict:
+        """The verdict as JSON data (for the process that asked for it): each case's pass and message."""
+        return {
+            "cases": {
+                tf.name: [[r.test_case.name, bool(r.passed), str(r.message)] for r in tf.test_case_results]
+                for tf in self.test_files
+            },
+            "events": list(self.events),
+            "confined": self.confined,
+            "seconds": self.seconds,
+            "faults": list(self.faults),
+        }
+
+    @classmethod
+    def from_data(cls, data: Any, bundle: os.PathLike) -> Scored:
+        """The verdict :meth:`to_data` wrote, read as untrusted data against the test files of the
+        unpacked ``bundle`` (their names, cases and points come from the bundle); raises
+        ScoringFault for anything that does not fit them."""
+        from otter.test_files.abstract_test import TestCaseResult
+        from otter.test_files.exception_test import ExceptionTestFile
+
+        def text_list(value) -> list[str]:
+            if type(value) is not list or not all(type(v) is str for v in value):
+                raise ScoringFault("the scoring process's verdict is not the expected data")
+            return [wire.short(v, 1000) for v in value[:100]]
+
+        if type(data) is not dict or type(data.get("cases")) is not dict:
+            raise ScoringFault("the scoring process's verdict is not the expected data")
+        files = []
+        for path in sorted(pathlib.Path(bundle, "tests").glob("*.py")):
+            test_file = ExceptionTestFile.from_string(path.read_text(encoding="utf-8"), path=str(path))
+            got = data["cases"].get(test_file.name)
+            names = [tc.name for tc in test_file.test_cases]
+            if type(got) is not list or [c[0] if type(c) is list and len(c) == 3 else None for c in got] != names:
+                raise ScoringFault(f"the scoring process's verdict does not fit the test file {test_file.name}")
+            if not all(type(c[1]) is bool and type(c[2]) is str for c in got):
+                raise ScoringFault(f"the scoring process's verdict for {test_file.name} is not the expected data")
+            test_file.test_case_results = [
+                TestCaseResult(test_case=tc, message=c[2][:20_000], passed=c[1])
+                for tc, c in zip(test_file.test_cases, got)
+            ]
+            files.append(test_file)
+        seconds = data.get("seconds")
+        return cls(
+            files,
+            text_list(data.get("events", [])),
+            wire.short(data.get("confined", ""), 80),
+            float(seconds) if type(seconds) in (int, float) and math.isfinite(seconds) else 0.0,
+            text_list(data.get("faults", [])),
+        )
+
 
 def score(
     prepared: Prepared, spawner=unprivileged_spawner, *, deadline: float | None = None, python: str | None = None
@@ -768,9 +822,9 @@ def score(
     ``deadline`` (``time.monotonic()``) ends the whole scoring: later calls fail. ``python`` is
     the interpreter the probe runs (as the spawner's sandbox sees it).
     """
-    import lab05.checks
-
     import lab05_hidden
+
+    import lab05.checks
 
     started = time.monotonic()
     session = Session(

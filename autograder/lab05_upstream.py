@@ -91,8 +91,10 @@ def _part_models(part: str) -> Iterable[PartModel]:
             for per_batch in (True, False):
                 for b in BYTE_MODELS:
                     for u in UNITS:
-                        yield lambda s, batch, bpv, opt, a=a, pb=per_batch, b=b, u=u: (
-                            a(s) * (batch if pb else 1) * b(bpv) / u
+                        yield (
+                            lambda s, batch, bpv, opt, a=a, pb=per_batch, b=b, u=u: (
+                                a(s) * (batch if pb else 1) * b(bpv) / u
+                            )
                         )
     yield lambda s, batch, bpv, opt: 0
 
@@ -117,9 +119,7 @@ def fit_training_memory(answers: Iterable[tuple[Case, Any]]) -> dict[str, PartMo
         return None
     model: dict[str, PartModel] = {}
     for part in PARTS:
-        fitted = next(
-            (m for m in _part_models(part) if all(_close(m(*case), got[part]) for case, got in usable)), None
-        )
+        fitted = next((m for m in _part_models(part) if all(_close(m(*case), got[part]) for case, got in usable)), None)
         if fitted is None:
             return None
         model[part] = fitted

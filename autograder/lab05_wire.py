@@ -61,6 +61,7 @@ _BOOLS = frozenset({id(bool)})
 _INTS = frozenset({id(int), id(bool)})
 _NUMBERS = frozenset({id(int), id(float), id(bool)})
 _SCALARS = frozenset({id(int), id(float), id(bool), id(type(None))})
+_TAGS = frozenset({"$nd", "$np", "$tuple", "$dict", "$opaque"})
 
 
 class WireError(ValueError):
@@ -361,7 +362,7 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
     if kind is not dict or len(data) != 1:
         raise WireError(f"unexpected {_type_name(kind)} on the wire")
     ((tag, body),) = data.items()
-    if type(tag) is not str:
+    if type(tag) is not str or tag not in _TAGS:
         raise WireError(f"unknown tag {_brief(tag)}")
     if type(body) is not list:
         raise WireError(f"the body of the tag {_brief(tag)} is not a list but {_brief(body)}")
@@ -381,7 +382,8 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
             raise WireError("an opaque value whose type name or text is not a string")
         budget.take(1 + _text_cost(type_name) + _text_cost(text))
         return Opaque(text, type_name)
-    raise WireError(f"unknown tag {_brief(tag)} (or a body of {len(body)} items)")
+    expected = 3 if tag == "$nd" else 2
+    raise WireError(f"the tag {_brief(tag)} with {len(body)} items in its body, not {expected}")
 
 
 def _dict(body: list, depth: int, budget: _Budget) -> dict:
