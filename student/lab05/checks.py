@@ -645,6 +645,8 @@ def check_gradient_decay(env: Mapping) -> None:
         if got is None:
             explain(f"{text} returned None", none_left, "stall-none-below-one")
         got = expect_whole(got, text)
+        if got < 1:
+            fail(f"{text} returned {got}; the stall depth counts layers, so it is at least 1.")
         kwargs = {"max_derivative": md} if args else {}
         bound = scalar_call(env, "gradient_bound", got, **kwargs)
         before = scalar_call(env, "gradient_bound", got - 1, **kwargs)
