@@ -44,9 +44,6 @@ from tools.public_mutants import NOT_PUBLIC, PUBLIC_CORPUS, REQUIRED_RATE
 SHOWING = frozenset({"grader", "otter", "displays", "export_submission", "save_to_textbook_ledger"})
 #: Seconds one cell of the notebook may run here (a mutant that never returns is stopped).
 CELL_S = 30.0
-#: What a later check may say about an upstream mistake without costing points twice: the public
-#: check of batch_doubling (worth 0 points) names a training_memory whose total ignores the batch.
-ALLOWED_ELSEWHERE = {("training_memory", "batch_doubling")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -62,9 +59,10 @@ def _statements_to_run(source: str) -> str:
     for node in tree.body:
         if not isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign)):
             continue
-        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        imported = {a.asname or a.name.split(".")[0] for a in getattr(node, "names", ())}
-        if names & SHOWING or (imported & SHOWING and not isinstance(node, ast.ImportFrom)):
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if isinstance(node, ast.Import):  # `import otter`; `from lab05 import displays` is harmless
+            used |= {a.asname or a.name.split(".")[0] for a in node.names}
+        if used & SHOWING:
             continue
         kept.append(ast.get_source_segment(source, node))
     return "\n".join(kept)
@@ -256,9 +254,9 @@ class Outcome:
 
     @property
     def elsewhere(self) -> list[str]:
-        """Questions other than the mutant's own whose public check failed (and may not have)."""
-        own = self.mutant.question
-        return [q for q in self.failed if q != own and (own, q) not in ALLOWED_ELSEWHERE]
+        """Questions other than the mutant's own whose public check failed: one mistake costs points
+        once, so the checks of dependent questions go by the student's own upstream functions."""
+        return [q for q in self.failed if q != self.mutant.question]
 
     @property
     def message(self) -> str:
