@@ -1,11 +1,16 @@
 """The student's path in a real browser: JupyterLab in headless Chromium, driven by Selenium.
 
-JupyterLab runs on 127.0.0.1 only, with a random token, in a scratch folder holding the student
-files. The tests run a notebook with the real menu item (Kernel > Restart Kernel and Run All
-Cells…), move a widget, save with the keyboard, run the export cell and grade the zip it writes
-through the committed bundle; they also check that the export refuses unsaved changes, that
-unfinished work exports and grades to its partial score, and that a display whose function is a
-stub shows its message and no figure.
+JupyterLab starts as the README tells students to start it: its "For students" commands run in a
+fresh virtualenv (``cd student``, ``python -m pip install -r requirements.txt``, ``jupyter lab
+lab05_nn_compute.ipynb``), so JupyterLab, the kernel and every package the notebook imports are
+what student/requirements.txt installs, not the project's. The virtualenv is kept in
+build/student-env and made again when student/requirements.txt changes (the first run installs it
+from PyPI: about 80 s and 730 MB). The server listens on 127.0.0.1 only, with a random token, in a
+scratch copy of student/. The tests open the student's notebook as the command opens it, run a
+notebook with the real menu item (Kernel > Restart Kernel and Run All Cells…), move a widget, save
+with the keyboard, run the export cell and grade the zip it writes through the committed bundle;
+they also check that the export refuses unsaved changes, that unfinished work exports and grades to
+its partial score, and that a display whose function is a stub shows its message and no figure.
 
 Needs Chromium and chromedriver from the system's packages (Debian/Ubuntu: ``apt-get install
 chromium chromium-driver``; ``.ci/run`` installs them when it runs as root). Where neither can be
@@ -17,7 +22,9 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -38,7 +45,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from lab05.checks import LETTERS
 from tools import notebooks
-from tools.layout import NOTEBOOK, STUDENT
+from tools.layout import NOTEBOOK, ROOT, STUDENT
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +61,48 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
 }
+#: The fresh virtualenv the README's student commands install into, and the file recording which
+#: student/requirements.txt it holds.
+STUDENT_ENV = ROOT / "build" / "student-env"
+INSTALLED = "installed-requirements.txt"
+INSTALL_TIMEOUT_S = 900
+
+
+def readme_student_commands() -> list[str]:
+    """The commands of the README's "For students" section, comments dropped, in order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For students", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "the README's For students section has no ```bash block of commands"
+    commands = [line.split("#", 1)[0].strip() for line in block.group(1).splitlines()]
+    return [c for c in commands if c]
+
+
+def student_environment(commands: list[str], folder: pathlib.Path) -> dict:
+    """The environment variables of a fresh virtualenv (``STUDENT_ENV``) in which the README's install
+    command ran in ``folder`` (a copy of student/): made once per student/requirements.txt."""
+    requirements = (folder / "requirements.txt").read_text(encoding="utf-8")
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(STUDENT_ENV),
+        "PATH": f"{STUDENT_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    env.pop("PYTHONPATH", None)
+    marker = STUDENT_ENV / INSTALLED
+    if marker.is_file() and marker.read_text(encoding="utf-8") == requirements:
+        return env
+    shutil.rmtree(STUDENT_ENV, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(STUDENT_ENV)], check=True, timeout=120)
+    install = commands[1]
+    done = subprocess.run(
+        install, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S
+    )
+    assert done.returncode == 0, (
+        f"the README's `{install}` failed in a fresh virtualenv (exit {done.returncode}; it needs PyPI):\n"
+        + (done.stdout + done.stderr)[-3000:]
+    )
+    marker.write_text(requirements, encoding="utf-8")
+    return env
 
 
 def _browser() -> tuple[str, str]:
@@ -102,8 +151,10 @@ class Lab:
 
     # -- documents -----------------------------------------------------------------------------
     def open(self, folder: str) -> None:
-        """Open ``folder``/lab05_nn_compute.ipynb and wait until its kernel is idle."""
-        self.driver.get(f"{self.base}/lab/tree/{folder}/{NOTEBOOK}?token={self.token}&reset")
+        """Open ``folder``/lab05_nn_compute.ipynb ("": the one the server started on) and wait until
+        its kernel is idle."""
+        path = f"{folder}/{NOTEBOOK}" if folder else NOTEBOOK
+        self.driver.get(f"{self.base}/lab/tree/{path}?token={self.token}&reset")
         self.wait(lambda d: len(self.code_cells()) > 10, message="the notebook's cells did not appear")
         self.wait_idle()
 
@@ -200,31 +251,33 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     browser, chromedriver = _browser()
-    root = tmp_path_factory.mktemp("browser")
+    commands = readme_student_commands()
+    assert len(commands) == 3 and commands[0] == "cd student", f"the README's student commands changed: {commands}"
+    assert commands[2].split()[:2] == ["jupyter", "lab"], f"the README no longer starts JupyterLab: {commands}"
+    root = tmp_path_factory.mktemp("browser") / "student"  # `cd student`: a scratch copy of it
+    root.mkdir()
+    notebooks.copy_student_files(root, notebook=True)
+    env = student_environment(commands, root)
     settings = root / ".settings"
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
     port, token = _free_port(), secrets.token_hex(16)
     log = root / ".jupyterlab.log"
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(root / ".config"),
-        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-    }
+    env.update(
+        JUPYTER_CONFIG_DIR=str(root / ".config"),
+        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+    )
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterlab",
+            shlex.split(commands[2])  # the README's command, then what keeps a test server private
+            + [
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={port}",
                 "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}",
                 f"--LabApp.user_settings_dir={settings}",
                 f"--LabApp.workspaces_dir={root / '.workspaces'}",
                 "--ServerApp.open_browser=False",
@@ -278,6 +331,23 @@ def _saved_code(path: pathlib.Path, contains: str) -> str:
         if cell["cell_type"] == "code" and contains in source:
             return source
     raise AssertionError(f"no saved code cell contains {contains!r}")
+
+
+def test_the_readmes_commands_open_the_students_notebook_on_a_kernel_of_their_environment(lab):
+    """``jupyter lab lab05_nn_compute.ipynb`` in the fresh environment: the blank notebook opens, and
+    its first cells (Otter, the lab's imports) run on that environment's kernel without an error."""
+    log = (lab.root / ".jupyterlab.log").read_text()
+    assert re.search(rf"{re.escape(str(STUDENT_ENV))}/lib/python[\d.]+/site-packages/jupyterlab", log), (
+        f"JupyterLab did not start from {STUDENT_ENV}:\n{log[-2000:]}"
+    )
+    lab.open("")
+    for contains in ("otter.Notebook(", "limit_cell_time_while_grading"):
+        lab.run_cell(contains)
+        lab.wait_idle()
+        text = lab.output(contains)
+        assert "Error" not in text and "Traceback" not in text, f"the cell with {contains!r} failed: {text!r}"
+    kernels = json.loads(urllib.request.urlopen(f"{lab.base}/api/kernels?token={lab.token}", timeout=10).read())
+    assert kernels, "no kernel runs for the student's notebook"
 
 
 def test_solved_notebook_runs_saves_exports_and_grades_full_marks_in_a_browser(lab):

@@ -16,7 +16,7 @@ import yaml
 from conftest import possible_points, run_like_gradescope
 
 from tools import notebooks, pins
-from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_REQUIREMENTS, NOTEBOOK, STUDENT
+from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_REQUIREMENTS, NOTEBOOK, ROOT, STUDENT
 
 VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"]
 #: Gradescope's results.json, as its autograder specification describes it.
@@ -254,9 +254,32 @@ def test_every_module_the_grading_run_imports_is_in_the_bundle_environment():
             )
 
 
+def _pins(path: pathlib.Path) -> dict[str, str]:
+    text = path.read_text(encoding="utf-8")
+    return dict(line.split("==") for line in text.splitlines() if "==" in line and not line.startswith("#"))
+
+
 def test_students_can_install_what_grader_check_needs():
-    text = (STUDENT / "requirements.txt").read_text()
-    pins = dict(line.split("==") for line in text.splitlines() if "==" in line and not line.startswith("#"))
+    pins = _pins(STUDENT / "requirements.txt")
     for name in ("otter-grader", "numpy", "matplotlib", "jsonschema", "ipykernel"):
         assert name in pins, f"student/requirements.txt lacks {name}: {sorted(pins)}"
         assert pins[name] == importlib.metadata.version(name), (name, pins[name])
+
+
+def test_students_install_the_front_end_the_readme_starts_and_the_grader_does_not():
+    """The README's first commands, `pip install -r requirements.txt` then `jupyter lab ...`, need
+    JupyterLab (and the widgets it names) in the students' requirements; Gradescope's environment
+    has no use for it."""
+    student = _pins(STUDENT / "requirements.txt")
+    for name in ("jupyterlab", "ipywidgets"):
+        assert student.get(name) == importlib.metadata.version(name), (
+            f"student/requirements.txt pins {name}=={student.get(name)}; expected the lock's "
+            f"{importlib.metadata.version(name)}: {sorted(student)}"
+        )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "python -m pip install -r requirements.txt" in readme and "jupyter lab lab05_nn_compute.ipynb" in readme
+    bundle = _pins(AUTOGRADER / "requirements.txt")
+    assert "jupyterlab" not in {pins.canonical(n) for n in bundle}, (
+        f"autograder/requirements.txt pins jupyterlab, and the grading environment does not need it: {sorted(bundle)}"
+    )
+    assert "jupyterlab" not in pip_pins(), "the bundle's environment.yml installs jupyterlab"

@@ -54,12 +54,14 @@ from tools.notebooks import copy_into
 from tools.reference import reference_module_source
 
 STUDENT_REQUIREMENTS = """\
-# Everything needed to run the Lab 05 notebook and its checks on your own machine:
+# Everything needed to run the Lab 05 notebook and its checks on your own machine, JupyterLab included:
 #   python -m pip install -r requirements.txt
+#   jupyter lab lab05_nn_compute.ipynb
 """
-#: What students install: Otter, a kernel, widgets and what the notebook's modules import, at the
-#: lock's versions (pip resolves the rest).
-STUDENT_PACKAGES = ("otter-grader", "ipykernel", "ipywidgets", "numpy", "matplotlib", "jsonschema")
+#: What students install: JupyterLab (the front end the README's first commands start), Otter, a
+#: kernel, widgets and what the notebook's modules import, at the lock's versions (pip resolves the
+#: rest). The grading environment leaves JupyterLab out (``# test-only`` in requirements.in).
+STUDENT_PACKAGES = ("jupyterlab", "otter-grader", "ipykernel", "ipywidgets", "numpy", "matplotlib", "jsonschema")
 #: Seconds one cell of the solution may take (the whole notebook runs in about ten): past it, the
 #: kernel is presumed stalled (a lost message) and the notebook is run once more in a fresh kernel.
 EXECUTE_TIMEOUT_S = 180
