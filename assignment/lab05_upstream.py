@@ -57,18 +57,20 @@ PARAMETER_MODELS: tuple[Callable[[Sequence[int]], float], ...] = (
 )
 #: Bytes per stored value: bytes_per_value, always 4 (FP32 hard-coded), or 1 (values, not bytes).
 BYTE_MODELS: tuple[Callable[[float], float], ...] = (lambda bpv: bpv, lambda bpv: 4, lambda bpv: 1)
-#: Optimizer state per parameter: right, Adam counted once, SGD given state, none, Adam's for all.
+#: Optimizer state per parameter: right, Adam counted once, SGD given state, none, Adam's for all,
+#: momentum given none.
 STATE_MODELS: tuple[Mapping[str, int], ...] = (
     constants.OPTIMIZER_STATE_PER_PARAM,
     {"sgd": 0, "momentum": 1, "adam": 1},
     {"sgd": 1, "momentum": 1, "adam": 2},
     {"sgd": 0, "momentum": 0, "adam": 0},
     {"sgd": 2, "momentum": 2, "adam": 2},
+    {"sgd": 0, "momentum": 0, "adam": 2},
 )
 #: Which layers keep activations: all (right), all but the input, all but the output.
 ACTIVATION_MODELS: tuple[Callable[[Sequence[int]], int], ...] = (sum, lambda s: sum(s[1:]), lambda s: sum(s[:-1]))
-#: The unit of the answer: bytes (right) or KiB.
-UNITS = (1, constants.BYTES_PER_KIB)
+#: The unit of the answer: bytes (right), KiB or MiB.
+UNITS = (1, constants.BYTES_PER_KIB, constants.BYTES_PER_KIB**2)
 
 Case = tuple  # (layer_sizes, batch_size, bytes_per_value, optimizer)
 PartModel = Callable[[Sequence[int], int, float, str], float]

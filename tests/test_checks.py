@@ -255,3 +255,29 @@ def test_a_variable_is_described_as_holding_a_value_not_returning_it(env, value,
             check(env)
         message = str(info.value)
         assert words in message and "returned" not in message, f"input: {value!r}; expected {words!r}, got {message!r}"
+
+
+@pytest.mark.parametrize(
+    "mistake, edit",
+    [
+        ("momentum keeps no state", ("OPTIMIZER_STATE_PER_PARAM[optimizer]", '(2 if optimizer == "adam" else 0)')),
+        ("an answer in MiB", ("    return memory\n", "    return {k: v / 1024**2 for k, v in memory.items()}\n")),
+        ("Adam counted once", ("OPTIMIZER_STATE_PER_PARAM[optimizer]", '(optimizer != "sgd")')),
+    ],
+)
+def test_a_training_memory_mistake_costs_the_width_search_nothing(env, mistake, edit):
+    """max_trainable_width built on the student's own training_memory is right for it (lab05_upstream)."""
+    source = inspect.getsource(ref.training_memory)
+    assert edit[0] in source, f"the reference's training_memory no longer holds {edit[0]!r}"
+    exec(
+        "from lab05.constants import *\nfrom lab05.validate import *\n"
+        + source.replace(edit[0], edit[1])
+        + "\n"
+        + inspect.getsource(ref.max_trainable_width),
+        env,
+    )
+    for check in (hidden.test_max_width_devices, hidden.test_max_width_settings, hidden.test_max_width_large_budget):
+        try:
+            check(env)
+        except checks.CheckFailed as exc:
+            pytest.fail(f"input: a training_memory where {mistake}; {check.__name__} failed: {str(exc)[:300]}")
