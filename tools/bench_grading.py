@@ -20,7 +20,6 @@ import copy
 import json
 import os
 import pathlib
-import resource
 import shutil
 import statistics
 import subprocess
@@ -144,12 +143,6 @@ def batch(folder: pathlib.Path, autograder: pathlib.Path, out: pathlib.Path, wor
     return elapsed, scores, parts
 
 
-def _cpu() -> float:
-    """CPU seconds used by this process and every finished process below it (kernels included)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def _machine_cpu() -> float:
     """CPU seconds every process on the machine has used (from /proc/stat; other users' included)."""
     try:
@@ -191,15 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         cpus: dict[str, list[float]] = {"serial": [], "batch": [], "cross": []}
         parts: dict[str, float] = {}
         for round_ in range(args.rounds):
-            cpu = _cpu()
+            cpu = _machine_cpu()
             serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
-            cpus["serial"].append(_cpu() - cpu)
-            cpu = _cpu()
+            cpus["serial"].append(_machine_cpu() - cpu)
+            cpu = _machine_cpu()
             batch_time, batch_scores, parts = batch(tmp / "submissions", bundle, tmp / "batch", args.workers, False)
-            cpus["batch"].append(_cpu() - cpu)
-            cpu = _cpu()
+            cpus["batch"].append(_machine_cpu() - cpu)
+            cpu = _machine_cpu()
             cross_time, cross_scores, _ = batch(tmp / "submissions", bundle, tmp / "cross", args.workers, True)
-            cpus["cross"].append(_cpu() - cpu)
+            cpus["cross"].append(_machine_cpu() - cpu)
             for key, value in (("serial", serial_time), ("batch", batch_time), ("cross", cross_time)):
                 times[key].append(value)
             print(
@@ -218,19 +211,20 @@ def main(argv: list[str] | None = None) -> int:
             ("batch", "batch (default)"),
             ("cross", "batch, cross-check"),
         ):
-            print(f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} CPU-s per submission)")
+            print(f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} machine CPU-s per submission; "
+                f"{cpu[key] * n / wall[key] / cores_all:.0%} of all cores busy)")
         print(f"speed-up                : {wall['serial'] / wall['batch']:.2f}x")
         print(f"speed-up, cross-check   : {wall['serial'] / wall['cross']:.2f}x")
         print("CPU-seconds per submission, by stage (last round):")
-        other = max(0.0, cpu["batch"] - parts["scoring"])  # the probe's sandboxes are killed, not reaped
+        other = max(0.0, cpu["batch"] - parts["scoring"] - parts["probe"])
         print(f"  probe: the notebook's code, once   {parts['probe']:6.2f}")
         print(f"  scoring process: imports, tests    {parts['scoring']:6.2f}")
         print(f"  staging, scan, sandbox, batch      {other:6.2f}")
         print(f"  Otter's run in the kernel (cross)  {max(0.0, cpu['cross'] - cpu['batch']):6.2f}")
         print(f"  serial `otter run`, everything     {cpu['serial']:6.2f}")
         print(
-            "(CPU-s: this benchmark's own processes, the sandboxes' as far as they were reaped; the probe's as "
-            "it reported them)"
+            "(machine CPU-s: every process on the machine, so run it on a quiet one; the probe's own as it "
+            "reported them, the scoring process's as it measured them)"
         )
         print(f"machine busy meanwhile : {machine_cpu / elapsed / cores_all:.0%} of all {cores_all} cores")
         load_after = os.getloadavg()
