@@ -211,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             ("batch", "batch (default)"),
             ("cross", "batch, cross-check"),
         ):
-            print(f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} machine CPU-s per submission; "
-                f"{cpu[key] * n / wall[key] / cores_all:.0%} of all cores busy)")
+            print(
+                f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} machine CPU-s per submission; "
+                f"{cpu[key] * n / wall[key] / cores_all:.0%} of all cores busy)"
+            )
         print(f"speed-up                : {wall['serial'] / wall['batch']:.2f}x")
         print(f"speed-up, cross-check   : {wall['serial'] / wall['cross']:.2f}x")
         print("CPU-seconds per submission, by stage (last round):")
