@@ -192,8 +192,8 @@ def test_a_file_that_is_also_a_folder_refuses_the_upload(tmp_path):
 
 
 def test_zip_bombs_are_refused(tmp_path):
-    big = make_zip(tmp_path / "big.zip", [(NOTEBOOK, SOLUTION), ("zeros.bin", bytes(101 * 1024**2))])
-    assert big.stat().st_size < 1024**2
+    big = make_zip(tmp_path / "big.zip", [(NOTEBOOK, BLANK), ("zeros.bin", bytes(101 * 1024**2))])
+    assert big.stat().st_size < 1024**2, f"the planted bomb should be a small zip; it is {big.stat().st_size:,} bytes"
     message = refused(big, tmp_path / "d1")
     assert "unpacks to" in message and "at most" in message, f"input: 101 MiB of zeros; got {message!r}"
     many = make_zip(tmp_path / "many.zip", [(NOTEBOOK, SOLUTION)] + [(f"f{i}.txt", b"") for i in range(MAX_ENTRIES)])
