@@ -104,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         tmp = pathlib.Path(tmp)
         bundle = tmp / "autograder.zip"
         shutil.copyfile(args.autograder, bundle)
-        sys.path.insert(0, str(unpack(bundle, tmp / "plugin")))  # Otter imports the bundle's plugin
+        plugin = unpack(bundle, tmp / "plugin")
+        # Otter imports the plugin the config names (lab05_otter, the bundle's top level), which loads
+        # trusted scoring from files/: the same module this benchmark times
+        sys.path[:0] = [str(plugin), str(plugin / "files")]
         submission = _submission(args.submission, tmp)
         _grade(submission, bundle, False), _grade(submission, bundle, True)  # warm-up, discarded
         plain, trusted, probe, pairs = [], [], [], []
