@@ -392,7 +392,11 @@ def score_in_own_process(
             raise GradeError("trusted scoring did not finish in time", "timeout")
         reply = json.loads(receiver.recv_bytes(MAX_RESULTS_BYTES).decode("utf-8"))
     except (EOFError, OSError, ValueError) as exc:
-        raise GradeError(f"trusted scoring ended without a verdict ({type(exc).__name__}); not graded") from None
+        raise GradeError(
+            f"trusted scoring ended without a verdict ({type(exc).__name__}); not graded. (It runs in a process "
+            "forked from a multiprocessing fork server: a script that calls the grader needs its work under "
+            "`if __name__ == '__main__':`, or the fork server runs the script again.)"
+        ) from None
     finally:
         receiver.close()
         if process.is_alive():
