@@ -80,6 +80,9 @@ MAX_CALLS = 5_000
 FLAG_KERNEL_RESULTS_DIFFER = "kernel_results_differ"
 FLAG_KERNEL_DIED = "kernel_died"
 FLAG_SCORING_ERROR = "scoring_error"
+#: Environment variable whose value "external" turns the bundle's plugin off (Otter's run alone; the
+#: trusted-scoring benchmark compares the two).
+EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
 #: Files a submission must not bring to the grader: Otter deserializes them.
 UNTRUSTED_PICKLES = (".OTTER_LOG",)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")

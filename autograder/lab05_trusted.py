@@ -126,8 +126,8 @@ def take_uid_slot() -> int:
 
 
 FLAG = policy.FLAG_KERNEL_RESULTS_DIFFER
-#: Environment variable with which local grading says the scoring happens outside Otter's run.
-EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
+#: "external" in this environment variable turns the plugin off (Otter's run alone: bench-trusted).
+EXTERNAL_ENV = policy.EXTERNAL_ENV
 
 
 class ProbeError(RuntimeError):

@@ -29,9 +29,10 @@ if __package__ in (None, ""):  # run as a file (python tools/<name>.py): make th
 from tools.bundle import unpack  # noqa: E402
 from tools.grade_one import question_scores  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS  # noqa: E402
+from tools.sandbox import policy  # noqa: E402
 
 BUDGET_S = 1.5
-EXTERNAL_ENV = "LAB05_TRUSTED_SCORING"
+EXTERNAL_ENV = policy().EXTERNAL_ENV
 
 
 def _submission(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:

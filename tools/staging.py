@@ -45,11 +45,13 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from tools.sandbox import policy
+
 MAX_ENTRIES = 1000
 MAX_TOTAL_BYTES = 100 * 1024**2
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
 ACCEPTED = "a .zip exported by the notebook, a .ipynb notebook, or a folder holding one of them"
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".dill")
+PICKLE_SUFFIXES = policy().PICKLE_SUFFIXES
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".so", ".pyd", ".pth")
 DRIVE = re.compile(r"^[A-Za-z]:")
 
