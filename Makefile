@@ -12,7 +12,7 @@ PLUGIN_SHIM := $(VENV)/.lab05_otter
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
            $(shell find assignment/lab05 -type f -not -path '*/__pycache__/*') \
-           tools/build.py tools/layout.py tools/normalize.py tools/reference.py tools/pins.py tools/handout.py \
+           tools/build/__main__.py tools/build/pipeline.py tools/layout.py tools/build/normalize.py tools/build/reference.py tools/build/pins.py tools/build/handout.py \
            requirements.in requirements.txt
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \
            solutions/lab05_nn_compute.ipynb solutions/lab05_nn_compute_handout.ipynb \
@@ -41,7 +41,7 @@ export LAB05_PDF := $(PDF)
 CHECK_PYTHON = @command -v $(PYTHON) >/dev/null 2>&1 || { \
 	echo "make: cannot find the Python interpreter '$(PYTHON)'. This project needs Python $(PYTHON_FLOOR) or newer:"; \
 	echo "make: install one, or point make at it:  make PYTHON=/path/to/bin/python3"; exit 1; } >&2; \
-	$(PYTHON) tools/check_python.py $(PYTHON_FLOOR) '$(PYTHON)'
+	$(PYTHON) tools/build/check_python.py $(PYTHON_FLOOR) '$(PYTHON)'
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,7 +79,7 @@ release: $(OUTPUTS) ## Zip the student distribution into build/lab05_student.zip
 	@echo "wrote build/lab05_student.zip"
 
 leak-check: $(STAMP) ## Scan student/ for solutions, hidden tests, autograder-only files and reference values
-	$(PY) -m tools.leakcheck student
+	$(PY) -m tools.build.leakcheck student
 
 test: $(STAMP) $(PLUGIN_SHIM) ## Run the test suite (the real-browser test too, where Chromium is installed)
 	$(PY) -m pytest
@@ -109,38 +109,38 @@ test-browser: $(STAMP) ## Run only the real-browser test: JupyterLab in headless
 
 grade-one: $(STAMP) ## Grade one submission in the sandbox: make grade-one SUBMISSION=path/to/zip-or-ipynb [FORCE=1] [TIMEOUT=s] [CROSSCHECK=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade-one SUBMISSION=path/to/submission.zip [FORCE=1] [TIMEOUT=900] [CROSSCHECK=1]"; exit 2; }
-	$(PY) -m tools.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(CROSSCHECK),--crosscheck)
+	$(PY) -m tools.grading.grade_one "$(SUBMISSION)" $(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(CROSSCHECK),--crosscheck)
 
 .PHONY: grade mistakes bench-grade
 grade: $(STAMP) ## Grade a class: make grade SUBMISSIONS=folder [WORKERS=n] [TIMEOUT=s] [OUT=dir] [REGRADE=1] [MEMORY=4GiB] [CROSSCHECK=1]
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/gradescope-export-or-folder [WORKERS=n] [TIMEOUT=seconds] [OUT=folder] [REGRADE=1] [MEMORY=4GiB]"; exit 2; }
-	$(PY) -m tools.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY)) $(if $(CROSSCHECK),--crosscheck)
+	$(PY) -m tools.grading.grade_batch "$(SUBMISSIONS)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(OUT),--out "$(OUT)") $(if $(REGRADE),--regrade) $(if $(MEMORY),--memory-limit $(MEMORY)) $(if $(CROSSCHECK),--crosscheck)
 
 mistakes: $(STAMP) ## Rebuild what the class got wrong (mistakes.txt, .png) from a graded folder: make mistakes [OUT=grades/batch]
-	$(PY) -m tools.mistakes $(if $(OUT),"$(OUT)")
+	$(PY) -m tools.grading.mistakes $(if $(OUT),"$(OUT)")
 
 bench-grade: $(STAMP) $(PLUGIN_SHIM) ## Time a serial `otter run` loop against the batch, and the cross-check batch [N=12] [ROUNDS=1]
-	$(PY) -m tools.bench_grading $(if $(N),--count $(N)) $(if $(ROUNDS),--rounds $(ROUNDS))
+	$(PY) -m tools.qa.bench_grading $(if $(N),--count $(N)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 .PHONY: mutants bench-hidden bench-trusted
 EXTENDED ?=
 
 mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the catch table [EXTENDED=1]
-	$(PY) -m tools.mutation $(if $(EXTENDED),--extended)
+	$(PY) -m tools.qa.mutation_runner $(if $(EXTENDED),--extended)
 
 bench-hidden: $(STAMP) ## Time what the hidden tests, then trusted scoring, add to grading one submission
-	$(PY) -m tools.bench_hidden
-	$(PY) -m tools.bench_trusted
+	$(PY) -m tools.qa.bench_hidden
+	$(PY) -m tools.qa.bench_trusted
 
 bench-trusted: $(STAMP) ## Time grading with and without trusted scoring (what it adds per submission; budget 1.5 s)
-	$(PY) -m tools.bench_trusted
+	$(PY) -m tools.qa.bench_trusted
 
 lock: ## Re-pin requirements.txt from requirements.in for the oldest supported Python (needs the network)
 	$(CHECK_PYTHON)
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
 	build/lock/bin/python -m pip install --quiet --dry-run --ignore-installed --only-binary=:all: \
 	    --python-version $(PYTHON_FLOOR).0 --target build/lock/target --report build/lock/report.json -r requirements.in
-	build/lock/bin/python -m tools.pins lock build/lock/report.json requirements.txt $(PYTHON_FLOOR).0
+	build/lock/bin/python -m tools.build.pins lock build/lock/report.json requirements.txt $(PYTHON_FLOOR).0
 	build/lock/bin/python -m pip install --quiet -r requirements.txt
 	build/lock/bin/python -m pip check
 

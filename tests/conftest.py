@@ -22,8 +22,8 @@ layout.import_lab_modules_from_the_project()
 def grade(path: pathlib.Path, crosscheck: bool = False):
     """Grade a submission through the committed bundle (``crosscheck``: Otter's run in the kernel too);
     returns (results.json dict, {question: score})."""
-    from tools.grade_one import grade as grade_submission
-    from tools.grade_one import question_scores
+    from tools.grading.grade_one import grade as grade_submission
+    from tools.grading.grade_one import question_scores
 
     results, _ = grade_submission(path, AUTOGRADER_ZIP, crosscheck=crosscheck)
     return results, {q: s for q, (s, _) in question_scores(results).items()}
@@ -31,7 +31,7 @@ def grade(path: pathlib.Path, crosscheck: bool = False):
 
 def possible_points() -> dict[str, float]:
     """{question: max points} for the autograded questions, read from the bundle's tests."""
-    from tools.bundle import read_questions
+    from tools.grading.bundle import read_questions
 
     return read_questions(AUTOGRADER_ZIP)[1]
 

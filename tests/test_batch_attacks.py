@@ -22,9 +22,9 @@ import nbformat
 import pytest
 from test_grade_batch import processes_mentioning
 
-from tools import grade_batch as gb
-from tools import notebooks
+from tools.grading import grade_batch as gb
 from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
+from tools.qa import notebooks
 
 TIMEOUT = 90
 
@@ -96,7 +96,7 @@ def _cmd(pid):
         return open(f"/proc/{pid}/cmdline", "rb").read()
     except OSError:
         return b""
-_marks = (b"pytest", b"grade_batch", b"tools.batch")
+_marks = (b"pytest", b"grade_batch", b"tools.grading.batch")
 for _entry in os.listdir("/proc"):
     if _entry.isdigit() and int(_entry) != os.getpid() and any(m in _cmd(_entry) for m in _marks):
         for _sig in (signal.SIGSTOP, signal.SIGKILL):

@@ -44,8 +44,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from lab05.checks import LETTERS
-from tools import notebooks
-from tools.layout import NOTEBOOK, ROOT, STUDENT
+from tools.layout import NOTEBOOK, ROOT, STUDENT, cell_source
+from tools.qa import notebooks
 
 pytestmark = pytest.mark.browser
 
@@ -327,7 +327,7 @@ def _folder(lab: Lab, name: str, nb: nbformat.NotebookNode) -> str:
 def _saved_code(path: pathlib.Path, contains: str) -> str:
     nb = json.loads(path.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
-        source = notebooks.cell_source(cell)
+        source = cell_source(cell)
         if cell["cell_type"] == "code" and contains in source:
             return source
     raise AssertionError(f"no saved code cell contains {contains!r}")

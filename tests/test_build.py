@@ -15,7 +15,9 @@ import nbformat
 import pytest
 from lab05_hidden import GRADED_FUNCTIONS
 
-from tools import build, layout
+from tools import layout
+from tools.build import pipeline
+from tools.build.reference import reference_module_source
 from tools.layout import (
     ASSIGNMENT,
     AUTOGRADER,
@@ -28,7 +30,6 @@ from tools.layout import (
     SOLUTIONS,
     STUDENT,
 )
-from tools.reference import reference_module_source
 
 GENERATED = tuple(str(folder.relative_to(ROOT)) for folder in (STUDENT, AUTOGRADER, SOLUTIONS))
 
@@ -164,7 +165,7 @@ def _cells_as_module(path: pathlib.Path) -> str:
 
 
 def test_the_handout_solution_is_executed_and_free_of_otter_markers():
-    from tools import leakcheck
+    from tools.build import leakcheck
 
     nb = nbformat.read(str(SOLUTIONS / HANDOUT), as_version=4)
     text = "\n".join(c.source for c in nb.cells)
@@ -189,7 +190,7 @@ def test_the_handout_solution_is_executed_and_free_of_otter_markers():
 
 
 def test_handout_cleaning_removes_markers_and_stubs_but_keeps_the_code():
-    from tools.handout import clean_code
+    from tools.build.handout import clean_code
 
     source = (
         'def f(x):\n    """Doc."""\n    check(x)\n    # BEGIN SOLUTION NO PROMPT\n    return x + 1\n'
@@ -207,7 +208,7 @@ def test_handout_cleaning_removes_markers_and_stubs_but_keeps_the_code():
 
 
 def test_student_distribution_passes_the_leak_scan():
-    from tools import leakcheck
+    from tools.build import leakcheck
 
     problems = leakcheck.scan(STUDENT)
     assert not problems, "the student distribution leaks:\n" + "\n".join(problems)
@@ -225,7 +226,7 @@ def test_student_distribution_passes_the_leak_scan():
     ],
 )
 def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
-    from tools import leakcheck
+    from tools.build import leakcheck
 
     shutil.copytree(STUDENT, tmp_path / "student")
     with open(tmp_path / "student" / "lab05" / "displays" / "act1.py", "a", encoding="utf-8") as f:
@@ -238,7 +239,7 @@ def test_the_leak_scan_finds_what_is_planted(tmp_path, planted, reported):
 
 @pytest.mark.parametrize("name", layout.autograder_only_files())
 def test_the_leak_scan_flags_autograder_only_files(tmp_path, name):
-    from tools import leakcheck
+    from tools.build import leakcheck
 
     shutil.copytree(STUDENT, tmp_path / "student")
     (tmp_path / "student" / name).write_text("# only the autograder may hold this file\n", encoding="utf-8")
@@ -277,7 +278,7 @@ def test_a_stalled_solution_run_is_retried_once_in_a_fresh_kernel(monkeypatch, c
 
     monkeypatch.setattr(NotebookClient, "execute", stalls_once)
     support = [STUDENT / name for name in layout.support_files()]
-    nb = build.execute_solution(AUTOGRADER, support)
+    nb = pipeline.execute_solution(AUTOGRADER, support)
     assert len(calls) == 2, f"execute was called {len(calls)} times for one stall; expected 2"
     assert "running it again in a fresh kernel" in capsys.readouterr().err
     executed = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
@@ -297,8 +298,8 @@ def test_a_solution_that_stalls_every_time_fails_the_build(monkeypatch):
 
     monkeypatch.setattr(NotebookClient, "execute", always_stalls)
     with pytest.raises(CellTimeoutError):
-        build.execute_solution(AUTOGRADER, [STUDENT / name for name in layout.support_files()])
-    assert len(calls) == build.EXECUTE_ATTEMPTS, f"{len(calls)} attempts; expected {build.EXECUTE_ATTEMPTS}"
+        pipeline.execute_solution(AUTOGRADER, [STUDENT / name for name in layout.support_files()])
+    assert len(calls) == pipeline.EXECUTE_ATTEMPTS, f"{len(calls)} attempts; expected {pipeline.EXECUTE_ATTEMPTS}"
 
 
 def test_pdfs_on_changes_the_config_and_the_export_cell_only(tmp_path):
@@ -307,7 +308,7 @@ def test_pdfs_on_changes_the_config_and_the_export_cell_only(tmp_path):
     master = tmp_path / NOTEBOOK
     shutil.copy(layout.ASSIGNMENT / NOTEBOOK, master)
     before = json.loads(master.read_text(encoding="utf-8"))
-    build.enable_pdfs(master)
+    pipeline.enable_pdfs(master)
     after = json.loads(master.read_text(encoding="utf-8"))
     index, config = layout.config_cell(after["cells"])
     assert config["generate"]["pdf"] is True, f"input: make PDF=1; expected generate.pdf true, got {config['generate']}"
@@ -332,5 +333,5 @@ def test_pdfs_on_needs_the_export_cell(tmp_path):
     nb.cells = [c for c in nb.cells if "export_submission(" not in c.source]
     master = tmp_path / NOTEBOOK
     nbformat.write(nb, str(master))
-    with pytest.raises(build.BuildError, match="exactly one `export_submission"):
-        build.enable_pdfs(master)
+    with pytest.raises(pipeline.BuildError, match="exactly one `export_submission"):
+        pipeline.enable_pdfs(master)

@@ -12,7 +12,7 @@ import pytest
 
 import lab05.ledger
 from lab05 import checks, constants, guards
-from tools.reference import reference_environment
+from tools.build.reference import reference_environment
 
 PUBLIC = [f for name, f in inspect.getmembers(checks, inspect.isfunction) if name.startswith("check_")]
 HIDDEN = [f for name, f in inspect.getmembers(hidden, inspect.isfunction) if name.startswith("test_")]

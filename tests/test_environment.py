@@ -12,7 +12,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from tools import check_python, pins
+from tools.build import check_python, pins
 from tools.layout import ROOT
 
 
@@ -127,7 +127,7 @@ def test_make_checks_the_interpreter_before_creating_the_virtualenv():
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    check = next(i for i, line in enumerate(lines) if "tools/check_python.py" in line)
+    check = next(i for i, line in enumerate(lines) if "tools/build/check_python.py" in line)
     venv = next(i for i, line in enumerate(lines) if " -m venv " in line)
     pip = next(i for i, line in enumerate(lines) if "pip install" in line)
     assert check < venv < pip, proc.stdout

@@ -1,4 +1,4 @@
-"""Batch grading (tools/grade_batch.py, tools/batch/): one mixed Gradescope export graded once, checked many ways.
+"""Batch grading (tools/grading/grade_batch.py, tools/grading/batch/): one mixed Gradescope export graded once, checked many ways.
 
 The fixture submissions are generated here from the solution and student notebooks: good ones,
 broken ones (corrupt, no notebook, two notebooks, another assignment), misbehaving ones (a cell
@@ -22,10 +22,10 @@ import time
 import pytest
 from conftest import grade, possible_points
 
-from tools import grade_batch as gb
-from tools import notebooks
-from tools.batch import row as batch_row
+from tools.grading import grade_batch as gb
+from tools.grading.batch import row as batch_row
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT
+from tools.qa import notebooks
 
 TIMEOUT = 60  # seconds: a normal submission grades in 4-10 s here
 MEMORY = "3GiB"  # per worker and kernel; the gradual allocation stops here
@@ -488,8 +488,8 @@ def test_loose_folder_regrade_and_progress_bar(tmp_path):
 def test_grade_one_refuses_another_assignment_as_otter_does(tmp_path):
     """Without Otter's run (the default), grade-one makes Otter's check itself: a notebook whose
     metadata names another assignment is refused, naming both."""
-    from tools.grade_one import GradeError
-    from tools.grade_one import grade as grade_one
+    from tools.grading.grade_one import GradeError
+    from tools.grading.grade_one import grade as grade_one
 
     path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
     with pytest.raises(GradeError) as caught:
@@ -505,7 +505,11 @@ def test_grade_one_refuses_another_assignment_as_otter_does(tmp_path):
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tools.grade_batch", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tools.grading.grade_batch", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -552,7 +556,7 @@ def test_make_grade_passes_every_setting():
         capture_output=True,
         text=True,
     )
-    line = next((ln for ln in done.stdout.splitlines() if "tools.grade_batch" in ln), "")
+    line = next((ln for ln in done.stdout.splitlines() if "tools.grading.grade_batch" in ln), "")
     for part in (
         '"export dir"',
         "--workers 3",
@@ -673,7 +677,7 @@ def test_without_bubblewrap_the_batch_refuses_and_unsandboxed_marks_every_row(tm
     empty = tmp_path / "bin"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "UNSANDBOXED"} | {"PATH": str(empty)}
-    args = [sys.executable, "-m", "tools.grade_batch", str(folder), "--out", str(out), "--no-progress"]
+    args = [sys.executable, "-m", "tools.grading.grade_batch", str(folder), "--out", str(out), "--no-progress"]
     refused = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "bwrap (bubblewrap) is not installed" in refused.stderr, refused.stderr
     assert "UNSANDBOXED=1" in refused.stderr, refused.stderr

@@ -11,10 +11,10 @@ import uuid
 import pytest
 from conftest import grade, possible_points
 
-from tools import notebooks
-from tools.grade_one import GradeError, bundle_questions, validate_results
-from tools.grade_one import grade as grade_one
+from tools.grading.grade_one import GradeError, bundle_questions, validate_results
+from tools.grading.grade_one import grade as grade_one
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS
+from tools.qa import notebooks
 
 HOSTILE_CELL = """
 import os, subprocess
@@ -80,7 +80,7 @@ def _cli(tmp_path, env: dict, *extra: str) -> subprocess.CompletedProcess:
     submission = tmp_path / NOTEBOOK
     submission.write_bytes((SOLUTIONS / NOTEBOOK).read_bytes())
     return subprocess.run(
-        [sys.executable, "-m", "tools.grade_one", str(submission), "--out", str(tmp_path / "out"), *extra],
+        [sys.executable, "-m", "tools.grading.grade_one", str(submission), "--out", str(tmp_path / "out"), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -15,8 +15,9 @@ import pytest
 import yaml
 from conftest import possible_points, run_like_gradescope
 
-from tools import notebooks, pins
+from tools.build import pins
 from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_REQUIREMENTS, NOTEBOOK, ROOT, STUDENT
+from tools.qa import notebooks
 
 VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"]
 #: Gradescope's results.json, as its autograder specification describes it.

@@ -14,9 +14,9 @@ from conftest import grade, possible_points
 from lab05_hidden import ANSWERS, GRADED_FUNCTIONS
 from nbclient import NotebookClient
 
-from tools import notebooks
-from tools.bundle import question_files
+from tools.grading.bundle import question_files
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
+from tools.qa import notebooks
 
 MANUAL = {"batch_doubling_explanation"}
 
@@ -179,7 +179,7 @@ def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
     submission = tmp_path / NOTEBOOK
     shutil.copy(SOLUTIONS / NOTEBOOK, submission)
     out = tmp_path / "results"
-    cmd = [sys.executable, "-m", "tools.grade_one", str(submission), "--out", str(out)]
+    cmd = [sys.executable, "-m", "tools.grading.grade_one", str(submission), "--out", str(out)]
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     total = sum(possible_points().values())
@@ -198,7 +198,7 @@ def test_grade_one_rejects_what_it_cannot_grade(tmp_path, bad, message):
     if bad.endswith(".txt"):
         path.write_text("hello")
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.grade_one", str(path), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "tools.grading.grade_one", str(path), "--out", str(tmp_path / "o")],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""Integrity flags (tools/integrity.py): a static scan of a submission's code, no grading needed."""
+"""Integrity flags (tools/grading/integrity.py): a static scan of a submission's code, no grading needed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sys
 import nbformat
 import pytest
 
-from tools import integrity, notebooks
+from tools.grading import integrity
 from tools.layout import NOTEBOOK, ROOT, SOLUTIONS, STUDENT
+from tools.qa import notebooks
 
 
 def _flags(source: str) -> dict[str, list[str]]:
@@ -139,6 +140,6 @@ def test_command_line_reports_flags(tmp_path):
     )
     path = notebooks.write(nb, tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "tools.integrity", str(path)], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "tools.grading.integrity", str(path)], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0 and "patches_grader" in done.stdout, (done.returncode, done.stdout, done.stderr)

@@ -1,4 +1,4 @@
-"""What the class got wrong (tools/mistakes.py): the ids the hidden tests give, and the report made from them.
+"""What the class got wrong (tools/grading/mistakes.py): the ids the hidden tests give, and the report made from them.
 
 Three parts: the table of mistakes (README, ``MISTAKES``, the ids the hidden tests use); the
 report's reader fed hostile ``results.json`` files (no grading); and one small generated class,
@@ -23,9 +23,10 @@ import pytest
 from conftest import possible_points
 
 from lab05 import checks
-from tools import grade_batch as gb
-from tools import mistakes, mutants, mutation, notebooks
+from tools.grading import grade_batch as gb
+from tools.grading import mistakes
 from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT
+from tools.qa import mutation_corpus, mutation_runner, notebooks
 
 README = ROOT / "README.md"
 
@@ -359,7 +360,7 @@ def test_without_a_gradebook_the_report_refuses_clearly(tmp_path):
     with pytest.raises(mistakes.MistakesError, match="not a gradebook"):
         mistakes.write_report(tmp_path, AUTOGRADER_ZIP)
     done = subprocess.run(
-        [sys.executable, "-m", "tools.mistakes", str(tmp_path / "nowhere")],
+        [sys.executable, "-m", "tools.grading.mistakes", str(tmp_path / "nowhere")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -384,7 +385,7 @@ def test_a_class_with_nothing_graded_ok_gets_a_report(tmp_path):
 
 def test_make_mistakes_passes_out():
     done = subprocess.run(["make", "-n", "mistakes", "OUT=graded dir"], cwd=ROOT, capture_output=True, text=True)
-    assert 'tools.mistakes "graded dir"' in done.stdout, f"make mistakes: {done.stdout!r} {done.stderr!r}"
+    assert 'tools.grading.mistakes "graded dir"' in done.stdout, f"make mistakes: {done.stdout!r} {done.stderr!r}"
     helped = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True)
     assert "make mistakes" in helped.stdout, helped.stdout
 
@@ -410,12 +411,12 @@ def graded_class(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("class")
     export, out = root / "export", root / "out"
-    corpus = {m.name: m for m in mutants.EXTENDED}
+    corpus = {m.name: m for m in mutation_corpus.EXTENDED}
     solution = notebooks.solution()
     for key, (_, planted) in CLASS.items():
         nb = solution
         for name in planted:
-            nb = mutation.inject(nb, corpus[name])
+            nb = mutation_runner.inject(nb, corpus[name])
         (export / key).mkdir(parents=True)
         (export / key / NOTEBOOK).write_text(nbformat.writes(nb), encoding="utf-8")
     (export / BROKEN[0]).mkdir()
@@ -439,7 +440,7 @@ def graded_class(tmp_path_factory):
 
 def _planted() -> tuple[int, dict[str, dict[str, set[str]]]]:
     """(submissions graded ok, {question: {mistake id or "other": {who}}}) of CLASS."""
-    corpus = {m.name: m for m in mutants.EXTENDED}
+    corpus = {m.name: m for m in mutation_corpus.EXTENDED}
     expected: dict[str, dict[str, set[str]]] = {}
     for key, (name, planted) in CLASS.items():
         for mutant in (corpus[n] for n in planted):
@@ -516,7 +517,7 @@ def test_grading_again_rebuilds_the_report_without_grading(graded_class):
         [
             sys.executable,
             "-m",
-            "tools.grade_batch",
+            "tools.grading.grade_batch",
             str(graded_class["export"]),
             "--out",
             str(out),
@@ -542,9 +543,13 @@ def test_grading_again_rebuilds_the_report_without_grading(graded_class):
     )
     assert (out / mistakes.FIGURE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "mistakes.png was not rebuilt"
     cli = subprocess.run(
-        [sys.executable, "-m", "tools.mistakes", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tools.grading.mistakes", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert cli.returncode == 0 and "4 submission(s) graded ok" in cli.stdout, f"{cli.stdout!r} {cli.stderr!r}"
     assert (out / mistakes.TEXT_FILE).read_text(encoding="utf-8") == graded_class["text"], (
-        "python -m tools.mistakes OUT wrote another report than make grade"
+        "python -m tools.grading.mistakes OUT wrote another report than make grade"
     )

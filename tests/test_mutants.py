@@ -1,7 +1,7 @@
 """The hidden tests catch the mistakes students really make, and never mark a correct answer wrong.
 
-The corpus (tools/mutants.py) is graded once per session through the real autograder bundle by
-tools/mutation.py; the tests below assert on that one report.
+The corpus (tools/qa/mutation_corpus.py) is graded once per session through the real autograder bundle by
+tools/qa/mutation_runner.py; the tests below assert on that one report.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from conftest import possible_points
 
-from tools import mutants, mutation, notebooks
-from tools.reference import reference_environment
+from tools.build.reference import reference_environment
+from tools.qa import mutation_corpus, mutation_runner, notebooks
 
 #: The graded functions of each question (a mutant of one must cost points there and nowhere else).
 QUESTION_FUNCTIONS = {
@@ -31,8 +31,8 @@ MAX_LOOPING_MUTANTS = 2
 
 
 @pytest.fixture(scope="module")
-def report() -> mutation.Report:
-    return mutation.run(mutants.CORPUS)
+def report() -> mutation_runner.Report:
+    return mutation_runner.run(mutation_corpus.CORPUS)
 
 
 def _rows(outcomes, describe) -> str:
@@ -47,7 +47,7 @@ def _rows(outcomes, describe) -> str:
 def test_the_corpus_is_large_and_every_entry_is_well_formed():
     bad = []
     questions = set(possible_points())
-    for m in mutants.EXTENDED:
+    for m in mutation_corpus.EXTENDED:
         if m.question is not None and m.question not in questions:
             bad.append(f"{m.name}: question {m.question!r} is not one of {sorted(questions)}")
         if not m.correct and not m.says:
@@ -60,14 +60,14 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
                 if not m.correct
                 else f"{m.name}: a correct variant names no mistake"
             )
-    names = [m.name for m in mutants.EXTENDED]
+    names = [m.name for m in mutation_corpus.EXTENDED]
     assert len(set(names)) == len(names), f"duplicate names: {sorted({n for n in names if names.count(n) > 1})}"
     assert not bad, "malformed corpus entries:\n" + "\n".join(bad)
-    core_mutants = [m for m in mutants.CORPUS if not m.correct]
-    core_variants = [m for m in mutants.CORPUS if m.correct]
+    core_mutants = [m for m in mutation_corpus.CORPUS if not m.correct]
+    core_variants = [m for m in mutation_corpus.CORPUS if m.correct]
     assert len(core_mutants) >= 40, f"the corpus has {len(core_mutants)} mutants; expected at least 40"
     assert len(core_variants) >= 12, f"the corpus has {len(core_variants)} correct variants; expected at least 12"
-    loops = [m.name for m in mutants.CORPUS if m.loops]
+    loops = [m.name for m in mutation_corpus.CORPUS if m.loops]
     assert 1 <= len(loops) <= MAX_LOOPING_MUTANTS, f"looping mutants in the corpus: {loops}"
     covered = {m.question for m in core_mutants}
     assert covered == questions, f"questions without a mutant: {sorted(questions - covered)}"
@@ -81,8 +81,8 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
 def test_every_entry_injects_a_change_into_the_solution():
     solution = notebooks.solution()
     unchanged = []
-    for m in mutants.EXTENDED:
-        changed = mutation.inject(solution, m)  # raises MutantError naming the entry
+    for m in mutation_corpus.EXTENDED:
+        changed = mutation_runner.inject(solution, m)  # raises MutantError naming the entry
         if [c.source for c in changed.cells] == [c.source for c in solution.cells]:
             unchanged.append(m.name)
     assert not unchanged, f"entries that leave the notebook as it was: {unchanged}"

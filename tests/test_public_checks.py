@@ -1,6 +1,6 @@
 """The public checks catch the mistakes students make before they submit, and give nothing away.
 
-tools/public_mutation.py runs every entry of the public corpus (tools/public_mutants.py) through the
+tools/qa/public_mutation_runner.py runs every entry of the public corpus (tools/qa/public_mutation_corpus.py) through the
 public checks alone (``lab05.checks.check_<question>``, in this process, as ``grader.check`` runs
 them in a student's kernel); the tests below assert on that one report.
 """
@@ -16,7 +16,8 @@ import pytest
 from conftest import possible_points
 
 from lab05 import checks
-from tools import layout, mutants, public_mutants, public_mutation
+from tools import layout
+from tools.qa import mutation_corpus, public_mutation_corpus, public_mutation_runner
 
 #: The mistakes the issue found the public checks passing, by their names in the corpus.
 ONCE_PASSED = (
@@ -34,8 +35,8 @@ ONCE_PASSED = (
 
 
 @pytest.fixture(scope="module")
-def report() -> public_mutation.Report:
-    return public_mutation.run()
+def report() -> public_mutation_runner.Report:
+    return public_mutation_runner.run()
 
 
 def _rows(outcomes, describe) -> str:
@@ -50,19 +51,19 @@ def _rows(outcomes, describe) -> str:
 # The corpus itself
 # ---------------------------------------------------------------------------------------------
 def test_the_corpus_holds_the_bundles_corpus_and_the_mistakes_the_public_checks_once_passed():
-    names = [m.name for m in public_mutants.PUBLIC_CORPUS]
+    names = [m.name for m in public_mutation_corpus.PUBLIC_CORPUS]
     assert len(set(names)) == len(names), f"duplicate names: {sorted({n for n in names if names.count(n) > 1})}"
-    missing = sorted({m.name for m in mutants.EXTENDED} - set(names)) + sorted(set(ONCE_PASSED) - set(names))
+    missing = sorted({m.name for m in mutation_corpus.EXTENDED} - set(names)) + sorted(set(ONCE_PASSED) - set(names))
     assert not missing, f"entries missing from the public corpus: {missing}"
-    wrong = [m for m in public_mutants.PUBLIC_CORPUS if not m.correct]
+    wrong = [m for m in public_mutation_corpus.PUBLIC_CORPUS if not m.correct]
     assert len(wrong) >= 90, f"the public corpus has {len(wrong)} mistakes; expected at least 90"
-    assert sum(m.correct for m in public_mutants.PUBLIC_CORPUS) >= 20, "expected at least 20 correct variants"
+    assert sum(m.correct for m in public_mutation_corpus.PUBLIC_CORPUS) >= 20, "expected at least 20 correct variants"
 
 
 def test_every_entry_of_its_own_is_well_formed():
     questions = set(possible_points())
     bad = []
-    for m in public_mutants.MORE_PUBLIC_MUTANTS + public_mutants.MORE_PUBLIC_VARIANTS:
+    for m in public_mutation_corpus.MORE_PUBLIC_MUTANTS + public_mutation_corpus.MORE_PUBLIC_VARIANTS:
         if m.question is not None and m.question not in questions:
             bad.append(f"{m.name}: question {m.question!r} is not one of {sorted(questions)}")
         if not m.correct and not m.says:
@@ -70,17 +71,19 @@ def test_every_entry_of_its_own_is_well_formed():
         if m.mistake is not None and (m.correct or m.mistake not in hidden.MISTAKES):
             bad.append(f"{m.name}: {m.mistake!r} is not an id of MISTAKES (or a correct variant names one)")
     assert not bad, "malformed entries:\n" + "\n".join(bad)
-    assert set(public_mutants.NOT_PUBLIC) <= {m.name for m in mutants.EXTENDED}, public_mutants.NOT_PUBLIC
+    assert set(public_mutation_corpus.NOT_PUBLIC) <= {m.name for m in mutation_corpus.EXTENDED}, (
+        public_mutation_corpus.NOT_PUBLIC
+    )
 
 
 def test_the_solution_passes_every_public_check():
     with tempfile.TemporaryDirectory() as folder:
-        failed = public_mutation.run_public_checks(public_mutation.namespace(None, folder), folder)
+        failed = public_mutation_runner.run_public_checks(public_mutation_runner.namespace(None, folder), folder)
     assert not failed, f"the solution fails public checks: {failed}"
 
 
 def test_every_question_has_its_public_check():
-    found = public_mutation.public_checks()
+    found = public_mutation_runner.public_checks()
     assert set(found) == set(possible_points()) - {"batch_doubling_explanation"}, found
     assert all(callable(getattr(checks, name, None)) for name in found.values()), found
 
@@ -91,16 +94,16 @@ def test_every_question_has_its_public_check():
 def test_at_least_90_percent_of_the_mistakes_are_caught(report):
     print(report.table())
     print(report.summary())
-    assert report.catch_rate >= public_mutants.REQUIRED_RATE, (
+    assert report.catch_rate >= public_mutation_corpus.REQUIRED_RATE, (
         report.summary() + "\nmissed:\n" + _rows(report.missed, lambda o: "every public check passed")
     )
 
 
 def test_only_the_multiple_choice_answers_are_missed(report):
     """A mistake the public checks could catch without giving the best answer away is caught."""
-    missed = [o for o in report.missed if o.name not in public_mutants.NOT_PUBLIC]
+    missed = [o for o in report.missed if o.name not in public_mutation_corpus.NOT_PUBLIC]
     assert not missed, "mistakes the public checks pass:\n" + _rows(missed, lambda o: "every public check passed")
-    caught_anyway = [name for name in public_mutants.NOT_PUBLIC if name not in {o.name for o in report.missed}]
+    caught_anyway = [name for name in public_mutation_corpus.NOT_PUBLIC if name not in {o.name for o in report.missed}]
     assert not caught_anyway, (
         f"a public check fails a multiple-choice answer, giving the best one away: {caught_anyway}"
     )
@@ -136,7 +139,7 @@ def test_a_mistake_fails_no_other_questions_public_check(report):
 # What the messages say
 # ---------------------------------------------------------------------------------------------
 def test_messages_say_what_the_entry_expects(report):
-    own = {m.name for m in public_mutants.MORE_PUBLIC_MUTANTS}
+    own = {m.name for m in public_mutation_corpus.MORE_PUBLIC_MUTANTS}
     vague = [o for o in report.mutants if o.name in own and o.caught and o.mutant.says not in o.message]
     assert not vague, "public messages without the expected phrase:\n" + _rows(
         vague, lambda o: f"expected {o.mutant.says!r}, got {o.message!r}"
@@ -151,7 +154,7 @@ def test_messages_name_the_mistake_as_the_hidden_tests_do(report):
             wrong.append((o, f"ids not in MISTAKES: {unknown}"))
         elif o.mutant.mistake and o.tags and o.mutant.mistake not in o.tags:
             wrong.append((o, f"expected [mistake: {o.mutant.mistake}], got {o.tags}"))
-        elif o.name in {m.name for m in public_mutants.MORE_PUBLIC_MUTANTS} and o.mutant.mistake and not o.tags:
+        elif o.name in {m.name for m in public_mutation_corpus.MORE_PUBLIC_MUTANTS} and o.mutant.mistake and not o.tags:
             wrong.append((o, f"expected [mistake: {o.mutant.mistake}], got no id"))
     assert not wrong, "\n".join(f"  {o.name}: {why}\n      {o.message}" for o, why in wrong)
     named = sum(bool(o.tags) for o in report.mutants if o.caught)
@@ -192,5 +195,7 @@ def test_the_scan_finds_a_hidden_value_the_notebook_does_not_give():
     right = {"max_trainable_width": ref.max_trainable_width}
     wrong = {"max_trainable_width": lambda *args, **kwargs: ref.max_trainable_width(*args, **kwargs) - 1}
     message = f"the width {width:,} still fits"
-    assert public_mutation.hidden_values_shown(message, wrong), f"input: {message!r}; expected a leak, got none"
-    assert not public_mutation.hidden_values_shown(message, right), f"input: {message!r} from the notebook's own answer"
+    assert public_mutation_runner.hidden_values_shown(message, wrong), f"input: {message!r}; expected a leak, got none"
+    assert not public_mutation_runner.hidden_values_shown(message, right), (
+        f"input: {message!r} from the notebook's own answer"
+    )

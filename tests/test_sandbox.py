@@ -1,4 +1,4 @@
-"""The sandbox (tools/sandbox.py): every guarantee is proved by planting the attack inside it.
+"""The sandbox (tools/grading/sandbox/): every guarantee is proved by planting the attack inside it.
 
 No mock of bwrap: each test runs a small Python script in a real sandbox. Where bubblewrap is
 missing these tests fail with the install instruction (CI installs it; see .ci/run).
@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from tools import sandbox
+from tools.grading import sandbox
 from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, ROOT
 
 PY = sandbox.python_executable()
@@ -85,7 +85,7 @@ def processes_with(token: str) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 def test_without_bwrap_the_error_says_how_to_fix_it(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no bwrap on it
-    monkeypatch.setattr(sandbox, "_AVAILABLE", False)
+    monkeypatch.setattr(sandbox.launch, "_AVAILABLE", False)
     with pytest.raises(sandbox.SandboxUnavailable) as caught:
         sandbox.check_available()
     message = str(caught.value)
@@ -404,9 +404,14 @@ def test_the_process_limit_holds_for_a_normal_user_too(request):
     """)
     module_dir = pathlib.Path(tempfile.mkdtemp(prefix="lab05-sandbox-user-"))  # reachable by that user
     request.addfinalizer(lambda: shutil.rmtree(module_dir, ignore_errors=True))
-    for source in (ROOT / "tools" / "sandbox.py", ASSIGNMENT / "lab05_policy.py"):
-        (module_dir / source.name).write_text(source.read_text())
-        os.chmod(module_dir / source.name, 0o644)
+    package = module_dir / "sandbox"
+    package.mkdir()
+    sources = [*(ROOT / "tools" / "grading" / "sandbox").glob("*.py"), ASSIGNMENT / "lab05_policy.py"]
+    for source in sources:
+        copy = (package if source.parent.name == "sandbox" else module_dir) / source.name
+        copy.write_text(source.read_text())
+        os.chmod(copy, 0o644)
+    os.chmod(package, 0o755)
     os.chmod(module_dir, 0o755)
     if os.geteuid() == 0:
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
@@ -581,7 +586,7 @@ def enforcement(request, monkeypatch):
     """The memory enforcement a sandbox should report: this machine's cgroups if usable, or accounting
     (cgroups turned off, as where they are not writable)."""
     if request.param == "accounting":
-        monkeypatch.setattr(sandbox, "USE_CGROUPS", False)
+        monkeypatch.setattr(sandbox.cgroups, "USE_CGROUPS", False)
         return "accounting"
     found = sandbox.own_cgroups()
     return found[0] if found else "accounting"
@@ -635,7 +640,7 @@ def test_the_memory_of_all_the_sandboxs_processes_together_is_limited(scratch, e
 @pytest.mark.parametrize("cgroups", [True, False], ids=["cgroup-if-usable", "no-cgroup"])
 def test_the_process_limit_holds_for_the_whole_sandbox(scratch, monkeypatch, cgroups):
     if not cgroups:
-        monkeypatch.setattr(sandbox, "USE_CGROUPS", False)
+        monkeypatch.setattr(sandbox.cgroups, "USE_CGROUPS", False)
     limit, most = 20, 0
     limits = sandbox.Limits(processes=limit)
     with sandbox.start(
@@ -694,7 +699,7 @@ def disk_enforcement(request, monkeypatch):
     the attack holds its files (a burst that exits between two looks is bounded by the copy back,
     which writes at most the budget to disk, and by memory, not stopped)."""
     if request.param == "watched":
-        monkeypatch.setitem(sandbox._FEATURES, "--size", False)
+        monkeypatch.setitem(sandbox.bwrap._FEATURES, "--size", False)
     return request.param
 
 
@@ -858,7 +863,7 @@ def test_a_cgroup_left_by_a_caller_that_died_is_removed(scratch, monkeypatch):
     code = textwrap.dedent("""
         import os, pathlib, sys
         sys.path.insert(0, sys.argv[1])
-        from tools import sandbox
+        from tools.grading import sandbox
         box = sandbox.start([sandbox.python_executable(), "-c", "import time; time.sleep(60)"],
                             scratch=pathlib.Path(sys.argv[2]))
         print(*box._cgroup.folders, flush=True)
@@ -869,7 +874,7 @@ def test_a_cgroup_left_by_a_caller_that_died_is_removed(scratch, monkeypatch):
     )
     left = [pathlib.Path(p) for p in proc.stdout.split()]
     assert left and all(p.exists() for p in left), f"expected the dead caller's cgroups to exist; got {proc}"
-    monkeypatch.setattr(sandbox, "_SWEPT", set())
+    monkeypatch.setattr(sandbox.cgroups, "_SWEPT", set())
     sandbox.run(script("pass"), timeout=30, scratch=scratch)
     assert not any(p.exists() for p in left), (
         f"input: a caller killed while its sandbox ran; expected its cgroups removed by the next sandbox; got {left}"

@@ -1,4 +1,4 @@
-"""Staging uploads (tools/staging.py): hostile zips and folders are refused, the rest staged cleanly."""
+"""Staging uploads (tools/grading/staging.py): hostile zips and folders are refused, the rest staged cleanly."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import zipfile
 import nbformat
 import pytest
 
-from tools import notebooks
-from tools.layout import NOTEBOOK, SOLUTIONS, STUDENT
-from tools.staging import MAX_ENTRIES, Staged, StagingError, stage, write_atomically
+from tools.grading.staging import MAX_ENTRIES, Staged, StagingError, stage, write_atomically
+from tools.layout import NOTEBOOK, SOLUTIONS, STUDENT, cell_source
+from tools.qa import notebooks
 
 SOLUTION = (SOLUTIONS / NOTEBOOK).read_bytes()
 BLANK = (STUDENT / NOTEBOOK).read_bytes()
@@ -103,7 +103,7 @@ def test_an_nbformat_3_notebook_is_up_converted(tmp_path):
     staged = stage(upload, tmp_path / "dest")
     nb = staged.notebook
     assert nb["nbformat"] == 4, f"input: an nbformat 3 notebook; expected version 4 staged; got {nb['nbformat']}"
-    got = [(c["cell_type"], notebooks.cell_source(c)) for c in nb["cells"]]
+    got = [(c["cell_type"], cell_source(c)) for c in nb["cells"]]
     assert got == [("code", "x = 1\nprint(x)"), ("markdown", "# Title")], f"expected the cells kept; got {got}"
     assert_scanned_is_graded(staged)
 

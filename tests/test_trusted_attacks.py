@@ -1,7 +1,7 @@
 """Trusted scoring earns only what the notebook's own code earns, on every path that grades.
 
 Each case plants a careless or hostile notebook (tests/attacks.py) and grades it through
-``make grade-one``'s code (tools.grade_one), Gradescope's own entry point (run_otter.py in an
+``make grade-one``'s code (tools.grading.grade_one), Gradescope's own entry point (run_otter.py in an
 ``/autograder``-shaped folder) and, for the whole set, ``make grade``'s batch.
 """
 
@@ -16,8 +16,8 @@ import nbformat
 from conftest import grade, run_like_gradescope
 
 from lab05 import constants
-from tools import notebooks
 from tools.layout import NOTEBOOK
+from tools.qa import notebooks
 
 SOLUTION_POINTS = 33
 

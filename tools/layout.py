@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import pathlib
+import shutil
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -53,6 +54,12 @@ def import_lab_modules_from_the_project() -> None:
             sys.path.insert(0, str(folder))
 
 
+def cell_source(cell: dict) -> str:
+    """A notebook cell's source as one string (a notebook file keeps it as a string or a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"  # the first line of Otter Assign's config cell
 
 
@@ -60,8 +67,6 @@ def config_cell(cells: list) -> tuple[int, dict]:
     """``(index, parsed config)`` of Otter Assign's config in a notebook's ``cells``: the raw cell whose
     source starts with :data:`CONFIG_MARKER`, the YAML after that line."""
     import yaml
-
-    from tools.notebooks import cell_source
 
     for index, cell in enumerate(cells):
         source = cell_source(cell)
@@ -98,6 +103,14 @@ def support_file_names(root: pathlib.Path = ASSIGNMENT) -> tuple[str, ...]:
         else:
             names.append(entry)
     return tuple(sorted(names))
+
+
+def copy_into(item: pathlib.Path, folder: pathlib.Path) -> None:
+    """Copy a file, or a folder without Python's bytecode caches, into ``folder``."""
+    if item.is_dir():
+        shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copy(item, folder / item.name)
 
 
 def autograder_only_files() -> tuple[str, ...]:
