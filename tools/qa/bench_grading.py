@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import os
 import pathlib
@@ -33,13 +34,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.p
 
 from tools.grading.batch.coordinator import grade_batch  # noqa: E402
 from tools.grading.grade_one import question_scores  # noqa: E402
-from tools.layout import (  # noqa: E402
-    AUTOGRADER_ZIP,
-    NOTEBOOK,
-    SOLUTIONS,
-    STUDENT,
-    cell_source,  # noqa: E402
-)
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS, STUDENT, cell_source  # noqa: E402
 
 SOLUTION = SOLUTIONS / NOTEBOOK
 BLANK = STUDENT / NOTEBOOK
@@ -158,7 +153,19 @@ def _machine_cpu() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def main(argv: list[str] | None = None) -> int:
+@dataclasses.dataclass
+class Rounds:
+    """What the interleaved rounds measured: wall seconds and machine CPU-seconds of each way of grading
+    (``serial``, ``batch``, ``cross``), one entry a round; the batch's CPU by part and every way's
+    scores, of the last round."""
+
+    times: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"serial": [], "batch": [], "cross": []})
+    cpus: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"serial": [], "batch": [], "cross": []})
+    parts: dict[str, float] = dataclasses.field(default_factory=dict)
+    scores: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=12, help="submissions to grade (default 12)")
     parser.add_argument(
@@ -167,7 +174,90 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported (default 1)")
     parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def run_rounds(paths: list[pathlib.Path], bundle: pathlib.Path, tmp: pathlib.Path, workers: int, rounds: int) -> Rounds:
+    """Grade ``paths`` the three ways, ``rounds`` times, interleaved; prints each round's times."""
+    measured = Rounds()
+    for round_ in range(rounds):
+        cpu = _machine_cpu()
+        serial_time, measured.scores["serial"] = serial_cli(paths, bundle, tmp / "serial")
+        measured.cpus["serial"].append(_machine_cpu() - cpu)
+        cpu = _machine_cpu()
+        batch_time, measured.scores["batch"], measured.parts = batch(
+            tmp / "submissions", bundle, tmp / "batch", workers, False
+        )
+        measured.cpus["batch"].append(_machine_cpu() - cpu)
+        cpu = _machine_cpu()
+        cross_time, measured.scores["cross"], _ = batch(tmp / "submissions", bundle, tmp / "cross", workers, True)
+        measured.cpus["cross"].append(_machine_cpu() - cpu)
+        for key, value in (("serial", serial_time), ("batch", batch_time), ("cross", cross_time)):
+            measured.times[key].append(value)
+        print(
+            f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, batch {batch_time:6.1f} s "
+            f"({serial_time / batch_time:.2f}x), cross-check batch {cross_time:6.1f} s "
+            f"({serial_time / cross_time:.2f}x)",
+            flush=True,
+        )
+    return measured
+
+
+def print_times(measured: Rounds, n: int, args: argparse.Namespace) -> None:
+    """Print the median wall time and machine CPU of each way, the speed-ups and the CPU by stage."""
+    wall = {k: statistics.median(v) for k, v in measured.times.items()}
+    cpu = {k: statistics.median(v) / n for k, v in measured.cpus.items()}
+    parts = measured.parts
+    cores_all = os.cpu_count() or 1
+    print(f"\nmedian of {args.rounds} interleaved round(s), {n} submissions, {args.workers} workers:")
+    for key, label in (
+        ("serial", "serial `otter run` loop"),
+        ("batch", "batch (default)"),
+        ("cross", "batch, cross-check"),
+    ):
+        print(
+            f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} machine CPU-s per submission; "
+            f"{cpu[key] * n / wall[key] / cores_all:.0%} of all cores busy)"
+        )
+    print(f"speed-up                : {wall['serial'] / wall['batch']:.2f}x")
+    print(f"speed-up, cross-check   : {wall['serial'] / wall['cross']:.2f}x")
+    print("CPU-seconds per submission, by stage (last round):")
+    other = max(0.0, cpu["batch"] - parts["scoring"] - parts["probe"])
+    print(f"  probe: the notebook's code, once   {parts['probe']:6.2f}")
+    print(f"  scoring process: imports, tests    {parts['scoring']:6.2f}")
+    print(f"  staging, scan, sandbox, batch      {other:6.2f}")
+    print(f"  Otter's run in the kernel (cross)  {max(0.0, cpu['cross'] - cpu['batch']):6.2f}")
+    print(f"  serial `otter run`, everything     {cpu['serial']:6.2f}")
+    print(
+        "(machine CPU-s: every process on the machine, so run it on a quiet one; the probe's own as it "
+        "reported them, the scoring process's as it measured them)"
+    )
+
+
+def print_agreement(scores: dict[str, dict], n: int) -> int:
+    """Print the batch's totals and whether the three ways agree on every question: 0 if they do, else 1."""
+    serial_scores, batch_scores, cross_scores = scores["serial"], scores["batch"], scores["cross"]
+    totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}
+    print(
+        "totals                  : "
+        + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(totals.items()))
+    )
+    disagree = {
+        k: (serial_scores.get(k), batch_scores.get(k), cross_scores.get(k))
+        for k in set(serial_scores) | set(batch_scores) | set(cross_scores)
+        if not serial_scores.get(k) == batch_scores.get(k) == cross_scores.get(k)
+    }
+    if disagree:
+        print(f"scores agree            : NO, {len(disagree)} differ:")
+        for key, (a, b, c) in sorted(disagree.items()):
+            print(f"  {key}: otter run {a}\n  {' ' * len(key)}  batch     {b}\n  {' ' * len(key)}  cross     {c}")
+        return 1
+    print(f"scores agree            : yes, every question of all {n} submissions, in all three")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     if args.count < 1 or args.workers < 1 or args.rounds < 1:
         print("bench-grading: --count, --workers and --rounds must be whole numbers >= 1", file=sys.stderr)
         return 2
@@ -185,77 +275,17 @@ def main(argv: list[str] | None = None) -> int:
         n = len(paths)
         load_before = os.getloadavg()
         machine_cpu, elapsed = _machine_cpu(), time.perf_counter()
-        times: dict[str, list[float]] = {"serial": [], "batch": [], "cross": []}
-        cpus: dict[str, list[float]] = {"serial": [], "batch": [], "cross": []}
-        parts: dict[str, float] = {}
-        for round_ in range(args.rounds):
-            cpu = _machine_cpu()
-            serial_time, serial_scores = serial_cli(paths, bundle, tmp / "serial")
-            cpus["serial"].append(_machine_cpu() - cpu)
-            cpu = _machine_cpu()
-            batch_time, batch_scores, parts = batch(tmp / "submissions", bundle, tmp / "batch", args.workers, False)
-            cpus["batch"].append(_machine_cpu() - cpu)
-            cpu = _machine_cpu()
-            cross_time, cross_scores, _ = batch(tmp / "submissions", bundle, tmp / "cross", args.workers, True)
-            cpus["cross"].append(_machine_cpu() - cpu)
-            for key, value in (("serial", serial_time), ("batch", batch_time), ("cross", cross_time)):
-                times[key].append(value)
-            print(
-                f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, batch {batch_time:6.1f} s "
-                f"({serial_time / batch_time:.2f}x), cross-check batch {cross_time:6.1f} s "
-                f"({serial_time / cross_time:.2f}x)",
-                flush=True,
-            )
+        measured = run_rounds(paths, bundle, tmp, args.workers, args.rounds)
         machine_cpu, elapsed = _machine_cpu() - machine_cpu, time.perf_counter() - elapsed
-        wall = {k: statistics.median(v) for k, v in times.items()}
-        cpu = {k: statistics.median(v) / n for k, v in cpus.items()}
+        print_times(measured, n, args)
         cores_all = os.cpu_count() or 1
-        print(f"\nmedian of {args.rounds} interleaved round(s), {n} submissions, {args.workers} workers:")
-        for key, label in (
-            ("serial", "serial `otter run` loop"),
-            ("batch", "batch (default)"),
-            ("cross", "batch, cross-check"),
-        ):
-            print(
-                f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} machine CPU-s per submission; "
-                f"{cpu[key] * n / wall[key] / cores_all:.0%} of all cores busy)"
-            )
-        print(f"speed-up                : {wall['serial'] / wall['batch']:.2f}x")
-        print(f"speed-up, cross-check   : {wall['serial'] / wall['cross']:.2f}x")
-        print("CPU-seconds per submission, by stage (last round):")
-        other = max(0.0, cpu["batch"] - parts["scoring"] - parts["probe"])
-        print(f"  probe: the notebook's code, once   {parts['probe']:6.2f}")
-        print(f"  scoring process: imports, tests    {parts['scoring']:6.2f}")
-        print(f"  staging, scan, sandbox, batch      {other:6.2f}")
-        print(f"  Otter's run in the kernel (cross)  {max(0.0, cpu['cross'] - cpu['batch']):6.2f}")
-        print(f"  serial `otter run`, everything     {cpu['serial']:6.2f}")
-        print(
-            "(machine CPU-s: every process on the machine, so run it on a quiet one; the probe's own as it "
-            "reported them, the scoring process's as it measured them)"
-        )
         print(f"machine busy meanwhile : {machine_cpu / elapsed / cores_all:.0%} of all {cores_all} cores")
         load_after = os.getloadavg()
         print(
             f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; after "
             f"{', '.join(f'{x:.2f}' for x in load_after)}"
         )
-        totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}
-        print(
-            "totals                  : "
-            + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(totals.items()))
-        )
-        disagree = {
-            k: (serial_scores.get(k), batch_scores.get(k), cross_scores.get(k))
-            for k in set(serial_scores) | set(batch_scores) | set(cross_scores)
-            if not serial_scores.get(k) == batch_scores.get(k) == cross_scores.get(k)
-        }
-        if disagree:
-            print(f"scores agree            : NO, {len(disagree)} differ:")
-            for key, (a, b, c) in sorted(disagree.items()):
-                print(f"  {key}: otter run {a}\n  {' ' * len(key)}  batch     {b}\n  {' ' * len(key)}  cross     {c}")
-            return 1
-        print(f"scores agree            : yes, every question of all {n} submissions, in all three")
-        return 0
+        return print_agreement(measured.scores, n)
     finally:
         if args.keep:
             print(f"kept {tmp}")

@@ -212,6 +212,51 @@ def grade_batch(
         pathlib.Path(out).resolve(),
         pathlib.Path(autograder).resolve(),
     )
+    workers, memory_limit, unsandboxed = _checked_settings(workers, timeout, memory_limit, unsandboxed)
+    subs, ignored = _checked_folders(submissions, out, autograder, unsandboxed)
+
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="lab05-batch-"))
+    try:
+        bundle = _open_bundle(autograder, tmp / "bundle")  # a snapshot: a rebuild changes nothing
+        settings = Settings(
+            bundle=bundle,
+            timeout=float(timeout),
+            memory_bytes=memory_limit,
+            unsandboxed=unsandboxed,
+            crosscheck=bool(crosscheck),
+        )
+        rows, todo, notes = _reuse_or_queue(subs, out, bundle, regrade)
+        reused = sum(1 for row in rows.values() if row.reused)
+        bar = Progress(len(subs), stream, enabled=progress)
+        for row in rows.values():
+            bar.done += 1
+            bar.skipped += 1
+            bar.counts[row.status] = bar.counts.get(row.status, 0) + 1
+        graded = _run(todo, out, settings, workers, bar)
+        rows.update(graded)
+        bar.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    result = BatchResult(
+        _in_submission_order(subs, rows),
+        out,
+        graded=len(graded),
+        reused=reused,
+        ignored=ignored,
+        questions=dict(bundle.questions),
+        bundle_sha256=bundle.sha256,
+        unsandboxed=unsandboxed,
+        notes=notes,
+        autograder=autograder,
+    )
+    write_outputs(result)
+    return result
+
+
+def _checked_settings(workers, timeout, memory_limit, unsandboxed) -> tuple[int, int, bool]:
+    """``(workers, memory limit in bytes, unsandboxed)`` as :func:`grade_batch` uses them; BatchError
+    for a value it cannot."""
     workers = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise BatchError(
@@ -222,6 +267,14 @@ def grade_batch(
     memory_limit = parse_size(memory_limit)
     if unsandboxed is None:
         unsandboxed = grade_one.unsandboxed_requested()
+    return workers, memory_limit, unsandboxed
+
+
+def _checked_folders(
+    submissions: pathlib.Path, out: pathlib.Path, autograder: pathlib.Path, unsandboxed: bool
+) -> tuple[list[Submission], list]:
+    """The submissions found and the files ignored (:func:`discover`), once the bundle, the output
+    folder and the sandbox are known to be usable; ``out/results`` made."""
     if not autograder.is_file():
         raise BatchError(
             f"{autograder} does not exist: run `make` to build the autograder bundle, or pass "
@@ -238,81 +291,59 @@ def grade_batch(
     if not unsandboxed:
         sandbox.check_available()  # SandboxUnavailable: refuse, with what to do
     (out / "results").mkdir(parents=True, exist_ok=True)
+    return subs, ignored
 
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="lab05-batch-"))
+
+def _open_bundle(autograder: pathlib.Path, folder: pathlib.Path) -> Bundle:
     try:
-        try:
-            bundle = Bundle.open(autograder, tmp / "bundle")  # a snapshot: a rebuild changes nothing
-        except (zipfile.BadZipFile, SyntaxError, UnicodeDecodeError, KeyError) as exc:
-            raise BatchError(f"{autograder} is not an Otter autograder bundle ({exc})") from exc
-        settings = Settings(
-            bundle=bundle,
-            timeout=float(timeout),
-            memory_bytes=memory_limit,
-            unsandboxed=unsandboxed,
-            crosscheck=bool(crosscheck),
-        )
-        possible = sum(bundle.questions.values())
-        rows: dict[str, Row] = {}
-        todo: list[Submission] = []
-        notes: list[str] = []
-        reused = 0
-        for sub in subs:
-            folder = out / "results" / sub.key
-            saved = folder / ROW_FILE
-            if sub.problem:
-                rows[sub.key] = Row(submission=sub.key, status="invalid", message=sub.problem, possible=possible)
+        return Bundle.open(autograder, folder)
+    except (zipfile.BadZipFile, SyntaxError, UnicodeDecodeError, KeyError) as exc:
+        raise BatchError(f"{autograder} is not an Otter autograder bundle ({exc})") from exc
+
+
+def _reuse_or_queue(
+    subs: list[Submission], out: pathlib.Path, bundle: Bundle, regrade: bool
+) -> tuple[dict[str, Row], list[Submission], list[str]]:
+    """``(rows already known, submissions to grade, notes)``: an invalid submission's row, the kept row
+    of one graded before (unless ``regrade``, or the row cannot be used: then graded again, with a
+    note); every other submission's folder emptied for its grading."""
+    possible = sum(bundle.questions.values())
+    rows: dict[str, Row] = {}
+    todo: list[Submission] = []
+    notes: list[str] = []
+    for sub in subs:
+        folder = out / "results" / sub.key
+        saved = folder / ROW_FILE
+        if sub.problem:
+            rows[sub.key] = Row(submission=sub.key, status="invalid", message=sub.problem, possible=possible)
+            continue
+        if saved.is_file() and not regrade:
+            try:
+                row = load_row(saved, bundle.questions)
+                if row.submission != sub.key:
+                    raise RowError(f"it is the row of {row.submission!r}")
+                row.reused = True
+                rows[sub.key] = row
                 continue
-            if saved.is_file() and not regrade:
-                try:
-                    row = load_row(saved, bundle.questions)
-                    if row.submission != sub.key:
-                        raise RowError(f"it is the row of {row.submission!r}")
-                    row.reused = True
-                    rows[sub.key] = row
-                    reused += 1
-                    continue
-                except (RowError, OSError) as exc:  # graded again, and said so
-                    notes.append(
-                        f"{sub.key}: the kept {ROW_FILE} was not used and the submission was graded again ({exc})"
-                    )
-            if folder.is_symlink() or folder.is_file():
-                folder.unlink()
-            elif folder.exists():
-                shutil.rmtree(folder)
-            todo.append(sub)
+            except (RowError, OSError) as exc:  # graded again, and said so
+                notes.append(f"{sub.key}: the kept {ROW_FILE} was not used and the submission was graded again ({exc})")
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        elif folder.exists():
+            shutil.rmtree(folder)
+        todo.append(sub)
+    return rows, todo, notes
 
-        bar = Progress(len(subs), stream, enabled=progress)
-        for row in rows.values():
-            bar.done += 1
-            bar.skipped += 1
-            bar.counts[row.status] = bar.counts.get(row.status, 0) + 1
-        graded = _run(todo, out, settings, workers, bar)
-        rows.update(graded)
-        bar.close()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
+def _in_submission_order(subs: list[Submission], rows: dict[str, Row]) -> list[Row]:
+    """The rows in the order of ``subs``, each with its submission's metadata (file, name, email, …)."""
     ordered = []
     for sub in subs:
         row = rows[sub.key]
         for name in ("file", "name", "email", "sid", "created_at", "gradescope_score"):
             setattr(row, name, getattr(sub, name))
         ordered.append(row)
-    result = BatchResult(
-        ordered,
-        out,
-        graded=len(graded),
-        reused=reused,
-        ignored=ignored,
-        questions=dict(bundle.questions),
-        bundle_sha256=bundle.sha256,
-        unsandboxed=unsandboxed,
-        notes=notes,
-        autograder=autograder,
-    )
-    write_outputs(result)
-    return result
+    return ordered
 
 
 def _finish(sub: Submission, row: Row, out: pathlib.Path, bundle: Bundle) -> Row:
