@@ -8,6 +8,8 @@ What the sandboxed command gets:
 - a new root holding, read-only, /usr (with /bin, /sbin, /lib* as on the host), the parts of /etc
   that programs need to start, the Python environment (``sys.prefix`` and ``sys.base_prefix``)
   and the ``readonly`` paths; nothing else of the host (no project checkout, no HOME) is there;
+- of the environment's packages, those of Gradescope's grading environment only: what only the
+  project's tests install (:func:`hidden_site_entries`) is absent, as it is on Gradescope;
 - a private ``/tmp`` (HOME and the Jupyter, IPython and Matplotlib folders) and its own copy of the
   host folder ``scratch`` at that folder's path (below), both size-limited tmpfs;
 - its own network (loopback only), PID, IPC, UTS and cgroup namespaces, a new terminal session,
@@ -101,6 +103,7 @@ import atexit
 import dataclasses
 import errno
 import fcntl
+import functools
 import importlib.util
 import itertools
 import json
@@ -318,6 +321,32 @@ def python_executable() -> str:
     return str(candidate if candidate.exists() else Path(os.path.realpath(sys.executable)))
 
 
+@functools.cache
+def hidden_site_entries() -> tuple[Path, ...]:
+    """The entries of the environment's site-packages (packages, modules, metadata) that belong only to
+    the packages the project's tests need and the bundle's environment leaves out
+    (``tools.pins.only_for_tests``: pytest, JupyterLab, Selenium, ...). The sandbox leaves them out:
+    a notebook cannot import there what Gradescope's environment does not install, and ``import otter``
+    does not pay for what jsonschema would import when it is there (rfc3987-syntax: about 1 s). A copy
+    of this module run on its own, without the project's tools beside it, leaves out nothing."""
+    import importlib.metadata
+    import sysconfig
+
+    try:
+        from tools import pins
+    except ImportError:
+        return ()
+
+    test_only = pins.only_for_tests()
+    site = Path(os.path.realpath(sysconfig.get_paths()["purelib"]))
+    hidden: set[str] = set()
+    kept: set[str] = set()
+    for dist in importlib.metadata.distributions(path=[str(site)]):
+        owners = hidden if pins.canonical(dist.metadata["Name"]) in test_only else kept
+        owners.update(Path(f).parts[0] for f in dist.files or () if Path(f).parts and Path(f).parts[0] != "..")
+    return tuple(sorted(site / name for name in hidden - kept if (site / name).exists()))  # shared folders stay
+
+
 def _python_roots() -> list[Path]:
     roots = {Path(os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     return sorted(roots)
@@ -445,12 +474,14 @@ def command(
     args += _tmpfs(limits.tmp_bytes, "1777", "/tmp")
     # the Python environment, the read-only paths and the scratch folder, parents first
     mounts: list[tuple[Path, str]] = [(root, "--ro-bind") for root in _python_roots()]
+    mounts += _site_packages_mounts(hidden_site_entries())
     mounts += [(_real_dir(p, "read-only path"), "--ro-bind") for p in readonly]
     if private_scratch and any(_within(path, scratch) for path, _ in mounts):
         raise ValueError(f"sandbox: a read-only path inside scratch {scratch} needs scratch_bytes=None")
     mounts.append((scratch, "--tmpfs" if private_scratch else "--bind"))
     mounts.sort(key=lambda m: (len(m[0].parts), m[1] != "--ro-bind"))
     covered = [Path("/usr"), Path("/proc"), Path("/dev"), Path("/etc")]  # not /tmp: a fresh tmpfs
+    remount: list[Path] = []
     made: set[Path] = set()
     for path, how in mounts:
         for parent in reversed(path.parents):
@@ -460,9 +491,14 @@ def command(
             made.add(parent)
         if how == "--tmpfs":
             args += _tmpfs(limits.scratch_bytes, "0755", path)
+        elif how == _EMPTY:
+            args += _tmpfs(_EMPTY_BYTES, "0755", path)
+            remount.append(path)
         else:
             args += [how, str(path), str(path)]
         covered.append(path)
+    for path in remount:
+        args += ["--remount-ro", str(path)]
     # the environment: cleared, then ours, then the caller's
     environment = _base_env(PRIVATE, "/tmp", prefix)
     environment.update(env or {})
@@ -487,6 +523,22 @@ def command(
     }
     args += ["--chdir", "/", "--", python_executable(), "-I", "-S", "-c", LAUNCHER, json.dumps(config), *argv]
     return args
+
+
+_EMPTY = "empty"  # a mount of command(): an empty read-only folder, to be filled with read-only binds
+_EMPTY_BYTES = 64 * KiB
+
+
+def _site_packages_mounts(hidden: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Mounts that show site-packages without ``hidden`` (entries of one folder): an empty folder in its
+    place, then every other entry bound read-only, so that a hidden name does not exist at all."""
+    if not hidden:
+        return []
+    site = hidden[0].parent
+    mounts = [(site, _EMPTY)]
+    left_out = set(hidden)
+    mounts += [(entry, "--ro-bind") for entry in sorted(site.iterdir()) if entry not in left_out]
+    return mounts
 
 
 def _watched(limits: Limits, private_scratch: bool, scratch: Path) -> list[tuple[str, int | None]]:
