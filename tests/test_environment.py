@@ -131,3 +131,23 @@ def test_make_checks_the_interpreter_before_creating_the_virtualenv():
     venv = next(i for i, line in enumerate(lines) if " -m venv " in line)
     pip = next(i for i, line in enumerate(lines) if "pip install" in line)
     assert check < venv < pip, proc.stdout
+
+
+FAKE_REQUIRES = {
+    "grading-tool": ["shared"],
+    "events": ["shared[formats]"],
+    "shared": ["slow-parser; extra == 'formats'"],
+    "slow-parser": [],
+}
+
+
+@pytest.mark.parametrize("requires", [["shared", "events"], ["events", "shared"]])
+def test_an_extra_asked_for_after_its_package_was_seen_is_still_followed(monkeypatch, requires):
+    """`shared` reached plainly and as `shared[formats]`, in either order: what the extra pulls in is
+    reachable (the bundle leaves out what only test-only requirements reach this way)."""
+    graph = {**FAKE_REQUIRES, "test-tool": requires}
+    monkeypatch.setattr(importlib.metadata, "requires", lambda name: graph[name])
+    reached = pins.reachable([("test-tool", set())])
+    assert "slow-parser" in reached, f"test-tool requiring {requires}: got {sorted(reached)}, want slow-parser in it"
+    grading = pins.reachable([("grading-tool", set())])
+    assert grading == {"grading-tool", "shared"}, f"reachable from grading-tool: {sorted(grading)}"

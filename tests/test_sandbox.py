@@ -309,6 +309,38 @@ def test_python_jupyter_numpy_and_matplotlib_start(scratch):
     assert (scratch / "fig.png").stat().st_size > 0
 
 
+def test_the_sandboxs_python_has_the_grading_environment_only(scratch):
+    """What only the project's tests install (pytest, JupyterLab, Selenium, and rfc3987-syntax, which
+    jsonschema imports when it is there) is not installed on Gradescope: the sandbox's Python cannot
+    import it either, and everything the bundle pins is still there."""
+    from tools.build import pins
+
+    test_only = sorted(pins.only_for_tests())
+    code = f"""
+    import importlib, importlib.metadata, json
+    found = {{}}
+    for module in ("pytest", "selenium", "jupyterlab", "rfc3987_syntax", "hypothesis"):
+        try:
+            importlib.import_module(module)
+            found[module] = "imported"
+        except ImportError as exc:
+            found[module] = type(exc).__name__
+    installed = set()
+    for dist in importlib.metadata.distributions():
+        installed.add(dist.metadata["Name"].lower().replace("_", "-").replace(".", "-"))
+    print(json.dumps({{"found": found, "test_only_seen": sorted(installed & set({test_only!r}))}}))
+    """
+    got = run_json(code, scratch, timeout=60)
+    imported = [m for m, how in got["found"].items() if how != "ModuleNotFoundError"]
+    assert not imported, f"input: import of test-only packages in the sandbox; expected ModuleNotFoundError; got {got}"
+    assert not got["test_only_seen"], f"test-only distributions visible in the sandbox: {got['test_only_seen']}"
+    code = """
+    import json, jsonschema, nbformat, otter, matplotlib, numpy, ipykernel
+    print(json.dumps({"ok": True}))
+    """
+    assert run_json(code, scratch, timeout=60) == {"ok": True}, "the grading environment's packages must import"
+
+
 # ---------------------------------------------------------------------------------------------
 # Limits
 # ---------------------------------------------------------------------------------------------

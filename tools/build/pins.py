@@ -83,23 +83,24 @@ def reachable(roots: list[tuple[str, set[str]]]) -> set[str]:
 
     from packaging.requirements import Requirement
 
-    seen: set[str] = set()
-    stack = list(roots)
+    followed: dict[str, set[str]] = {}  # canonical name -> the extras whose requirements were followed ("" = none)
+    stack = [(name, set(extras)) for name, extras in roots]
     while stack:
         name, extras = stack.pop()
-        if canonical(name) in seen:
+        new = ({""} | set(extras)) - followed.setdefault(canonical(name), set())
+        if not new:
             continue
-        seen.add(canonical(name))
+        followed[canonical(name)] |= new
         try:
             requires = importlib.metadata.requires(name) or []
         except importlib.metadata.PackageNotFoundError as exc:
             raise PinError(f"{name} is required but not installed: run `make venv`") from exc
         for spec in requires:
             req = Requirement(spec)
-            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in (extras or {""})):
+            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in new):
                 continue
             stack.append((req.name, set(req.extras)))
-    return seen
+    return set(followed)
 
 
 def check_installed(lock: dict[str, tuple[str, str]]) -> None:

@@ -8,6 +8,8 @@ What the sandboxed command gets:
 - a new root holding, read-only, /usr (with /bin, /sbin, /lib* as on the host), the parts of /etc
   that programs need to start, the Python environment (``sys.prefix`` and ``sys.base_prefix``)
   and the ``readonly`` paths; nothing else of the host (no project checkout, no HOME) is there;
+- of the environment's packages, those of Gradescope's grading environment only: what only the
+  project's tests install (:func:`hidden_site_entries`) is absent, as it is on Gradescope;
 - a private ``/tmp`` (HOME and the Jupyter, IPython and Matplotlib folders) and its own copy of the
   host folder ``scratch`` at that folder's path (below), both size-limited tmpfs;
 - its own network (loopback only), PID, IPC, UTS and cgroup namespaces, a new terminal session,
@@ -102,7 +104,7 @@ command line and the launcher), :mod:`.slots` (a uid per sandbox, run as root), 
 """
 
 from .box import Sandboxed
-from .bwrap import SANDBOX_UID, command, python_executable
+from .bwrap import SANDBOX_UID, command, hidden_site_entries, python_executable
 from .cgroups import leftover_cgroups, own_cgroups
 from .launch import Outcome, check_available, run, start
 from .limits import Limits, SandboxUnavailable, files_allowed, policy
@@ -122,6 +124,7 @@ __all__ = [
     "command",
     "copy_folder",
     "files_allowed",
+    "hidden_site_entries",
     "leftover_cgroups",
     "own_cgroups",
     "policy",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .limits import HOW_TO_FIX, Limits, SandboxUnavailable
+from .limits import HOW_TO_FIX, KiB, Limits, SandboxUnavailable
 from .slots import SLOT_UID_BASE, privileged
 
 SANDBOX_UID = 65534  # the uid inside the sandbox when run as a normal user
@@ -91,6 +92,32 @@ def python_executable() -> str:
     """The path of this Python environment's interpreter as the sandbox sees it (the venv's, resolved)."""
     candidate = Path(os.path.realpath(sys.prefix)) / "bin" / Path(sys.executable).name
     return str(candidate if candidate.exists() else Path(os.path.realpath(sys.executable)))
+
+
+@functools.cache
+def hidden_site_entries() -> tuple[Path, ...]:
+    """The entries of the environment's site-packages (packages, modules, metadata) that belong only to
+    the packages the project's tests need and the bundle's environment leaves out
+    (``tools.build.pins.only_for_tests``: pytest, JupyterLab, Selenium, ...). The sandbox leaves them out:
+    a notebook cannot import there what Gradescope's environment does not install, and ``import otter``
+    does not pay for what jsonschema would import when it is there (rfc3987-syntax: about 1 s). A copy
+    of this package run on its own, without the project's tools beside it, leaves out nothing."""
+    import importlib.metadata
+    import sysconfig
+
+    try:
+        from tools.build import pins
+    except ImportError:
+        return ()
+
+    test_only = pins.only_for_tests()
+    site = Path(os.path.realpath(sysconfig.get_paths()["purelib"]))
+    hidden: set[str] = set()
+    kept: set[str] = set()
+    for dist in importlib.metadata.distributions(path=[str(site)]):
+        owners = hidden if pins.canonical(dist.metadata["Name"]) in test_only else kept
+        owners.update(Path(f).parts[0] for f in dist.files or () if Path(f).parts and Path(f).parts[0] != "..")
+    return tuple(sorted(site / name for name in hidden - kept if (site / name).exists()))  # shared folders stay
 
 
 def _python_roots() -> list[Path]:
@@ -256,12 +283,14 @@ def _system(limits: Limits) -> list[str]:
 def _mounts(scratch: Path, readonly: Sequence[Path], limits: Limits, private_scratch: bool) -> list[str]:
     """bwrap's options for the Python environment, the read-only paths and the scratch folder, parents first."""
     mounts: list[tuple[Path, str]] = [(root, "--ro-bind") for root in _python_roots()]
+    mounts += _site_packages_mounts(hidden_site_entries())
     mounts += [(real_dir(p, "read-only path"), "--ro-bind") for p in readonly]
     if private_scratch and any(_within(path, scratch) for path, _ in mounts):
         raise ValueError(f"sandbox: a read-only path inside scratch {scratch} needs scratch_bytes=None")
     mounts.append((scratch, "--tmpfs" if private_scratch else "--bind"))
     mounts.sort(key=lambda m: (len(m[0].parts), m[1] != "--ro-bind"))
     covered = [Path("/usr"), Path("/proc"), Path("/dev"), Path("/etc")]  # not /tmp: a fresh tmpfs
+    remount: list[Path] = []
     made: set[Path] = set()
     args: list[str] = []
     for path, how in mounts:
@@ -272,10 +301,31 @@ def _mounts(scratch: Path, readonly: Sequence[Path], limits: Limits, private_scr
             made.add(parent)
         if how == "--tmpfs":
             args += _tmpfs(limits.scratch_bytes, "0755", path)
+        elif how == _EMPTY:
+            args += _tmpfs(_EMPTY_BYTES, "0755", path)
+            remount.append(path)
         else:
             args += [how, str(path), str(path)]
         covered.append(path)
+    for path in remount:
+        args += ["--remount-ro", str(path)]
     return args
+
+
+_EMPTY = "empty"  # a mount of command(): an empty read-only folder, to be filled with read-only binds
+_EMPTY_BYTES = 64 * KiB
+
+
+def _site_packages_mounts(hidden: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Mounts that show site-packages without ``hidden`` (entries of one folder): an empty folder in its
+    place, then every other entry bound read-only, so that a hidden name does not exist at all."""
+    if not hidden:
+        return []
+    site = hidden[0].parent
+    mounts = [(site, _EMPTY)]
+    left_out = set(hidden)
+    mounts += [(entry, "--ro-bind") for entry in sorted(site.iterdir()) if entry not in left_out]
+    return mounts
 
 
 def watched(limits: Limits, private_scratch: bool, scratch: Path) -> list[tuple[str, int | None]]:
