@@ -33,8 +33,9 @@ import lab05_upstream as upstream
 import numpy as np
 
 import lab05.ledger
-from lab05 import checks, constants, guards
-from lab05.checks import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
+from lab05 import assertions as checks
+from lab05 import constants, guards
+from lab05.assertions import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
 
 SEED = 5
 #: Graded functions: the probe gives each back the last function the notebook bound to it.
