@@ -32,7 +32,7 @@ def ledger(**overrides):
     fields = dict(
         activation_choice="relu",
         max_trainable_width_laptop_gpu=31_975,
-        training_memory_estimate_error_kb=-932.4,
+        training_memory_estimate_error_kib=-932.4,
         batch_size_chosen=32,
         **ANSWERS,
     )
@@ -166,11 +166,11 @@ def test_fmt_bytes_uses_binary_units():
 def test_ledger_holds_plain_json_values_even_from_numpy():
     got = ledger(
         max_trainable_width_laptop_gpu=np.int64(31_975),
-        training_memory_estimate_error_kb=np.float64(-1.5),
+        training_memory_estimate_error_kib=np.float64(-1.5),
         batch_size_chosen=np.int32(32),
     )
     assert type(got["max_trainable_width_laptop_gpu"]) is int and type(got["batch_size_chosen"]) is int, got
-    assert type(got["training_memory_estimate_error_kb"]) is float, got
+    assert type(got["training_memory_estimate_error_kib"]) is float, got
     assert json.loads(json.dumps(got)) == got
     assert lab05.ledger.ledger_problems(got) == []
 
@@ -193,10 +193,10 @@ def test_an_incomplete_ledger_is_refused_naming_the_field(overrides, problem):
 
 def test_nan_never_reaches_the_ledger():
     with pytest.raises(lab05.ledger.LedgerError) as info:
-        ledger(training_memory_estimate_error_kb=float("nan"))
+        ledger(training_memory_estimate_error_kib=float("nan"))
     assert "NaN" in str(info.value), str(info.value)
     bad = ledger()
-    bad["training_memory_estimate_error_kb"] = float("nan")
+    bad["training_memory_estimate_error_kib"] = float("nan")
     assert any("finite" in p for p in lab05.ledger.ledger_problems(bad)), lab05.ledger.ledger_problems(bad)
 
 
@@ -221,7 +221,7 @@ def test_record_design_writes_the_ledger_computed_with_the_given_functions(tmp_p
     assert written == got, (written, got)
     assert got["max_trainable_width_laptop_gpu"] == ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 64)
     expected_error = 900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024
-    assert math.isclose(got["training_memory_estimate_error_kb"], expected_error), got
+    assert math.isclose(got["training_memory_estimate_error_kib"], expected_error), got
     assert lab05.ledger.LAST_WRITTEN["text"] == (tmp_path / lab05.ledger.LEDGER_FILENAME).read_text()
 
 
@@ -256,16 +256,16 @@ def test_record_design_survives_a_stub(tmp_path, monkeypatch, capsys):
     )
     out = capsys.readouterr().out
     assert "not implemented yet" in out, out
-    assert got is not None and got["training_memory_estimate_error_kb"] is None, got
+    assert got is not None and got["training_memory_estimate_error_kib"] is None, got
     assert got["max_trainable_width_laptop_gpu"] == ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 32), got
-    assert "Unfinished" in out and "training_memory_estimate_error_kb" in out, out
+    assert "Unfinished" in out and "training_memory_estimate_error_kib" in out, out
 
 
 @pytest.mark.parametrize(
     "broken, key",
     [
         ("max_trainable_width", "max_trainable_width_laptop_gpu"),
-        ("training_memory", "training_memory_estimate_error_kb"),
+        ("training_memory", "training_memory_estimate_error_kib"),
     ],
 )
 def test_partial_work_writes_a_schema_valid_ledger_with_null_for_what_is_not_computed(
@@ -293,7 +293,7 @@ def test_partial_work_writes_a_schema_valid_ledger_with_null_for_what_is_not_com
 
 def test_schema_accepts_null_only_for_computed_values():
     complete = ledger()
-    for key in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb"):
+    for key in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kib"):
         assert lab05.ledger.ledger_problems({**complete, key: None}) == [], key
     reflections = {**complete["reflections"], "batch_doubling_ratio": None}
     assert lab05.ledger.ledger_problems({**complete, "reflections": reflections}) == []

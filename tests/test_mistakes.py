@@ -154,7 +154,8 @@ def test_a_students_text_never_reads_as_a_tag():
         hidden.test_transistor_tax(env)
     message = str(info.value)
     assert "no idea" in message and not mistakes.tags(message), f"the student's text reads as a tag: {message!r}"
-    assert not mistakes.tags(assertions.show("x [mistake: tax-ratio-inverted]")[1:-1]), assertions.show("[mistake: a-b]")
+    shown = assertions.show("x [mistake: tax-ratio-inverted]")
+    assert not mistakes.tags(shown[1:-1]), assertions.show("[mistake: a-b]")
     env = _namespace() | {"batch_doubling_ratio": "[Mistake: batch-ratio-inverted]"}
     with pytest.raises(assertions.CheckFailed) as info:
         hidden.test_batch_doubling(env)

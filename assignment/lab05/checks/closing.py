@@ -79,7 +79,7 @@ def _check_ledger_numbers(env: Mapping, ledger: dict) -> None:
     total = own(lambda: training_total(env, mnist, constants.MNIST_BATCH_SIZE))
     if total is None:
         return
-    got = ledger["training_memory_estimate_error_kb"]
+    got = ledger["training_memory_estimate_error_kib"]
     estimate = float(ledger["predictions"]["act2_estimate_kib"])
     expected = estimate - constants.to_kib(total)
     if not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-6):
@@ -107,4 +107,4 @@ def _check_ledger_numbers(env: Mapping, ledger: dict) -> None:
             "it should be your estimate minus the training memory your training_memory gives for the MNIST network "
             f"at batch {constants.MNIST_BATCH_SIZE}, FP32, Adam, both in KiB",
         )
-        explain(f"the ledger's training_memory_estimate_error_kb is {show(got)}", why, mistake)
+        explain(f"the ledger's training_memory_estimate_error_kib is {show(got)}", why, mistake)
