@@ -115,7 +115,7 @@ def build_ledger(
     *,
     activation_choice: Any,
     max_trainable_width_laptop_gpu: Any,
-    training_memory_estimate_error_kb: Any,
+    training_memory_estimate_error_kib: Any,
     batch_size_chosen: Any,
     act1_prediction: Any,
     act2_estimate_kib: Any,
@@ -146,7 +146,7 @@ def build_ledger(
             "chapter": LEDGER_CHAPTER,
             "activation_choice": activation_choice,
             "max_trainable_width_laptop_gpu": max_trainable_width_laptop_gpu,
-            "training_memory_estimate_error_kb": training_memory_estimate_error_kb,
+            "training_memory_estimate_error_kib": training_memory_estimate_error_kib,
             "batch_size_chosen": batch_size_chosen,
             "predictions": {"act1_prediction": act1_prediction, "act2_estimate_kib": act2_estimate_kib},
             "reflections": {
@@ -226,7 +226,11 @@ def save_to_textbook_ledger(
 
 
 #: Ledger values computed by the notebook's code: null while that code cannot compute them.
-COMPUTED_LEDGER_VALUES = ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb", "batch_doubling_ratio")
+COMPUTED_LEDGER_VALUES = (
+    "max_trainable_width_laptop_gpu",
+    "training_memory_estimate_error_kib",
+    "batch_doubling_ratio",
+)
 
 
 def record_design(
@@ -242,7 +246,7 @@ def record_design(
     """Compute the Design Ledger with the student's functions and write ``design_ledger.json``.
 
     ``max_trainable_width_laptop_gpu`` is the student's ``max_trainable_width`` for the laptop
-    GPU at ``batch_size_chosen`` (FP32, Adam); ``training_memory_estimate_error_kb`` is the Act 2
+    GPU at ``batch_size_chosen`` (FP32, Adam); ``training_memory_estimate_error_kib`` is the Act 2
     estimate minus the student's training memory of the MNIST network at batch 32 (FP32, Adam),
     both in KiB. The other answers are recorded as they are.
 
@@ -282,11 +286,11 @@ def record_design(
                 error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
             else:
                 error_kib = None
-                unfinished.append("training_memory_estimate_error_kb: training_memory does not work yet (see above)")
+                unfinished.append("training_memory_estimate_error_kib: training_memory does not work yet (see above)")
             ledger = build_ledger(
                 activation_choice=activation_choice,
                 max_trainable_width_laptop_gpu=width,
-                training_memory_estimate_error_kb=error_kib,
+                training_memory_estimate_error_kib=error_kib,
                 batch_size_chosen=batch_size_chosen,
                 act2_estimate_kib=act2_estimate_kib,
                 batch_doubling_ratio=batch_doubling_ratio,
@@ -309,8 +313,8 @@ def record_design(
         f"challenge printed its widths at its own batch size)"
     )
     print(
-        f"  training_memory_estimate_error_kb = "
-        f"{_ledger_number(ledger['training_memory_estimate_error_kb'], '{:+,.2f} KiB')}"
+        f"  training_memory_estimate_error_kib = "
+        f"{_ledger_number(ledger['training_memory_estimate_error_kib'], '{:+,.2f} KiB')}"
         f"  (your Act 2 estimate minus your training_memory at batch {MNIST_BATCH_SIZE})"
     )
     if unfinished:
