@@ -40,7 +40,17 @@ from lab05.constants import (  # noqa: E402
     MNIST_LAYER_SIZES,
     fmt_bytes,
 )
-from lab05.displays import act1, act2_compute, act2_memory, common, deployment, feedback, measure  # noqa: E402
+from lab05.displays import (
+    act1_gradients,
+    act1_tax,
+    act2_compute,
+    act2_memory,
+    act2_scaling,
+    common,
+    deployment,
+    feedback,
+    measure,
+)  # noqa: E402
 
 # Matplotlib or NumPy complaining means a figure students see is not clean.
 pytestmark = [
@@ -839,7 +849,7 @@ def test_the_depth_experiment_uses_the_students_stall_depth():
 # Compute functions: the numbers behind each display, against the reference
 # ---------------------------------------------------------------------------------------------
 def test_activation_comparison_lists_the_table_and_every_curve():
-    comparison = act1.activation_comparison(" c", ACTIVATION_TRANSISTORS)
+    comparison = act1_tax.activation_comparison(" c", ACTIVATION_TRANSISTORS)
     assert (comparison.letter, comparison.label) == ("C", "about 20x"), f"input: ' c'; got {comparison.letter!r}"
     assert comparison.transistors == tuple(ACTIVATION_TRANSISTORS[n] for n in comparison.names), (
         f"expected the table's transistors in the order of the names {comparison.names}, got {comparison.transistors}"
@@ -856,7 +866,7 @@ def test_activation_comparison_lists_the_table_and_every_curve():
 
 @pytest.mark.parametrize("depth", [1, 10, 25])
 def test_gradient_decay_numbers_are_the_students(depth):
-    decay = act1.gradient_decay(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=depth)
+    decay = act1_gradients.gradient_decay(ref.gradient_bound, ref.stall_depth, ref.sigmoid_derivative, depth=depth)
     last = max(common.MAX_DEPTH_SHOWN, depth)
     assert decay.depths.tolist() == list(range(1, last + 1)), f"input: depth={depth}; got {decay.depths}"
     expected = [ref.gradient_bound(d, 0.25) for d in range(1, last + 1)]
@@ -884,7 +894,7 @@ def test_gelu_estimate_is_a_tanh_unit_plus_its_arithmetic(capsys):
     assert ACTIVATION_TRANSISTORS["gelu"] == expected == 3_000, f"expected 2,500 + 5 x 100 = 3,000, got {expected}"
     cycles = constants.ACTIVATION_PROFILES["gelu"]["cycles"]
     assert cycles == (30, 50), f"expected tanh's 20-40 cycles + 5 x 2, got {cycles}"
-    act1.print_gelu_estimate()
+    act1_tax.print_gelu_estimate()
     out = capsys.readouterr().out
     for text in ("2,500 + 5 x 100 = 3,000 transistors", "20-40 + 5 x 2 = 30-50 cycles", "this lab's reasoning"):
         assert text in out, f"expected {text!r} in GELU's reasoning, got {out!r}"
@@ -894,7 +904,7 @@ def test_dying_relu_reaches_the_chapters_range(tmp_path, capsys):
     fig = displays.dying_relu_figure.__wrapped__()
     check_figure(fig, tmp_path, "dying_relu_figure")
     out = capsys.readouterr().out
-    result = act1.dying_relu()
+    result = act1_gradients.dying_relu()
     fractions = result.dead_fraction
     assert all(a <= b for a, b in zip(fractions, fractions[1:])), (
         f"expected more dead units as biases fall, got {fractions}"
@@ -907,14 +917,14 @@ def test_dying_relu_reaches_the_chapters_range(tmp_path, capsys):
     for fraction in (low, high):
         shift = result.first_shift_reaching(fraction)
         assert f"{fraction:.0%} dead: after a push of {shift:g} standard deviations" in out, f"got {out!r}"
-    again = act1.dying_relu()
+    again = act1_gradients.dying_relu()
     assert np.array_equal(again.dead_fraction, fractions), "expected the same curve from the same seed"
 
 
 def test_gradient_decay_keeps_a_stall_depth_of_none():
-    decay = act1.gradient_decay(ref.gradient_bound, lambda threshold, slope: None, ref.sigmoid_derivative)
+    decay = act1_gradients.gradient_decay(ref.gradient_bound, lambda threshold, slope: None, ref.sigmoid_derivative)
     assert decay.stall is None, f"input: stall_depth returning None; got {decay.stall!r}"
-    fig = act1.draw_gradient_decay(decay)
+    fig = act1_gradients.draw_gradient_decay(decay)
     assert fig.axes[0].get_title() == "Sigmoid's gradient bound never falls below the stall line", (
         f"input: no stall depth; got the title {fig.axes[0].get_title()!r}"
     )
@@ -951,7 +961,7 @@ def test_memory_ledger_checks_the_arguments_before_calling_the_student():
 
 @pytest.mark.parametrize("batch_size", [1, MNIST_BATCH_SIZE, 1024])
 def test_width_challenge_numbers_are_the_students(batch_size):
-    challenge = act2_memory.width_challenge(ref.training_memory, ref.max_trainable_width, batch_size)
+    challenge = act2_scaling.width_challenge(ref.training_memory, ref.max_trainable_width, batch_size)
     low, high = constants.WIDTH_CHALLENGE_RANGE
     assert challenge.widths[0] >= max(low, 2) and challenge.widths[-1] <= high, f"got widths {challenge.widths}"
     expected_totals = [
@@ -975,19 +985,19 @@ def test_draw_width_challenge_writes_off_chart_widths_by_their_budget_line(capsy
     # A result built by hand: no student function is involved in drawing.
     low, high = constants.WIDTH_CHALLENGE_RANGE
     devices = (
-        act2_memory.DeviceWidth(
+        act2_scaling.DeviceWidth(
             H100, DEVICE_BUDGETS_BYTES[H100], 2 * high, None, "W = far right", f"{H100}: W = far →"
         ),
-        act2_memory.DeviceWidth(
+        act2_scaling.DeviceWidth(
             MICRO, DEVICE_BUDGETS_BYTES[MICRO], 1, None, "not even W = 2 fits", f"{MICRO}: nothing fits"
         ),
-        act2_memory.DeviceWidth(LAPTOP, DEVICE_BUDGETS_BYTES[LAPTOP], 1024, 2.0**30, "W = 1,024", None),
+        act2_scaling.DeviceWidth(LAPTOP, DEVICE_BUDGETS_BYTES[LAPTOP], 1024, 2.0**30, "W = 1,024", None),
     )
     widths = np.array([low, 1024, high])
-    challenge = act2_memory.WidthChallenge(
+    challenge = act2_scaling.WidthChallenge(
         batch_size=8, widths=widths, totals=np.array([2.0**20, 2.0**30, 2.0**40]), devices=devices
     )
-    fig = act2_memory.draw_width_challenge(challenge)
+    fig = act2_scaling.draw_width_challenge(challenge)
     ax = fig.axes[0]
     texts = {t.get_text(): t for t in ax.texts}
     for entry in devices[:2]:
@@ -1044,7 +1054,7 @@ def test_training_step_cost_widens_the_challenge_network():
 
 
 def test_batch_scaling_ratios_are_the_students():
-    scaling = act2_memory.batch_scaling(ref.training_memory, MNIST_LAYER_SIZES)
+    scaling = act2_scaling.batch_scaling(ref.training_memory, MNIST_LAYER_SIZES)
     wide = constants.challenge_layer_sizes(common.SCALING_WIDE_WIDTH)
 
     def ratios(layers):
@@ -1064,7 +1074,7 @@ def test_batch_scaling_ratios_are_the_students():
 
 
 def test_transistor_tax_reveal_numbers_are_the_students():
-    reveal = act1.transistor_tax_reveal("a", ref.transistor_tax, ref.extra_transistors)
+    reveal = act1_tax.transistor_tax_reveal("a", ref.transistor_tax, ref.extra_transistors)
     assert reveal.ratio == ref.transistor_tax("sigmoid"), f"got ratio {reveal.ratio}"
     assert reveal.extra_transistors == ref.extra_transistors(1000, 10, "sigmoid"), f"got {reveal.extra_transistors}"
     assert (reveal.prediction, reveal.spot_on) == ("A", False), f"input: 'a'; got {reveal.prediction}, {reveal.spot_on}"
@@ -1088,9 +1098,9 @@ def test_training_memory_reveal_numbers_are_the_students():
 @pytest.mark.parametrize(
     "compute",
     [
-        lambda f: act1.gradient_decay(f, ref.stall_depth, ref.sigmoid_derivative),
-        lambda f: act2_memory.width_challenge(ref.training_memory, f),
-        lambda f: act2_memory.batch_scaling(f, MNIST_LAYER_SIZES),
+        lambda f: act1_gradients.gradient_decay(f, ref.stall_depth, ref.sigmoid_derivative),
+        lambda f: act2_scaling.width_challenge(ref.training_memory, f),
+        lambda f: act2_scaling.batch_scaling(f, MNIST_LAYER_SIZES),
         lambda f: act2_compute.training_step_flops(ref.layer_macs, f, MNIST_LAYER_SIZES, 32),
     ],
     ids=["decay", "width", "scaling", "waterfall"],
