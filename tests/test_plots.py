@@ -40,7 +40,7 @@ from lab05.constants import (  # noqa: E402
     MNIST_LAYER_SIZES,
     fmt_bytes,
 )
-from lab05.displays import (
+from lab05.displays import (  # noqa: E402
     act1_gradients,
     act1_tax,
     act2_compute,
@@ -50,7 +50,7 @@ from lab05.displays import (
     deployment,
     feedback,
     measure,
-)  # noqa: E402
+)
 
 # Matplotlib or NumPy complaining means a figure students see is not clean.
 pytestmark = [
