@@ -166,26 +166,8 @@ def activation_comparison(prediction: Any, transistor_table: Mapping[str, int]) 
     )
 
 
-def draw_activation_comparator(comparison: ActivationComparison):
-    """Draw the comparator's figure, then print the prediction and the table of costs.
-
-    Args:
-        comparison: from ``activation_comparison``.
-
-    Returns:
-        matplotlib.figure.Figure.
-    """
-    c = comparison
-    mosaic = [
-        ["transistors", "transistors", "cycles", "cycles"],
-        [f"curve_{curve.name}" for curve in c.curves],
-        [f"slope_{curve.name}" for curve in c.curves],
-    ]
-    fig, axd = plt.subplot_mosaic(mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1])
-    ticks = [f"{text}\n(estimate)" if n in c.estimates else text for n, text in zip(c.names, c.labels)]
-
-    # (a) Transistors per unit, log axis.
-    ax = axd["transistors"]
+def _draw_transistor_bars(ax, c: ActivationComparison, ticks: list[str]) -> None:
+    """Panel (a): transistors per unit on a log axis, estimates hatched, with the student's prediction."""
     x = np.arange(len(c.names))
     counts = list(c.transistors)
     bars = ax.bar(
@@ -224,8 +206,9 @@ def draw_activation_comparator(comparison: ActivationComparison):
     ax.set_ylabel("transistors per unit (log scale)")
     ax.set_title("Silicon per unit")
 
-    # (b) Cycles per evaluation, a low-high range per activation.
-    ax = axd["cycles"]
+
+def _draw_cycle_ranges(ax, c: ActivationComparison, ticks: list[str]) -> None:
+    """Panel (b): cycles per evaluation, a low-high range per activation."""
     for i, (n, (low, high)) in enumerate(zip(c.names, c.cycles)):
         colour = ACTIVATION_COLOURS.get(n, OKABE_ITO["black"])
         ax.bar(
@@ -255,7 +238,9 @@ def draw_activation_comparator(comparison: ActivationComparison):
     ax.set_ylabel("cycles per evaluation (range)")
     ax.set_title("Time per evaluation")
 
-    # Each curve above its derivative.
+
+def _draw_curves_and_slopes(axd, c: ActivationComparison) -> None:
+    """The lower panels: each activation's curve above its derivative, flat stretches shaded."""
     for curve in c.curves:
         colour = ACTIVATION_COLOURS[curve.name]
         top_ax, bottom_ax = axd[f"curve_{curve.name}"], axd[f"slope_{curve.name}"]
@@ -279,10 +264,10 @@ def draw_activation_comparator(comparison: ActivationComparison):
         bottom_ax.set_ylabel("derivative")
         for a in (top_ax, bottom_ax):
             a.axvline(0, color="0.6", linewidth=0.8)
-    axd["slope_relu"].legend(loc="center right", fontsize=8.5)
-    fig.suptitle("What an activation costs in silicon, and what its derivative passes back", fontsize=13)
 
-    # The printed table: what the figure cannot show (power and where each figure comes from).
+
+def _print_cost_table(c: ActivationComparison) -> None:
+    """Print the prediction and the table of costs: what the figure cannot show (power, sources)."""
     print(f"You predicted {c.letter} ({c.label}).")
     header = f"{'activation':<11}{'transistors':>12}  {'cycles':<8}{'power vs ReLU':<27}source"
     print()
@@ -297,6 +282,32 @@ def draw_activation_comparator(comparison: ActivationComparison):
     if "gelu" in c.names:
         print()
         print_gelu_estimate()
+
+
+def draw_activation_comparator(comparison: ActivationComparison):
+    """Draw the comparator's figure, then print the prediction and the table of costs.
+
+    Args:
+        comparison: from ``activation_comparison``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    c = comparison
+    mosaic = [
+        ["transistors", "transistors", "cycles", "cycles"],
+        [f"curve_{curve.name}" for curve in c.curves],
+        [f"slope_{curve.name}" for curve in c.curves],
+    ]
+    fig, axd = plt.subplot_mosaic(mosaic, figsize=(12, 8.5), layout="constrained", height_ratios=[1.25, 1, 1])
+    ticks = [f"{text}\n(estimate)" if n in c.estimates else text for n, text in zip(c.names, c.labels)]
+
+    _draw_transistor_bars(axd["transistors"], c, ticks)
+    _draw_cycle_ranges(axd["cycles"], c, ticks)
+    _draw_curves_and_slopes(axd, c)
+    axd["slope_relu"].legend(loc="center right", fontsize=8.5)
+    fig.suptitle("What an activation costs in silicon, and what its derivative passes back", fontsize=13)
+    _print_cost_table(c)
     return _finish(fig)
 
 
