@@ -133,19 +133,9 @@ def gradient_decay(
     )
 
 
-def draw_gradient_decay(decay: GradientDecay):
-    """Draw the gradient-decay figure, then print the per-layer slopes it compares.
-
-    Args:
-        decay: from ``gradient_decay``.
-
-    Returns:
-        matplotlib.figure.Figure.
-    """
-    d = decay
-    depths, depth, at_depth, stall = d.depths, d.depth, d.at_depth, d.stall
-    x_sat = f"x = ±{SATURATED_INPUT:g}"
-    fig, ax = plt.subplots(figsize=(12, 6), layout="constrained")
+def _draw_gradient_lines(ax, d: GradientDecay, x_sat: str) -> None:
+    """ReLU, tanh and sigmoid, at their best and saturated, against the line where learning stalls."""
+    depths = d.depths
     ax.plot(
         depths,
         np.full(depths.shape, d.relu_active),
@@ -194,6 +184,11 @@ def draw_gradient_decay(decay: GradientDecay):
         linewidth=2,
         label=f"learning stalls ({_sci(LEARNING_STALLS_BELOW)})",
     )
+
+
+def _mark_depths(ax, d: GradientDecay) -> None:
+    """The stall depth, and the bound at the depth the student explores."""
+    depth, at_depth, stall = d.depth, d.at_depth, d.stall
     if stall is not None:
         ax.axvline(
             stall,
@@ -223,6 +218,10 @@ def draw_gradient_decay(decay: GradientDecay):
         bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.6"),
     )
 
+
+def _set_gradient_axes(ax, d: GradientDecay) -> None:
+    """Log axis down to below the sigmoid bound, the stall zone shaded, labels, title and legend."""
+    stall = d.stall
     ax.set_yscale("log")
     # The saturated lines run off the bottom: the axis follows the sigmoid bound.
     positive = d.bound[d.bound > 0]
@@ -241,6 +240,9 @@ def draw_gradient_decay(decay: GradientDecay):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.grid(True, which="major", axis="y", alpha=0.3)
 
+
+def _print_slopes(d: GradientDecay, x_sat: str) -> None:
+    """Print the per-layer slopes the figure compares, sigmoid beside tanh."""
     print("Gradient passed back per layer (your gradient_bound of each slope), like with like:")
     print(f"  {'':<28}{'sigmoid':>10}{'tanh':>10}")
     print(f"  {'at its best (x = 0)':<28}{d.max_slope:>10.3f}{d.tanh_peak:>10.3f}")
@@ -249,6 +251,24 @@ def draw_gradient_decay(decay: GradientDecay):
         f"At its best, tanh passes {d.tanh_peak / d.max_slope:.3g}x what sigmoid passes per layer; saturated, "
         f"both vanish, tanh a little faster. Only sigmoid decays even at its best input."
     )
+
+
+def draw_gradient_decay(decay: GradientDecay):
+    """Draw the gradient-decay figure, then print the per-layer slopes it compares.
+
+    Args:
+        decay: from ``gradient_decay``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    d = decay
+    x_sat = f"x = ±{SATURATED_INPUT:g}"
+    fig, ax = plt.subplots(figsize=(12, 6), layout="constrained")
+    _draw_gradient_lines(ax, d, x_sat)
+    _mark_depths(ax, d)
+    _set_gradient_axes(ax, d)
+    _print_slopes(d, x_sat)
     return _finish(fig)
 
 
