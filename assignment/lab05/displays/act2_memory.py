@@ -309,39 +309,26 @@ def memory_ledger(
     )
 
 
-def draw_memory_ledger(ledger: MemoryLedger):
-    """Draw the memory ledger figure: composition (linear) and totals against budgets (log).
-
-    Args:
-        ledger: from ``memory_ledger``.
-
-    Returns:
-        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
-    """
-    batches, ledgers, over = ledger.batches, ledger.ledgers, ledger.over
-    batch_size, device, budget, chosen = ledger.batch_size, ledger.device, ledger.budget_bytes, ledger.chosen
-    tick_labels = [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
-
-    fig, (ax_mix, ax_tot) = plt.subplots(
-        1, 2, figsize=(14, 6.5), layout="constrained", gridspec_kw=dict(width_ratios=[1.1, 1.0])
+def _bar_style(selected: bool, too_big: bool) -> dict:
+    """The bar keywords of a batch: the selected one solid and outlined, one over budget hatched."""
+    return dict(
+        width=0.62,
+        alpha=1.0 if selected else 0.55,
+        edgecolor=ALARM_COLOUR if too_big else (OKABE_ITO["black"] if selected else "white"),
+        linewidth=2.2 if (selected or too_big) else 0.6,
+        hatch="///" if too_big else None,
+        zorder=2,
     )
 
-    def bar_style(selected: bool, too_big: bool) -> dict:
-        return dict(
-            width=0.62,
-            alpha=1.0 if selected else 0.55,
-            edgecolor=ALARM_COLOUR if too_big else (OKABE_ITO["black"] if selected else "white"),
-            linewidth=2.2 if (selected or too_big) else 0.6,
-            hatch="///" if too_big else None,
-            zorder=2,
-        )
 
-    # Left: what the memory is made of, on a linear axis.
+def _draw_composition(ax_mix, ledger: MemoryLedger, tick_labels: list[str]) -> None:
+    """Left panel: what the memory of each batch is made of, stacked on a linear axis."""
+    batches, ledgers, over, batch_size = ledger.batches, ledger.ledgers, ledger.over, ledger.batch_size
     for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
         bottom = 0.0
         for key in MEMORY_COMPONENTS:
-            ax_mix.bar(i, memory[key], bottom=bottom, color=COMPONENT_COLOURS[key], **bar_style(selected, too_big))
+            ax_mix.bar(i, memory[key], bottom=bottom, color=COMPONENT_COLOURS[key], **_bar_style(selected, too_big))
             share = memory[key] / memory["total"] if memory["total"] > 0 else 0.0
             if selected and share >= MIX_LABEL_MIN_SHARE:
                 ax_mix.text(
@@ -379,7 +366,16 @@ def draw_memory_ledger(ledger: MemoryLedger):
     )
     ax_mix.grid(True, axis="y", alpha=0.25)
 
-    # Right: the totals against the device budgets, on a log axis.
+
+def _draw_totals(ax_tot, ledger: MemoryLedger, tick_labels: list[str]) -> None:
+    """Right panel: each batch's total against the device budgets, on a log axis."""
+    batches, ledgers, over, batch_size, device = (
+        ledger.batches,
+        ledger.ledgers,
+        ledger.over,
+        ledger.batch_size,
+        ledger.device,
+    )
     ax_tot.set_yscale("log")
     for i, (b, memory, too_big) in enumerate(zip(batches, ledgers, over)):
         selected = b == batch_size
@@ -387,7 +383,7 @@ def draw_memory_ledger(ledger: MemoryLedger):
             i,
             memory["total"],
             color=ALARM_COLOUR if too_big else OKABE_ITO["black"],
-            **{**bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4},
+            **{**_bar_style(selected, too_big), "alpha": 0.85 if selected else 0.4},
         )
     _draw_budget_lines(ax_tot, selected=device)
     label_x = len(batches) - 0.3  # the budget labels get a column of their own, right of the bars
@@ -409,15 +405,15 @@ def draw_memory_ledger(ledger: MemoryLedger):
     _binary_log_axis(ax_tot.yaxis, low, high)
     ax_tot.set_xlim(-0.6, len(batches) + 1.4)
     ax_tot.set_xticks(range(len(batches)), tick_labels)
-    for axis in (ax_mix, ax_tot):
-        for label, b in zip(axis.get_xticklabels(), batches):
-            if b == batch_size:
-                label.set_fontweight("bold")
     ax_tot.set_xlabel("batch size (examples per training step)")
     ax_tot.set_ylabel("total training memory (bytes, log scale)")
     ax_tot.set_title("Totals against the device budgets (log scale)", fontsize=10.5)
     ax_tot.grid(True, axis="y", alpha=0.25)
 
+
+def _title_verdict(fig, ax_tot, ledger: MemoryLedger) -> None:
+    """Whether the selected setting fits the device: the figure's title, and a banner when it does not."""
+    batch_size, device, budget, chosen = ledger.batch_size, ledger.device, ledger.budget_bytes, ledger.chosen
     setting = f"{ledger.precision}, {ledger.optimizer}, batch {batch_size}"
     if chosen["total"] > budget:
         ax_tot.text(
@@ -446,6 +442,10 @@ def draw_memory_ledger(ledger: MemoryLedger):
             f"({chosen['total'] / budget:.2%} of it), headroom {fmt_bytes(headroom)}"
         )
 
+
+def _draw_component_legend(ax_mix, ledger: MemoryLedger) -> None:
+    """The legend of the components at the selected batch, with their sizes and shares."""
+    over, batch_size, device, chosen = ledger.over, ledger.batch_size, ledger.device, ledger.chosen
     handles = [
         mpatches.Patch(
             facecolor=COMPONENT_COLOURS[k],
@@ -468,6 +468,31 @@ def draw_memory_ledger(ledger: MemoryLedger):
         title_fontsize=8.5,
         framealpha=0.92,
     )
+
+
+def draw_memory_ledger(ledger: MemoryLedger):
+    """Draw the memory ledger figure: composition (linear) and totals against budgets (log).
+
+    Args:
+        ledger: from ``memory_ledger``.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [composition (linear), totals (log)].
+    """
+    batches, batch_size = ledger.batches, ledger.batch_size
+    tick_labels = [f"{b}\n(selected)" if b == batch_size else f"{b}" for b in batches]
+
+    fig, (ax_mix, ax_tot) = plt.subplots(
+        1, 2, figsize=(14, 6.5), layout="constrained", gridspec_kw=dict(width_ratios=[1.1, 1.0])
+    )
+    _draw_composition(ax_mix, ledger, tick_labels)
+    _draw_totals(ax_tot, ledger, tick_labels)
+    for axis in (ax_mix, ax_tot):
+        for label, b in zip(axis.get_xticklabels(), batches):
+            if b == batch_size:
+                label.set_fontweight("bold")
+    _title_verdict(fig, ax_tot, ledger)
+    _draw_component_legend(ax_mix, ledger)
     return _finish(fig)
 
 
