@@ -125,29 +125,8 @@ def width_challenge(
     return WidthChallenge(batch_size=batch_size, widths=widths, totals=totals, devices=tuple(devices))
 
 
-def draw_width_challenge(challenge: WidthChallenge):
-    """Draw the width challenge figure, then print every device's widest W.
-
-    Args:
-        challenge: from ``width_challenge``.
-
-    Returns:
-        matplotlib.figure.Figure.
-    """
-    batch_size, widths, totals = challenge.batch_size, challenge.widths, challenge.totals
-    lo, hi = WIDTH_CHALLENGE_RANGE
-    fig, ax = plt.subplots(figsize=(12, 6.5), layout="constrained")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.plot(
-        widths,
-        totals,
-        color=OKABE_ITO["blue"],
-        linewidth=2.5,
-        label=f"training memory (your training_memory; batch {batch_size}, FP32, Adam)",
-    )
-    _draw_budget_lines(ax)
-
+def _mark_device_widths(ax, challenge: WidthChallenge) -> None:
+    """Each device's widest network on the curve, or a note by its budget line when it is off the chart."""
     for entry in challenge.devices:
         device, width, total, note = entry.device, entry.width, entry.total_bytes, entry.note
         colour = DEVICE_COLOURS.get(device, OKABE_ITO["black"])
@@ -189,6 +168,11 @@ def draw_width_challenge(challenge: WidthChallenge):
                 fontweight="bold",
             )
 
+
+def _set_width_axes(ax, challenge: WidthChallenge) -> None:
+    """Log axes over the challenge's widths and every budget, labels, title and legend."""
+    lo, hi = WIDTH_CHALLENGE_RANGE
+    batch_size, totals = challenge.batch_size, challenge.totals
     low = min(float(totals.min()), min(DEVICE_BUDGETS_BYTES.values())) / 3
     high = max(float(totals.max()), max(DEVICE_BUDGETS_BYTES.values())) * 4
     ax.set_ylim(low, high)
@@ -203,6 +187,30 @@ def draw_width_challenge(challenge: WidthChallenge):
     ax.grid(True, alpha=0.25)
     ax.legend(loc="lower right", fontsize=9)
 
+
+def draw_width_challenge(challenge: WidthChallenge):
+    """Draw the width challenge figure, then print every device's widest W.
+
+    Args:
+        challenge: from ``width_challenge``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    batch_size, widths, totals = challenge.batch_size, challenge.widths, challenge.totals
+    fig, ax = plt.subplots(figsize=(12, 6.5), layout="constrained")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.plot(
+        widths,
+        totals,
+        color=OKABE_ITO["blue"],
+        linewidth=2.5,
+        label=f"training memory (your training_memory; batch {batch_size}, FP32, Adam)",
+    )
+    _draw_budget_lines(ax)
+    _mark_device_widths(ax, challenge)
+    _set_width_axes(ax, challenge)
     print(f"Widest {_challenge_shape()} that trains at batch {batch_size}, FP32, Adam (your max_trainable_width):")
     for entry in challenge.devices:
         print(f"  {entry.device:<16} budget {fmt_bytes(entry.budget_bytes):>10}: {entry.where}")
