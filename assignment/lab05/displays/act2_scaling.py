@@ -319,19 +319,9 @@ def batch_scaling(
     )
 
 
-def draw_batch_scaling(scaling: BatchScaling):
-    """Draw the batch-scaling figure, then print the marked ratio and where doubling nears 2x.
-
-    Args:
-        scaling: from ``batch_scaling``.
-
-    Returns:
-        matplotlib.figure.Figure.
-    """
+def _draw_ratio_lines(ax, scaling: BatchScaling) -> None:
+    """The two networks' growth ratios against the 1x and 2x lines."""
     batches, name, wide_name = scaling.batches, scaling.network, scaling.wide_network
-    marked, at_marked = scaling.marked, scaling.at_marked
-    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
-    ax.set_xscale("log", base=2)
     ax.plot(batches, scaling.ratios, "o-", color=OKABE_ITO["blue"], linewidth=2.2, label=f"{name} (this lab)")
     ax.plot(
         batches,
@@ -349,6 +339,11 @@ def draw_batch_scaling(scaling: BatchScaling):
         linewidth=1.2,
         label="1x (weights, gradients and optimizer state dominate)",
     )
+
+
+def _mark_batch_and_prediction(ax, scaling: BatchScaling) -> None:
+    """The marked batch's ratio, and the student's prediction beside it."""
+    marked, at_marked = scaling.marked, scaling.at_marked
     ax.plot(
         [marked],
         [at_marked],
@@ -381,6 +376,11 @@ def draw_batch_scaling(scaling: BatchScaling):
             zorder=6,
             label=f"your prediction: {scaling.prediction:g}x",
         )
+
+
+def _set_batch_axes(ax, scaling: BatchScaling) -> None:
+    """Axes that hold every ratio and the prediction, batch ticks, labels, title and legend."""
+    batches = scaling.batches
     top = max(2.1, 1.05 * scaling.prediction) if scaling.prediction is not None else 2.1
     ax.set_ylim(min(0.9, 0.95 * scaling.prediction) if scaling.prediction is not None else 0.9, top)
     ax.xaxis.set_major_locator(ticker.FixedLocator([float(b) for b in batches[::2]]))
@@ -393,6 +393,16 @@ def draw_batch_scaling(scaling: BatchScaling):
     ax.grid(True, alpha=0.25)
     ax.legend(loc="center left", fontsize=9)
 
+
+def _print_batch_scaling(scaling: BatchScaling) -> None:
+    """Print the verdict on the prediction, the marked ratio and where each network's doubling nears 2x."""
+    batches, name, wide_name, marked, at_marked = (
+        scaling.batches,
+        scaling.network,
+        scaling.wide_network,
+        scaling.marked,
+        scaling.at_marked,
+    )
     if scaling.prediction is not None:
         miss = prediction_miss(scaling.prediction, at_marked)
         verdict = "spot on" if miss.spot_on else f"off by {_times(miss.factor)} ({miss.direction})"
@@ -403,6 +413,23 @@ def draw_batch_scaling(scaling: BatchScaling):
             print(f"{label}: doubling stays below {NEAR_DOUBLING_RATIO:g}x for every batch up to {int(batches[-1]):,}.")
         else:
             print(f"{label}: doubling first exceeds {NEAR_DOUBLING_RATIO:g}x at batch {first:,} (→ {2 * first:,}).")
+
+
+def draw_batch_scaling(scaling: BatchScaling):
+    """Draw the batch-scaling figure, then print the marked ratio and where doubling nears 2x.
+
+    Args:
+        scaling: from ``batch_scaling``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
+    ax.set_xscale("log", base=2)
+    _draw_ratio_lines(ax, scaling)
+    _mark_batch_and_prediction(ax, scaling)
+    _set_batch_axes(ax, scaling)
+    _print_batch_scaling(scaling)
     return _finish(fig)
 
 
