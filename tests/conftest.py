@@ -80,3 +80,31 @@ def run_like_gradescope(root: pathlib.Path, submission_files: dict[str, bytes], 
 
 def read_json(path: pathlib.Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+#: The notebook's answers a Design Ledger records, as a finished notebook sets them.
+LEDGER_ANSWERS = dict(
+    act1_prediction="C",
+    act2_estimate_kib=900,
+    act1_reflection_reason="A",
+    act1_failure_mode="silent",
+    act2_reflection="B",
+    batch_doubling_ratio=1.067,
+    batch_doubling_explanation="Only activations grow.",
+    deployment_answer="B",
+)
+
+
+def complete_ledger(**overrides) -> dict:
+    """A complete Design Ledger (lab05.ledger.build_ledger), with ``overrides`` in place of its fields."""
+    import lab05.ledger
+
+    fields = dict(
+        activation_choice="relu",
+        max_trainable_width_laptop_gpu=31_975,
+        training_memory_estimate_error_kib=-932.4,
+        batch_size_chosen=32,
+        **LEDGER_ANSWERS,
+    )
+    fields.update(overrides)
+    return lab05.ledger.build_ledger(**fields)
