@@ -10,6 +10,7 @@ import sys
 import zipfile
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 
 from tools import layout
@@ -34,6 +35,13 @@ def possible_points() -> dict[str, float]:
     from tools.bundle import read_questions
 
     return read_questions(AUTOGRADER_ZIP)[1]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every Matplotlib figure a test leaves open."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")
