@@ -259,38 +259,14 @@ def record_design(
         The ledger written, or ``None`` (with a message saying what is missing) when it cannot
         be written yet. An older ``design_ledger.json`` is then left as it was, and reported.
     """
-    missing, unfinished = [], []
-    activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
-    if activation_choice not in ACTIVATION_TRANSISTORS:
-        missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
-    if (
-        isinstance(batch_size_chosen, bool)
-        or not isinstance(batch_size_chosen, numbers.Integral)
-        or batch_size_chosen < 1
-    ):
-        missing.append(f"batch_size_chosen is {batch_size_chosen!r}: set it to a whole number >= 1")
-    if not prediction_is_set(act2_estimate_kib):
-        missing.append(f"act2_estimate_kib is {act2_estimate_kib!r}: set your Act 2 prediction (a positive number)")
-    ledger = None
+    activation_choice, missing = _unset_choices(activation_choice, batch_size_chosen, act2_estimate_kib)
+    ledger, unfinished = None, []
     if not missing:
-        ok_memory, memory = try_call(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
-        ok_width, width = try_call(max_trainable_width, DEVICE_BUDGETS_BYTES[LAPTOP_GPU], batch_size_chosen)
-        if not ok_width:
-            width = None
-            unfinished.append("max_trainable_width_laptop_gpu: max_trainable_width does not work yet (see above)")
-        if not prediction_is_set(batch_doubling_ratio):
-            unfinished.append(f"batch_doubling_ratio is {batch_doubling_ratio!r}: not computed yet")
-            batch_doubling_ratio = None
         try:
-            if ok_memory:
-                error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
-            else:
-                error_kib = None
-                unfinished.append("training_memory_estimate_error_kib: training_memory does not work yet (see above)")
-            ledger = build_ledger(
+            ledger, unfinished = _computed_ledger(
+                training_memory,
+                max_trainable_width,
                 activation_choice=activation_choice,
-                max_trainable_width_laptop_gpu=width,
-                training_memory_estimate_error_kib=error_kib,
                 batch_size_chosen=batch_size_chosen,
                 act2_estimate_kib=act2_estimate_kib,
                 batch_doubling_ratio=batch_doubling_ratio,
@@ -303,7 +279,62 @@ def record_design(
         if pathlib.Path(LEDGER_FILENAME).exists():
             print(f"  ({LEDGER_FILENAME} from an earlier run is still on disk and out of date.)")
         return None
-    path = write_ledger(ledger)
+    _print_written(write_ledger(ledger), ledger, unfinished)
+    return ledger
+
+
+def _unset_choices(activation_choice, batch_size_chosen, act2_estimate_kib) -> tuple[Any, list[str]]:
+    """The activation choice as recorded, and what the student has not set yet (one line each)."""
+    missing = []
+    activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
+    if activation_choice not in ACTIVATION_TRANSISTORS:
+        missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
+    if (
+        isinstance(batch_size_chosen, bool)
+        or not isinstance(batch_size_chosen, numbers.Integral)
+        or batch_size_chosen < 1
+    ):
+        missing.append(f"batch_size_chosen is {batch_size_chosen!r}: set it to a whole number >= 1")
+    if not prediction_is_set(act2_estimate_kib):
+        missing.append(f"act2_estimate_kib is {act2_estimate_kib!r}: set your Act 2 prediction (a positive number)")
+    return activation_choice, missing
+
+
+def _computed_ledger(
+    training_memory, max_trainable_width, *, batch_size_chosen, act2_estimate_kib, batch_doubling_ratio, **answers
+) -> tuple[dict, list[str]]:
+    """The ledger, with its values computed by the student's functions, and what is unfinished (one line each).
+
+    Raises:
+        LedgerError, TypeError, KeyError: for an answer the ledger cannot hold.
+    """
+    unfinished = []
+    ok_memory, memory = try_call(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    ok_width, width = try_call(max_trainable_width, DEVICE_BUDGETS_BYTES[LAPTOP_GPU], batch_size_chosen)
+    if not ok_width:
+        width = None
+        unfinished.append("max_trainable_width_laptop_gpu: max_trainable_width does not work yet (see above)")
+    if not prediction_is_set(batch_doubling_ratio):
+        unfinished.append(f"batch_doubling_ratio is {batch_doubling_ratio!r}: not computed yet")
+        batch_doubling_ratio = None
+    if ok_memory:
+        error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
+    else:
+        error_kib = None
+        unfinished.append("training_memory_estimate_error_kib: training_memory does not work yet (see above)")
+    ledger = build_ledger(
+        max_trainable_width_laptop_gpu=width,
+        training_memory_estimate_error_kib=error_kib,
+        batch_size_chosen=batch_size_chosen,
+        act2_estimate_kib=act2_estimate_kib,
+        batch_doubling_ratio=batch_doubling_ratio,
+        **answers,
+    )
+    return ledger, unfinished
+
+
+def _print_written(path: pathlib.Path, ledger: dict, unfinished: list[str]) -> None:
+    """Print where the ledger was written, its computed values, and what is unfinished."""
     print(f"Wrote {path}:")
     print(f"  activation_choice              = {ledger['activation_choice']!r}")
     print(f"  batch_size_chosen              = {ledger['batch_size_chosen']}")
@@ -321,7 +352,6 @@ def record_design(
         print(
             "Unfinished, recorded as null until it works (run this cell again then):\n  - " + "\n  - ".join(unfinished)
         )
-    return ledger
 
 
 def _ledger_number(value: Any, form: str) -> str:

@@ -173,12 +173,8 @@ def _expect_parameter_parts(mem: dict, text: str, accepted: list[int], bpv: floa
     return used
 
 
-def check_training_memory(env: Mapping) -> None:
-    """Public: training_memory and inference_memory in bytes, against the docstring's example and a
-    two-layer network worked by hand, and their invariants: doubling the batch changes only the
-    activations, FP16 halves every part, the optimizer decides the state (SGD 0, momentum 1, Adam 2
-    values per parameter), inference holds the weights and one batch of activations."""
-    # The docstring's example: [3, 2], batch 1, 1 byte per value, SGD.
+def _check_memory_docstring_example(env: Mapping) -> None:
+    """The docstring's example: [3, 2], batch 1, 1 byte per value, SGD."""
     text, tiny = _memory_call(env, [3, 2], 1, 1, "sgd")
     _expect_total(tiny, text)
     suspects = {
@@ -209,7 +205,13 @@ def check_training_memory(env: Mapping) -> None:
         ],
     )
 
-    # Worked by hand: [4, 3, 2], batch 5, FP32, Adam.
+
+def _check_memory_by_hand(env: Mapping) -> tuple[dict, int]:
+    """Worked by hand: [4, 3, 2], batch 5, FP32, Adam.
+
+    Returns:
+        The student's answer for it, and the parameter count its parts were accepted with.
+    """
     text, full = _memory_call(env, SMALL_NET, 5)
     _expect_total(full, text)
     p = SMALL_NET_PARAMETERS
@@ -246,8 +248,11 @@ def check_training_memory(env: Mapping) -> None:
             (45, "it should be in bytes: each value takes bytes_per_value bytes", "memory-not-in-bytes"),
         ],
     )
+    return full, params
 
-    # The optimizer decides the state, and nothing else.
+
+def _check_memory_optimizers(env: Mapping, full: dict) -> None:
+    """The optimizer decides the state, and nothing else (``full``: the answer at Adam)."""
     for optimizer, values in (("momentum", 1), ("sgd", 0)):
         text, other = _memory_call(env, SMALL_NET, 5, optimizer=optimizer)
         if not same(other["optimizer"], values * full["weights"]):
@@ -274,7 +279,9 @@ def check_training_memory(env: Mapping) -> None:
         if changed:
             fail(f"{text} changes the {' and the '.join(changed)}; the optimizer decides only the optimizer state.")
 
-    # Doubling the batch changes only the activations.
+
+def _check_memory_doubled_batch(env: Mapping, full: dict) -> None:
+    """Doubling the batch changes only the activations (``full``: the answer at batch 5)."""
     text, doubled = _memory_call(env, SMALL_NET, 10)
     if not same(doubled["activations"], 2 * full["activations"]):
         explain(
@@ -289,7 +296,9 @@ def check_training_memory(env: Mapping) -> None:
             "activations (the weights, their gradients and the optimizer state are the same for any batch)."
         )
 
-    # FP16 halves every part.
+
+def _check_memory_fp16(env: Mapping, full: dict) -> None:
+    """FP16 halves every part (``full``: the answer at FP32)."""
     text, half = _memory_call(env, SMALL_NET, 5, 2)
     for key in MEMORY_KEYS:
         if not same(half[key], full[key] / 2):
@@ -298,6 +307,18 @@ def check_training_memory(env: Mapping) -> None:
                 "FP16 halves every part: it should use bytes_per_value (FP16 values take 2 bytes)",
                 "memory-fp32-hard-coded" if same(half[key], full[key]) else None,
             )
+
+
+def check_training_memory(env: Mapping) -> None:
+    """Public: training_memory and inference_memory in bytes, against the docstring's example and a
+    two-layer network worked by hand, and their invariants: doubling the batch changes only the
+    activations, FP16 halves every part, the optimizer decides the state (SGD 0, momentum 1, Adam 2
+    values per parameter), inference holds the weights and one batch of activations."""
+    _check_memory_docstring_example(env)
+    full, params = _check_memory_by_hand(env)
+    _check_memory_optimizers(env, full)
+    _check_memory_doubled_batch(env, full)
+    _check_memory_fp16(env, full)
     expect_value_error(env, "training_memory", list(SMALL_NET), 5, optimizer="rmsprop")
     expect_value_error(env, "training_memory", list(SMALL_NET), 0)
     _check_inference_memory(env, params)

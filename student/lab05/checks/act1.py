@@ -34,10 +34,8 @@ SMALL_EXTRA_TRANSISTORS = 14_700
 SMALL_EXTRA_WORKING = "3 x 2 = 6 units, each needing 2,500 - 50 = 2,450 transistors more than a ReLU unit"
 
 
-def check_transistor_tax(env: Mapping) -> None:
-    """Public: transistor_tax is a ratio of two units' transistor counts; extra_transistors is the
-    difference of the counts over every unit of every layer (the docstrings' examples, a case
-    worked by hand, and swapping the two units)."""
+def _check_tax_ratio(env: Mapping) -> None:
+    """transistor_tax: 1 for a unit against itself, above 1 for sigmoid, inverted when the units swap."""
     counts = constants.ACTIVATION_TRANSISTORS
     text = describe_call("transistor_tax", ("relu",))
     itself = expect_number(call(env, "transistor_tax", "relu"), text)
@@ -83,6 +81,10 @@ def check_transistor_tax(env: Mapping) -> None:
         explain(f"{down_text} returned {show(down)} and {up_text} returned {show(up)}", why, mistake)
     expect_value_error(env, "transistor_tax", "swish")
 
+
+def _check_extra_transistors(env: Mapping) -> None:
+    """extra_transistors: 0 for ReLU over ReLU, the case worked by hand, its sign flipped when the units swap."""
+    counts = constants.ACTIVATION_TRANSISTORS
     zero_text = describe_call("extra_transistors", (10, 2, "relu"))
     zero = expect_number(call(env, "extra_transistors", 10, 2, "relu"), zero_text)
     if not same(zero, 0.0):
@@ -154,6 +156,14 @@ def check_transistor_tax(env: Mapping) -> None:
             why,
             mistake,
         )
+
+
+def check_transistor_tax(env: Mapping) -> None:
+    """Public: transistor_tax is a ratio of two units' transistor counts; extra_transistors is the
+    difference of the counts over every unit of every layer (the docstrings' examples, a case
+    worked by hand, and swapping the two units)."""
+    _check_tax_ratio(env)
+    _check_extra_transistors(env)
 
 
 #: Where sigmoid_derivative is compared with the slope of the provided sigmoid, measured over a
@@ -233,9 +243,8 @@ def _stall_call(env: Mapping, threshold: float, max_derivative: float) -> tuple[
     return text, (None if got is None else expect_whole(got, text))
 
 
-def check_gradient_decay(env: Mapping) -> None:
-    """Public: gradient_bound and stall_depth agree with their docstrings' examples, with cases
-    worked by hand (an exact power among them) and with each other."""
+def _check_gradient_bound(env: Mapping) -> None:
+    """gradient_bound: the docstring's example, three layers that each pass back half, and a bound that falls with depth."""
     text = describe_call("gradient_bound", (0,))
     none_lost = scalar_call(env, "gradient_bound", 0)
     if not same(none_lost, 1.0):
@@ -282,6 +291,9 @@ def check_gradient_decay(env: Mapping) -> None:
             f"gradient_bound(array([1, 2, 3, 4, 5])) returned {show(bounds)}; each extra sigmoid layer should make the bound smaller."
         )
 
+
+def _check_stall_depth(env: Mapping) -> None:
+    """stall_depth: cases worked by hand (an exact power among them), agreement with gradient_bound, None at slope 1."""
     none_left = "with a max_derivative below 1 the bound falls below any threshold eventually"
     for threshold, md, expected, working in (
         (0.3, 0.5, 2, "the docstring's example: 0.5 is not below 0.3, 0.25 is"),
@@ -338,6 +350,13 @@ def check_gradient_decay(env: Mapping) -> None:
             "stall-not-none-at-or-above-one",
         )
     expect_value_error(env, "stall_depth", 1.5)
+
+
+def check_gradient_decay(env: Mapping) -> None:
+    """Public: gradient_bound and stall_depth agree with their docstrings' examples, with cases
+    worked by hand (an exact power among them) and with each other."""
+    _check_gradient_bound(env)
+    _check_stall_depth(env)
 
 
 def check_act1_reflection(env: Mapping) -> None:
