@@ -11,7 +11,8 @@ sigmoid's derivative, gradient decay, the reflection), :mod:`~lab05.checks.act2_
 (parameters and MACs, training and inference memory), :mod:`~lab05.checks.act2_width` (the
 widest trainable network, the reflection, doubling the batch), :mod:`~lab05.checks.closing`
 (the deployment answer, the Design Ledger). The notebook's test cells call ``checks.check_<question>``
-from here.
+from here; ``TIME_LIMIT_S`` (defined in :mod:`lab05.assertions`) is the time limit each call of a
+check gets, which trusted scoring reads from here too.
 """
 
 from lab05.assertions import TIME_LIMIT_S
