@@ -33,8 +33,9 @@ import lab05_upstream as upstream
 import numpy as np
 
 import lab05.ledger
-from lab05 import checks, constants, guards
-from lab05.checks import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
+from lab05 import assertions as checks
+from lab05 import constants, guards
+from lab05.assertions import call, describe_call, expect_memory_dict, expect_number, expect_whole, fail, show
 
 SEED = 5
 #: Graded functions: the probe gives each back the last function the notebook bound to it.
@@ -1160,7 +1161,7 @@ def test_ledger_computed(env: dict) -> None:
             )
 
     def estimate_error():
-        got = ledger["training_memory_estimate_error_kb"]
+        got = ledger["training_memory_estimate_error_kib"]
         estimate = float(ledger["predictions"]["act2_estimate_kib"])
         mnist = list(constants.MNIST_LAYER_SIZES)
         actual = constants.to_kib(ref.training_memory(mnist, constants.MNIST_BATCH_SIZE)["total"])
@@ -1172,12 +1173,12 @@ def test_ledger_computed(env: dict) -> None:
             return
         if any(close(got, -c, rel=1e-9, abs_tol=1e-6) for c in candidates):
             fail(
-                f"the ledger's training_memory_estimate_error_kb is {show(got)}: the sign is flipped; it "
+                f"the ledger's training_memory_estimate_error_kib is {show(got)}: the sign is flipped; it "
                 "is your estimate minus the actual training memory." + tag("ledger-error-sign-flipped")
             )
         if any(close(got, c * constants.BYTES_PER_KIB, rel=1e-9, abs_tol=1e-3) for c in candidates):
             fail(
-                f"the ledger's training_memory_estimate_error_kb is {show(got)}: that is in bytes; the "
+                f"the ledger's training_memory_estimate_error_kib is {show(got)}: that is in bytes; the "
                 "ledger wants KiB (1 KiB = 1,024 bytes), like your estimate." + tag("ledger-error-in-bytes")
             )
         if batch != constants.MNIST_BATCH_SIZE:
@@ -1189,13 +1190,13 @@ def test_ledger_computed(env: dict) -> None:
                 t is not None and close(got, estimate - constants.to_kib(t), rel=1e-9, abs_tol=1e-6) for t in at_batch
             ):
                 fail(
-                    f"the ledger's training_memory_estimate_error_kb is {show(got)}: it compares your "
+                    f"the ledger's training_memory_estimate_error_kib is {show(got)}: it compares your "
                     f"estimate with the training memory at batch_size_chosen ({batch}); it should use "
                     f"batch {constants.MNIST_BATCH_SIZE}, the setting your Act 2 estimate was about."
                     + tag("ledger-error-at-chosen-batch")
                 )
         fail(
-            f"the ledger's training_memory_estimate_error_kb is {show(got)}: it should be your estimate "
+            f"the ledger's training_memory_estimate_error_kib is {show(got)}: it should be your estimate "
             "minus the training memory of the MNIST network at batch 32, FP32, Adam, both in KiB."
         )
 

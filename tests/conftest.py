@@ -10,6 +10,7 @@ import sys
 import zipfile
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 
 from tools import layout
@@ -34,6 +35,13 @@ def possible_points() -> dict[str, float]:
     from tools.grading.bundle import read_questions
 
     return read_questions(AUTOGRADER_ZIP)[1]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every Matplotlib figure a test leaves open."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +88,31 @@ def run_like_gradescope(root: pathlib.Path, submission_files: dict[str, bytes], 
 
 def read_json(path: pathlib.Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+#: The notebook's answers a Design Ledger records, as a finished notebook sets them.
+LEDGER_ANSWERS = dict(
+    act1_prediction="C",
+    act2_estimate_kib=900,
+    act1_reflection_reason="A",
+    act1_failure_mode="silent",
+    act2_reflection="B",
+    batch_doubling_ratio=1.067,
+    batch_doubling_explanation="Only activations grow.",
+    deployment_answer="B",
+)
+
+
+def complete_ledger(**overrides) -> dict:
+    """A complete Design Ledger (lab05.ledger.build_ledger), with ``overrides`` in place of its fields."""
+    import lab05.ledger
+
+    fields = dict(
+        activation_choice="relu",
+        max_trainable_width_laptop_gpu=31_975,
+        training_memory_estimate_error_kib=-932.4,
+        batch_size_chosen=32,
+        **LEDGER_ANSWERS,
+    )
+    fields.update(overrides)
+    return lab05.ledger.build_ledger(**fields)

@@ -43,7 +43,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from lab05.checks import LETTERS
+from lab05.assertions import LETTERS
 from tools.layout import NOTEBOOK, ROOT, STUDENT, cell_source
 from tools.qa import notebooks
 

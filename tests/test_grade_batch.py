@@ -71,7 +71,7 @@ def _ledger() -> str:
             activation_choice="relu",
             batch_size_chosen=64,
             max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 64),
-            training_memory_estimate_error_kb=1.0,
+            training_memory_estimate_error_kib=1.0,
             act1_prediction="C",
             act2_estimate_kib=900,
             batch_doubling_ratio=1.067,

@@ -92,7 +92,7 @@ def test_a_ledger_the_notebook_did_not_write_earns_nothing(tmp_path):
         activation_choice="relu",
         batch_size_chosen=64,
         max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 64),
-        training_memory_estimate_error_kb=900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024,
+        training_memory_estimate_error_kib=900 - ref.training_memory([784, 128, 64, 10], 32)["total"] / 1024,
         act1_prediction="C",
         act2_estimate_kib=900,
         batch_doubling_ratio=1.067,

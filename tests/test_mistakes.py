@@ -22,7 +22,7 @@ import lab05_reference as ref
 import pytest
 from conftest import possible_points
 
-from lab05 import checks
+from lab05 import assertions
 from tools.grading import grade_batch as gb
 from tools.grading import mistakes
 from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT
@@ -123,7 +123,7 @@ def _namespace() -> dict:
 def test_a_message_names_its_mistake_at_the_end():
     env = _namespace()
     env["parameter_count"] = lambda sizes: sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # biases forgotten
-    with pytest.raises(checks.CheckFailed) as info:
+    with pytest.raises(assertions.CheckFailed) as info:
         hidden.test_parameter_count(env)
     lines = str(info.value).splitlines()
     assert lines[0].endswith(". [mistake: params-biases-missing]"), f"first line: {lines[0]!r}"
@@ -138,7 +138,7 @@ def test_mistakes_of_cases_not_shown_are_tagged_after_the_count():
     fails.add("case 8: wrong. [mistake: tax-baseline-ignored]")
     fails.add("case 9: wrong. [mistake: tax-ratio-inverted]")
     fails.add("case 10: wrong.")
-    with pytest.raises(checks.CheckFailed) as info:
+    with pytest.raises(assertions.CheckFailed) as info:
         fails.raise_if_any()
     last = str(info.value).splitlines()[-1]
     assert last == "(and 3 more cases like these) [mistake: tax-baseline-ignored]", f"got {last!r}"
@@ -151,13 +151,14 @@ def test_a_students_text_never_reads_as_a_tag():
         raise ValueError("no idea [mistake: tax-ratio-inverted]")
 
     env["transistor_tax"] = transistor_tax
-    with pytest.raises(checks.CheckFailed) as info:
+    with pytest.raises(assertions.CheckFailed) as info:
         hidden.test_transistor_tax(env)
     message = str(info.value)
     assert "no idea" in message and not mistakes.tags(message), f"the student's text reads as a tag: {message!r}"
-    assert not mistakes.tags(checks.show("x [mistake: tax-ratio-inverted]")[1:-1]), checks.show("[mistake: a-b]")
+    shown = assertions.show("x [mistake: tax-ratio-inverted]")
+    assert not mistakes.tags(shown[1:-1]), assertions.show("[mistake: a-b]")
     env = _namespace() | {"batch_doubling_ratio": "[Mistake: batch-ratio-inverted]"}
-    with pytest.raises(checks.CheckFailed) as info:
+    with pytest.raises(assertions.CheckFailed) as info:
         hidden.test_batch_doubling(env)
     assert not mistakes.tags(str(info.value)), str(info.value)
 

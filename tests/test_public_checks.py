@@ -15,7 +15,7 @@ import lab05_hidden as hidden
 import pytest
 from conftest import possible_points
 
-from lab05 import checks
+from lab05 import assertions, checks
 from tools import layout
 from tools.qa import mutation_corpus, public_mutation_corpus, public_mutation_runner
 
@@ -117,7 +117,7 @@ def test_the_mistakes_the_public_checks_once_passed_are_caught(report):
 
 def test_a_linear_width_search_is_caught_by_the_checks_time_limit(report):
     outcome = next(o for o in report.outcomes if o.name == "width_linear_search")
-    expected = f"did not return within {checks.TIME_LIMIT_S:g} s"
+    expected = f"did not return within {assertions.TIME_LIMIT_S:g} s"
     assert expected in outcome.message, f"input: a linear width search; expected {expected!r}, got {outcome.message!r}"
 
 
@@ -162,19 +162,25 @@ def test_messages_name_the_mistake_as_the_hidden_tests_do(report):
 
 
 def test_every_mistake_id_the_public_checks_use_is_one_of_the_hidden_tests():
-    tree = ast.parse((layout.ASSIGNMENT / "lab05" / "checks.py").read_text(encoding="utf-8"))
-    encodings = {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "encoding"}
-    used = {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)+", node.value)
-        and id(node) not in encodings
-    }
+    sources = [
+        layout.ASSIGNMENT / "lab05" / "assertions.py",
+        *sorted((layout.ASSIGNMENT / "lab05" / "checks").glob("*.py")),
+    ]
+    used = set()
+    for source in sources:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        encodings = {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "encoding"}
+        used |= {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)+", node.value)
+            and id(node) not in encodings
+        }
     assert len(used) >= 40, f"expected the public checks to name most mistakes, found {sorted(used)}"
     unknown = sorted(used - set(hidden.MISTAKES))
-    assert not unknown, f"ids in lab05/checks.py that MISTAKES does not have: {unknown}"
+    assert not unknown, f"ids in lab05/checks/ that MISTAKES does not have: {unknown}"
 
 
 def test_no_message_shows_a_hidden_cases_reference_value(report):

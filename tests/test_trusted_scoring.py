@@ -187,7 +187,8 @@ def test_on_gradescopes_path_a_support_package_in_the_upload_is_replaced_by_the_
     upload = {
         NOTEBOOK: nbformat.writes(attacks.with_cells()).encode(),
         "lab05/__init__.py": b"",
-        "lab05/checks.py": forged,
+        "lab05/assertions.py": forged,
+        "lab05/checks/__init__.py": forged,
         "lab05/constants.py": forged,
     }
     results = run_like_gradescope(tmp_path, upload, cwd_first=cwd_first)
@@ -199,7 +200,7 @@ def test_on_gradescopes_path_a_support_package_in_the_upload_is_replaced_by_the_
         f"input: a blank notebook with its own lab05/; expected the kernel to agree (it ran the bundle's "
         f"package), got the flag: {results.get('output')!r}"
     )
-    for name in ("checks.py", "constants.py", "ledger.py"):
+    for name in ("assertions.py", "checks/__init__.py", "constants.py", "ledger.py"):
         got = (tmp_path / "submission" / "lab05" / name).read_bytes()
         expected = (tmp_path / "source" / "files" / "lab05" / name).read_bytes()
         assert got == expected, (

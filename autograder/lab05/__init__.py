@@ -9,6 +9,8 @@ made here do not change how a submission is graded.
     guards      time limits on the student's functions, and display cells that never crash
     ledger      the Design Ledger: build, check against its schema, write
     submit      the export for Gradescope
-    checks      the public checks behind ``grader.check`` (no reference values)
+    checks      the public checks behind ``grader.check`` (no reference values), one module per act
+    assertions  what the checks and the autograder's hidden tests share: calling student code under
+                a time limit, and wording what came back
     displays    the figures and printed reveals, one module per act
 """

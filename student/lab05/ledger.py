@@ -115,7 +115,7 @@ def build_ledger(
     *,
     activation_choice: Any,
     max_trainable_width_laptop_gpu: Any,
-    training_memory_estimate_error_kb: Any,
+    training_memory_estimate_error_kib: Any,
     batch_size_chosen: Any,
     act1_prediction: Any,
     act2_estimate_kib: Any,
@@ -146,7 +146,7 @@ def build_ledger(
             "chapter": LEDGER_CHAPTER,
             "activation_choice": activation_choice,
             "max_trainable_width_laptop_gpu": max_trainable_width_laptop_gpu,
-            "training_memory_estimate_error_kb": training_memory_estimate_error_kb,
+            "training_memory_estimate_error_kib": training_memory_estimate_error_kib,
             "batch_size_chosen": batch_size_chosen,
             "predictions": {"act1_prediction": act1_prediction, "act2_estimate_kib": act2_estimate_kib},
             "reflections": {
@@ -226,7 +226,11 @@ def save_to_textbook_ledger(
 
 
 #: Ledger values computed by the notebook's code: null while that code cannot compute them.
-COMPUTED_LEDGER_VALUES = ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb", "batch_doubling_ratio")
+COMPUTED_LEDGER_VALUES = (
+    "max_trainable_width_laptop_gpu",
+    "training_memory_estimate_error_kib",
+    "batch_doubling_ratio",
+)
 
 
 def record_design(
@@ -242,7 +246,7 @@ def record_design(
     """Compute the Design Ledger with the student's functions and write ``design_ledger.json``.
 
     ``max_trainable_width_laptop_gpu`` is the student's ``max_trainable_width`` for the laptop
-    GPU at ``batch_size_chosen`` (FP32, Adam); ``training_memory_estimate_error_kb`` is the Act 2
+    GPU at ``batch_size_chosen`` (FP32, Adam); ``training_memory_estimate_error_kib`` is the Act 2
     estimate minus the student's training memory of the MNIST network at batch 32 (FP32, Adam),
     both in KiB. The other answers are recorded as they are.
 
@@ -255,38 +259,14 @@ def record_design(
         The ledger written, or ``None`` (with a message saying what is missing) when it cannot
         be written yet. An older ``design_ledger.json`` is then left as it was, and reported.
     """
-    missing, unfinished = [], []
-    activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
-    if activation_choice not in ACTIVATION_TRANSISTORS:
-        missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
-    if (
-        isinstance(batch_size_chosen, bool)
-        or not isinstance(batch_size_chosen, numbers.Integral)
-        or batch_size_chosen < 1
-    ):
-        missing.append(f"batch_size_chosen is {batch_size_chosen!r}: set it to a whole number >= 1")
-    if not prediction_is_set(act2_estimate_kib):
-        missing.append(f"act2_estimate_kib is {act2_estimate_kib!r}: set your Act 2 prediction (a positive number)")
-    ledger = None
+    activation_choice, missing = _unset_choices(activation_choice, batch_size_chosen, act2_estimate_kib)
+    ledger, unfinished = None, []
     if not missing:
-        ok_memory, memory = try_call(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
-        ok_width, width = try_call(max_trainable_width, DEVICE_BUDGETS_BYTES[LAPTOP_GPU], batch_size_chosen)
-        if not ok_width:
-            width = None
-            unfinished.append("max_trainable_width_laptop_gpu: max_trainable_width does not work yet (see above)")
-        if not prediction_is_set(batch_doubling_ratio):
-            unfinished.append(f"batch_doubling_ratio is {batch_doubling_ratio!r}: not computed yet")
-            batch_doubling_ratio = None
         try:
-            if ok_memory:
-                error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
-            else:
-                error_kib = None
-                unfinished.append("training_memory_estimate_error_kb: training_memory does not work yet (see above)")
-            ledger = build_ledger(
+            ledger, unfinished = _computed_ledger(
+                training_memory,
+                max_trainable_width,
                 activation_choice=activation_choice,
-                max_trainable_width_laptop_gpu=width,
-                training_memory_estimate_error_kb=error_kib,
                 batch_size_chosen=batch_size_chosen,
                 act2_estimate_kib=act2_estimate_kib,
                 batch_doubling_ratio=batch_doubling_ratio,
@@ -299,7 +279,62 @@ def record_design(
         if pathlib.Path(LEDGER_FILENAME).exists():
             print(f"  ({LEDGER_FILENAME} from an earlier run is still on disk and out of date.)")
         return None
-    path = write_ledger(ledger)
+    _print_written(write_ledger(ledger), ledger, unfinished)
+    return ledger
+
+
+def _unset_choices(activation_choice, batch_size_chosen, act2_estimate_kib) -> tuple[Any, list[str]]:
+    """The activation choice as recorded, and what the student has not set yet (one line each)."""
+    missing = []
+    activation_choice = _canonical_choice(activation_choice, ACTIVATION_TRANSISTORS)
+    if activation_choice not in ACTIVATION_TRANSISTORS:
+        missing.append(f"activation_choice is {activation_choice!r}: set it to one of {sorted(ACTIVATION_TRANSISTORS)}")
+    if (
+        isinstance(batch_size_chosen, bool)
+        or not isinstance(batch_size_chosen, numbers.Integral)
+        or batch_size_chosen < 1
+    ):
+        missing.append(f"batch_size_chosen is {batch_size_chosen!r}: set it to a whole number >= 1")
+    if not prediction_is_set(act2_estimate_kib):
+        missing.append(f"act2_estimate_kib is {act2_estimate_kib!r}: set your Act 2 prediction (a positive number)")
+    return activation_choice, missing
+
+
+def _computed_ledger(
+    training_memory, max_trainable_width, *, batch_size_chosen, act2_estimate_kib, batch_doubling_ratio, **answers
+) -> tuple[dict, list[str]]:
+    """The ledger, with its values computed by the student's functions, and what is unfinished (one line each).
+
+    Raises:
+        LedgerError, TypeError, KeyError: for an answer the ledger cannot hold.
+    """
+    unfinished = []
+    ok_memory, memory = try_call(training_memory, MNIST_LAYER_SIZES, MNIST_BATCH_SIZE)
+    ok_width, width = try_call(max_trainable_width, DEVICE_BUDGETS_BYTES[LAPTOP_GPU], batch_size_chosen)
+    if not ok_width:
+        width = None
+        unfinished.append("max_trainable_width_laptop_gpu: max_trainable_width does not work yet (see above)")
+    if not prediction_is_set(batch_doubling_ratio):
+        unfinished.append(f"batch_doubling_ratio is {batch_doubling_ratio!r}: not computed yet")
+        batch_doubling_ratio = None
+    if ok_memory:
+        error_kib = float(act2_estimate_kib) - to_kib(memory["total"])
+    else:
+        error_kib = None
+        unfinished.append("training_memory_estimate_error_kib: training_memory does not work yet (see above)")
+    ledger = build_ledger(
+        max_trainable_width_laptop_gpu=width,
+        training_memory_estimate_error_kib=error_kib,
+        batch_size_chosen=batch_size_chosen,
+        act2_estimate_kib=act2_estimate_kib,
+        batch_doubling_ratio=batch_doubling_ratio,
+        **answers,
+    )
+    return ledger, unfinished
+
+
+def _print_written(path: pathlib.Path, ledger: dict, unfinished: list[str]) -> None:
+    """Print where the ledger was written, its computed values, and what is unfinished."""
     print(f"Wrote {path}:")
     print(f"  activation_choice              = {ledger['activation_choice']!r}")
     print(f"  batch_size_chosen              = {ledger['batch_size_chosen']}")
@@ -309,15 +344,14 @@ def record_design(
         f"challenge printed its widths at its own batch size)"
     )
     print(
-        f"  training_memory_estimate_error_kb = "
-        f"{_ledger_number(ledger['training_memory_estimate_error_kb'], '{:+,.2f} KiB')}"
+        f"  training_memory_estimate_error_kib = "
+        f"{_ledger_number(ledger['training_memory_estimate_error_kib'], '{:+,.2f} KiB')}"
         f"  (your Act 2 estimate minus your training_memory at batch {MNIST_BATCH_SIZE})"
     )
     if unfinished:
         print(
             "Unfinished, recorded as null until it works (run this cell again then):\n  - " + "\n  - ".join(unfinished)
         )
-    return ledger
 
 
 def _ledger_number(value: Any, form: str) -> str:

@@ -109,7 +109,7 @@ def unfinished_work(namespace: Mapping[str, Any]) -> list[str]:
     answers = [
         name
         for name in inspect.signature(build_ledger).parameters
-        if name not in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kb")
+        if name not in ("max_trainable_width_laptop_gpu", "training_memory_estimate_error_kib")
     ]
     unset = [
         name

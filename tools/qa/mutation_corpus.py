@@ -508,7 +508,7 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
         cell=LEDGER_CELL,
         source="""{cell}
 import json
-design_ledger["training_memory_estimate_error_kb"] = round(design_ledger["training_memory_estimate_error_kb"], 1)
+design_ledger["training_memory_estimate_error_kib"] = round(design_ledger["training_memory_estimate_error_kib"], 1)
 with open("design_ledger.json", "w") as f:
     json.dump(design_ledger, f, indent=2)
 """,
@@ -542,7 +542,7 @@ write_ledger(design_ledger)
         mistake="ledger-error-sign-flipped",
         cell=LEDGER_CELL,
         source="""{cell}
-design_ledger["training_memory_estimate_error_kb"] = -design_ledger["training_memory_estimate_error_kb"]
+design_ledger["training_memory_estimate_error_kib"] = -design_ledger["training_memory_estimate_error_kib"]
 from lab05.ledger import write_ledger
 write_ledger(design_ledger)
 """,
@@ -553,7 +553,7 @@ write_ledger(design_ledger)
         "not a finite number",
         cell=LEDGER_CELL,
         source="""{cell}
-design_ledger["training_memory_estimate_error_kb"] = float("nan")  # TODO fill in
+design_ledger["training_memory_estimate_error_kib"] = float("nan")  # TODO fill in
 from lab05.ledger import write_ledger
 write_ledger(design_ledger)
 """,
@@ -994,7 +994,7 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
         mistake="ledger-error-in-bytes",
         cell=LEDGER_CELL,
         source="""{cell}
-design_ledger["training_memory_estimate_error_kb"] = act2_estimate_kib * BYTES_PER_KIB - training_memory(MNIST_LAYER_SIZES, 32)["total"]
+design_ledger["training_memory_estimate_error_kib"] = act2_estimate_kib * BYTES_PER_KIB - training_memory(MNIST_LAYER_SIZES, 32)["total"]
 from lab05.ledger import write_ledger
 write_ledger(design_ledger)
 """,
@@ -1007,7 +1007,7 @@ write_ledger(design_ledger)
         cell=LEDGER_CELL,
         source="""{cell}
 chosen = training_memory(MNIST_LAYER_SIZES, batch_size_chosen)["total"] / BYTES_PER_KIB
-design_ledger["training_memory_estimate_error_kb"] = act2_estimate_kib - chosen
+design_ledger["training_memory_estimate_error_kib"] = act2_estimate_kib - chosen
 from lab05.ledger import write_ledger
 write_ledger(design_ledger)
 """,

@@ -373,10 +373,10 @@ def max_trainable_width(budget_bytes, batch_size=32, bytes_per_value=4, optimize
     M(
         "ledger_error_left_at_zero",
         "design_ledger",
-        "training_memory_estimate_error_kb",
+        "training_memory_estimate_error_kib",
         cell=LEDGER_CELL,
         source="""{cell}
-design_ledger["training_memory_estimate_error_kb"] = 0.0
+design_ledger["training_memory_estimate_error_kib"] = 0.0
 from lab05.ledger import write_ledger
 write_ledger(design_ledger)
 """,

@@ -143,6 +143,50 @@ class MeasuredStep(NamedTuple):
         return {key: self.measured[key] - self.model[key] for key in self.measured}
 
 
+def _relu_forward(params: list[np.ndarray], inputs: np.ndarray) -> list[np.ndarray]:
+    """The forward pass of a ReLU network (a linear output layer): its input and every layer's output."""
+    layers = len(params) // 2
+    kept = [inputs]
+    for i in range(layers):
+        out = kept[-1] @ params[2 * i] + params[2 * i + 1]
+        kept.append(np.maximum(out, 0) if i < layers - 1 else out)
+    return kept
+
+
+def _relu_backward(params: list[np.ndarray], kept: list[np.ndarray], labels: np.ndarray) -> tuple[float, list, int]:
+    """The backward pass from the softmax cross-entropy of the logits ``kept[-1]``.
+
+    Returns:
+        The loss, the gradient of every parameter (as ``params``), and the most bytes the
+        gradients flowing between layers held at once.
+    """
+    layers = len(params) // 2
+    loss, grad = _softmax_cross_entropy(kept[-1], labels)
+    grads: list = [None] * len(params)
+    transient = grad.nbytes
+    for i in reversed(range(layers)):
+        grads[2 * i] = kept[i].T @ grad
+        grads[2 * i + 1] = grad.sum(axis=0)
+        if i == 0:
+            break  # the first layer's input is the data: its gradient is never computed
+        grad_in = grad @ params[2 * i].T
+        grad_in *= kept[i] > 0  # ReLU's derivative, read from its output
+        transient = max(transient, grad.nbytes + grad_in.nbytes)
+        grad = grad_in
+    return loss, grads, transient
+
+
+def _adam_update(params: list[np.ndarray], grads: list[np.ndarray], moments: tuple[list, list]) -> None:
+    """One Adam step (bias-corrected for the first step), in place on ``params`` and ``moments``."""
+    (beta1, beta2), (first, second) = ADAM_BETAS, moments
+    for p, g, m, v in zip(params, grads, first, second):
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        p -= ADAM_LEARNING_RATE * (m / (1 - beta1)) / (np.sqrt(v / (1 - beta2)) + ADAM_EPSILON)
+
+
 def measured_training_step(
     training_memory: Callable,
     layer_sizes: Sequence[int] = MNIST_LAYER_SIZES,
@@ -178,38 +222,14 @@ def measured_training_step(
     moments = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
     inputs = rng.random((batch_size, sizes[0]), dtype=dtype)
     labels = rng.integers(0, sizes[-1], size=batch_size)
-    layers = len(sizes) - 1
-
-    def forward() -> list[np.ndarray]:
-        kept = [inputs]
-        for i in range(layers):
-            out = kept[-1] @ params[2 * i] + params[2 * i + 1]
-            kept.append(np.maximum(out, 0) if i < layers - 1 else out)
-        return kept
-
     with np.errstate(all="raise"):
-        kept = forward()
-        loss_before, grad = _softmax_cross_entropy(kept[-1], labels)
-        grads: list = [None] * len(params)
-        transient = grad.nbytes
-        for i in reversed(range(layers)):
-            grads[2 * i] = kept[i].T @ grad
-            grads[2 * i + 1] = grad.sum(axis=0)
-            if i == 0:
-                break  # the first layer's input is the data: its gradient is never computed
-            grad_in = grad @ params[2 * i].T
-            grad_in *= kept[i] > 0  # ReLU's derivative, read from its output
-            transient = max(transient, grad.nbytes + grad_in.nbytes)
-            grad = grad_in
-        (beta1, beta2), (first, second) = ADAM_BETAS, moments
-        for p, g, m, v in zip(params, grads, first, second):
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * g * g
-            p -= ADAM_LEARNING_RATE * (m / (1 - beta1)) / (np.sqrt(v / (1 - beta2)) + ADAM_EPSILON)
-        loss_after, _ = _softmax_cross_entropy(forward()[-1], labels)
+        kept = _relu_forward(params, inputs)
+        loss_before, grads, transient = _relu_backward(params, kept, labels)
+        _adam_update(params, grads, moments)
+        loss_after, _ = _softmax_cross_entropy(_relu_forward(params, inputs)[-1], labels)
+    first, second = moments
 
+    layers = len(sizes) - 1
     names = ["input"] + [f"layer {i} output" for i in range(1, layers)] + ["logits (output layer)"]
     measured = {
         "weights": _nbytes(params),

@@ -223,27 +223,8 @@ def _latency_text(tier: MemoryTier) -> str:
     return f"about {low:g} ns" if low == high else f"{low:g}-{high:g} ns"
 
 
-def draw_memory_hierarchy(hierarchy: MemoryHierarchy):
-    """Draw the tiers' capacities and each working set on one byte axis, then print where each lands.
-
-    Args:
-        hierarchy: from ``memory_hierarchy``.
-
-    Returns:
-        matplotlib.figure.Figure.
-    """
-    h = hierarchy
-    sizes = [w.size_bytes for w in h.working_sets]
-    caches = [t.capacity_bytes for t in h.tiers if t.capacity_bytes is not None]
-    left = min(min(sizes), min(c[0] for c in caches)) / 4
-    right = max(max(sizes), max(c[1] for c in caches)) * 16
-    colours = dict(
-        zip(h.tiers, [OKABE_ITO["green"], OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["vermillion"]])
-    )
-    rows = len(h.tiers) + len(h.working_sets) + 1
-    fig, ax = plt.subplots(figsize=(12, 0.55 * rows + 2), layout="constrained")
-    ax.set_xscale("log")
-    labels = []
+def _draw_tiers(ax, h: MemoryHierarchy, colours: dict, left: float, right: float) -> None:
+    """One row per tier: its capacity (hatched where machines differ) and its latency."""
     for row, tier in enumerate(h.tiers):
         colour = colours[tier]
         if tier.capacity_bytes is None:
@@ -256,7 +237,10 @@ def draw_memory_hierarchy(hierarchy: MemoryHierarchy):
                 ax.barh(row, high - low, left=low, height=0.6, color=colour, alpha=0.25, hatch="//", edgecolor="white")
             note = _capacity_text(tier)
         ax.text(left * 1.15, row, f"{note}, {_latency_text(tier)}", va="center", fontsize=9, fontweight="bold")
-        labels.append(tier.name)
+
+
+def _draw_working_sets(ax, h: MemoryHierarchy, colours: dict, left: float, right: float) -> None:
+    """One row per working set below the tiers: its size, and the tier it lands in."""
     ax.axhline(len(h.tiers), color="0.6", linewidth=0.8)
     for k, ws in enumerate(h.working_sets):
         row = len(h.tiers) + 1 + k
@@ -273,16 +257,10 @@ def draw_memory_hierarchy(hierarchy: MemoryHierarchy):
             va="center",
             fontsize=9,
         )
-        labels.append(ws.label)
-    ax.set_yticks(range(rows), labels[: len(h.tiers)] + [""] + labels[len(h.tiers) :], fontsize=9)
-    ax.set_ylim(rows - 0.5, -0.5)
-    ax.set_xlim(left, right)
-    _binary_log_axis(ax.xaxis, left, right)
-    ax.set_xlabel("bytes (log scale); hatched: cache sizes some machines have and others do not")
-    ax.set_ylabel("tier (top) and working set (below)")
-    ax.set_title(f"Where a training step's data lives (FP32, Adam, batch {h.batch_size})")
-    ax.grid(True, axis="x", alpha=0.25)
 
+
+def _print_memory_hierarchy(h: MemoryHierarchy) -> None:
+    """Print the tiers, where each working set lands, and what that means for the activations and the state."""
     print("A typical machine's memory hierarchy (L1 and main memory: the chapter's latencies; L2, L3: typical ranges):")
     width = max(len(t.name) for t in h.tiers)
     for tier in h.tiers:
@@ -306,6 +284,41 @@ def draw_memory_hierarchy(hierarchy: MemoryHierarchy):
         f"The training state of {widest.label.removeprefix('all training state of ')} "
         f"({fmt_bytes(widest.size_bytes)}) lands in {widest.where}: that step meets the gap."
     )
+
+
+def draw_memory_hierarchy(hierarchy: MemoryHierarchy):
+    """Draw the tiers' capacities and each working set on one byte axis, then print where each lands.
+
+    Args:
+        hierarchy: from ``memory_hierarchy``.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    h = hierarchy
+    sizes = [w.size_bytes for w in h.working_sets]
+    caches = [t.capacity_bytes for t in h.tiers if t.capacity_bytes is not None]
+    left = min(min(sizes), min(c[0] for c in caches)) / 4
+    right = max(max(sizes), max(c[1] for c in caches)) * 16
+    colours = dict(
+        zip(h.tiers, [OKABE_ITO["green"], OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["vermillion"]])
+    )
+    rows = len(h.tiers) + len(h.working_sets) + 1
+    fig, ax = plt.subplots(figsize=(12, 0.55 * rows + 2), layout="constrained")
+    ax.set_xscale("log")
+    _draw_tiers(ax, h, colours, left, right)
+    _draw_working_sets(ax, h, colours, left, right)
+    labels = [tier.name for tier in h.tiers] + [""] + [ws.label for ws in h.working_sets]
+    ax.set_yticks(range(rows), labels, fontsize=9)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_xlim(left, right)
+    _binary_log_axis(ax.xaxis, left, right)
+    ax.set_xlabel("bytes (log scale); hatched: cache sizes some machines have and others do not")
+    ax.set_ylabel("tier (top) and working set (below)")
+    ax.set_title(f"Where a training step's data lives (FP32, Adam, batch {h.batch_size})")
+    ax.grid(True, axis="x", alpha=0.25)
+
+    _print_memory_hierarchy(h)
     return _finish(fig)
 
 

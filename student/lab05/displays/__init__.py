@@ -26,33 +26,23 @@ Conventions:
       that result: it draws, then prints, and never calls student code. The guarded display the
       notebook calls (``memory_ledger_figure``) calls one, then the other.
 
-Modules, in the order of the notebook: :mod:`~lab05.displays.act1` (the transistor tax, gradient
-decay, dying ReLU), :mod:`~lab05.displays.act2_memory` (the training memory ledger, the width
-challenge, the batch), :mod:`~lab05.displays.act2_compute` (which layer does the work, a training
-step's FLOPs), :mod:`~lab05.displays.deployment` (two deployment contexts, the memory hierarchy),
+Modules, in the order of the notebook: :mod:`~lab05.displays.act1_tax` (the transistor tax),
+:mod:`~lab05.displays.act1_gradients` (gradient decay, dying ReLU),
+:mod:`~lab05.displays.act2_memory` (the training memory reveal and ledger),
+:mod:`~lab05.displays.act2_scaling` (the width challenge, the batch),
+:mod:`~lab05.displays.act2_compute` (which layer does the work, a training step's FLOPs),
+:mod:`~lab05.displays.deployment` (two deployment contexts, the memory hierarchy),
 :mod:`~lab05.displays.feedback` (explanations of the reflections, once answered),
 :mod:`~lab05.displays.measure` (Act 2's anchor, and the closing section's NumPy measurements);
 what they share is in :mod:`~lab05.displays.common`. The displays the notebook calls are
 importable from here.
 """
 
-from lab05.displays.act1 import (
-    act1_reveal,
-    activation_comparator,
-    dying_relu_figure,
-    gradient_decay_figure,
-    math_peek_bounds,
-    show_options,
-    show_source,
-)
+from lab05.displays.act1_gradients import dying_relu_figure, gradient_decay_figure, math_peek_bounds
+from lab05.displays.act1_tax import act1_reveal, activation_comparator, show_options, show_source
 from lab05.displays.act2_compute import compute_waterfall_figure, layer_share_figure
-from lab05.displays.act2_memory import (
-    act2_reveal,
-    batch_scaling_figure,
-    explore_memory_ledger,
-    memory_ledger_figure,
-    width_challenge_figure,
-)
+from lab05.displays.act2_memory import act2_reveal, explore_memory_ledger, memory_ledger_figure
+from lab05.displays.act2_scaling import batch_scaling_figure, width_challenge_figure
 from lab05.displays.deployment import deployment_table, memory_hierarchy_summary
 from lab05.displays.feedback import reflection_feedback
 from lab05.displays.measure import depth_experiment_figure, measured_training_step_figure, weights_anchor

@@ -342,23 +342,13 @@ def training_step_cost(
     return TrainingStepCost(step=step, widths=widths, widened=widened, printed=tuple(BACKWARD_WIDTHS_PRINTED))
 
 
-def draw_training_step_cost(cost: TrainingStepCost):
-    """Draw the step's waterfall and the backward pass against width, then print both.
-
-    Args:
-        cost: from ``training_step_cost``.
+def _draw_step_bars(ax, step: TrainingStepFlops) -> tuple[list, int]:
+    """Left panel: the waterfall of forward, both parts of backward, the update and the total.
 
     Returns:
-        matplotlib.figure.Figure whose axes are [the waterfall, the multiples against W].
+        The bars drawn, as (name, bottom, height, colour), and the index of the input-gradient bar.
     """
-    step = cost.step
     forward, backward, update, total = step.forward, step.backward, step.update, step.total
-    network = " → ".join(map(str, step.layer_sizes))
-    fig, (ax, ax_w) = plt.subplots(
-        1, 2, figsize=(14, 6), layout="constrained", gridspec_kw=dict(width_ratios=[1.15, 1.0])
-    )
-
-    # Left: the waterfall of one step of the network asked for.
     bars = [
         ("Forward", 0.0, forward, OKABE_ITO["blue"]),
         ("Backward:\nweight gradients", forward, backward.weight_gradients, OKABE_ITO["orange"]),
@@ -387,7 +377,13 @@ def draw_training_step_cost(cost: TrainingStepCost):
         if i < len(bars) - 1:
             level = start + height
             ax.plot([i + 0.3, i + 0.7], [level, level], color="0.4", linestyle=":", linewidth=1.2)
-    # The product nothing needs: the first layer's input gradient, drawn as an empty outline.
+    return bars, ghost
+
+
+def _draw_skipped_product_and_rule(ax, step: TrainingStepFlops, bars: list, ghost: int) -> None:
+    """The first layer's input gradient, never computed, as an empty outline on the ``ghost`` bar; the rule of
+    thumb's total; the left panel's axes."""
+    forward, backward, total, network = step.forward, step.backward, step.total, " → ".join(map(str, step.layer_sizes))
     ghost_bottom = forward + backward.total
     ax.bar(
         ghost,
@@ -429,7 +425,9 @@ def draw_training_step_cost(cost: TrainingStepCost):
     ax.legend(loc="upper left", fontsize=8.5)
     ax.grid(True, axis="y", alpha=0.25)
 
-    # Right: the backward pass and the step as multiples of the forward pass, against W.
+
+def _draw_multiples_against_width(ax_w, cost: TrainingStepCost) -> None:
+    """Right panel: the backward pass and forward + backward as multiples of forward, against the hidden width."""
     widths = cost.widths
     ax_w.set_xscale("log", base=2)
     ax_w.plot(
@@ -472,6 +470,12 @@ def draw_training_step_cost(cost: TrainingStepCost):
     ax_w.legend(loc="lower right", fontsize=9)
     ax_w.grid(True, alpha=0.25)
 
+
+def _print_step_cost(cost: TrainingStepCost) -> None:
+    """Print the rule of thumb, the step's FLOPs part by part, and how the backward multiple grows with W."""
+    step = cost.step
+    forward, backward, update, total = step.forward, step.backward, step.update, step.total
+    network = " → ".join(map(str, step.layer_sizes))
     print(
         f"The rule of thumb: the backward pass computes {BACKWARD_PRODUCTS_PER_LAYER} products per layer, so it "
         f"costs about {BACKWARD_PRODUCTS_PER_LAYER}x the forward pass and a step about "
@@ -507,6 +511,25 @@ def draw_training_step_cost(cost: TrainingStepCost):
             f"{s.backward_ratio:.2f}x forward, forward + backward {s.passes_ratio:.2f}x (with the update "
             f"{s.step_ratio:.2f}x)"
         )
+
+
+def draw_training_step_cost(cost: TrainingStepCost):
+    """Draw the step's waterfall and the backward pass against width, then print both.
+
+    Args:
+        cost: from ``training_step_cost``.
+
+    Returns:
+        matplotlib.figure.Figure whose axes are [the waterfall, the multiples against W].
+    """
+    step = cost.step
+    fig, (ax, ax_w) = plt.subplots(
+        1, 2, figsize=(14, 6), layout="constrained", gridspec_kw=dict(width_ratios=[1.15, 1.0])
+    )
+    bars, ghost = _draw_step_bars(ax, step)
+    _draw_skipped_product_and_rule(ax, step, bars, ghost)
+    _draw_multiples_against_width(ax_w, cost)
+    _print_step_cost(cost)
     return _finish(fig)
 
 
