@@ -27,7 +27,7 @@ for _folder in (ROOT / "solutions", ROOT / "assignment"):
         sys.path.insert(0, str(_folder))
 
 import lab05_reference as ref  # noqa: E402
-from lab05_hidden import ANSWERS  # noqa: E402
+from lab05_autograder.hidden import ANSWERS  # noqa: E402
 
 from lab05 import constants, displays, guards  # noqa: E402
 from lab05.constants import (  # noqa: E402

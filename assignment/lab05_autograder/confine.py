@@ -77,7 +77,6 @@ def take_uid_slot() -> int:
     raise ProbeError(f"all {policy.UID_SLOTS} grading slots of this machine are taken")
 
 
-
 def _limits(memory: int = policy.PROBE_MEMORY_BYTES, processes: int = policy.PROBE_PROCESSES) -> None:
     import resource
 
@@ -178,7 +177,6 @@ def open_path_to(path: pathlib.Path) -> None:
                 os.chmod(parent, mode | 0o001)  # search only: names must be known, nothing is listed
         except OSError:
             pass
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +291,6 @@ def _results_file_for_the_kernel() -> None:
             return handle, path
 
     otter.execute.tempfile = _Tempfile()
-
 
 
 def close_autograder_folder(autograder_dir: pathlib.Path) -> None:

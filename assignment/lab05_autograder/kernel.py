@@ -19,6 +19,7 @@ import zipfile
 
 from .bundle import PACKAGE, SUPPORT_PACKAGE
 
+
 def restore_support_package(files_dir: os.PathLike, folder: os.PathLike) -> bool:
     """Put the bundle's support package in ``folder`` in place of whatever the submission has there.
 

@@ -6,9 +6,11 @@ outside it, in three steps::
 
     from lab05_autograder import local
 
+    local.prepare()  # import what scoring runs, once per process
     data = local.score_notebook(notebook, unpacked_bundle, start_probe, deadline=..., python=...)
-    # ... data crosses from the scoring process to the grader as JSON ...
-    results, differ, verdict = local.results_json(data, unpacked_bundle, kernel_results, removed)
+    # ... the verdict crosses from the scoring process to the grader as JSON ...
+    scored = local.read_verdict(data, unpacked_bundle)
+    results, differ = local.results_json(scored, unpacked_bundle, kernel_results, removed)
     local.write_kernel_bundle(bundle_zip, kernel_zip)  # what Otter's sandboxed run gets
 
 ``start_probe(argv, workdir)`` starts the probe in the caller's sandbox and returns
@@ -33,7 +35,15 @@ from .kernel import write_kernel_bundle
 from .session import ScoringFault
 from .verdict import Scored, gradescope_results
 
-__all__ = ["Scored", "otter_plugin", "prepare", "results_json", "score_notebook", "write_kernel_bundle"]
+__all__ = [
+    "Scored",
+    "otter_plugin",
+    "prepare",
+    "read_verdict",
+    "results_json",
+    "score_notebook",
+    "write_kernel_bundle",
+]
 
 #: ``start_probe(argv, workdir) -> (popen, kill, confined)``: see the module's docstring.
 ProbeStarter = Callable[[list[str], pathlib.Path], tuple[Any, Callable[[], None], str]]
@@ -58,7 +68,8 @@ def score_notebook(
 
     Returns:
         The verdict as JSON data (:meth:`Scored.to_data`): each test case's pass and message, the
-        events, where the probe ran, the seconds it took and the scoring faults.
+        events, where the probe ran, the seconds it took, the scoring faults and the CPU seconds
+        the probes reported.
     """
 
     def spawner(argv: list[str], workdir: pathlib.Path) -> Started:
@@ -67,17 +78,33 @@ def score_notebook(
     return scoring.score_unpacked(notebook, bundle, spawner, deadline=deadline, python=python).to_data()
 
 
+def read_verdict(data: Any, bundle: os.PathLike) -> Scored:
+    """The verdict :func:`score_notebook` gave, read back as untrusted data (it crossed from the
+    scoring process as JSON) and checked against the test files of the unpacked ``bundle``.
+
+    Returns:
+        The verdict: its ``events``, ``confined``, ``seconds``, ``faults`` and ``cpu`` for the grader.
+
+    Raises:
+        ValueError: the data does not fit the bundle's test files.
+    """
+    try:
+        return Scored.from_data(data, bundle)
+    except ScoringFault as fault:
+        raise ValueError(str(fault)) from None
+
+
 def results_json(
-    data: Any,
+    scored: Scored,
     bundle: os.PathLike,
     kernel_results: Any = None,
     removed: Iterable[str] = (),
     kernel_died: bool = False,
-) -> tuple[dict, list[str], Scored]:
-    """Gradescope's ``results.json`` from a verdict :func:`score_notebook` gave.
+) -> tuple[dict, list[str]]:
+    """Gradescope's ``results.json`` from a verdict.
 
     Args:
-        data: the verdict, read back as untrusted data (checked against the bundle's test files).
+        scored: the verdict (:func:`read_verdict`).
         bundle: the unpacked bundle that scored it.
         kernel_results: the ``results.json`` of Otter's (sandboxed, untrusted) run in the notebook's
             kernel, compared with the verdict; None where there was none or it died.
@@ -85,18 +112,9 @@ def results_json(
         kernel_died: Otter's run in the kernel did not finish (flagged; the verdict stands).
 
     Returns:
-        ``(results, differ, verdict)``: the results as a dict, the questions whose kernel scores
-        differed, and the verdict (its ``events``, ``confined``, ``faults``, ``cpu``).
-
-    Raises:
-        ValueError: the verdict does not fit the bundle's test files.
+        ``(results, differ)``: the results as a dict, and the questions whose kernel scores differed.
     """
-    try:
-        scored = Scored.from_data(data, bundle)
-    except ScoringFault as fault:
-        raise ValueError(str(fault)) from None
-    results, differ = gradescope_results(scored, bundle, kernel_results, removed, kernel_died)
-    return results, differ, scored
+    return gradescope_results(scored, bundle, kernel_results, removed, kernel_died)
 
 
 def prepare() -> None:

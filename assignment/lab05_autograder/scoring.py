@@ -20,8 +20,6 @@ from .verdict import Scored
 
 bundle.use_bundle_files()
 
-import lab05.guards  # noqa: E402
-
 
 def code_cells(notebook: dict) -> list[str]:
     """The source of every code cell, in order (as Otter would run them)."""
@@ -142,7 +140,6 @@ def run_test_file(test_file, env: ProbeEnv, faults: list[str]) -> None:
         test_file.test_case_results.append(TestCaseResult(test_case=tc, message=message, passed=passed))
 
 
-
 def score_unpacked(
     notebook: dict, unpacked: os.PathLike, spawner, *, deadline: float | None = None, python: str | None = None
 ) -> Scored:
@@ -153,4 +150,6 @@ def score_unpacked(
     test_paths = sorted(str(p) for p in (unpacked / "tests").glob("*.py"))
     support = bundle.probe_support(unpacked / "files")
     sources = {p: pathlib.Path(p).read_text(encoding="utf-8") for p in test_paths}
-    return score(Prepared(code_cells(notebook), test_paths, sources, support), spawner, deadline=deadline, python=python)
+    return score(
+        Prepared(code_cells(notebook), test_paths, sources, support), spawner, deadline=deadline, python=python
+    )

@@ -245,6 +245,10 @@ class ProbeEnv(Mapping):
 
     #: Calls through this environment keep their own time limits (tests need not add a timer).
     limits_calls = True
+    #: The module name the support package knows this environment by: ``lab05.checks.read_fresh_ledger``
+    #: reads the ledger the probe's run wrote only from an env whose type says it comes from trusted
+    #: scoring (named ``lab05_trusted`` when the students' copy of the support package was built).
+    __module__ = "lab05_trusted"
 
     def __init__(self, session: Session, call_limit: float):
         self.session = session
@@ -365,5 +369,3 @@ def rebuild_error(error: dict) -> Exception:
     if name != base.__name__ and cls is base and len(_ERROR_TYPES) < _MAX_ERROR_TYPES:
         cls = _ERROR_TYPES[(name, base.__name__)] = type(name, (base,), {})
     return cls(wire.short(error.get("message", "")))
-
-

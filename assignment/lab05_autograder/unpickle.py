@@ -77,4 +77,3 @@ def strip_untrusted_files(folder: os.PathLike) -> list[str]:
                 path.unlink()
             removed.append(path.name)
     return removed
-

@@ -61,6 +61,7 @@ class Scored:
             "confined": self.confined,
             "seconds": self.seconds,
             "faults": list(self.faults),
+            "cpu_seconds": dict(self.cpu),
         }
 
     @classmethod
@@ -105,7 +106,6 @@ class Scored:
             text_list(data.get("faults", [])),
             {part: seconds(cpu.get(part)) for part in ("scoring", "probe") if part in cpu},
         )
-
 
 
 def differences(kernel: dict[str, float], trusted: dict[str, float]) -> list[str]:

@@ -13,7 +13,7 @@ from lab05 import checks, constants
 from lab05.checks import call, describe_call, expect_number, expect_whole, fail, show
 
 from .. import upstream
-from .scaffold import Hint, array_call, choice, close, diagnose, explain, own, rng, run_cases, tag
+from .scaffold import Hint, array_call, choice, close, diagnose, explain, own_answer, rng, run_cases, tag
 
 
 def test_transistor_tax(env: dict) -> None:
@@ -206,7 +206,7 @@ def _bound_call(env: dict, depth, md):
 
 def _own_bound_model(env: Mapping):
     """The model of the student's gradient_bound that fits its graded answers (or None)."""
-    answers = [(case, own(env, lambda case=case: _bound_call(env, *case)[1])) for case in BOUND_CASES]
+    answers = [(case, own_answer(env, lambda case=case: _bound_call(env, *case)[1])) for case in BOUND_CASES]
     return upstream.fit_gradient_bound(answers)
 
 
@@ -334,5 +334,3 @@ def test_act1_reason(env: dict) -> None:
 
 def test_act1_failure_mode(env: dict) -> None:
     choice(env, "act1_failure_mode")
-
-

@@ -7,7 +7,7 @@ import lab05_reference as ref
 from lab05 import checks, constants
 from lab05.checks import call, describe_call, expect_whole, fail, show
 
-from .scaffold import Hint, diagnose, explain, own, random_layers, rng, run_cases, tag
+from .scaffold import Hint, diagnose, explain, own_answer, random_layers, rng, run_cases, tag
 
 
 def network_cases(count: int = 10) -> list[list[int]]:
@@ -53,7 +53,7 @@ def test_parameter_count(env: dict) -> None:
         text = describe_call("parameter_count", (layers,))
         got = expect_whole(call(env, "parameter_count", layers), text)
         # A count that is wrong for the list as well is reported by the cases above.
-        if got != ref.parameter_count(layers) and got != own(env, lambda: env["parameter_count"](list(layers))):
+        if got != ref.parameter_count(layers) and got != own_answer(env, lambda: env["parameter_count"](list(layers))):
             fail(
                 f"{text} gives a different count for a tuple than for a list of the same widths."
                 + tag("params-tuple-differs")
@@ -83,4 +83,3 @@ def test_layer_macs(env: dict) -> None:
             fail(explain(f"{text} returned {show(got)}", why))
 
     run_cases(env, (one, network_cases()))
-

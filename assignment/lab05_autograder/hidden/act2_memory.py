@@ -15,7 +15,7 @@ from lab05 import constants
 from lab05.checks import call, describe_call, expect_memory_dict, expect_number, fail, show
 
 from .. import upstream
-from .scaffold import Hint, choice, close, diagnose, explain, own, own_number, random_layers, rng, run_cases, tag
+from .scaffold import Hint, choice, close, diagnose, explain, own_answer, own_number, random_layers, rng, run_cases, tag
 
 
 def memory_cases() -> list[tuple[list[int], int, float, str]]:
@@ -46,7 +46,7 @@ def memory_call(env, layers, batch, bpv, opt):
 
 def own_parameter_count(env: Mapping, layers: list[int]) -> int | None:
     """The student's parameter_count of ``layers``, as its own test asks it (None if it fails)."""
-    got = own(env, lambda: call(env, "parameter_count", list(layers)))
+    got = own_answer(env, lambda: call(env, "parameter_count", list(layers)))
     return got if type(got) is int else None
 
 
@@ -75,13 +75,11 @@ def _check_memory_keys(env: dict, keys: tuple[str, ...]) -> None:
 
 def _memory_hint(key, got, expected, layers, batch, bpv, opt, params: int) -> Hint:
     """What is wrong with ``got[key]`` against ``expected`` (the model with ``params`` parameters)."""
-    weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
-    state = constants.OPTIMIZER_STATE_PER_PARAM[opt]
-    value = got[key]
     kib = [(expected[key] / constants.BYTES_PER_KIB, "memory-in-kib", "it should be in bytes, not KiB")]
     if key in ("weights", "gradients"):
+        weights_only = sum(a * b for a, b in zip(layers[:-1], layers[1:]))
         return diagnose(
-            value,
+            got[key],
             expected[key],
             kib
             + [
@@ -92,70 +90,87 @@ def _memory_hint(key, got, expected, layers, batch, bpv, opt, params: int) -> Hi
             f"the {key} should hold one value per parameter, at bytes_per_value bytes each",
         )
     if key == "optimizer":
-        one_value = (
-            (
-                params * bpv,
-                "memory-adam-counted-once",
-                "Adam keeps two values per parameter (momentum and velocity), momentum one",
-            )
-            if opt == "adam"
-            else (params * bpv, "memory-sgd-given-state", "plain SGD keeps no state")
-        )
-        return diagnose(
-            value,
-            expected[key],
-            kib
-            + [
-                one_value,
-                (0, "memory-optimizer-state-missing", "this optimizer keeps state for every parameter"),
-                (
-                    2 * params * bpv,
-                    "memory-state-ignores-optimizer",
-                    "the state per parameter depends on the optimizer: see OPTIMIZER_STATE_PER_PARAM",
-                ),
-                (
-                    state * params * 4,
-                    "memory-fp32-hard-coded",
-                    "it should use bytes_per_value (FP16 values take 2 bytes)",
-                ),
-            ],
-            "it should hold the optimizer's state values for every parameter, at bytes_per_value bytes each",
-        )
+        return _optimizer_hint(got[key], expected[key], kib, bpv, opt, params)
     if key == "activations":
-        return diagnose(
-            value,
-            expected[key],
-            kib
-            + [
-                (
-                    batch * sum(layers[1:]) * bpv,
-                    "memory-input-activations-missing",
-                    "the input layer's activations must be stored too",
-                ),
-                (
-                    sum(layers) * bpv,
-                    "memory-activations-ignore-batch",
-                    "it should grow in proportion to batch_size: every example in the batch keeps its own activations",
-                ),
-                (
-                    batch * sum(layers) * 4,
-                    "memory-fp32-hard-coded",
-                    "it should use bytes_per_value too (FP16 halves the activations)",
-                ),
-                (
-                    batch * sum(layers),
-                    "memory-not-in-bytes",
-                    "it should be in bytes: each value takes bytes_per_value bytes",
-                ),
-                (
-                    batch * sum(layers[:-1]) * bpv,
-                    "memory-output-activations-missing",
-                    "the output layer's activations must be stored too",
-                ),
-            ],
-            "it should hold every layer's outputs (input layer included) for every example in the "
-            "batch, at bytes_per_value bytes each",
+        return _activations_hint(got[key], expected[key], kib, layers, batch, bpv)
+    return _total_hint(got, expected, kib)
+
+
+def _optimizer_hint(value, expected: float, kib: list, bpv, opt, params: int) -> Hint:
+    """What is wrong with the optimizer state ``value`` (the model with ``params`` parameters)."""
+    state = constants.OPTIMIZER_STATE_PER_PARAM[opt]
+    one_value = (
+        (
+            params * bpv,
+            "memory-adam-counted-once",
+            "Adam keeps two values per parameter (momentum and velocity), momentum one",
         )
+        if opt == "adam"
+        else (params * bpv, "memory-sgd-given-state", "plain SGD keeps no state")
+    )
+    return diagnose(
+        value,
+        expected,
+        kib
+        + [
+            one_value,
+            (0, "memory-optimizer-state-missing", "this optimizer keeps state for every parameter"),
+            (
+                2 * params * bpv,
+                "memory-state-ignores-optimizer",
+                "the state per parameter depends on the optimizer: see OPTIMIZER_STATE_PER_PARAM",
+            ),
+            (
+                state * params * 4,
+                "memory-fp32-hard-coded",
+                "it should use bytes_per_value (FP16 values take 2 bytes)",
+            ),
+        ],
+        "it should hold the optimizer's state values for every parameter, at bytes_per_value bytes each",
+    )
+
+
+def _activations_hint(value, expected: float, kib: list, layers, batch, bpv) -> Hint:
+    """What is wrong with the activations ``value``."""
+    return diagnose(
+        value,
+        expected,
+        kib
+        + [
+            (
+                batch * sum(layers[1:]) * bpv,
+                "memory-input-activations-missing",
+                "the input layer's activations must be stored too",
+            ),
+            (
+                sum(layers) * bpv,
+                "memory-activations-ignore-batch",
+                "it should grow in proportion to batch_size: every example in the batch keeps its own activations",
+            ),
+            (
+                batch * sum(layers) * 4,
+                "memory-fp32-hard-coded",
+                "it should use bytes_per_value too (FP16 halves the activations)",
+            ),
+            (
+                batch * sum(layers),
+                "memory-not-in-bytes",
+                "it should be in bytes: each value takes bytes_per_value bytes",
+            ),
+            (
+                batch * sum(layers[:-1]) * bpv,
+                "memory-output-activations-missing",
+                "the output layer's activations must be stored too",
+            ),
+        ],
+        "it should hold every layer's outputs (input layer included) for every example in the "
+        "batch, at bytes_per_value bytes each",
+    )
+
+
+def _total_hint(got: dict, expected: dict, kib: list) -> Hint:
+    """What is wrong with the total ``got["total"]``, judged against the student's own parts."""
+    value = got["total"]
     parts = {k: got[k] for k in ("weights", "gradients", "optimizer", "activations")}
     if close(value, sum(parts.values())):
         wrong = [k if k != "optimizer" else "optimizer state" for k in parts if not close(got[k], expected[k])]
@@ -168,7 +183,7 @@ def _memory_hint(key, got, expected, layers, batch, bpv, opt, params: int) -> Hi
         return Hint(f"the total leaves out the {' or the '.join(left_out)}", "memory-total-leaves-out-a-part")
     return diagnose(
         value,
-        expected[key],
+        expected["total"],
         kib,
         "the total should be the sum of the weights, gradients, optimizer state and activations",
     )
@@ -191,7 +206,7 @@ def test_training_memory_total(env: dict) -> None:
 
 def own_memory_model(env: Mapping):
     """The model of the student's training_memory that fits its graded answers (or None)."""
-    answers = [(case, own(env, lambda case=case: memory_call(env, *case)[1])) for case in memory_cases()]
+    answers = [(case, own_answer(env, lambda case=case: memory_call(env, *case)[1])) for case in memory_cases()]
     return upstream.fit_training_memory(answers)
 
 
@@ -244,10 +259,8 @@ def test_inference_memory(env: dict) -> None:
     run_cases(env, (one, cases))
 
 
-
 def test_act2_reflection(env: dict) -> None:
     choice(env, "act2_reflection")
-
 
 
 def test_batch_doubling(env: dict) -> None:
@@ -278,4 +291,3 @@ def test_batch_doubling(env: dict) -> None:
         f"batch_doubling_ratio is {show(ratio)}: it should be the training total at batch 64 divided "
         "by the total at batch 32 (FP32, Adam)."
     )
-

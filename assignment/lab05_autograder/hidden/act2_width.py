@@ -159,4 +159,3 @@ def test_max_width_large_budget(env: dict) -> None:
             fail(explain(f"{text} returned {got}", _width_hint(got, budget, 32, 4, "adam")))
 
     run_cases(env, (one, (1024**4, 300 * constants.BYTES_PER_GIB)))
-

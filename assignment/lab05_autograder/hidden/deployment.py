@@ -9,12 +9,11 @@ from lab05 import checks, constants
 from lab05.checks import fail, show
 
 from .act2_width import width_call
-from .scaffold import CHOICES, MISSING, choice, close, own, own_number, run_cases, tag
+from .scaffold import CHOICES, MISSING, choice, close, own_answer, own_number, run_cases, tag
 
 
 def test_deployment(env: dict) -> None:
     choice(env, "deployment_answer")
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,11 +66,11 @@ def test_ledger_computed(env: dict) -> None:
         got = ledger["max_trainable_width_laptop_gpu"]
         expected = ref.max_trainable_width(budget, batch)
         # asked as test_max_width_devices asks it (and grades it): one answer for both
-        own = own(env, lambda: width_call(env, budget, batch)[1])
+        own = own_answer(env, lambda: width_call(env, budget, batch)[1])
         if got != expected and got != own:
             default = batch != constants.MNIST_BATCH_SIZE and got in (
                 ref.max_trainable_width(budget),
-                own(env, lambda: width_call(env, budget)[1]),
+                own_answer(env, lambda: width_call(env, budget)[1]),
             )
             fail(
                 f"the ledger's max_trainable_width_laptop_gpu is {got}, which is not the maximum width "

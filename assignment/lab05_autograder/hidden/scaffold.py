@@ -4,7 +4,7 @@
   (:class:`Failures`);
 * :class:`Hint`, :func:`diagnose`, :func:`explain` and :func:`tag` say what a wrong answer
   suggests and name its mistake (one of :data:`~lab05_autograder.hidden.mistakes.MISTAKES`);
-* :func:`own` and :func:`own_number` are the acceptance helpers: what the student's own functions
+* :func:`own_answer` and :func:`own_number` are the acceptance helpers: what the student's own functions
   give, for answers built on them (one mistake costs points once);
 * :func:`choice` grades a multiple-choice answer; :func:`rng` and :func:`random_layers` make the
   seeded inputs, the same for every student.
@@ -161,8 +161,7 @@ def random_layers(gen: np.random.Generator, count: int) -> list[list[int]]:
     return layers
 
 
-
-def own(env: Mapping, fn: Callable[[], Any]):
+def own_answer(env: Mapping, fn: Callable[[], Any]):
     """The value ``fn`` computes with the student's own functions, or None if they fail."""
     try:
         if getattr(env, "limits_calls", False):  # trusted scoring: each remote call has its own limit
@@ -173,8 +172,8 @@ def own(env: Mapping, fn: Callable[[], Any]):
 
 
 def own_number(env: Mapping, fn: Callable[[], Any]) -> float | None:
-    """Like :func:`own`, for a finite number; None if the student's functions give anything else."""
-    value = own(env, fn)
+    """Like :func:`own_answer`, for a finite number; None if the student's functions give anything else."""
+    value = own_answer(env, fn)
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -200,4 +199,3 @@ def choice(env: Mapping, variable: str) -> None:
             f"`{variable}` is {env[variable]!r}, which is not the best answer. Reread the part of the "
             "lab it refers to and try again." + tag(CHOICE_MISTAKES[variable])
         )
-
