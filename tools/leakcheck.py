@@ -6,7 +6,7 @@ Reports, and exits 1 on, any of:
 * a solution or prompt marker left by Otter Assign (``BEGIN SOLUTION``, ``# SOLUTION`` …);
 * solution code: a statement of a reference function's body (after the argument checks that
   students are given) appearing in a student file;
-* a hidden test: the autograder package's name or the name of one of its hidden tests;
+* a hidden test: the autograder package's name, the hidden tests' or the name of one of them;
 * an autograder-only file or folder (the master's ``autograder_files:``: the reference module and
   the autograder package, with trusted scoring, its probe and the hidden tests; and the grading
   requirements), anywhere in the tree;
@@ -80,9 +80,10 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
 
 
 def hidden_names(hidden_sources: Iterable[str]) -> list[str]:
-    """The autograder package's name, the hidden tests' names (``test_*``, from the sources of the
-    hidden modules) and those of the bundle's test cases that call them (``test_*_hidden``)."""
-    names = [layout.AUTOGRADER_PACKAGE]
+    """The autograder package's name and the one its hidden tests are imported by, the hidden tests'
+    names (``test_*``, from the sources of the hidden modules) and those of the bundle's test cases
+    that call them (``test_*_hidden``)."""
+    names = [layout.AUTOGRADER_PACKAGE, layout.HIDDEN_ALIAS]
     for source in hidden_sources:
         for node in ast.parse(source).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
