@@ -67,6 +67,9 @@ STUDENT_PACKAGES = ("jupyterlab", "otter-grader", "ipykernel", "ipywidgets", "nu
 EXECUTE_TIMEOUT_S = 180
 EXECUTE_ATTEMPTS = 2
 SEED_CELL = "import random\nrandom.seed(0)"
+#: Run before it, in the same cell: the solution's checks run the hidden test cases too, whose code
+#: imports the hidden tests as ``lab05_hidden``, the alias importing ``lab05_autograder.hidden`` registers.
+HIDDEN_TESTS_CELL = "import lab05_autograder.hidden"
 
 
 class BuildError(RuntimeError):
@@ -163,7 +166,7 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
     for attempt in range(1, EXECUTE_ATTEMPTS + 1):
         nb = nbformat.read(str(autograder_dir / NOTEBOOK), as_version=4)
         # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
-        nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
+        nb.cells.insert(0, nbformat.v4.new_code_cell(f"{HIDDEN_TESTS_CELL}\n{SEED_CELL}"))
         with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
             for f in [autograder_dir / NOTEBOOK, *files]:
                 copy_into(f, pathlib.Path(scratch))

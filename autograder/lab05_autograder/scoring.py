@@ -122,6 +122,8 @@ def run_test_file(test_file, env: ProbeEnv, faults: list[str]) -> None:
     failed (:class:`ScoringFault`) scores 0, and the fault is added to ``faults``."""
     from otter.test_files.abstract_test import TestCaseResult
 
+    from . import hidden  # noqa: F401 - the test files import it by its alias, lab05_hidden
+
     test_file.test_case_results = []
     for tc in test_file.test_cases:
         passed, message = True, "✅ Test case passed"
