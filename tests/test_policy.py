@@ -18,7 +18,7 @@ def _value(text: str) -> float:
 
 
 def _limit_rows() -> list[tuple[str, list[str], list[str]]]:
-    start = README.index("| limit | value | `lab05_policy` name |")
+    start = README.index("| limit | value | name in `policy.py` |")
     rows = []
     for line in README[start:].splitlines()[2:]:
         if not line.startswith("|"):
