@@ -119,7 +119,7 @@ def score(
 
 def run_test_file(test_file, env: ProbeEnv, faults: list[str]) -> None:
     """Otter's ``ExceptionTestFile.run``, failing closed: a case during which the scoring itself
-    failed (:class:`ScoringFault`) scores 0, and the fault is added to ``faults``."""
+    failed (:class:`~lab05_autograder.session.ScoringFault`) scores 0, and the fault is added to ``faults``."""
     from otter.test_files.abstract_test import TestCaseResult
 
     from . import hidden  # noqa: F401 - the test files import it by its alias, lab05_hidden

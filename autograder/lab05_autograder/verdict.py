@@ -139,8 +139,8 @@ def replace_results(
     """Put the trusted test files in Otter's results; returns the questions that differed.
 
     ``kernel``: the scores of Otter's run in the notebook's kernel, which runs the public test cases
-    only (:func:`prepare_kernel_folder`); None where there was no such run. ``kernel_died``: the
-    kernel's run did not finish (flagged; the trusted scores stand).
+    only (:func:`lab05_autograder.kernel.prepare_kernel_folder`); None where there was no such run.
+    ``kernel_died``: the kernel's run did not finish (flagged; the trusted scores stand).
     """
     differ = differences(kernel, scored.public_scores()) if kernel is not None else []
     results.results = {tf.name: tf for tf in scored.test_files}
