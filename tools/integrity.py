@@ -9,8 +9,8 @@ translation; a regular-expression scan for cells that do not parse) and in the f
 with it. A flag is a reason for a person to look, not a verdict, and no flag is no proof:
 
 What it catches: literal paths and names of the autograder's files (``tests/``,
-``lab05_autograder``, ``lab05_hidden``, ``lab05_reference``, ``autograder.zip``, ``source/``, ``otter_config.json``)
-in strings, imports and shell escapes; assignments, ``del``, ``setattr`` and mutating calls on
+``lab05_autograder``, ``lab05_hidden``, ``lab05_reference``, ``autograder.zip``, ``source/``,
+``otter_config.json``) in strings, imports and shell escapes; assignments, ``del``, ``setattr`` and mutating calls on
 Otter's and the lab's objects (``grader``, ``otter``, ``Checker``, the support package ``lab05``
 and its modules, ``lab05_autograder``, ``LAST_WRITTEN``, ``IMPORTED_AT``, the numeric libraries
 the tests compare with), ``unittest.mock`` patching and ``sys.modules`` edits; mentions of
