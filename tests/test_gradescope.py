@@ -16,16 +16,7 @@ import yaml
 from conftest import possible_points, run_like_gradescope
 
 from tools import notebooks, pins
-from tools.layout import (
-    ASSIGNMENT,
-    AUTOGRADER,
-    AUTOGRADER_ZIP,
-    BUNDLE_REQUIREMENTS,
-    HIDDEN_ALIAS,
-    NOTEBOOK,
-    ROOT,
-    STUDENT,
-)
+from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, BUNDLE_REQUIREMENTS, NOTEBOOK, ROOT, STUDENT
 
 VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"]
 #: Gradescope's results.json, as its autograder specification describes it.
@@ -247,7 +238,6 @@ def test_every_module_the_grading_run_imports_is_in_the_bundle_environment():
     sources.append((NOTEBOOK, code))
     local = {pathlib.Path(n).stem for n, _ in sources}
     local |= {pathlib.PurePosixPath(n).parts[1] for n, _ in sources if n.count("/") > 1}  # packages in files/
-    local.add(HIDDEN_ALIAS)  # the name the test files import the hidden tests by (lab05_autograder.hidden's)
     pins = pip_pins()
     available = _requirement_closure(
         [(name, {"grading", "plugins"} if name == "otter-grader" else set()) for name in pins]

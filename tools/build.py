@@ -67,10 +67,6 @@ STUDENT_PACKAGES = ("jupyterlab", "otter-grader", "ipykernel", "ipywidgets", "nu
 EXECUTE_TIMEOUT_S = 180
 EXECUTE_ATTEMPTS = 2
 SEED_CELL = "import random\nrandom.seed(0)"
-#: Run before it, in the same cell, when the autograder's package is among the files: the solution's
-#: checks run the hidden test cases too, whose code imports the hidden tests as ``lab05_hidden``, the
-#: alias importing ``lab05_autograder.hidden`` registers.
-HIDDEN_TESTS_CELL = "import lab05_autograder.hidden"
 
 
 class BuildError(RuntimeError):
@@ -156,8 +152,7 @@ def run_otter_assign(stage: pathlib.Path, dist: pathlib.Path) -> None:
 
 
 def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) -> nbformat.NotebookNode:
-    """Run the solution notebook top to bottom in a scratch folder holding ``files`` (the student
-    files; the build adds the autograder's, and the checks then run the hidden test cases too)."""
+    """Run the solution notebook top to bottom in a scratch folder holding the student files."""
     import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache here, not in a
     import nbformat
     from nbclient import NotebookClient
@@ -165,12 +160,10 @@ def execute_solution(autograder_dir: pathlib.Path, files: list[pathlib.Path]) ->
     # cell of the solution (a fresh machine would otherwise print "building the font cache" there)
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    with_hidden_tests = any(f.name == layout.AUTOGRADER_PACKAGE for f in files)
-    first = f"{HIDDEN_TESTS_CELL}\n{SEED_CELL}" if with_hidden_tests else SEED_CELL
     for attempt in range(1, EXECUTE_ATTEMPTS + 1):
         nb = nbformat.read(str(autograder_dir / NOTEBOOK), as_version=4)
         # Otter cheers a passed check with a random emoji: seed it so that outputs are reproducible.
-        nb.cells.insert(0, nbformat.v4.new_code_cell(first))
+        nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_CELL))
         with tempfile.TemporaryDirectory(prefix="lab05-solution-") as scratch:
             for f in [autograder_dir / NOTEBOOK, *files]:
                 copy_into(f, pathlib.Path(scratch))

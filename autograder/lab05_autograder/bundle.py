@@ -23,7 +23,8 @@ SUPPORT_PACKAGE = "lab05"
 #: This package's modules the probe receives (in a ``lab05_autograder/`` folder of their own): the
 #: probe, its wire and its limits, and the package's ``__init__``, which imports nothing.
 PROBE_MODULES = ("__init__.py", "probe.py", "wire.py", "policy.py")
-#: The probe is started as ``python -I -X utf8 <its folder>/<PROBE_SCRIPT>``.
+#: The probe is started as ``python -I -X utf8 <its folder>/<PROBE_SCRIPT>``: by path, not with ``-m``
+#: (isolated mode leaves the working folder off ``sys.path``); the script puts its folder there itself.
 PROBE_SCRIPT = f"{PACKAGE}/probe.py"
 
 

@@ -1,11 +1,8 @@
 """Hidden tests of Lab 05: each student function against the reference implementation.
 
 Ships in the autograder bundle only. Each ``test_*`` function is one hidden test case (the public
-checks students run are ``lab05.checks.check_*``; the bundle's test files call both). The test
-files name this package ``lab05_hidden`` (``import lab05_hidden``, then
-``lab05_hidden.test_stall_depth(env)``): the master notebook's hidden test cells, which the
-executed solution notebook records in its metadata, were written when the hidden tests were one
-module of that name, so importing this package registers it under that name too (:data:`ALIAS`). The cases are the chapter's, edge cases (batch 1, FP16, every
+checks students run are ``lab05.checks.check_*``; the bundle's test files call both, through the
+top-level module ``lab05_hidden``, which re-exports this package's names). The cases are the chapter's, edge cases (batch 1, FP16, every
 optimizer, thresholds that are exact powers, budgets at and around the wall) and seeded random
 inputs, the same for every student. One module per act, as ``lab05/displays/`` is split:
 
@@ -32,8 +29,6 @@ Principles:
 """
 
 from __future__ import annotations
-
-import sys
 
 from .. import bundle
 
@@ -76,12 +71,7 @@ from .scaffold import (  # noqa: E402
     tag,
 )
 
-#: The name the bundle's test files import the hidden tests by (see above).
-ALIAS = "lab05_hidden"
-sys.modules[ALIAS] = sys.modules[__name__]
-
 __all__ = [
-    "ALIAS",
     "ANSWERS",
     "BOUND_CASES",
     "CHOICES",
