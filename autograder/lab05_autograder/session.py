@@ -245,6 +245,9 @@ class ProbeEnv(Mapping):
 
     #: Calls through this environment keep their own time limits (tests need not add a timer).
     limits_calls = True
+    #: ``lab05.assertions.read_fresh_ledger`` reads the ledger the probe's run wrote only from an env
+    #: whose type says it is trusted scoring's.
+    trusted_scoring = True
 
     def __init__(self, session: Session, call_limit: float):
         self.session = session
