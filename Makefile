@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PLUGIN_SHIM := $(VENV)/.lab05_otter
 
 SOURCES := $(wildcard assignment/*.ipynb assignment/*.py assignment/*.json assignment/*.txt) \
-           $(shell find assignment/lab05 -type f -not -path '*/__pycache__/*') \
+           $(shell find assignment/lab05 assignment/lab05_autograder -type f -not -path '*/__pycache__/*') \
            tools/build/__main__.py tools/build/pipeline.py tools/layout.py tools/build/normalize.py tools/build/reference.py tools/build/pins.py tools/build/handout.py \
            requirements.in requirements.txt
 OUTPUTS := autograder/autograder.zip student/lab05_nn_compute.ipynb \

@@ -206,7 +206,7 @@ CARELESS_SHADOWING = ["n_params = parameter_count = 101770", "transistor_tax = N
 #: does not fit its type. Every reply is then unreadable: the scoring must fail closed.
 HOSTILE_REPLIES = """
 import sys as _sys
-_wire = _sys.modules.get("lab05_" + "wire")
+_wire = _sys.modules.get("lab05_autograder" + ".wire")
 if _wire is not None:
     _wire.encode = lambda value, depth=0: {"$np": ["<i1", 10**30]}
 """

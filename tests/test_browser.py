@@ -36,7 +36,7 @@ import zipfile
 import nbformat
 import pytest
 from conftest import grade, possible_points
-from lab05_hidden import ANSWERS
+from lab05_autograder.hidden import ANSWERS
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By

@@ -13,7 +13,7 @@ import zipfile
 
 import nbformat
 import pytest
-from lab05_hidden import GRADED_FUNCTIONS
+from lab05_autograder.hidden import GRADED_FUNCTIONS
 
 from tools import layout
 from tools.build import pipeline
@@ -95,10 +95,10 @@ def test_autograder_zip_is_reproducible_and_complete():
         names = [i.filename for i in infos]
         assert names == sorted(names), "zip entries are not in a fixed order"
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}, "zip entries carry build times"
+        autograder_only = [n for n in layout.autograder_only_files() if n != layout.BUNDLE_REQUIREMENTS]
         shipped = [
             f"{BUNDLE_FILES}/{name}"
-            for name in layout.support_file_names() + layout.autograder_only_files()
-            if name != layout.BUNDLE_REQUIREMENTS
+            for name in layout.support_file_names() + layout.file_names(autograder_only, ASSIGNMENT)
         ]
         for required in (
             "run_autograder",
@@ -221,6 +221,7 @@ def test_student_distribution_passes_the_leak_scan():
         ("# BEGIN SOLUTION", "Otter marker"),
         ("import lab05_hidden", "hidden test 'lab05_hidden'"),
         ("lab05_hidden.test_stall_depth(env)", "hidden test 'test_stall_depth'"),
+        ("from lab05_autograder import hidden", "hidden test 'lab05_autograder'"),
         ("total = 1,876,384", "reference value 1,876,384"),
         ("weights = 437544", "reference value 437,544"),
     ],

@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 import math
 
-import lab05_hidden as hidden
 import lab05_reference as ref
 import numpy as np
 import pytest
+from lab05_autograder import hidden
 
 import lab05.ledger
 from lab05 import assertions, checks, constants
@@ -225,7 +225,7 @@ def test_a_variable_is_described_as_holding_a_value_not_returning_it(env, value,
     ],
 )
 def test_a_training_memory_mistake_costs_the_width_search_nothing(env, mistake, edit):
-    """max_trainable_width built on the student's own training_memory is right for it (lab05_upstream)."""
+    """max_trainable_width built on the student's own training_memory is right for it (lab05_autograder.upstream)."""
     source = inspect.getsource(ref.training_memory)
     assert edit[0] in source, f"the reference's training_memory no longer holds {edit[0]!r}"
     exec(

@@ -4,7 +4,7 @@ The reference implementations stand in for the student's functions (see tests/fi
 
 import pytest
 from figures import CLEAN_FIGURES
-from lab05_hidden import ANSWERS
+from lab05_autograder.hidden import ANSWERS
 
 from lab05 import displays
 from lab05.displays import feedback

@@ -61,7 +61,7 @@ lab05.ledger.LAST_WRITTEN["text"] = "{}"
 
 def _ledger() -> str:
     import lab05_reference as ref
-    from lab05_hidden import ANSWERS
+    from lab05_autograder.hidden import ANSWERS
 
     import lab05.ledger
     from lab05 import constants

@@ -11,7 +11,7 @@ import zipfile
 import nbformat
 import pytest
 from conftest import grade, possible_points
-from lab05_hidden import ANSWERS, GRADED_FUNCTIONS
+from lab05_autograder.hidden import ANSWERS, GRADED_FUNCTIONS
 from nbclient import NotebookClient
 
 from tools.grading.bundle import question_files

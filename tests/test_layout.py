@@ -189,11 +189,12 @@ def test_the_file_lists_say_what_the_build_ships_where():
         "requirements.txt",
     }
     assert support == beside, f"student/ holds {sorted(beside)} beside the notebook; expected {sorted(support)}"
-    assert (
-        layout.REFERENCE in autograder_only and layout.HIDDEN in autograder_only and layout.TRUSTED in autograder_only
-    ), f"expected the reference, the hidden tests and the plugin; got {autograder_only}"
+    assert layout.REFERENCE in autograder_only and layout.AUTOGRADER_PACKAGE in autograder_only, (
+        f"expected the reference and the autograder's package (trusted scoring, hidden tests); got {autograder_only}"
+    )
     with zipfile.ZipFile(layout.AUTOGRADER_ZIP) as zf:
-        bundled = {pathlib.PurePosixPath(n).name for n in zf.namelist() if n.startswith(f"{layout.BUNDLE_FILES}/")}
+        # each entry of files/ by its name there: a file's, or the folder's its files are in
+        bundled = {pathlib.PurePosixPath(n).parts[1] for n in zf.namelist() if n.startswith(f"{layout.BUNDLE_FILES}/")}
     missing = autograder_only - {layout.BUNDLE_REQUIREMENTS} - bundled
     assert not missing, f"autograder-only files missing from the bundle's {layout.BUNDLE_FILES}/: {sorted(missing)}"
     leaked = autograder_only & {p.name for p in layout.STUDENT.rglob("*")}

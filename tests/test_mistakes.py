@@ -17,15 +17,15 @@ import re
 import subprocess
 import sys
 
-import lab05_hidden as hidden
 import lab05_reference as ref
 import pytest
 from conftest import possible_points
+from lab05_autograder import hidden
 
 from lab05 import assertions
 from tools.grading import grade_batch as gb
 from tools.grading import mistakes
-from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, NOTEBOOK, ROOT
+from tools.layout import ASSIGNMENT, AUTOGRADER_ZIP, HIDDEN, NOTEBOOK, ROOT
 from tools.qa import mutation_corpus, mutation_runner, notebooks
 
 README = ROOT / "README.md"
@@ -58,31 +58,32 @@ def test_the_readme_table_is_the_mistakes_table():
         if readme[k] != hidden.MISTAKES[k]
     }
     assert not (missing or extra or differ), (
-        f"README's table of mistakes against MISTAKES in lab05_hidden.py: ids missing from the README {missing}, "
+        f"README's table of mistakes against MISTAKES in the hidden tests: ids missing from the README {missing}, "
         f"ids only in the README {extra}, descriptions that differ (MISTAKES, README) {differ}"
     )
     assert list(readme) == list(hidden.MISTAKES), "README lists the mistakes in another order than MISTAKES"
 
 
-def _ids_used_in_the_hidden_tests() -> dict[str, list[int]]:
-    """Every string literal of lab05_hidden.py that has the form of a mistake id, outside the
-    MISTAKES table itself: {id: line numbers}."""
-    tree = ast.parse((ASSIGNMENT / "lab05_hidden.py").read_text(encoding="utf-8"))
-    table = next(
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "MISTAKES"
-    )
-    keys = {id(k) for k in table.keys}
-    used: dict[str, list[int]] = {}
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and id(node) not in keys
-            and re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*-[a-z0-9_-]+", node.value)
-        ):
-            used.setdefault(node.value, []).append(node.lineno)
+def _ids_used_in_the_hidden_tests() -> dict[str, list[str]]:
+    """Every string literal of the hidden tests' modules that has the form of a mistake id, outside
+    the MISTAKES table itself: {id: places (module:line)}."""
+    used: dict[str, list[str]] = {}
+    for path in sorted((ASSIGNMENT / HIDDEN).glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tables = [
+            node.value
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "MISTAKES"
+        ]
+        keys = {id(k) for table in tables for k in table.keys}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in keys
+                and re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*-[a-z0-9_-]+", node.value)
+            ):
+                used.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
     return used
 
 
@@ -90,15 +91,15 @@ def test_every_id_the_hidden_tests_use_is_in_the_table_and_every_id_is_used():
     used = _ids_used_in_the_hidden_tests()
     unknown = {i: lines for i, lines in used.items() if i not in hidden.MISTAKES}
     unused = sorted(set(hidden.MISTAKES) - set(used))
-    assert not unknown, f"ids used in lab05_hidden.py (line numbers) that MISTAKES does not have: {unknown}"
-    assert not unused, f"ids of MISTAKES that lab05_hidden.py never uses: {unused}"
+    assert not unknown, f"ids used in the hidden tests (module:line) that MISTAKES does not have: {unknown}"
+    assert not unused, f"ids of MISTAKES that the hidden tests never use: {unused}"
     malformed = [i for i in hidden.MISTAKES if not mistakes.is_mistake_id(i)]
     assert not malformed, f"MISTAKES ids not of the form lowercase-words-with-hyphens: {malformed}"
 
 
 def test_the_report_reads_the_table_from_the_bundle():
     _, table = mistakes.read_bundle(AUTOGRADER_ZIP)
-    assert table == hidden.MISTAKES, "the bundle's MISTAKES (read without running it) differs from lab05_hidden's"
+    assert table == hidden.MISTAKES, "the bundle's MISTAKES (read without running it) differs from the project's"
 
 
 def test_a_diagnosis_carries_its_id_and_the_default_none():

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 import re
 
-import lab05_hidden as hidden
 import numpy as np
 import pytest
 from conftest import possible_points
+from lab05_autograder import hidden
 
 from tools.build.reference import reference_environment
 from tools.qa import mutation_corpus, mutation_runner, notebooks
@@ -56,7 +56,7 @@ def test_the_corpus_is_large_and_every_entry_is_well_formed():
             bad.append(f"{m.name}: {m.function} does not belong to question {m.question}")
         if m.mistake is not None and (m.correct or m.mistake not in hidden.MISTAKES):
             bad.append(
-                f"{m.name}: mistake {m.mistake!r} is not an id of MISTAKES in lab05_hidden.py"
+                f"{m.name}: mistake {m.mistake!r} is not an id of MISTAKES in lab05_autograder/hidden/mistakes.py"
                 if not m.correct
                 else f"{m.name}: a correct variant names no mistake"
             )
@@ -186,8 +186,8 @@ def _reference_answers() -> set[str]:
     The hidden checks are run on the reference functions, wrapped to record what they return.
     Only numbers of five digits or more are kept: smaller ones are not distinctive.
     """
-    import lab05_hidden as hidden
     import lab05_reference as ref
+    from lab05_autograder import hidden
 
     from lab05 import constants
 

@@ -1,12 +1,12 @@
-"""Every limit of grading is written once (assignment/lab05_policy.py); what the README says of them agrees."""
+"""Every limit of grading is written once (assignment/lab05_autograder/policy.py); what the README says of them agrees."""
 
 from __future__ import annotations
 
 import re
 
-import lab05_policy as policy
+from lab05_autograder import policy
 
-from tools.layout import ROOT
+from tools.layout import ASSIGNMENT, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 UNITS = {"GiB": policy.GiB, "MiB": policy.MiB, "s": 1}
@@ -18,7 +18,7 @@ def _value(text: str) -> float:
 
 
 def _limit_rows() -> list[tuple[str, list[str], list[str]]]:
-    start = README.index("| limit | value | `lab05_policy` name |")
+    start = README.index("| limit | value | name in `policy.py` |")
     rows = []
     for line in README[start:].splitlines()[2:]:
         if not line.startswith("|"):
@@ -35,8 +35,8 @@ def test_the_readme_limits_table_states_the_policys_values():
         assert len(values) == len(names), f"README row {what!r}: {len(values)} values for {len(names)} names"
         for text, name in zip(values, names):
             expected = getattr(policy, name, None)
-            assert expected is not None, f"README row {what!r} names {name}, which lab05_policy does not define"
-            assert _value(text) == expected, f"README row {what!r}: says {text} for {name}; lab05_policy has {expected}"
+            assert expected is not None, f"README row {what!r} names {name}, which the policy does not define"
+            assert _value(text) == expected, f"README row {what!r}: says {text} for {name}; the policy has {expected}"
 
 
 def test_no_other_module_states_a_limit_of_the_policy_again():
@@ -53,9 +53,7 @@ def test_no_other_module_states_a_limit_of_the_policy_again():
         ROOT / "tools" / "grading" / "grade_one.py",
         ROOT / "tools" / "grading" / "batch" / "coordinator.py",
         ROOT / "tools" / "grading" / "batch" / "row.py",
-        ROOT / "assignment" / "lab05_trusted.py",
-        ROOT / "assignment" / "lab05_probe.py",
-        ROOT / "assignment" / "lab05_wire.py",
+        *sorted(p for p in (ASSIGNMENT / "lab05_autograder").rglob("*.py") if p.name != "policy.py"),
     ]
     found = [
         f"{path.relative_to(ROOT)}: {name}"
@@ -63,4 +61,4 @@ def test_no_other_module_states_a_limit_of_the_policy_again():
         for name, pattern in patterns.items()
         if re.search(pattern, path.read_text(encoding="utf-8"))
     ]
-    assert not found, f"limits stated outside assignment/lab05_policy.py: {found}"
+    assert not found, f"limits stated outside assignment/lab05_autograder/policy.py: {found}"

@@ -11,9 +11,9 @@ import ast
 import re
 import tempfile
 
-import lab05_hidden as hidden
 import pytest
 from conftest import possible_points
+from lab05_autograder import hidden
 
 from lab05 import assertions, checks
 from tools import layout

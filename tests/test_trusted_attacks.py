@@ -122,13 +122,13 @@ def test_a_kernel_that_dies_keeps_the_trusted_verdict_with_a_flag(tmp_path):
 
 def test_the_cases_a_dependent_accepts_are_graded_cases_of_its_upstream_function():
     """What 'agrees with your own function' reads must be what that function is graded on."""
-    import lab05_hidden as hidden
+    from lab05_autograder import hidden
 
-    network_cases = [list(layers) for layers in hidden._network_cases()]
-    memory_layers = [list(case[0]) for case in hidden._memory_cases()]
+    network_cases = [list(layers) for layers in hidden.network_cases()]
+    memory_layers = [list(case[0]) for case in hidden.memory_cases()]
     missing = [layers for layers in memory_layers if layers not in network_cases]
     assert not missing, f"training_memory's networks that parameter_count is not graded on: {missing[:2]}"
-    memory_cases = [(list(c[0]), c[1], c[2], c[3]) for c in hidden._memory_cases()]
+    memory_cases = [(list(c[0]), c[1], c[2], c[3]) for c in hidden.memory_cases()]
     mnist = list(constants.MNIST_LAYER_SIZES)
     for batch in (32, 64):
         assert (mnist, batch, 4, "adam") in memory_cases, (
@@ -145,7 +145,7 @@ def _rss_bytes() -> int:
 
 def test_a_flood_of_replies_is_held_by_the_scoring_process_not_the_grader(tmp_path):
     """Trusted scoring runs in a process of its own per submission: a flood stays there."""
-    import lab05_policy as policy
+    from lab05_autograder import policy
 
     folder = tmp_path / "flood"
     folder.mkdir()

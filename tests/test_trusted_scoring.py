@@ -14,11 +14,11 @@ import tempfile
 import zipfile
 
 import attacks
-import lab05_wire as wire
 import nbformat
 import numpy as np
 import pytest
 from conftest import grade, possible_points
+from lab05_autograder import wire
 
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK
 
@@ -236,7 +236,7 @@ subprocess.Popen(["sleep", "987"], start_new_session=True)
     root = tmp_path / "autograder"
     results = run_like_gradescope(root, {NOTEBOOK: nbformat.writes(attacks.with_cells(cell)).encode()})
     ran_as = sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.glob("kernel-uid-*"))
-    import lab05_policy as policy
+    from lab05_autograder import policy
 
     kernel, probe = (int(uid) for uid in ran_as) if len(ran_as) == 2 else (None, None)
     slot = (policy.PROBE_UID - probe) // 2 if probe is not None else -1
@@ -275,24 +275,3 @@ def test_on_gradescopes_path_no_pickle_from_the_submission_runs(tmp_path):
     assert not results_marker.exists(), "the kernel's results file was unpickled with its payload"
     assert not log_marker.exists(), "the upload's .OTTER_LOG was deserialized"
     assert not any(_scores(results).values()), f"expected 0 everywhere; got {_scores(results)}"
-
-
-def test_a_link_named_like_the_support_package_is_replaced_by_a_copy(tmp_path):
-    """A submission's ``lab05`` that links to the bundle's folder would let the kernel write into it."""
-    import lab05_trusted
-
-    files, submission = tmp_path / "files", tmp_path / "submission"
-    (files / "lab05").mkdir(parents=True)
-    (files / "lab05" / "__init__.py").write_text("BUNDLE = True\n")
-    submission.mkdir()
-    (submission / "lab05").symlink_to(files / "lab05")
-    assert lab05_trusted.restore_support_package(files, submission), (
-        "input: lab05 -> the bundle's folder; expected a copy made"
-    )
-    target = submission / "lab05"
-    assert not target.is_symlink() and (target / "__init__.py").read_text() == "BUNDLE = True\n", (
-        f"input: lab05 -> the bundle's folder; expected a real folder holding the bundle's files, got link={target.is_symlink()}"
-    )
-    assert not lab05_trusted.restore_support_package(files, files.parent / "files"), (
-        "input: the bundle's own folder as the submission folder; expected nothing copied"
-    )

@@ -1,4 +1,4 @@
-"""The wire format (``lab05_wire``) against a probe that chooses every byte it sends.
+"""The wire format (``lab05_autograder.wire``) against a probe that chooses every byte it sends.
 
 The probe runs the student's code, so whatever it sends is hostile until decoded: ``loads`` and
 ``decode`` raise nothing but ``WireError`` for any input; ``encode`` and ``dumps`` raise nothing
@@ -14,13 +14,12 @@ import json
 import math
 import tracemalloc
 
-import lab05_policy as policy
-import lab05_wire as wire
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from lab05_autograder import policy, wire
 
 FUZZ = settings(
     max_examples=300,
@@ -351,7 +350,7 @@ def test_a_flood_of_opaque_type_names_leaves_nothing_behind():
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. A budget of values per message; every limit read from lab05_policy
+# 3. A budget of values per message; every limit read from the policy
 # ---------------------------------------------------------------------------------------------
 def test_the_old_limit_names_are_the_policys():
     pairs = {
@@ -362,8 +361,8 @@ def test_the_old_limit_names_are_the_policys():
     }
     for name, expected in pairs.items():
         got = getattr(wire, name, None)
-        assert got == expected, f"wire.{name}: expected lab05_policy's {expected!r}; got {got!r}"
-    assert wire.policy is policy, "lab05_wire should read its limits from the lab05_policy module itself"
+        assert got == expected, f"wire.{name}: expected the policy's {expected!r}; got {got!r}"
+    assert wire.policy is policy, "the wire should read its limits from the policy module itself"
 
 
 def _too_many(data, limit_name: str):

@@ -29,10 +29,14 @@ NAME = "lab05_nn_compute"  # the assignment's name (Otter's assignment_name)
 NOTEBOOK = f"{NAME}.ipynb"  # the notebook's file name: master, student's, solution, submission
 HANDOUT = f"{NAME}_handout.ipynb"  # the solution without Otter's markers, to hand out
 REFERENCE = "lab05_reference.py"  # the reference module the build extracts into solutions/
-HIDDEN = "lab05_hidden.py"  # the hidden tests
 SUPPORT_PACKAGE = "lab05"  # the support code students receive beside the notebook (a package)
-PLUGIN = "lab05_otter.py"  # the plugin the bundle's config names: it loads trusted scoring (lab05_trusted.py)
-TRUSTED = "lab05_trusted.py"  # trusted scoring: every verdict computed outside the student's kernel
+#: The autograder's package (autograder only): trusted scoring, the probe, the hidden tests, the limits.
+AUTOGRADER_PACKAGE = "lab05_autograder"
+HIDDEN = f"{AUTOGRADER_PACKAGE}/hidden"  # the hidden tests (a subpackage of it)
+HIDDEN_ALIAS = "lab05_hidden"  # the module the bundle's test files import the hidden tests by (it re-exports them)
+MISTAKES_MODULE = f"{HIDDEN}/mistakes.py"  # the table of mistakes the hidden tests name
+POLICY_MODULE = f"{AUTOGRADER_PACKAGE}/policy.py"  # every limit of grading, written once
+PLUGIN = "lab05_otter.py"  # the plugin the bundle's config names: it loads the bundle's lab05_autograder/
 LEDGER = "design_ledger.json"  # the Design Ledger the notebook writes
 #: The grading environment's requirements file, as the master's config names it (``requirements:``);
 #: the build writes it into the staged sources from the lock, and it must never reach students.
@@ -42,8 +46,8 @@ BUNDLE_FILES, BUNDLE_TESTS = "files", "tests"
 
 
 def import_lab_modules_from_the_project() -> None:
-    """Put assignment/ and solutions/ first on ``sys.path``, so that ``import lab05_*`` finds the lab's
-    modules (and the reference) in the project.
+    """Put assignment/ and solutions/ first on ``sys.path``, so that ``import lab05``,
+    ``import lab05_autograder`` and ``import lab05_reference`` find the lab's code in the project.
 
     Grading imports the lab's modules once per process: imported from here, they stay valid for every
     grade, where a bundle's unpacked copy is deleted after its grade (tools that grade many times in
@@ -93,8 +97,14 @@ def support_files() -> tuple[str, ...]:
 def support_file_names(root: pathlib.Path = ASSIGNMENT) -> tuple[str, ...]:
     """Every file of :func:`support_files` as a relative POSIX name, each folder listed file by file
     as it is under ``root`` (Python's bytecode caches left out)."""
+    return file_names(support_files(), root)
+
+
+def file_names(entries, root: pathlib.Path = ASSIGNMENT) -> tuple[str, ...]:
+    """Every file of ``entries`` (names of files and folders under ``root``) as a relative POSIX
+    name, each folder listed file by file (Python's bytecode caches left out)."""
     names = []
-    for entry in support_files():
+    for entry in entries:
         path = root / entry
         if path.is_dir():
             names += [

@@ -375,7 +375,7 @@ def read_fresh_ledger(path: pathlib.Path = pathlib.Path(lab05.ledger.LEDGER_FILE
     one the notebook's code wrote in the probe's run.
     """
     reader = getattr(env, "read_file", None)
-    if reader is not None and type(env).__module__ == "lab05_trusted":
+    if reader is not None and getattr(type(env), "trusted_scoring", False) is True:
         text, written = reader(path.name)
         if text is None:
             fail(

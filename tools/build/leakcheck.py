@@ -6,9 +6,10 @@ Reports, and exits 1 on, any of:
 * a solution or prompt marker left by Otter Assign (``BEGIN SOLUTION``, ``# SOLUTION`` …);
 * solution code: a statement of a reference function's body (after the argument checks that
   students are given) appearing in a student file;
-* a hidden test: the hidden test module's name or the name of one of its checks;
-* an autograder-only file (the master's ``autograder_files:``: the reference module, the hidden
-  tests, trusted scoring and its probe; and the grading requirements);
+* a hidden test: the autograder package's name, the hidden tests' or the name of one of them;
+* an autograder-only file or folder (the master's ``autograder_files:``: the reference module and
+  the autograder package, with trusted scoring, its probe and the hidden tests; and the grading
+  requirements), anywhere in the tree;
 * a reference value a hidden test checks (the chapter figures: parameter count, memory
   totals, maximum widths, extra transistors), written with or without thousands separators.
 """
@@ -20,12 +21,13 @@ import json
 import pathlib
 import re
 import sys
+from collections.abc import Iterable
 
 from tools import layout
 from tools.layout import cell_source
 
 REFERENCE = layout.SOLUTIONS / layout.REFERENCE
-HIDDEN = layout.ASSIGNMENT / layout.HIDDEN
+HIDDEN = layout.ASSIGNMENT / layout.HIDDEN  # the hidden tests (a folder of modules)
 # (Otter keeps "<!-- BEGIN QUESTION -->" comments in students' markdown on purpose: they mark
 # manually graded answers for PDF filtering, so they are not listed here.)
 MARKERS = (
@@ -77,14 +79,16 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
     return out
 
 
-def hidden_names(hidden_source: str) -> list[str]:
-    """The hidden module's name, its tests' names (``test_*``) and those of the bundle's test cases
+def hidden_names(hidden_sources: Iterable[str]) -> list[str]:
+    """The autograder package's name and the one its hidden tests are imported by, the hidden tests'
+    names (``test_*``, from the sources of the hidden modules) and those of the bundle's test cases
     that call them (``test_*_hidden``)."""
-    names = [layout.HIDDEN.removesuffix(".py")]
-    for node in ast.parse(hidden_source).body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-            names.append(f"{node.name}(")
-            names.append(f"{node.name}_hidden")
+    names = [layout.AUTOGRADER_PACKAGE, layout.HIDDEN_ALIAS]
+    for source in hidden_sources:
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                names.append(f"{node.name}(")
+                names.append(f"{node.name}_hidden")
     return names
 
 
@@ -117,13 +121,13 @@ def scan(folder: pathlib.Path) -> list[str]:
     problems = []
     files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     solutions = solution_statements(REFERENCE.read_text(encoding="utf-8"))
-    hidden = hidden_names(HIDDEN.read_text(encoding="utf-8"))
+    hidden = hidden_names(p.read_text(encoding="utf-8") for p in sorted(HIDDEN.glob("*.py")))
     values = reference_values()
     autograder_only = layout.autograder_only_files()
     patterns = {v: re.compile(rf"(?<![\w.,]){v}(?![\w,])|(?<![\w.,]){v:,}(?![\w,])") for v in values}
     for path in files:
         rel = path.relative_to(folder)
-        if path.name in autograder_only:
+        if any(part in autograder_only for part in rel.parts):
             problems.append(f"{rel}: autograder-only file")
             continue
         text = _text(path)

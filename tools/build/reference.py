@@ -68,8 +68,8 @@ def reference_environment(wrap: Callable[[Callable], Callable] | None = None) ->
     The reference is imported from the project (``solutions/``), so a build must have run.
     """
     layout.import_lab_modules_from_the_project()
-    import lab05_hidden as hidden
     import lab05_reference as ref
+    from lab05_autograder import hidden
 
     from lab05 import constants
 

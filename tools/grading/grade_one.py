@@ -267,7 +267,7 @@ def grade_detailed(
             if kernel is _TIMED_OUT:
                 raise _out_of_time(name, timeout, log + events)
         pickles = [r for r in staged.removed if any(s in r for s in policy.PICKLE_SUFFIXES + policy.UNTRUSTED_PICKLES)]
-        results, differ = trusted.gradescope_results(scored, bundle.unpacked, kernel, pickles, kernel_died=kernel_died)
+        results, differ = trusted.results_json(scored, bundle.unpacked, kernel, pickles, kernel_died=kernel_died)
         try:
             results = validate_results(results, bundle.questions)
         except GradeError as exc:
@@ -368,9 +368,9 @@ def score_in_own_process(
     notebook: dict, unpacked: pathlib.Path, trusted, *, unsandboxed: bool, memory_bytes: int | None, deadline: float
 ):
     """Trusted scoring of ``notebook`` in a process of its own (:func:`tools.grading.score_one.serve_one`,
-    forked from a warm fork server), with the memory limit ``lab05_policy.SCORER_MEMORY_BYTES`` and
+    forked from a warm fork server), with the memory limit ``policy.SCORER_MEMORY_BYTES`` and
     killed at ``deadline``: what one submission's probe sends is held there, never in this process.
-    Returns the verdict as ``trusted.Scored``, read back as data; raises GradeError when there is none."""
+    Returns the verdict (``trusted.read_verdict``: read back as data); raises GradeError when there is none."""
     from tools.grading import score_one
 
     request = {
@@ -406,8 +406,8 @@ def score_in_own_process(
         failed = reply.get("failed") if type(reply) is dict else None
         raise GradeError(f"trusted scoring failed ({str(failed)[:300]}); not graded")
     try:
-        return trusted.Scored.from_data(reply["verdict"], unpacked)
-    except (ValueError, trusted.ScoringFault) as exc:
+        return trusted.read_verdict(reply["verdict"], unpacked)
+    except ValueError as exc:
         raise GradeError(f"trusted scoring gave no usable verdict ({exc}); not graded") from None
 
 
@@ -435,10 +435,8 @@ _FORK_SERVER = None
 def kernel_bundle(bundle: Bundle, trusted) -> pathlib.Path:
     """The bundle as Otter's run in the notebook's kernel gets it (made once per bundle, beside it):
     no plugin, none of the autograder's modules (reference, hidden tests, trusted scoring), and test
-    files whose hidden cases the kernel cannot run (``kernel_test_source``). The kernel's sandbox
-    sees this folder only."""
-    import json
-
+    files whose hidden cases the kernel cannot run (``trusted.write_kernel_bundle``). The kernel's
+    sandbox sees this folder only."""
     folder = bundle.folder / "kernel"
     target = folder / "autograder.zip"
     with _KERNEL_BUNDLE_LOCK:
@@ -446,20 +444,7 @@ def kernel_bundle(bundle: Bundle, trusted) -> pathlib.Path:
             return target
         folder.mkdir(mode=0o755, exist_ok=True)
         partial = folder / "autograder.zip.tmp"
-        with zipfile.ZipFile(bundle.zip) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in source.infolist():
-                name, data = info.filename, source.read(info)
-                parts = name.split("/")
-                if name.endswith(".py") and (len(parts) == 1 or (parts[0] == "files" and len(parts) == 2)):
-                    if name != "run_otter.py":
-                        continue  # the plugin and the autograder's modules
-                if parts[0] == "tests" and name.endswith(".py"):
-                    data = trusted.kernel_test_source(data.decode("utf-8")).encode("utf-8")
-                if name == "otter_config.json":
-                    config = json.loads(data)
-                    config["plugins"] = []
-                    data = json.dumps(config, indent=2).encode("utf-8")
-                out.writestr(info, data)
+        trusted.write_kernel_bundle(bundle.zip, partial)
         os.chmod(partial, 0o644)
         os.replace(partial, target)
     return target
@@ -472,20 +457,21 @@ unpack_bundle = unpack  # the bundle's files as Gradescope's source/ holds them 
 
 
 def trusted_module(unpacked: pathlib.Path):
-    """The bundle's trusted-scoring module (imported once per process, from the first bundle)."""
+    """Trusted scoring's entry point for local grading, ``lab05_autograder.local`` of the bundle
+    (imported once per process, from the first bundle)."""
     with _IMPORT_LOCK:  # the batch grades from several threads
         return _import_trusted(unpacked)
 
 
 def _import_trusted(unpacked: pathlib.Path):
-    if "lab05_trusted" not in sys.modules:
+    if "lab05_autograder" not in sys.modules:
         # the bundle's files/, where trusted scoring and the lab's modules are (it stays on the path:
-        # trusted scoring imports the hidden tests and the reference from there)
+        # trusted scoring imports the reference from there)
         sys.path.insert(0, str(unpacked / "files"))
-        import lab05_trusted  # noqa: F401
-    module = sys.modules["lab05_trusted"]
-    module._import_trusted_modules()
-    return module
+    from lab05_autograder import local
+
+    local.prepare()
+    return local
 
 
 _IMPORT_LOCK = threading.Lock()
@@ -494,7 +480,7 @@ _IMPORT_LOCK = threading.Lock()
 def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
     """Start trusted scoring's probe in a sandbox of its own (a fresh one at every start).
 
-    Its limits are the probe's (``sandbox.Limits.probe()``, from lab05_policy), with the address space
+    Its limits are the probe's (``sandbox.Limits.probe()``, from the policy), with the address space
     ``memory_bytes`` where that is smaller.
     """
     limits = sandbox.Limits.probe()
@@ -502,7 +488,6 @@ def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
         limits = dataclasses.replace(limits, memory_bytes=memory_bytes)
 
     def spawn(argv, workdir):
-        trusted = sys.modules["lab05_trusted"]
         box = sandbox.start(
             argv,
             scratch=workdir,
@@ -513,7 +498,7 @@ def probe_spawner(unsandboxed: bool, memory_bytes: int | None = DEFAULT_MEMORY):
             stderr=subprocess.DEVNULL,
             unsandboxed=unsandboxed,
         )
-        return trusted.Started(box.popen, box.kill, "unsandboxed" if unsandboxed else "bubblewrap")
+        return box.popen, box.kill, "unsandboxed" if unsandboxed else "bubblewrap"
 
     return spawn
 

@@ -9,10 +9,10 @@ translation; a regular-expression scan for cells that do not parse) and in the f
 with it. A flag is a reason for a person to look, not a verdict, and no flag is no proof:
 
 What it catches: literal paths and names of the autograder's files (``tests/``,
-``lab05_hidden``, ``lab05_reference``, ``autograder.zip``, ``source/``, ``otter_config.json``)
-in strings, imports and shell escapes; assignments, ``del``, ``setattr`` and mutating calls on
+``lab05_autograder``, ``lab05_hidden``, ``lab05_reference``, ``autograder.zip``, ``source/``,
+``otter_config.json``) in strings, imports and shell escapes; assignments, ``del``, ``setattr`` and mutating calls on
 Otter's and the lab's objects (``grader``, ``otter``, ``Checker``, the support package ``lab05``
-and its modules, ``lab05_hidden``, ``LAST_WRITTEN``, ``IMPORTED_AT``, the numeric libraries
+and its modules, ``lab05_autograder``, ``LAST_WRITTEN``, ``IMPORTED_AT``, the numeric libraries
 the tests compare with), ``unittest.mock`` patching and ``sys.modules`` edits; mentions of
 Otter's result files (``results.json``, ``results.pkl``, ``.OTTER_LOG``); ``exec``/``eval``,
 dynamic imports, shell commands and ``%run`` (code this scan cannot see into); extra code
@@ -47,8 +47,9 @@ FLAGS = {
     "run_order": "was not run top to bottom before export",
 }
 
-# Modules that hold the answers: the hidden tests and the reference.
-ANSWER_MODULES = (layout.HIDDEN.removesuffix(".py"), layout.REFERENCE.removesuffix(".py"))
+# Modules that hold the answers: the autograder's package (the hidden tests) and the reference,
+# and the name the bundle's test files import the hidden tests by.
+ANSWER_MODULES = (layout.AUTOGRADER_PACKAGE, layout.REFERENCE.removesuffix(".py"), layout.HIDDEN_ALIAS)
 # Modules whose objects the grading depends on (the notebook imports them as aliases too).
 GRADER_MODULES = {"otter", layout.SUPPORT_PACKAGE, *ANSWER_MODULES}
 # Libraries the checks and hidden tests compare with: patching them can make a wrong answer pass.
@@ -137,7 +138,7 @@ DYNAMIC_MAGICS = {
 
 GRADER_FILE_PATTERNS = [
     (re.compile(r"(?:^|[/\\\s'\"])tests[/\\*]|^\s*(?:\.[/\\])?tests\s*$"), "the tests/ folder"),
-    (re.compile(re.escape(ANSWER_MODULES[0])), f"the hidden tests ({ANSWER_MODULES[0]})"),
+    (re.compile(re.escape(ANSWER_MODULES[0])), f"the autograder and its hidden tests ({ANSWER_MODULES[0]})"),
     (re.compile(re.escape(ANSWER_MODULES[1])), f"the reference solution ({ANSWER_MODULES[1]})"),
     (re.compile(r"autograder\.zip|(?:^|[/\\])autograder(?:[/\\]|$)"), "the autograder bundle"),
     (re.compile(r"(?:^|[/\\])source(?:[/\\]|$)"), "the autograder's source/ folder"),

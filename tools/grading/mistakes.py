@@ -19,8 +19,8 @@ equal part of that submission, so that every bar adds up to the class.
 
 The kept files are data, not trusted: ``results.json`` is read with a size cap, as JSON only,
 without following links; an id counts only if it has the form of one and is in the bundle's
-table of mistakes (``MISTAKES`` in ``lab05_hidden.py``, read without running it), and a question
-only if grades.csv and the bundle both have it. Anything else is left out or counted as other,
+table of mistakes (``MISTAKES`` in ``lab05_autograder/hidden/mistakes.py``, read without running
+it), and a question only if grades.csv and the bundle both have it. Anything else is left out or counted as other,
 and said so in the report. Both files are written to a temporary file in OUT first and then
 moved over the old one; nothing is written anywhere else. ``make grade`` (tools/grading/batch/report.py)
 writes the report after every run, also when every submission was graded earlier.
@@ -47,9 +47,9 @@ if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.p
 from tools.grading.bundle import read_questions  # noqa: E402
 from tools.grading.grade_one import MAX_RESULTS_BYTES  # noqa: E402
 from tools.grading.staging import read_capped, write_atomically  # noqa: E402
-from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, HIDDEN  # noqa: E402
+from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, MISTAKES_MODULE  # noqa: E402
 
-HIDDEN_MODULE = f"{BUNDLE_FILES}/{HIDDEN}"  # where the bundle keeps the hidden tests (and MISTAKES)
+MISTAKES_TABLE = f"{BUNDLE_FILES}/{MISTAKES_MODULE}"  # where the bundle keeps the table of mistakes
 TEXT_FILE, FIGURE_FILE = "mistakes.txt", "mistakes.png"
 OTHER = "other"
 
@@ -107,7 +107,7 @@ def read_bundle(autograder: pathlib.Path) -> tuple[dict[str, float], dict[str, s
     try:
         _, questions = read_questions(autograder)
         with zipfile.ZipFile(autograder) as zf:
-            source = zf.read(HIDDEN_MODULE).decode("utf-8")
+            source = zf.read(MISTAKES_TABLE).decode("utf-8")
         return questions, mistakes_table(source)
     except (zipfile.BadZipFile, KeyError, SyntaxError, UnicodeDecodeError, ValueError, OSError) as exc:
         if isinstance(exc, MistakesError):
@@ -350,7 +350,7 @@ def render(report: Report) -> str:
     lines += [
         "A submission that lost points on a question is listed under each mistake its messages there name",
         "(it can make several), and under 'other' when they name none. The ids are described in the",
-        "README, 'What the class got wrong', and in MISTAKES in assignment/lab05_hidden.py.",
+        "README, 'What the class got wrong', and in MISTAKES in assignment/lab05_autograder/hidden/mistakes.py.",
         "",
     ]
     if not n:

@@ -4,7 +4,7 @@
 
 ``tools.grading.grade_one`` runs :func:`serve_one` for every submission in a process of its own, forked
 from a fork server that imported Otter, NumPy and the grading tools once (:data:`PRELOAD`), with
-its own memory limit (``lab05_policy.SCORER_MEMORY_BYTES``), and kills it at the submission's
+its own memory limit (the policy's ``SCORER_MEMORY_BYTES``), and kills it at the submission's
 deadline: whatever the probe's replies make the grading side hold, it is held there, for one
 submission, and ends with it (the batch's coordinator and its other submissions never hold it).
 Nothing of one submission outlives its process; the fork server holds no submission's data. The
@@ -13,7 +13,7 @@ command line runs the same scoring for one request, JSON on stdin::
     {"notebook": <the staged notebook>, "bundle": <unpacked bundle folder>, "seconds": <time left>,
      "unsandboxed": false, "probe_memory_bytes": <int or null>}
 
-and the verdict is :meth:`lab05_trusted.Scored.to_data`, JSON on stdout (one line). The notebook's
+and the verdict is ``lab05_autograder.local.score_notebook``'s, JSON on stdout (one line). The notebook's
 code runs only in the probe's sandbox, started from here.
 """
 
@@ -30,23 +30,22 @@ if __package__ in (None, ""):  # run as a file: make the project importable
 
 
 def score(request: dict) -> dict:
-    """The verdict (:meth:`lab05_trusted.Scored.to_data`, with the CPU it took) for ``request``."""
+    """The verdict (``lab05_autograder.local.score_notebook``'s, with the CPU it took) for ``request``."""
     from tools.grading import grade_one, sandbox
 
     unpacked = pathlib.Path(request["bundle"])
     trusted = grade_one.trusted_module(unpacked)
-    scored = trusted.score_unpacked(
+    data = trusted.score_notebook(
         request["notebook"],
         unpacked,
         grade_one.probe_spawner(bool(request["unsandboxed"]), request.get("probe_memory_bytes")),
         deadline=time.monotonic() + float(request["seconds"]),
         python=sandbox.python_executable(),
     )
-    data = scored.to_data()
     own = resource.getrusage(resource.RUSAGE_SELF)
     data["cpu_seconds"] = {  # this process (its share of imports, the tests), and the probes as they reported it
         "scoring": own.ru_utime + own.ru_stime,
-        "probe": scored.cpu.get("probe", 0.0),
+        "probe": data.get("cpu_seconds", {}).get("probe", 0.0),
     }
     return data
 

@@ -86,7 +86,7 @@ def _grade_once(submission: pathlib.Path, bundle: pathlib.Path) -> tuple[float, 
 def hidden_checks_in_process(repeats: int = 5) -> float:
     """Median seconds the hidden checks (ledger aside) take on the reference, in this process."""
     env = reference_environment()
-    import lab05_hidden as hidden
+    from lab05_autograder import hidden
 
     checks = [getattr(hidden, n) for n in dir(hidden) if n.startswith("test_") and "ledger" not in n]
     times = []

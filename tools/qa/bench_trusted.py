@@ -15,7 +15,6 @@ benchmark; wall times move with whatever else the machine does.
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import shutil
 import statistics
@@ -28,11 +27,9 @@ if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.p
 
 from tools.grading.bundle import unpack  # noqa: E402
 from tools.grading.grade_one import question_scores  # noqa: E402
-from tools.grading.sandbox import policy  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS  # noqa: E402
 
 BUDGET_S = 1.5
-EXTERNAL_ENV = policy().EXTERNAL_ENV
 
 
 def _submission(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
@@ -49,30 +46,12 @@ def _submission(source: pathlib.Path, folder: pathlib.Path) -> pathlib.Path:
 
 def _grade(path: pathlib.Path, bundle: pathlib.Path, trusted: bool) -> tuple[float, float, dict]:
     """(wall seconds, seconds spent in trusted scoring, scores)."""
-    if trusted:
-        os.environ.pop(EXTERNAL_ENV, None)
-    else:
-        os.environ[EXTERNAL_ENV] = "external"
-    spent = []
-    import lab05_trusted
+    from lab05_autograder import local
 
-    real_score = lab05_trusted.score
-
-    def timed(*args, **kwargs):
+    with local.otter_plugin(trusted) as spent:
         began = time.perf_counter()
-        try:
-            return real_score(*args, **kwargs)
-        finally:
-            spent.append(time.perf_counter() - began)
-
-    lab05_trusted.score = timed
-    began = time.perf_counter()
-    try:
         results = _otter_run(path, bundle)
-    finally:
-        lab05_trusted.score = real_score
-        os.environ.pop(EXTERNAL_ENV, None)
-    wall = time.perf_counter() - began
+        wall = time.perf_counter() - began
     return wall, sum(spent), {q: s for q, (s, _) in question_scores(results).items()}
 
 
@@ -107,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(args.autograder, bundle)
         plugin = unpack(bundle, tmp / "plugin")
         # Otter imports the plugin the config names (lab05_otter, the bundle's top level), which loads
-        # trusted scoring from files/: the same module this benchmark times
+        # lab05_autograder from files/: the same package this benchmark times
         sys.path[:0] = [str(plugin), str(plugin / "files")]
         submission = _submission(args.submission, tmp)
         _grade(submission, bundle, False), _grade(submission, bundle, True)  # warm-up, discarded

@@ -4,7 +4,7 @@ Each entry is data: a name, the question whose score must drop (``None`` for a c
 which must keep full marks on every question), how to inject it into the solution notebook, and
 a phrase the question's failure output must contain (so the message names the behaviour that was
 wrong, not just "wrong"). Where the hidden tests recognise the mistake, ``mistake`` is the id
-(``MISTAKES`` in assignment/lab05_hidden.py) the question's output must carry as
+(``MISTAKES`` in assignment/lab05_autograder/hidden/mistakes.py) the question's output must carry as
 ``[mistake: <id>]``, for the mistakes report.
 
 How an entry is injected (tools/qa/mutation_runner.py, ``inject``), exactly one of:

@@ -5,7 +5,7 @@ corpus says what they should catch. It holds every entry of the bundle's mutatio
 (tools/qa/mutation_corpus.py: ``EXTENDED``) and the entries below, written in the same form (a
 :class:`tools.qa.mutation_corpus.Mutant`; see that module for how an entry is injected). For the entries
 below, ``says`` is a phrase the question's *public* failure message must contain, and ``mistake``
-the id (``MISTAKES`` in assignment/lab05_hidden.py) that message must end with where it names one.
+the id (``MISTAKES`` in assignment/lab05_autograder/hidden/mistakes.py) that message must end with where it names one.
 
 ``python -m tools.qa.public_mutation_runner`` runs the public checks on every entry, in-process, and prints
 which are caught; ``tests/test_public_checks.py`` requires the catch rate of :data:`REQUIRED_RATE`,

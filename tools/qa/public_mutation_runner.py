@@ -169,7 +169,7 @@ def hidden_calls() -> tuple[HiddenCall, ...]:
     """Every distinctive number the reference answers a hidden test's call with (the ledger's tests
     aside: they call nothing the other tests do not)."""
     layout.import_lab_modules_from_the_project()
-    import lab05_hidden as hidden
+    from lab05_autograder import hidden
 
     from tools.build.reference import reference_environment
 

@@ -35,8 +35,8 @@ from tools.grading.bundle import Bundle
 from tools.grading.staging import read_capped, write_atomically
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
 
-DEFAULT_TIMEOUT = grade_one.DEFAULT_TIMEOUT  # seconds per submission (lab05_policy.SUBMISSION_TIMEOUT_S)
-DEFAULT_MEMORY = grade_one.DEFAULT_MEMORY  # address space per process in each sandbox (lab05_policy)
+DEFAULT_TIMEOUT = grade_one.DEFAULT_TIMEOUT  # seconds per submission (policy.SUBMISSION_TIMEOUT_S)
+DEFAULT_MEMORY = grade_one.DEFAULT_MEMORY  # address space per process in each sandbox (the policy)
 ROW_FILE = "row.json"
 MAX_ROW_BYTES = 1024**2
 

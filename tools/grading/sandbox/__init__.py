@@ -17,7 +17,7 @@ What the sandboxed command gets:
 - an unprivileged uid, a cleared environment (PATH, LANG, the venv, the private folders and the
   caller's ``env``), and the limits of :class:`Limits`, which it cannot raise.
 
-Limits. The defaults of :class:`Limits` are those of Otter's kernel in ``assignment/lab05_policy.py``
+Limits. The defaults of :class:`Limits` are those of Otter's kernel in ``assignment/lab05_autograder/policy.py``
 (``Limits.probe()``: the probe's); nothing here states a value.
 
 Per process: ``memory_bytes`` (RLIMIT_AS, address space), ``file_size_bytes`` (RLIMIT_FSIZE, largest

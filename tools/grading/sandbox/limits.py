@@ -1,6 +1,6 @@
 """What a sandbox may use: the lab's policy, :class:`Limits`, and what a limit's size allows.
 
-The defaults of :class:`Limits` are those of Otter's kernel in ``assignment/lab05_policy.py``
+The defaults of :class:`Limits` are those of Otter's kernel in ``assignment/lab05_autograder/policy.py``
 (``Limits.probe()``: the probe's); nothing here states a value. The package's docstring says what
 each limit bounds and how it is kept.
 """
@@ -11,20 +11,23 @@ import dataclasses
 import importlib.util
 import sys
 
+POLICY = "lab05_autograder.policy"  # the lab's limits: a module that imports nothing
+
 
 def policy():
-    """The lab's limits, ``assignment/lab05_policy.py`` (the module already imported under that name, if any)."""
-    module = sys.modules.get("lab05_policy")
+    """The lab's limits, ``assignment/lab05_autograder/policy.py`` (the module already imported under
+    that name, if any: the one trusted scoring reads)."""
+    module = sys.modules.get(POLICY)
     if module is None:
-        from tools.layout import ASSIGNMENT
+        from tools.layout import ASSIGNMENT, POLICY_MODULE
 
-        spec = importlib.util.spec_from_file_location("lab05_policy", ASSIGNMENT / "lab05_policy.py")
+        spec = importlib.util.spec_from_file_location(POLICY, ASSIGNMENT / POLICY_MODULE)
         module = importlib.util.module_from_spec(spec)
-        sys.modules["lab05_policy"] = module
+        sys.modules[POLICY] = module
         try:
             spec.loader.exec_module(module)
         except BaseException:
-            del sys.modules["lab05_policy"]
+            del sys.modules[POLICY]
             raise
     return module
 
@@ -55,7 +58,7 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Resource limits of a sandbox: per process (rlimits, soft = hard) and per sandbox (see the module's docstring).
 
-    The defaults are Otter's kernel's (lab05_policy's KERNEL_*); :meth:`probe` gives the probe's.
+    The defaults are Otter's kernel's (the policy's KERNEL_*); :meth:`probe` gives the probe's.
     ``None`` leaves a limit unset.
     """
 
@@ -70,7 +73,7 @@ class Limits:
 
     @classmethod
     def probe(cls) -> Limits:
-        """The limits of trusted scoring's probe (lab05_policy's PROBE_*)."""
+        """The limits of trusted scoring's probe (the policy's PROBE_*)."""
         return cls(
             memory_bytes=_POLICY.PROBE_MEMORY_BYTES,
             processes=_POLICY.PROBE_PROCESSES,

@@ -1,4 +1,5 @@
-"""Trusted scoring against a probe that answers anything: it fails closed and keeps no state.
+"""The scoring session (``lab05_autograder.session``) against a probe that answers anything: the
+tests' environment fails closed and keeps no state.
 
 A fake session stands in for the probe and gives, for every request the tests make, a reply
 Hypothesis chooses (any JSON object, wire-tagged values among them), or a timeout, an exit or a
@@ -11,11 +12,11 @@ from __future__ import annotations
 import itertools
 import zipfile
 
-import lab05_trusted as trusted
-import lab05_wire as wire
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lab05_autograder import session, wire
+from lab05_autograder.scoring import run_test_file
 from otter.test_files.exception_test import ExceptionTestFile
 
 from tools.layout import AUTOGRADER_ZIP
@@ -58,7 +59,7 @@ replies = st.one_of(
         st.one_of(scalars, values),
         max_size=3,
     ),
-    st.sampled_from([trusted.ProbeTimedOut(), trusted.ProbeExited("gone"), trusted.ScoringFault("protocol")]),
+    st.sampled_from([session.ProbeTimedOut(), session.ProbeExited("gone"), session.ScoringFault("protocol")]),
 )
 
 
@@ -85,11 +86,11 @@ def _test_files() -> list:
 @FUZZ
 @given(answers=st.lists(replies, min_size=1, max_size=6))
 def test_any_reply_gives_a_verdict_per_case_and_never_an_exception(answers):
-    env = trusted.ProbeEnv(FakeSession(answers), call_limit=1.0)
+    env = session.ProbeEnv(FakeSession(answers), call_limit=1.0)
     faults: list[str] = []
     for test_file in _test_files():
         try:
-            trusted.run_test_file(test_file, env, faults)
+            run_test_file(test_file, env, faults)
         except BaseException as exc:  # noqa: BLE001 - the point of the test
             pytest.fail(
                 f"input: replies {answers!r:.300}; expected one verdict per case, got {type(exc).__name__}: {exc}"
@@ -100,7 +101,7 @@ def test_any_reply_gives_a_verdict_per_case_and_never_an_exception(answers):
     for fault in faults:
         question, _, case = fault.split(": ", 1)[0].partition(" / ")
         assert question and case, f"a fault that names no test case: {fault!r}"
-    assert len(trusted._ERROR_TYPES) <= trusted._MAX_ERROR_TYPES, f"{len(trusted._ERROR_TYPES)} error classes kept"
+    assert len(session._ERROR_TYPES) <= session._MAX_ERROR_TYPES, f"{len(session._ERROR_TYPES)} error classes kept"
 
 
 @pytest.mark.parametrize(
@@ -114,10 +115,10 @@ def test_any_reply_gives_a_verdict_per_case_and_never_an_exception(answers):
 )
 def test_an_unreadable_answer_scores_the_case_0_and_names_the_fault(reply, why):
     # every read says "a function", every call gets the unreadable reply
-    env = trusted.ProbeEnv(FakeSession([{"function": True}, reply]), call_limit=1.0)
+    env = session.ProbeEnv(FakeSession([{"function": True}, reply]), call_limit=1.0)
     test_file = _test_files()[0]
     faults: list[str] = []
-    trusted.run_test_file(test_file, env, faults)
+    run_test_file(test_file, env, faults)
     failed = [r.test_case.name for r in test_file.test_case_results if not r.passed]
     assert failed == [tc.name for tc in test_file.test_cases], f"input: {why}; expected every case failed, got {failed}"
     assert faults and all("transistor_tax" in f for f in faults), (
@@ -128,19 +129,19 @@ def test_an_unreadable_answer_scores_the_case_0_and_names_the_fault(reply, why):
 
 
 def test_the_environment_the_tests_see_cannot_be_changed():
-    env = trusted.ProbeEnv(FakeSession([{"function": True}]), call_limit=1.0)
+    env = session.ProbeEnv(FakeSession([{"function": True}]), call_limit=1.0)
     with pytest.raises(TypeError):
         env["parameter_count"] = len  # no stand-in can be put in place of a student's function
     assert not hasattr(env, "overrides"), "the environment keeps no stand-ins"
 
 
 def test_a_request_is_asked_once_and_answered_the_same_every_time():
-    session = FakeSession([{"value": 1}, {"value": 2}])
-    env = trusted.ProbeEnv(session, call_limit=1.0)
+    fake = FakeSession([{"value": 1}, {"value": 2}])
+    env = session.ProbeEnv(fake, call_limit=1.0)
     request = {"op": "call", "name": "f", "args": [], "kwargs": {"$dict": []}}
     first, second = env.ask(request, 1.0), env.ask(dict(request), 1.0)
-    assert first == second == {"value": 1} and session.requests == 1, (
+    assert first == second == {"value": 1} and fake.requests == 1, (
         f"input: the same request twice; expected one request and the first reply twice, got {first}, {second}, "
-        f"{session.requests} requests"
+        f"{fake.requests} requests"
     )
     assert wire.decode(first["value"]) == 1

@@ -4,7 +4,7 @@ Trusted scoring starts this script in a process that cannot read the reference, 
 tests or any expected value (an unprivileged user on Gradescope, a bubblewrap sandbox locally).
 It runs the notebook's code cells in order in an IPython shell, as a kernel would (figures,
 widgets, ``grader.check`` and the export are no-ops here), then answers the grader's requests,
-one JSON line each (see :mod:`lab05_wire`):
+one JSON line each (see :mod:`lab05_autograder.wire`):
 
     {"op": "call", "name": f, "args": [...], "kwargs": {...}}
         call the student's ``f``, with the notebook's own other functions in place
@@ -30,9 +30,11 @@ import sys
 import types
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run with -I: the folder is not on the path
+# Run as a script with -I (nothing of the grader's environment on the path): the folder holding this
+# package's copy (the probe's working folder, beside the support package) goes first.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import lab05_wire as wire  # noqa: E402
+from lab05_autograder import wire  # noqa: E402
 
 MAX_FILE_BYTES = 1024 * 1024
 FILES = ("design_ledger.json",)

@@ -16,7 +16,7 @@ built-in (or NumPy) type: an answer that claims to be a string is a real ``str``
 
 Whatever it is given, :func:`loads` and :func:`decode` raise only :class:`WireError`, and so do
 :func:`dumps` and :func:`encode` (which describes what it cannot send instead of raising). The
-limits are :mod:`lab05_policy`'s, read when used: a message of at most ``WIRE_MESSAGE_BYTES``
+limits are :mod:`lab05_autograder.policy`'s, read when used: a message of at most ``WIRE_MESSAGE_BYTES``
 bytes, nested at most ``WIRE_MAX_DEPTH`` deep, arrays of at most ``WIRE_ARRAY_ELEMENTS``
 elements, and at most ``WIRE_MAX_VALUES`` values in all. Values are counted so (see
 :func:`_text_cost`): each list, tuple, dict, array, NumPy scalar, opaque stand-in, number, bool
@@ -24,7 +24,7 @@ and None is one; each array element is one; a string (a dict key or an opaque te
 plus one per ``TEXT_CHARS_PER_VALUE`` characters, about the memory of one number. Nothing this
 module keeps grows with what it decodes.
 
-This module holds no reference value: it is shipped to the probe (with :mod:`lab05_policy`).
+This module holds no reference value: it is shipped to the probe (with :mod:`lab05_autograder.policy`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import re
 import sys
 from typing import Any
 
-import lab05_policy as policy
+from . import policy
 
 #: Largest message either side accepts, in bytes of JSON text (an alias of the policy's limit).
 MAX_MESSAGE_BYTES = policy.WIRE_MESSAGE_BYTES
