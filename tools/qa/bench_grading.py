@@ -4,13 +4,15 @@
 
 Generates COUNT submissions into a temporary folder (the solution, the blank student notebook,
 and partial solutions with some functions broken, as notebooks and as exported zips) and grades
-them three ways, ROUNDS times, interleaved: one ``otter run -a autograder.zip -o DIR SUBMISSION``
+them four ways, ROUNDS times, interleaved: one ``otter run -a autograder.zip -o DIR SUBMISSION``
 process each, one after the other, with no sandbox (the bundle's plugin scores, and Otter's kernel
-runs the notebook too); ``tools.grading.grade_batch`` by default (the notebook's code runs once, in the
-probe's sandbox); and ``tools.grading.grade_batch`` with the cross-check (Otter's run in the kernel too, in
-a second sandbox). Prints the median wall times, the two speed-ups, the CPU time per submission of
-each stage, the machine's load, and whether every question score agrees in all three. It reports
-speed only; the test suite checks correctness.
+runs the notebook too), in the grading environment (the packages the bundle's environment leaves
+out hidden, as in the batch's sandboxes and on Gradescope: the baseline), and the same loop in the
+project's whole .venv; ``tools.grading.grade_batch`` by default (the notebook's code runs once, in
+the probe's sandbox); and ``tools.grading.grade_batch`` with the cross-check (Otter's run in the
+kernel too, in a second sandbox). Prints the median wall times, the speed-ups, the CPU time per
+submission of each stage, the machine's load, and whether every question score agrees in all four.
+It reports speed only; the test suite checks correctness.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import zipfile
 if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.py): make the project importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
+from tools.grading import sandbox  # noqa: E402
 from tools.grading.batch.coordinator import grade_batch  # noqa: E402
 from tools.grading.grade_one import question_scores  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS, STUDENT, cell_source  # noqa: E402
@@ -98,11 +101,37 @@ def make_submissions(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
     return paths
 
 
-def serial_cli(paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib.Path) -> tuple[float, dict]:
+#: What a ``sitecustomize`` needs to make Python behave as if the named modules were not installed.
+_BLOCKER = """import sys
+for name in {names!r}:
+    sys.modules.setdefault(name, None)  # `import name` raises ModuleNotFoundError
+"""
+
+
+def grading_environment(folder: pathlib.Path) -> pathlib.Path:
+    """A folder for ``PYTHONPATH`` whose ``sitecustomize`` hides from every Python started with it (Otter's
+    process, the kernel) the modules of the packages the bundle's environment does not install: the
+    environment the batch's sandboxes and Gradescope grade in (``sandbox.hidden_site_entries``)."""
+    names = sorted(
+        entry.stem if entry.suffix == ".py" else entry.name
+        for entry in sandbox.hidden_site_entries()
+        if (entry.suffix == ".py" or entry.is_dir()) and entry.stem.isidentifier()
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_BLOCKER.format(names=names), encoding="utf-8")
+    return folder
+
+
+def serial_cli(
+    paths: list[pathlib.Path], autograder: pathlib.Path, out: pathlib.Path, pythonpath: pathlib.Path | None = None
+) -> tuple[float, dict]:
     """Grade each path with its own `otter run -a BUNDLE` process (Otter's CLI, as a TA types it: the
-    bundle's plugin scores, Otter's kernel runs; no sandbox), one after the other."""
+    bundle's plugin scores, Otter's kernel runs; no sandbox), one after the other; with ``pythonpath``
+    (:func:`grading_environment`) in the grading environment, else in the project's whole .venv."""
     otter = pathlib.Path(sys.executable).with_name("otter")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     scores = {}
     start = time.perf_counter()
     for path in paths:
@@ -153,14 +182,24 @@ def _machine_cpu() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+#: The ways of grading the benchmark times: the serial `otter run` loop in the grading environment (the
+#: baseline), the same loop in the project's whole .venv, the default batch and the cross-check batch.
+WAYS = {
+    "serial": "serial `otter run` loop",
+    "venv": "serial, in all of .venv",
+    "batch": "batch (default)",
+    "cross": "batch, cross-check",
+}
+
+
 @dataclasses.dataclass
 class Rounds:
     """What the interleaved rounds measured: wall seconds and machine CPU-seconds of each way of grading
     (``serial``, ``batch``, ``cross``), one entry a round; the batch's CPU by part and every way's
     scores, of the last round."""
 
-    times: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"serial": [], "batch": [], "cross": []})
-    cpus: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {"serial": [], "batch": [], "cross": []})
+    times: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {k: [] for k in WAYS})
+    cpus: dict[str, list[float]] = dataclasses.field(default_factory=lambda: {k: [] for k in WAYS})
     parts: dict[str, float] = dataclasses.field(default_factory=dict)
     scores: dict[str, dict] = dataclasses.field(default_factory=dict)
 
@@ -180,24 +219,25 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def run_rounds(paths: list[pathlib.Path], bundle: pathlib.Path, tmp: pathlib.Path, workers: int, rounds: int) -> Rounds:
     """Grade ``paths`` the three ways, ``rounds`` times, interleaved; prints each round's times."""
     measured = Rounds()
+    environment = grading_environment(tmp / "grading-environment")
+    ways = {
+        "serial": lambda: (*serial_cli(paths, bundle, tmp / "serial", environment), None),
+        "venv": lambda: (*serial_cli(paths, bundle, tmp / "venv"), None),
+        "batch": lambda: batch(tmp / "submissions", bundle, tmp / "batch", workers, False),
+        "cross": lambda: batch(tmp / "submissions", bundle, tmp / "cross", workers, True),
+    }
     for round_ in range(rounds):
-        cpu = _machine_cpu()
-        serial_time, measured.scores["serial"] = serial_cli(paths, bundle, tmp / "serial")
-        measured.cpus["serial"].append(_machine_cpu() - cpu)
-        cpu = _machine_cpu()
-        batch_time, measured.scores["batch"], measured.parts = batch(
-            tmp / "submissions", bundle, tmp / "batch", workers, False
-        )
-        measured.cpus["batch"].append(_machine_cpu() - cpu)
-        cpu = _machine_cpu()
-        cross_time, measured.scores["cross"], _ = batch(tmp / "submissions", bundle, tmp / "cross", workers, True)
-        measured.cpus["cross"].append(_machine_cpu() - cpu)
-        for key, value in (("serial", serial_time), ("batch", batch_time), ("cross", cross_time)):
-            measured.times[key].append(value)
+        for key, grade in ways.items():
+            cpu = _machine_cpu()
+            seconds, measured.scores[key], parts = grade()
+            measured.cpus[key].append(_machine_cpu() - cpu)
+            measured.times[key].append(seconds)
+            if key == "batch":
+                measured.parts = parts
+        latest = {key: times[-1] for key, times in measured.times.items()}
         print(
-            f"round {round_ + 1}: serial `otter run` {serial_time:6.1f} s, batch {batch_time:6.1f} s "
-            f"({serial_time / batch_time:.2f}x), cross-check batch {cross_time:6.1f} s "
-            f"({serial_time / cross_time:.2f}x)",
+            f"round {round_ + 1}: "
+            + ", ".join(f"{WAYS[k]} {latest[k]:6.1f} s ({latest['serial'] / latest[k]:.2f}x)" for k in WAYS),
             flush=True,
         )
     return measured
@@ -210,17 +250,17 @@ def print_times(measured: Rounds, n: int, args: argparse.Namespace) -> None:
     parts = measured.parts
     cores_all = os.cpu_count() or 1
     print(f"\nmedian of {args.rounds} interleaved round(s), {n} submissions, {args.workers} workers:")
-    for key, label in (
-        ("serial", "serial `otter run` loop"),
-        ("batch", "batch (default)"),
-        ("cross", "batch, cross-check"),
-    ):
+    for key, label in WAYS.items():
         print(
             f"{label:<24}: {wall[key]:7.1f} s  ({wall[key] / n:.2f} s and {cpu[key]:.2f} machine CPU-s per submission; "
             f"{cpu[key] * n / wall[key] / cores_all:.0%} of all cores busy)"
         )
     print(f"speed-up                : {wall['serial'] / wall['batch']:.2f}x")
     print(f"speed-up, cross-check   : {wall['serial'] / wall['cross']:.2f}x")
+    print(
+        f"against `otter run` in all of .venv (test-only packages too): {wall['venv'] / wall['batch']:.2f}x, "
+        f"cross-check {wall['venv'] / wall['cross']:.2f}x"
+    )
     print("CPU-seconds per submission, by stage (last round):")
     other = max(0.0, cpu["batch"] - parts["scoring"] - parts["probe"])
     print(f"  probe: the notebook's code, once   {parts['probe']:6.2f}")
@@ -228,6 +268,7 @@ def print_times(measured: Rounds, n: int, args: argparse.Namespace) -> None:
     print(f"  staging, scan, sandbox, batch      {other:6.2f}")
     print(f"  Otter's run in the kernel (cross)  {max(0.0, cpu['cross'] - cpu['batch']):6.2f}")
     print(f"  serial `otter run`, everything     {cpu['serial']:6.2f}")
+    print(f"  the same, in all of .venv          {cpu['venv']:6.2f}")
     print(
         "(machine CPU-s: every process on the machine, so run it on a quiet one; the probe's own as it "
         "reported them, the scoring process's as it measured them)"
@@ -236,23 +277,21 @@ def print_times(measured: Rounds, n: int, args: argparse.Namespace) -> None:
 
 def print_agreement(scores: dict[str, dict], n: int) -> int:
     """Print the batch's totals and whether the three ways agree on every question: 0 if they do, else 1."""
-    serial_scores, batch_scores, cross_scores = scores["serial"], scores["batch"], scores["cross"]
-    totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in batch_scores.items()}
+    totals = {k: (sum(v.values()) if isinstance(v, dict) else v) for k, v in scores["batch"].items()}
     print(
         "totals                  : "
         + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in sorted(totals.items()))
     )
-    disagree = {
-        k: (serial_scores.get(k), batch_scores.get(k), cross_scores.get(k))
-        for k in set(serial_scores) | set(batch_scores) | set(cross_scores)
-        if not serial_scores.get(k) == batch_scores.get(k) == cross_scores.get(k)
-    }
+    names = set().union(*(scores[way] for way in WAYS))
+    disagree = {name for name in names if len({json.dumps(scores[way].get(name), sort_keys=True) for way in WAYS}) > 1}
     if disagree:
         print(f"scores agree            : NO, {len(disagree)} differ:")
-        for key, (a, b, c) in sorted(disagree.items()):
-            print(f"  {key}: otter run {a}\n  {' ' * len(key)}  batch     {b}\n  {' ' * len(key)}  cross     {c}")
+        for name in sorted(disagree):
+            print(f"  {name}:")
+            for way, label in WAYS.items():
+                print(f"    {label:<24} {scores[way].get(name)}")
         return 1
-    print(f"scores agree            : yes, every question of all {n} submissions, in all three")
+    print(f"scores agree            : yes, every question of all {n} submissions, in all {len(WAYS)} ways")
     return 0
 
 
