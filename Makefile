@@ -124,9 +124,11 @@ bench-grade: $(STAMP) $(PLUGIN_SHIM) ## Time a serial `otter run` loop against t
 
 .PHONY: mutants bench-hidden bench-trusted
 EXTENDED ?=
+# GRADESCOPE=1: make mutants also grades each entry through the bundle's entry point as Gradescope runs it
+GRADESCOPE ?=
 
-mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the catch table [EXTENDED=1]
-	$(PY) -m tools.qa.mutation_runner $(if $(EXTENDED),--extended)
+mutants: $(STAMP) ## Grade the mutation corpus through the bundle; print the catch table [EXTENDED=1] [GRADESCOPE=1]
+	$(PY) -m tools.qa.mutation_runner $(if $(EXTENDED),--extended) $(if $(GRADESCOPE),--gradescope)
 
 bench-hidden: $(STAMP) ## Time what the hidden tests, then trusted scoring, add to grading one submission
 	$(PY) -m tools.qa.bench_hidden

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
-import subprocess
-import sys
-import zipfile
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -59,31 +56,15 @@ def student_grades(tmp_path_factory):
 
 
 def run_like_gradescope(root: pathlib.Path, submission_files: dict[str, bytes], cwd_first: bool = False) -> dict:
-    """Lay out /autograder under ``root`` as Gradescope does and run the bundle's own entry point.
+    """The bundle's own entry point on ``submission_files``, under ``root`` laid out as Gradescope's
+    /autograder (``tools.qa.gradescope``); fails the test when it leaves no results.json."""
+    from tools.qa.gradescope import GradescopeRunError
+    from tools.qa.gradescope import run_like_gradescope as run
 
-    ``cwd_first``: put the working directory (Otter works in the submission folder) first on
-    ``sys.path`` instead of the script's folder, as `python -c` would: Otter then loads the plugin's
-    copy in the submission folder.
-    """
-    source, submission, results = root / "source", root / "submission", root / "results"
-    for folder in (source, submission, results):
-        folder.mkdir(parents=True)
-    with zipfile.ZipFile(AUTOGRADER_ZIP) as zf:
-        zf.extractall(source)
-    for name, data in submission_files.items():
-        (submission / name).parent.mkdir(parents=True, exist_ok=True)
-        (submission / name).write_bytes(data)
-    (root / "submission_metadata.json").write_text(json.dumps({"id": 1, "assignment": {"title": "Lab 05"}}))
-    # run_autograder activates Gradescope's conda env and runs run_otter.py against /autograder;
-    # here the project's environment stands in for that env, and the folder for /autograder.
-    entry = (source / "run_otter.py").read_text().replace('"/autograder"', repr(str(root)))
-    # Gradescope runs `python /autograder/source/run_otter.py`: the script's folder, not the working
-    # directory, is first on sys.path (with `-c` it would be the working directory, the submission).
-    if not cwd_first:
-        entry = f"import sys\nsys.path[0] = {str(source)!r}\n" + entry
-    proc = subprocess.run([sys.executable, "-c", entry], cwd=source, capture_output=True, text=True, timeout=900)
-    assert (results / "results.json").is_file(), f"no results.json; exit {proc.returncode}\n{proc.stderr[-3000:]}"
-    return json.loads((results / "results.json").read_text())
+    try:
+        return run(root, submission_files, cwd_first)
+    except GradescopeRunError as exc:
+        pytest.fail(str(exc))
 
 
 def read_json(path: pathlib.Path):

@@ -1,7 +1,8 @@
 """The hidden tests catch the mistakes students really make, and never mark a correct answer wrong.
 
 The corpus (tools/qa/mutation_corpus.py) is graded once per session through the real autograder bundle by
-tools/qa/mutation_runner.py; the tests below assert on that one report.
+tools/qa/mutation_runner.py, through make grade-one's path and through the bundle's own entry point as
+Gradescope runs it; the tests below assert on that one report.
 """
 
 from __future__ import annotations
@@ -32,7 +33,18 @@ MAX_LOOPING_MUTANTS = 2
 
 @pytest.fixture(scope="module")
 def report() -> mutation_runner.Report:
-    return mutation_runner.run(mutation_corpus.CORPUS)
+    return mutation_runner.run(mutation_corpus.CORPUS, gradescope=True)
+
+
+def test_every_entry_gets_the_same_scores_on_gradescopes_path_as_through_grade_one(report):
+    """What a TA sees with make grade-one is what Gradescope gives the same upload, question by question."""
+    assert report.gradescope is not None and len(report.gradescope) == len(report.outcomes) + 1, (
+        f"expected Gradescope's scores for the solution and {len(report.outcomes)} entries; got {report.gradescope}"
+    )
+    differ = report.gradescope_differences
+    assert not differ, "grade-one and Gradescope's path differ:\n" + "\n".join(
+        f"  {name}: grade-one {local}, Gradescope {got}" for name, (local, got) in sorted(differ.items())
+    )
 
 
 def _rows(outcomes, describe) -> str:

@@ -34,10 +34,10 @@ import zipfile
 if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.py): make the project importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from tools.grading import sandbox  # noqa: E402
 from tools.grading.batch.coordinator import grade_batch  # noqa: E402
 from tools.grading.grade_one import question_scores  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS, STUDENT, cell_source  # noqa: E402
+from tools.qa.gradescope import grading_environment  # noqa: E402
 
 SOLUTION = SOLUTIONS / NOTEBOOK
 BLANK = STUDENT / NOTEBOOK
@@ -99,27 +99,6 @@ def make_submissions(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
             path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
-
-
-#: What a ``sitecustomize`` needs to make Python behave as if the named modules were not installed.
-_BLOCKER = """import sys
-for name in {names!r}:
-    sys.modules.setdefault(name, None)  # `import name` raises ModuleNotFoundError
-"""
-
-
-def grading_environment(folder: pathlib.Path) -> pathlib.Path:
-    """A folder for ``PYTHONPATH`` whose ``sitecustomize`` hides from every Python started with it (Otter's
-    process, the kernel) the modules of the packages the bundle's environment does not install: the
-    environment the batch's sandboxes and Gradescope grade in (``sandbox.hidden_site_entries``)."""
-    names = sorted(
-        entry.stem if entry.suffix == ".py" else entry.name
-        for entry in sandbox.hidden_site_entries()
-        if (entry.suffix == ".py" or entry.is_dir()) and entry.stem.isidentifier()
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(_BLOCKER.format(names=names), encoding="utf-8")
-    return folder
 
 
 def serial_cli(

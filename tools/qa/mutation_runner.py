@@ -1,11 +1,13 @@
 """Grade the mutation corpus (tools/qa/mutation_corpus.py) through the real autograder bundle.
 
-    python -m tools.qa.mutation_runner [--extended] [--jobs 2] [--only NAME ...] [--list] [--show]
+    python -m tools.qa.mutation_runner [--extended] [--jobs 2] [--only NAME ...] [--list] [--show] [--gradescope]
 
 Every mutant (a plausible wrong answer) and every correct variant is injected into the solution
 notebook (outputs cleared, as a student submits it) and graded with
-``autograder/autograder.zip`` through the pipeline of ``make grade-one`` (staging, trusted scoring,
-Otter's run in the sandbox), JOBS submissions at a time. The solution itself is graded
+``autograder/autograder.zip`` through the pipeline of ``make grade-one`` (staging, then trusted
+scoring with the notebook's code run once, in the probe's sandbox), JOBS submissions at a time; with
+``--gradescope`` each also through the bundle's own entry point as Gradescope runs it
+(``tools.qa.gradescope``), and the two must agree on every question. The solution itself is graded
 in the same run as the baseline. Prints one row per entry:
 
     mutant, question expected to drop, questions that dropped, verdict, seconds
@@ -27,6 +29,7 @@ import dataclasses
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +39,7 @@ from tools import layout
 from tools.layout import AUTOGRADER_ZIP
 from tools.qa import mutation_corpus as corpus_module
 from tools.qa import notebooks
+from tools.qa.gradescope import grading_environment
 
 BASELINE = "(solution)"
 DEFAULT_JOBS = 2
@@ -109,8 +113,9 @@ def _warm_up() -> None:
     from tools.grading import grade_one  # noqa: F401
 
 
-def _grade(path: str, autograder: str) -> dict:
-    """Grade one submission; returns scores, outputs and timing (never raises)."""
+def _grade(path: str, autograder: str, gradescope: tuple[pathlib.Path, pathlib.Path] | None = None) -> dict:
+    """Grade one submission; returns scores, outputs and timing (never raises). With ``gradescope``
+    (``(a new folder, the grading environment)``), also the scores Gradescope's path gives it."""
     from tools.grading.grade_one import GradeError, grade, question_scores
 
     start = time.perf_counter()
@@ -118,6 +123,10 @@ def _grade(path: str, autograder: str) -> dict:
         results, _ = grade(pathlib.Path(path), pathlib.Path(autograder))
     except (GradeError, Exception) as exc:  # a crash is reported as a row, never stops the run
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - start}
+    elapsed = time.perf_counter() - start
+    on_gradescope = None
+    if gradescope is not None:
+        on_gradescope = _grade_like_gradescope(pathlib.Path(path), pathlib.Path(autograder), *gradescope)
     outputs = {}
     for test in results.get("tests", []):
         question = test.get("name", "").split(" - ")[0].strip()
@@ -127,8 +136,24 @@ def _grade(path: str, autograder: str) -> dict:
         "scores": {q: s for q, (s, _) in question_scores(results).items()},
         "possible": {q: m for q, (_, m) in question_scores(results).items()},
         "outputs": outputs,
-        "seconds": time.perf_counter() - start,
+        "seconds": elapsed,
+        "gradescope": on_gradescope,
     }
+
+
+def _grade_like_gradescope(path: pathlib.Path, autograder: pathlib.Path, root: pathlib.Path, environment) -> dict | str:
+    """``{question: score}`` the bundle's own entry point gives ``path`` in a folder laid out as
+    Gradescope's, or why it gave none."""
+    from tools.grading.grade_one import question_scores
+    from tools.qa.gradescope import GradescopeRunError, run_like_gradescope
+
+    try:
+        results = run_like_gradescope(
+            root, {path.name: path.read_bytes()}, autograder=autograder, grading_environment=environment
+        )
+    except (GradescopeRunError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        return f"{type(exc).__name__}: {str(exc)[-500:]}"
+    return {q: s for q, (s, _) in question_scores(results).items()}
 
 
 @dataclasses.dataclass
@@ -241,6 +266,17 @@ class Report:
     outcomes: list[Outcome]
     seconds: float
     jobs: int
+    #: With ``run(gradescope=True)``: {entry (the solution as BASELINE): {question: score} on Gradescope's
+    #: path, or why there is none}.
+    gradescope: dict[str, dict | str | None] | None = None
+
+    @property
+    def gradescope_differences(self) -> dict[str, tuple]:
+        """{entry: (scores of make grade-one, scores on Gradescope's path)} where the two differ."""
+        if self.gradescope is None:
+            return {}
+        local = {BASELINE: self.baseline.scores} | {o.name: o.scores for o in self.outcomes}
+        return {name: (local.get(name), got) for name, got in self.gradescope.items() if got != local.get(name)}
 
     @property
     def mutants(self) -> list[Outcome]:
@@ -297,15 +333,27 @@ class Report:
             f"{': not named by ' + ', '.join(unnamed) if unnamed else ''}",
             f"graded {len(self.outcomes) + 1} submissions in {self.seconds:.0f} s with {self.jobs} worker(s)",
         ]
+        if self.gradescope is not None:
+            differ = self.gradescope_differences
+            lines.append(
+                f"Gradescope's path: {len(self.gradescope) - len(differ)}/{len(self.gradescope)} submissions get the "
+                f"same score on every question as through make grade-one"
+                + "".join(f"\n  {name}: grade-one {a}, Gradescope {b}" for name, (a, b) in sorted(differ.items()))
+            )
         if self.baseline.error:
             lines.insert(0, f"the solution could not be graded: {self.baseline.error}")
         return "\n".join(lines)
 
 
 def run(
-    corpus: Iterable | None = None, jobs: int = DEFAULT_JOBS, autograder: pathlib.Path = AUTOGRADER_ZIP, progress=None
+    corpus: Iterable | None = None,
+    jobs: int = DEFAULT_JOBS,
+    autograder: pathlib.Path = AUTOGRADER_ZIP,
+    progress=None,
+    gradescope: bool = False,
 ) -> Report:
-    """Grade the solution and every entry of ``corpus`` (default: the whole corpus)."""
+    """Grade the solution and every entry of ``corpus`` (default: the whole corpus); with ``gradescope``,
+    each also through the bundle's own entry point as Gradescope runs it (``Report.gradescope``)."""
     corpus = list(corpus_module.CORPUS if corpus is None else corpus)
     names = [m.name for m in corpus]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -324,10 +372,15 @@ def run(
         order = [BASELINE] + [m.name for m in corpus if m.loops] + [m.name for m in corpus if not m.loops]
         raw = {}
         _warm_up()
+        environment = grading_environment(tmp / "grading-environment") if gradescope else None
+
+        def on_gradescope(name: str):
+            return (tmp / "gradescope" / str(order.index(name)), environment) if gradescope else None
+
         # Threads, each driving one submission's sandboxes (the pipeline of make grade-one and make
         # grade): what comes back is validated JSON, never a pickle from another process.
         with concurrent.futures.ThreadPoolExecutor(jobs, thread_name_prefix="mutant") as pool:
-            futures = {pool.submit(_grade, str(paths[name]), str(bundle)): name for name in order}
+            futures = {pool.submit(_grade, str(paths[name]), str(bundle), on_gradescope(name)): name for name in order}
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
                 try:
@@ -359,7 +412,8 @@ def run(
                 baseline.scores,
             )
         )
-    return Report(baseline, outcomes, time.perf_counter() - start, jobs)
+    on_gradescope = {name: r.get("gradescope") for name, r in raw.items()} if gradescope else None
+    return Report(baseline, outcomes, time.perf_counter() - start, jobs, on_gradescope)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -370,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--autograder", type=pathlib.Path, default=AUTOGRADER_ZIP)
     parser.add_argument("--list", action="store_true", help="list the corpus and exit")
     parser.add_argument("--show", action="store_true", help="also print each mutant's failure output")
+    parser.add_argument(
+        "--gradescope", action="store_true", help="also grade each through the bundle's entry point as Gradescope does"
+    )
     args = parser.parse_args(argv)
     corpus = corpus_module.EXTENDED if args.extended else corpus_module.CORPUS
     if args.only:
@@ -385,14 +442,14 @@ def main(argv: list[str] | None = None) -> int:
     def progress(name, result):
         print(f"  graded {name} ({result['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
-    report = run(corpus, args.jobs, args.autograder, progress)
+    report = run(corpus, args.jobs, args.autograder, progress, gradescope=args.gradescope)
     print(report.table())
     if args.show:
         for o in report.mutants:
             print(f"\n=== {o.name} ({o.mutant.question}) ===\n{o.outputs.get(o.mutant.question, '')}")
     print()
     print(report.summary())
-    return 0 if report.ok else 1
+    return 0 if report.ok and not report.gradescope_differences else 1
 
 
 if __name__ == "__main__":
