@@ -24,7 +24,7 @@ def grade(path: pathlib.Path, crosscheck: bool = False):
     """Grade a submission through the committed bundle (``crosscheck``: Otter's run in the kernel too);
     returns (results.json dict, {question: score})."""
     from tools.grading.grade_one import grade as grade_submission
-    from tools.grading.grade_one import question_scores
+    from tools.grading.results import question_scores
 
     results, _ = grade_submission(path, AUTOGRADER_ZIP, crosscheck=crosscheck)
     return results, {q: s for q, (s, _) in question_scores(results).items()}

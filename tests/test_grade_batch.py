@@ -24,7 +24,7 @@ from conftest import grade, possible_points
 
 from tools.grading import grade_batch as gb
 from tools.grading.batch import row as batch_row
-from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT
+from tools.layout import NOTEBOOK, ROOT, STUDENT
 from tools.qa import notebooks
 
 TIMEOUT = 60  # seconds: a normal submission grades in 4-10 s here
@@ -483,24 +483,6 @@ def test_loose_folder_regrade_and_progress_bar(tmp_path):
     assert third.graded == 2, f"--regrade grades every submission again, got {third.graded}"
     restamp = json.loads((out / "results" / "alice" / gb.ROW_FILE).read_text())["graded_at"]
     assert restamp != stamp, f"regraded row kept its old time {stamp}"
-
-
-def test_grade_one_refuses_another_assignment_as_otter_does(tmp_path):
-    """Without Otter's run (the default), grade-one makes Otter's check itself: a notebook whose
-    metadata names another assignment is refused, naming both."""
-    from tools.grading.grade_one import GradeError
-    from tools.grading.grade_one import grade as grade_one
-
-    path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
-    with pytest.raises(GradeError) as caught:
-        grade_one(path, AUTOGRADER_ZIP)
-    text = str(caught.value)
-    assert caught.value.status == "invalid", (
-        f"input: a lab04 notebook; expected status invalid, got {caught.value.status}"
-    )
-    assert "lab04_data_engineering" in text and "lab05_nn_compute" in text, (
-        f"input: a lab04 notebook; expected a message naming both assignments, got {text!r}"
-    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
