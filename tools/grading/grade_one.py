@@ -12,6 +12,11 @@ Otter's ``results.json`` (the file Gradescope reads), a ``scores.txt`` summary a
 into DIR (default ``grades/<submission name>/``). An existing DIR is never replaced unless
 ``--force`` is given. Where bubblewrap cannot run, grading is refused; ``UNSANDBOXED=1`` grades
 anyway, without the sandbox, and says so in the output and in scores.txt.
+
+This module is the pipeline (:func:`grade_detailed`, which the batch runs too) and the command line;
+its stages live beside it: the scoring process (:mod:`tools.grading.scoring_process`), the
+cross-check in the kernel (:mod:`tools.grading.crosscheck`), and the reading and checking of
+``results.json`` (:mod:`tools.grading.results`).
 """
 
 from __future__ import annotations
