@@ -21,6 +21,7 @@ import time
 
 import pytest
 from conftest import grade, possible_points
+from leftovers import processes_mentioning
 
 from tools.grading import grade_batch as gb
 from tools.grading.batch import row as batch_row
@@ -110,14 +111,6 @@ def _tree_digest(folder: pathlib.Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 # What each fixture submission is, and the status it must get.
@@ -340,23 +333,6 @@ def test_messages_say_what_went_wrong(mixed, key, words):
     message = mixed["csv"][key]["message"]
     missing = [w for w in words if w not in message]
     assert not missing, f"{key}: message should mention {missing}; got {message!r}"
-
-
-def processes_mentioning(*needles: str) -> list[str]:
-    """``pid: cmdline`` of the live processes whose command line mentions any of ``needles``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (
-                pathlib.Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            )
-        except OSError:
-            continue
-        if any(n in cmdline for n in needles) and _alive(int(entry.name)):
-            found.append(f"{entry.name}: {cmdline[:200]}")
-    return found
 
 
 def test_a_timeout_kills_the_kernel_and_what_it_started(mixed):

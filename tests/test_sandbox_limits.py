@@ -67,9 +67,17 @@ while True:
 """
 
 
+def most_processes(box, seconds: float) -> int:
+    """The most processes ``box``'s PID namespace held at once, looking every 50 ms for ``seconds``."""
+    most, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        most = max(most, len(sandbox.processes_in_namespace(box.pid_namespace)))
+        time.sleep(0.05)
+    return most
+
+
 def test_a_fork_bomb_is_stopped_by_the_process_limit(scratch):
     limit = 40
-    most = 0
     with sandbox.start(
         script(FORK_BOMB),
         scratch=scratch,
@@ -78,10 +86,7 @@ def test_a_fork_bomb_is_stopped_by_the_process_limit(scratch):
         stderr=subprocess.DEVNULL,
     ) as box:
         ns = box.pid_namespace
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            most = max(most, len(sandbox.processes_in_namespace(ns)))
-            time.sleep(0.05)
+        most = most_processes(box, 2)
         box.kill()
     left = sandbox.processes_in_namespace(ns)
     # the count is of the sandbox's uid: the bomb, plus bwrap's PID 1 (root's, when run as root)
@@ -159,16 +164,13 @@ def test_the_process_limit_holds_for_a_normal_user_too(request):
 def test_the_process_limit_holds_for_the_whole_sandbox(scratch, monkeypatch, cgroups):
     if not cgroups:
         monkeypatch.setattr(sandbox.cgroups, "USE_CGROUPS", False)
-    limit, most = 20, 0
+    limit = 20
     limits = sandbox.Limits(processes=limit)
     with sandbox.start(
         script(FORK_BOMB), scratch=scratch, limits=limits, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     ) as box:
         ns = box.pid_namespace
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
-            most = max(most, len(sandbox.processes_in_namespace(ns)))
-            time.sleep(0.05)
+        most = most_processes(box, 1.5)
     assert 0 < most <= limit + 1, (
         f"input: a fork bomb, process limit {limit}, cgroups {'on' if cgroups else 'off'}; expected at most "
         f"{limit + 1} processes in the sandbox (with its PID 1); got {most}"

@@ -14,32 +14,12 @@ import time
 import uuid
 
 import pytest
+from leftovers import pids_mentioning
 from sandboxed import script
 
 from tools.grading import sandbox
 
 pytestmark = pytest.mark.usefixtures("bwrap_works")
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def processes_with(token: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                    if token.encode() in f.read() and alive(int(entry.name)):
-                        found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def test_cannot_signal_processes_outside(scratch):
@@ -118,10 +98,10 @@ def test_detached_stopped_and_signal_ignoring_processes_do_not_survive(scratch, 
     if ending == "kill":
         with sandbox.start(argv, scratch=scratch, stdout=subprocess.PIPE) as box:
             assert box.popen.stdout.readline() == b"started\n"
-            for pid in processes_with(token + "-stopped"):
+            for pid in pids_mentioning(token + "-stopped"):
                 os.kill(pid, signal.SIGSTOP)
-            assert len(processes_with(token)) >= 4, (
-                f"expected the detached processes running; got {processes_with(token)}"
+            assert len(pids_mentioning(token)) >= 4, (
+                f"expected the detached processes running; got {pids_mentioning(token)}"
             )
             box.kill()
             ns = box.pid_namespace
@@ -130,7 +110,7 @@ def test_detached_stopped_and_signal_ignoring_processes_do_not_survive(scratch, 
         assert outcome.timed_out == (ending == "timeout"), f"input: ending {ending}; got {outcome}"
         assert (scratch / "ready").exists(), "the script did not get to start its processes"
         ns = None
-    left = processes_with(token)
+    left = pids_mentioning(token)
     assert not left, (
         f"input: detached, stopped and signal-ignoring processes, ending by {ending}; expected none "
         f"left; got pids {left}"
