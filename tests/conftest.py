@@ -1,4 +1,5 @@
-"""Shared fixtures: import paths for the lab's modules, and graded notebooks built once per run."""
+"""Shared fixtures: import paths for the lab's modules, graded notebooks built once per run, and the sandbox's tests'
+fixtures."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def grade(path: pathlib.Path, crosscheck: bool = False):
     """Grade a submission through the committed bundle (``crosscheck``: Otter's run in the kernel too);
     returns (results.json dict, {question: score})."""
     from tools.grading.grade_one import grade as grade_submission
-    from tools.grading.grade_one import question_scores
+    from tools.grading.results import question_scores
 
     results, _ = grade_submission(path, AUTOGRADER_ZIP, crosscheck=crosscheck)
     return results, {q: s for q, (s, _) in question_scores(results).items()}
@@ -97,3 +98,36 @@ def complete_ledger(**overrides) -> dict:
     )
     fields.update(overrides)
     return lab05.ledger.build_ledger(**fields)
+
+
+# The sandbox's tests (tests/test_sandbox_*.py, with tests/sandboxed.py)
+@pytest.fixture(scope="module")
+def bwrap_works():
+    """Fails the module's tests, with the fix, where bubblewrap cannot run (no silent skip)."""
+    from tools.grading import sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as exc:
+        pytest.fail(f"the sandbox cannot run on this machine: {exc}")
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """An empty folder to give a sandbox as its scratch."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture(params=["cgroup-if-usable", "accounting"])
+def enforcement(request, monkeypatch):
+    """The memory enforcement a sandbox should report: this machine's cgroups if usable, or accounting
+    (cgroups turned off, as where they are not writable)."""
+    from tools.grading import sandbox
+
+    if request.param == "accounting":
+        monkeypatch.setattr(sandbox.cgroups, "USE_CGROUPS", False)
+        return "accounting"
+    found = sandbox.own_cgroups()
+    return found[0] if found else "accounting"

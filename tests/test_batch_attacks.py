@@ -20,7 +20,7 @@ import zipfile
 import attacks
 import nbformat
 import pytest
-from test_grade_batch import processes_mentioning
+from leftovers import processes_mentioning
 
 from tools.grading import grade_batch as gb
 from tools.layout import ASSIGNMENT, AUTOGRADER, AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT

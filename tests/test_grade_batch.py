@@ -1,9 +1,10 @@
 """Batch grading (tools/grading/grade_batch.py, tools/grading/batch/): one mixed Gradescope export graded once, checked many ways.
 
-The fixture submissions are generated here from the solution and student notebooks: good ones,
-broken ones (corrupt, no notebook, two notebooks, another assignment), misbehaving ones (a cell
-that raises, loops forever, kills its kernel, eats memory, prints 200 MB) and one that tampers
-with the grader. They are graded together in ONE batch (module fixture) to keep the suite fast.
+The fixture submissions (tests/batch_export.py) are generated from the solution and student
+notebooks: good ones, broken ones (corrupt, no notebook, two notebooks, another assignment),
+misbehaving ones (a cell that raises, loops forever, kills its kernel, eats memory, prints 200 MB)
+and one that tampers with the grader. They are graded together in ONE batch (module fixture) to
+keep the suite fast.
 """
 
 from __future__ import annotations
@@ -20,88 +21,17 @@ import sys
 import time
 
 import pytest
+from batch_export import EXPECTED, best_ledger, partial, write_export
 from conftest import grade, possible_points
+from leftovers import processes_mentioning
 
 from tools.grading import grade_batch as gb
 from tools.grading.batch import row as batch_row
-from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, STUDENT
+from tools.layout import NOTEBOOK, ROOT, STUDENT
 from tools.qa import notebooks
 
 TIMEOUT = 60  # seconds: a normal submission grades in 4-10 s here
 MEMORY = "3GiB"  # per worker and kernel; the gradual allocation stops here
-LOOP_CELL = """
-import subprocess, sys
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", {token!r}], start_new_session=True)
-while True:
-    pass
-"""
-MEMORY_CELLS = (
-    """
-huge = bytearray(10**13)  # far more than the machine has: MemoryError
-""",
-    """
-def eat():
-    chunks = []
-    try:
-        while True:
-            chunks.append(bytearray(b"x") * (64 * 2**20))  # touched pages: real memory
-    except MemoryError:
-        print("allocated", len(chunks) * 64 * 2**20)
-        raise
-eat()
-""",
-)
-TAMPER_CELL = """
-print(open("tests/design_ledger.py").read()[:100])
-grader.check = lambda *args, **kwargs: None
-import lab05.ledger
-lab05.ledger.LAST_WRITTEN["text"] = "{}"
-"""
-
-
-def _ledger() -> str:
-    import lab05_reference as ref
-    from lab05_autograder.hidden import ANSWERS
-
-    import lab05.ledger
-    from lab05 import constants
-
-    return json.dumps(
-        lab05.ledger.build_ledger(
-            activation_choice="relu",
-            batch_size_chosen=64,
-            max_trainable_width_laptop_gpu=ref.max_trainable_width(8 * constants.BYTES_PER_GIB, 64),
-            training_memory_estimate_error_kib=1.0,
-            act1_prediction="C",
-            act2_estimate_kib=900,
-            batch_doubling_ratio=1.067,
-            batch_doubling_explanation="x",
-            **ANSWERS,  # the best answer to each multiple-choice question
-        )
-    )
-
-
-def _partial():
-    return notebooks.replace_function(
-        notebooks.solution(), "transistor_tax", 'def transistor_tax(activation, baseline="relu"):\n    return 1.0\n'
-    )
-
-
-def _no_ledger_writer():
-    return notebooks.replace_cell(notebooks.solution(), "design_ledger = record_design(", "design_ledger = None")
-
-
-def _text(nb) -> str:
-    import nbformat
-
-    return nbformat.writes(nb)
-
-
-def _folder(export: pathlib.Path, name: str, files: dict[str, str | bytes]) -> None:
-    folder = export / name
-    folder.mkdir(parents=True)
-    for file, content in files.items():
-        (folder / file).write_bytes(content.encode() if isinstance(content, str) else content)
 
 
 def _tree_digest(folder: pathlib.Path) -> dict[str, str]:
@@ -112,125 +42,12 @@ def _tree_digest(folder: pathlib.Path) -> dict[str, str]:
     }
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-# What each fixture submission is, and the status it must get.
-EXPECTED = {
-    "submission_1001": "ok",  # solution, unzipped upload, run top to bottom
-    "submission_1002": "ok",  # blank student notebook
-    "submission_1003": "ok",  # partial solution, uploaded as the exported zip
-    "submission_1004": "ok",  # no ledger in the upload; the notebook writes it
-    "submission_1005": "ok",  # ledger that is not JSON; the notebook writes a new one
-    "submission_1006": "ok",  # notebook does not write a ledger; uploaded one has wrong types and NaN
-    "submission_1007": "error",  # corrupt notebook JSON
-    "submission_1008": "invalid",  # zip without a notebook
-    "submission_1009": "invalid",  # zip with two notebooks
-    "submission_1010": "invalid",  # notebook of another assignment
-    "submission_1011": "ok",  # a cell raises
-    "submission_1012": "timeout",  # a cell loops forever (and starts a child process)
-    "submission_1013": "ok",  # a cell kills its own process: that cell is skipped, the rest graded
-    "submission_1014": "ok",  # cells that exhaust memory, at once and gradually
-    "submission_1015": "ok",  # a cell prints 200 MB
-    "submission_1016": "ok",  # reads the tests and patches the grader
-    "submission_1017": "invalid",  # listed in the metadata, folder missing
-    "submission_1018": "ok",  # notebook writes no ledger, none uploaded
-    "extra_upload": "invalid",  # a folder the metadata does not list (holds only a text file)
-}
-
-
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     root = tmp_path_factory.mktemp("mixed")
     export, out = root / "export", root / "out"
-    export.mkdir()
     markers = {"loop": f"lab05-loop-token-{root.name}"}
-    sol, ledger = notebooks.solution(), _ledger()
-    _folder(export, "submission_1001", {NOTEBOOK: _text(notebooks.executed(sol)), "design_ledger.json": ledger})
-    _folder(export, "submission_1002", {NOTEBOOK: (STUDENT / NOTEBOOK).read_text(encoding="utf-8")})
-    (export / "submission_1003").mkdir()
-    notebooks.write_zip(
-        export / "submission_1003" / "lab05_nn_compute_2026.zip",
-        {NOTEBOOK: _text(_partial()), "design_ledger.json": ledger},
-    )
-    _folder(export, "submission_1004", {NOTEBOOK: _text(sol)})
-    _folder(export, "submission_1005", {NOTEBOOK: _text(sol), "design_ledger.json": '{"activation_choice": "relu",'})
-    bad_types = json.loads(ledger) | {
-        "batch_size_chosen": "sixty-four",
-        "act2_estimate_kib": math.nan,
-        "activation_choice": 7,
-    }
-    _folder(
-        export, "submission_1006", {NOTEBOOK: _text(_no_ledger_writer()), "design_ledger.json": json.dumps(bad_types)}
-    )
-    _folder(export, "submission_1007", {NOTEBOOK: _text(sol)[:5000]})
-    (export / "submission_1008").mkdir()
-    notebooks.write_zip(export / "submission_1008" / "upload.zip", {"design_ledger.json": ledger})
-    (export / "submission_1009").mkdir()
-    notebooks.write_zip(
-        export / "submission_1009" / "upload.zip",
-        {NOTEBOOK: _text(sol), "lab05_copy.ipynb": _text(sol), "design_ledger.json": ledger},
-    )
-    _folder(export, "submission_1010", {NOTEBOOK: _text(notebooks.for_assignment(sol, "lab04_data_engineering"))})
-    _folder(
-        export,
-        "submission_1011",
-        {
-            NOTEBOOK: _text(
-                notebooks.append_after(sol, "def max_trainable_width", 'raise RuntimeError("a student bug")')
-            )
-        },
-    )
-    _folder(
-        export,
-        "submission_1012",
-        {
-            NOTEBOOK: _text(
-                notebooks.append_after(sol, "def max_trainable_width", LOOP_CELL.format(token=markers["loop"]))
-            )
-        },
-    )
-    _folder(
-        export,
-        "submission_1013",
-        {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width", "import os\nos.kill(os.getpid(), 9)"))},
-    )
-    memory = notebooks.append_after(sol, "def parameter_count", MEMORY_CELLS[1])
-    _folder(
-        export,
-        "submission_1014",
-        {NOTEBOOK: _text(notebooks.append_after(memory, "def max_trainable_width", MEMORY_CELLS[0]))},
-    )
-    _folder(
-        export,
-        "submission_1015",
-        {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width", 'print("x" * (200 * 2**20))'))},
-    )
-    _folder(
-        export,
-        "submission_1016",
-        {NOTEBOOK: _text(notebooks.append_after(sol, "def max_trainable_width", TAMPER_CELL))},
-    )
-    _folder(export, "submission_1018", {NOTEBOOK: _text(_no_ledger_writer())})
-    _folder(export, "extra_upload", {"notes.txt": "not a notebook"})
-    people = {
-        name: [{":name": f"Student {name[-4:]}", ":email": f"s{name[-4:]}@example.edu", ":sid": name[-4:]}]
-        for name in EXPECTED
-        if name.startswith("submission_")
-    }
-    people["submission_1002"].append({":name": "Partner 1002", ":email": "p1002@example.edu", ":sid": "9002"})
-    metadata = "".join(
-        f"{name}:\n  :submitters:\n"
-        + "".join(f"  - :name: {p[':name']}\n    :email: {p[':email']}\n    :sid: '{p[':sid']}'\n" for p in who)
-        + "  :created_at: 2026-10-01 12:00:00.000000000 -07:00\n  :score: 1.0\n"
-        for name, who in people.items()
-    )
-    (export / gb.METADATA_FILE).write_text(metadata, encoding="utf-8")
+    write_export(export, markers["loop"])
     before = _tree_digest(export)
     stream = io.StringIO()
     start = time.monotonic()
@@ -268,7 +85,7 @@ def test_every_submission_gets_one_row_with_the_expected_status(mixed):
 
 
 def test_good_submissions_score_exactly_as_when_graded_alone(mixed, solution_grades, student_grades, tmp_path):
-    _, partial_alone = grade(notebooks.write(_partial(), tmp_path, {"design_ledger.json": _ledger()}))
+    _, partial_alone = grade(notebooks.write(partial(), tmp_path, {"design_ledger.json": best_ledger()}))
     for key, alone in (
         ("submission_1001", solution_grades[1]),
         ("submission_1002", student_grades[1]),
@@ -340,23 +157,6 @@ def test_messages_say_what_went_wrong(mixed, key, words):
     message = mixed["csv"][key]["message"]
     missing = [w for w in words if w not in message]
     assert not missing, f"{key}: message should mention {missing}; got {message!r}"
-
-
-def processes_mentioning(*needles: str) -> list[str]:
-    """``pid: cmdline`` of the live processes whose command line mentions any of ``needles``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (
-                pathlib.Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            )
-        except OSError:
-            continue
-        if any(n in cmdline for n in needles) and _alive(int(entry.name)):
-            found.append(f"{entry.name}: {cmdline[:200]}")
-    return found
 
 
 def test_a_timeout_kills_the_kernel_and_what_it_started(mixed):
@@ -483,24 +283,6 @@ def test_loose_folder_regrade_and_progress_bar(tmp_path):
     assert third.graded == 2, f"--regrade grades every submission again, got {third.graded}"
     restamp = json.loads((out / "results" / "alice" / gb.ROW_FILE).read_text())["graded_at"]
     assert restamp != stamp, f"regraded row kept its old time {stamp}"
-
-
-def test_grade_one_refuses_another_assignment_as_otter_does(tmp_path):
-    """Without Otter's run (the default), grade-one makes Otter's check itself: a notebook whose
-    metadata names another assignment is refused, naming both."""
-    from tools.grading.grade_one import GradeError
-    from tools.grading.grade_one import grade as grade_one
-
-    path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
-    with pytest.raises(GradeError) as caught:
-        grade_one(path, AUTOGRADER_ZIP)
-    text = str(caught.value)
-    assert caught.value.status == "invalid", (
-        f"input: a lab04 notebook; expected status invalid, got {caught.value.status}"
-    )
-    assert "lab04_data_engineering" in text and "lab05_nn_compute" in text, (
-        f"input: a lab04 notebook; expected a message naming both assignments, got {text!r}"
-    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -1,9 +1,11 @@
-"""grade-one through the sandbox: a hostile notebook stays inside, results are validated, no silent fallback."""
+"""grade-one (tools/grading/grade_one.py) through the sandbox: a hostile notebook stays inside, no silent fallback,
+another assignment refused, a command line that keeps what it wrote."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -11,8 +13,8 @@ import uuid
 import pytest
 from conftest import grade, possible_points
 
-from tools.grading.grade_one import GradeError, bundle_questions, validate_results
 from tools.grading.grade_one import grade as grade_one
+from tools.grading.results import GradeError
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS
 from tools.qa import notebooks
 
@@ -49,31 +51,6 @@ def test_a_hostile_notebook_grades_normally_and_leaves_nothing_behind(tmp_path):
             except OSError:
                 pass
     assert not left, f"input: a cell starting a detached sleep; expected it gone after grading; got pids {left}"
-
-
-@pytest.mark.parametrize(
-    "results, words",
-    [
-        ({"tests": [{"name": "forged", "score": 1, "max_score": 1}]}, "not one of the bundle's questions"),
-        ({"tests": [{"name": "deployment", "score": 3, "max_score": 2}]}, "0 <= score <= max_score"),
-        ({"tests": [{"name": "deployment", "score": -1, "max_score": 2}]}, "0 <= score <= max_score"),
-        ({"tests": [{"name": "deployment", "score": "2", "max_score": 2}]}, "expected numbers"),
-        ({"tests": [{"name": "deployment", "score": 9, "max_score": 9}]}, "worth 9 in results.json but 2"),
-        ({"tests": [{"name": "deployment", "score": 2, "max_score": 2}], "score": 33}, "not the sum of its tests"),
-        ({"tests": "all passed"}, "list of tests"),
-        ([], "list of tests"),
-    ],
-)
-def test_results_that_are_not_the_bundles_are_errors(results, words):
-    questions = bundle_questions(AUTOGRADER_ZIP)
-    with pytest.raises(GradeError) as caught:
-        validate_results(results, questions)
-    assert words in str(caught.value), f"input: {results}; expected an error saying {words!r}; got {caught.value}"
-
-
-def test_otters_own_results_are_valid(solution_grades):
-    results, _ = solution_grades
-    assert validate_results(results, bundle_questions(AUTOGRADER_ZIP)) is results
 
 
 def _cli(tmp_path, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -120,3 +97,49 @@ def test_a_timeout_stops_grading(tmp_path):
     with pytest.raises(GradeError) as caught:
         grade_one(notebooks.write(nb, tmp_path), AUTOGRADER_ZIP, timeout=8)
     assert "did not finish within 8 s" in str(caught.value), str(caught.value)
+
+
+def test_grade_one_refuses_another_assignment_as_otter_does(tmp_path):
+    """Without Otter's run (the default), grade-one makes Otter's check itself: a notebook whose
+    metadata names another assignment is refused, naming both."""
+    path = notebooks.write(notebooks.for_assignment(notebooks.solution(), "lab04_data_engineering"), tmp_path)
+    with pytest.raises(GradeError) as caught:
+        grade_one(path, AUTOGRADER_ZIP)
+    text = str(caught.value)
+    assert caught.value.status == "invalid", (
+        f"input: a lab04 notebook; expected status invalid, got {caught.value.status}"
+    )
+    assert "lab04_data_engineering" in text and "lab05_nn_compute" in text, (
+        f"input: a lab04 notebook; expected a message naming both assignments, got {text!r}"
+    )
+
+
+def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
+    submission = tmp_path / NOTEBOOK
+    shutil.copy(SOLUTIONS / NOTEBOOK, submission)
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "tools.grading.grade_one", str(submission), "--out", str(out)]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    total = sum(possible_points().values())
+    assert "total" in first.stdout and f"{total:g} / {total:g}" in first.stdout, first.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert any(t.get("name") == "design_ledger" for t in results["tests"]), results
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert second.returncode == 2 and "already exists" in second.stderr, (second.returncode, second.stderr)
+    forced = subprocess.run(cmd + ["--force"], cwd=ROOT, capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+
+
+@pytest.mark.parametrize("bad, message", [("missing.zip", "does not exist"), ("notes.txt", "is not a submission")])
+def test_grade_one_rejects_what_it_cannot_grade(tmp_path, bad, message):
+    path = tmp_path / bad
+    if bad.endswith(".txt"):
+        path.write_text("hello")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.grading.grade_one", str(path), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and message in proc.stderr, (proc.returncode, proc.stderr)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import zipfile
 
 import nbformat
-import pytest
 from conftest import grade, possible_points
 from lab05_autograder.hidden import ANSWERS, GRADED_FUNCTIONS
 from nbclient import NotebookClient
 
 from tools.grading.bundle import question_files
-from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, ROOT, SOLUTIONS, STUDENT
+from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, STUDENT
 from tools.qa import notebooks
 
 MANUAL = {"batch_doubling_explanation"}
@@ -173,37 +169,6 @@ def test_a_notebook_with_one_stub_exports_and_grades_to_its_partial_score(tmp_pa
         f"input: max_trainable_width a stub; expected {sum(expected.values()):g}/"
         f"{sum(possible.values()):g} {expected}, got {sum(scores.values()):g} {scores}"
     )
-
-
-def test_grade_one_prints_scores_and_keeps_existing_results(tmp_path):
-    submission = tmp_path / NOTEBOOK
-    shutil.copy(SOLUTIONS / NOTEBOOK, submission)
-    out = tmp_path / "results"
-    cmd = [sys.executable, "-m", "tools.grading.grade_one", str(submission), "--out", str(out)]
-    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    total = sum(possible_points().values())
-    assert "total" in first.stdout and f"{total:g} / {total:g}" in first.stdout, first.stdout
-    results = json.loads((out / "results.json").read_text())
-    assert any(t.get("name") == "design_ledger" for t in results["tests"]), results
-    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert second.returncode == 2 and "already exists" in second.stderr, (second.returncode, second.stderr)
-    forced = subprocess.run(cmd + ["--force"], cwd=ROOT, capture_output=True, text=True)
-    assert forced.returncode == 0, forced.stderr
-
-
-@pytest.mark.parametrize("bad, message", [("missing.zip", "does not exist"), ("notes.txt", "is not a submission")])
-def test_grade_one_rejects_what_it_cannot_grade(tmp_path, bad, message):
-    path = tmp_path / bad
-    if bad.endswith(".txt"):
-        path.write_text("hello")
-    proc = subprocess.run(
-        [sys.executable, "-m", "tools.grading.grade_one", str(path), "--out", str(tmp_path / "o")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2 and message in proc.stderr, (proc.returncode, proc.stderr)
 
 
 def test_a_cell_that_never_finishes_is_stopped_and_grading_goes_on(tmp_path, solution_grades):

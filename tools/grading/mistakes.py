@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.p
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 from tools.grading.bundle import read_questions  # noqa: E402
-from tools.grading.grade_one import MAX_RESULTS_BYTES  # noqa: E402
+from tools.grading.results import MAX_RESULTS_BYTES  # noqa: E402
 from tools.grading.staging import read_capped, write_atomically  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES, BUNDLE_FILES, MISTAKES_MODULE  # noqa: E402
 

@@ -2,13 +2,14 @@
 
     python -m tools.grading.score_one < request.json > verdict.json
 
-``tools.grading.grade_one`` runs :func:`serve_one` for every submission in a process of its own, forked
-from a fork server that imported Otter, NumPy and the grading tools once (:data:`PRELOAD`), with
-its own memory limit (the policy's ``SCORER_MEMORY_BYTES``), and kills it at the submission's
-deadline: whatever the probe's replies make the grading side hold, it is held there, for one
-submission, and ends with it (the batch's coordinator and its other submissions never hold it).
-Nothing of one submission outlives its process; the fork server holds no submission's data. The
-command line runs the same scoring for one request, JSON on stdin::
+:func:`tools.grading.scoring_process.score_in_own_process` runs :func:`serve_one` for every
+submission in a process of its own, forked from a fork server that imported Otter, NumPy and the
+grading tools once (:data:`PRELOAD`), with its own memory limit (the policy's
+``SCORER_MEMORY_BYTES``), and kills it at the submission's deadline: whatever the probe's replies
+make the grading side hold, it is held there, for one submission, and ends with it (the batch's
+coordinator and its other submissions never hold it). Nothing of one submission outlives its
+process; the fork server holds no submission's data. The command line runs the same scoring for
+one request, JSON on stdin::
 
     {"notebook": <the staged notebook>, "bundle": <unpacked bundle folder>, "seconds": <time left>,
      "unsandboxed": false, "probe_memory_bytes": <int or null>}
@@ -28,17 +29,18 @@ import time
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
+from tools.grading import sandbox  # noqa: E402
+from tools.grading.trusted import probe_spawner, trusted_module  # noqa: E402
+
 
 def score(request: dict) -> dict:
     """The verdict (``lab05_autograder.local.score_notebook``'s, with the CPU it took) for ``request``."""
-    from tools.grading import grade_one, sandbox
-
     unpacked = pathlib.Path(request["bundle"])
-    trusted = grade_one.trusted_module(unpacked)
+    trusted = trusted_module(unpacked)
     data = trusted.score_notebook(
         request["notebook"],
         unpacked,
-        grade_one.probe_spawner(bool(request["unsandboxed"]), request.get("probe_memory_bytes")),
+        probe_spawner(bool(request["unsandboxed"]), request.get("probe_memory_bytes")),
         deadline=time.monotonic() + float(request["seconds"]),
         python=sandbox.python_executable(),
     )
@@ -50,8 +52,9 @@ def score(request: dict) -> dict:
     return data
 
 
-#: What the fork server imports once, so that each submission's scoring process starts warm.
-PRELOAD = ("numpy", "nbformat", "otter.test_files.exception_test", "otter.test_files", "tools.grading.grade_one")
+#: What the fork server imports once, so that each submission's scoring process starts warm: this
+#: module with what it imports (the trusted module's loader and the probe's sandbox), Otter, NumPy.
+PRELOAD = ("numpy", "nbformat", "otter.test_files.exception_test", "otter.test_files", "tools.grading.score_one")
 
 
 def serve_one(request: dict, connection, memory_bytes: int) -> None:

@@ -32,6 +32,7 @@ from tools.grading.batch.discover import BatchError, Submission, discover
 from tools.grading.batch.row import STATUSES, Row, RowError
 from tools.grading.batch.worker import Settings, grade
 from tools.grading.bundle import Bundle
+from tools.grading.results import MAX_RESULTS_BYTES, GradeError, question_scores, validate_results
 from tools.grading.staging import read_capped, write_atomically
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES
 
@@ -169,13 +170,11 @@ def load_row(path: pathlib.Path, questions: dict[str, float]) -> Row:
     row = Row.from_json(_read_json(path, MAX_ROW_BYTES), questions)
     if row.status == "ok":
         try:
-            results = grade_one.validate_results(
-                _read_json(path.with_name("results.json"), grade_one.MAX_RESULTS_BYTES), questions
-            )
-        except (OSError, grade_one.GradeError) as exc:
+            results = validate_results(_read_json(path.with_name("results.json"), MAX_RESULTS_BYTES), questions)
+        except (OSError, GradeError) as exc:
             raise RowError(f"its results.json cannot be used ({exc})") from None
         kept = {q: (s, m) for q, s, m in row.questions}
-        scores = grade_one.question_scores(results)
+        scores = question_scores(results)
         if set(kept) != set(scores) or any(
             abs(kept[q][0] - s) > 1e-9 or abs(kept[q][1] - m) > 1e-9 for q, (s, m) in scores.items()
         ):

@@ -19,10 +19,11 @@ import pathlib
 import re
 import time
 
-from tools.grading import grade_one
+from tools.grading import grade_one, sandbox
 from tools.grading.batch.discover import Submission
 from tools.grading.batch.row import KERNEL_DIED_FLAG, KERNEL_FLAG, SCORING_ERROR_FLAG, UNSANDBOXED_FLAG, Row
 from tools.grading.bundle import Bundle
+from tools.grading.results import GradeError, question_scores
 from tools.grading.staging import write_atomically
 from tools.layout import cell_source
 
@@ -49,7 +50,7 @@ def check_order(nb: dict) -> list[str]:
     return order
 
 
-def describe(exc: grade_one.GradeError, timeout: float) -> str:
+def describe(exc: GradeError, timeout: float) -> str:
     """The gradebook's message for a submission that was not graded."""
     text = str(exc)
     if exc.status == "timeout":
@@ -90,16 +91,16 @@ def grade(sub: Submission, settings: Settings, result_dir: pathlib.Path) -> Row:
             inspect=inspect,
             crosscheck=settings.crosscheck,
         )
-    except grade_one.GradeError as exc:
+    except GradeError as exc:
         row.status, row.message = exc.status, describe(exc, settings.timeout)
         write_atomically(result_dir / "grading_log.txt", f"{exc}\n{exc.log}")
-    except grade_one.sandbox.SandboxUnavailable:
+    except sandbox.SandboxUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - one submission never ends the batch
         row.status, row.message = "error", f"grading failed: {type(exc).__name__}: {exc}"
         write_atomically(result_dir / "grading_log.txt", row.message + "\n")
     else:
-        scores = grade_one.question_scores(graded.results)
+        scores = question_scores(graded.results)
         row.questions = [(q, s, m) for q, (s, m) in scores.items()]
         row.total = sum(s for s, _ in scores.values())
         row.status = "ok" if scores else "error"
