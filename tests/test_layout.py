@@ -108,53 +108,12 @@ def test_no_tool_imports_from_tests_or_puts_tests_on_sys_path():
     assert not found, f"tools/ must stand without tests/ (move what both need into tools/); found {found}"
 
 
-def _module_name(path: pathlib.Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def tools_imports() -> dict[str, set[str]]:
-    """``{module of tools/: the modules of tools/ it imports}``, at any depth of the module (an import
-    inside a function counts), a package's ``from . import`` included."""
-    modules = {_module_name(p): p for p in _tools_modules()}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                    base = ".".join([*anchor, *([node.module] if node.module else [])])
-                found |= {base} | {f"{base}.{a.name}" for a in node.names}
-        graph[name] = {m for m in found if m in modules and m != name and not name.startswith(f"{m}.")}
-    return graph
-
-
-def test_no_module_of_tools_imports_one_that_imports_it_back():
-    """No import circle in tools/ (a package's modules importing their own package's ``__init__`` aside)."""
-    graph = tools_imports()
-    circles = []
-
-    def visit(module: str, path: list[str]) -> None:
-        for target in sorted(graph[module]):
-            if target in path:
-                circle = path[path.index(target) :]
-                circles.append(" -> ".join([*circle, target]))
-            elif len(path) < len(graph):
-                visit(target, [*path, target])
-
-    for start in sorted(graph):
-        visit(start, [start])
-    assert not circles, f"import circles in tools/: {sorted(set(circles))[:5]}"
-
-
 def test_the_layout_module_imports_nothing_of_tools():
     """tools/layout.py is the floor every tool stands on: it takes nothing from the other tools."""
-    assert not tools_imports()["tools.layout"], tools_imports()["tools.layout"]
+    from test_house import package_imports
+
+    imported = package_imports(TOOLS)["tools.layout"]
+    assert not imported, f"tools/layout.py imports {sorted(imported)}"
 
 
 def test_only_the_layout_module_derives_paths_from_its_own_location():

@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.p
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 from tools.grading.batch.coordinator import grade_batch  # noqa: E402
-from tools.grading.grade_one import question_scores  # noqa: E402
+from tools.grading.results import question_scores  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS, STUDENT, cell_source  # noqa: E402
 from tools.qa.gradescope import grading_environment  # noqa: E402
 

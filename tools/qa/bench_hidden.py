@@ -76,7 +76,8 @@ def _cpu() -> float:
 
 
 def _grade_once(submission: pathlib.Path, bundle: pathlib.Path) -> tuple[float, float, dict]:
-    from tools.grading.grade_one import grade, question_scores
+    from tools.grading.grade_one import grade
+    from tools.grading.results import question_scores
 
     wall, cpu = time.perf_counter(), _cpu()
     results, _ = grade(submission, bundle)

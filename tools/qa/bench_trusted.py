@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a file (python tools/<audience>/<name>.p
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 from tools.grading.bundle import unpack  # noqa: E402
-from tools.grading.grade_one import question_scores  # noqa: E402
+from tools.grading.results import question_scores  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, NOTEBOOK, SOLUTIONS  # noqa: E402
 
 BUDGET_S = 1.5

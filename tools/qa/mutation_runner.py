@@ -116,7 +116,8 @@ def _warm_up() -> None:
 def _grade(path: str, autograder: str, gradescope: tuple[pathlib.Path, pathlib.Path] | None = None) -> dict:
     """Grade one submission; returns scores, outputs and timing (never raises). With ``gradescope``
     (``(a new folder, the grading environment)``), also the scores Gradescope's path gives it."""
-    from tools.grading.grade_one import GradeError, grade, question_scores
+    from tools.grading.grade_one import grade
+    from tools.grading.results import GradeError, question_scores
 
     start = time.perf_counter()
     try:
@@ -144,7 +145,7 @@ def _grade(path: str, autograder: str, gradescope: tuple[pathlib.Path, pathlib.P
 def _grade_like_gradescope(path: pathlib.Path, autograder: pathlib.Path, root: pathlib.Path, environment) -> dict | str:
     """``{question: score}`` the bundle's own entry point gives ``path`` in a folder laid out as
     Gradescope's, or why it gave none."""
-    from tools.grading.grade_one import question_scores
+    from tools.grading.results import question_scores
     from tools.qa.gradescope import GradescopeRunError, run_like_gradescope
 
     try:
