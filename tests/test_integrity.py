@@ -32,7 +32,6 @@ def _nb_flags(nb, shipped=None) -> list[str]:
         ('import glob\nglob.glob("./tests/*.py")', "reads_grader_files"),
         ('from pathlib import Path\nlist(Path("tests").iterdir())', "reads_grader_files"),
         ('import os\nos.listdir("../tests/")', "reads_grader_files"),
-        ("import lab05_hidden", "reads_grader_files"),
         ("from lab05_autograder import hidden", "reads_grader_files"),
         ("from lab05_reference import transistor_tax", "reads_grader_files"),
         ('import zipfile\nzipfile.ZipFile("../source/autograder.zip").namelist()', "reads_grader_files"),
