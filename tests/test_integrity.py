@@ -48,7 +48,7 @@ def _nb_flags(nb, shipped=None) -> list[str]:
         ("import numpy as np\nnp.isclose = lambda *a, **k: True", "patches_grader"),
         ('import numpy as np\nsetattr(np, "allclose", lambda *a, **k: True)', "patches_grader"),
         ("import builtins\nbuiltins.isinstance = lambda *a: True", "patches_grader"),
-        ('from unittest import mock\nmock.patch("lab05.checks.fail").start()', "patches_grader"),
+        ('from unittest import mock\nmock.patch("lab05.assertions.fail").start()', "patches_grader"),
         ('import sys\nsys.modules["lab05.checks"] = None', "patches_grader"),
         ("grader = None", "patches_grader"),
         ('import json\njson.dump({"score": 33}, open("results.json", "w"))', "writes_results"),
