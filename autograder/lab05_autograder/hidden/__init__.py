@@ -26,7 +26,8 @@ Principles:
     * A failure message names the call, what came back and which behaviour was wrong, never
       the reference value of a hidden case.
     * A message that recognises a known mistake ends with its id, `` [mistake: <id>]``, one of
-      :data:`MISTAKES`; the batch grader's mistakes report counts them (tools/mistakes.py).
+      :data:`MISTAKES`; the batch grader's mistakes report (``tools/grading/mistakes.py``) counts
+      them.
 """
 
 from __future__ import annotations
