@@ -219,8 +219,7 @@ def test_student_distribution_passes_the_leak_scan():
     [
         ("    params = parameter_count(sizes)", "solution code of training_memory"),
         ("# BEGIN SOLUTION", "Otter marker"),
-        ("import lab05_hidden", "hidden test 'lab05_hidden'"),
-        ("lab05_hidden.test_stall_depth(env)", "hidden test 'test_stall_depth'"),
+        ("hidden.test_stall_depth(env)", "hidden test 'test_stall_depth'"),
         ("from lab05_autograder import hidden", "hidden test 'lab05_autograder'"),
         ("total = 1,876,384", "reference value 1,876,384"),
         ("weights = 437544", "reference value 437,544"),

@@ -19,8 +19,8 @@ def test_q_public(env):
 
 @test_case(points=None, hidden=True)
 def test_q_hidden(env):
-    import lab05_hidden
-    lab05_hidden.test_q(env)
+    from lab05_autograder import hidden
+    hidden.test_q(env)
 """
 
 
@@ -50,7 +50,7 @@ def test_the_kernel_folder_keeps_no_autograder_module_and_no_hidden_test_body(tm
     left = sorted(p.relative_to(submission).as_posix() for p in submission.rglob("*") if p.is_file())
     assert left == ["lab05/__init__.py", "tests/q.py"], f"expected the support package and tests/ only; got {left}"
     test = (submission / "tests" / "q.py").read_text()
-    assert "checks.check_q(env)" in test and "lab05_hidden" not in test, (
+    assert "checks.check_q(env)" in test and "lab05_autograder" not in test, (
         f"expected the public case kept and the hidden case's body replaced; got\n{test}"
     )
 
@@ -79,7 +79,7 @@ def test_the_kernels_bundle_has_no_plugin_no_autograder_module_and_no_hidden_tes
     assert kept == ["run_otter.py"], f"expected run_otter.py the only module outside tests/ and lab05/; got {kept}"
     assert not [n for n in names if "lab05_autograder" in n], "the kernel's bundle holds the autograder's package"
     assert config["plugins"] == [], f"the kernel's bundle names plugins: {config['plugins']}"
-    assert tests and not [n for n, text in tests.items() if "lab05_hidden" in text], "a hidden test body is left"
+    assert tests and not [n for n, text in tests.items() if "lab05_autograder" in text], "a hidden test body is left"
 
 
 def test_a_link_named_like_the_support_package_is_replaced_by_a_copy(tmp_path):

@@ -120,7 +120,7 @@ def test_code_pickles_logs_and_tests_in_the_upload_are_dropped(tmp_path):
         "numpy.pyc",
         "fast.so",
         "evil.pth",
-        "__pycache__/lab05_hidden.cpython-311.pyc",
+        "__pycache__/lab05_reference.cpython-311.pyc",
         "__MACOSX/._lab05_nn_compute.ipynb",
         ".hidden/x.txt",
         "pkg/sub/tests/t.txt",

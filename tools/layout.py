@@ -33,7 +33,6 @@ SUPPORT_PACKAGE = "lab05"  # the support code students receive beside the notebo
 #: The autograder's package (autograder only): trusted scoring, the probe, the hidden tests, the limits.
 AUTOGRADER_PACKAGE = "lab05_autograder"
 HIDDEN = f"{AUTOGRADER_PACKAGE}/hidden"  # the hidden tests (a subpackage of it)
-HIDDEN_ALIAS = "lab05_hidden"  # the module the bundle's test files import the hidden tests by (it re-exports them)
 MISTAKES_MODULE = f"{HIDDEN}/mistakes.py"  # the table of mistakes the hidden tests name
 POLICY_MODULE = f"{AUTOGRADER_PACKAGE}/policy.py"  # every limit of grading, written once
 PLUGIN = "lab05_otter.py"  # the plugin the bundle's config names: it loads the bundle's lab05_autograder/

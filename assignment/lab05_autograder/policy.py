@@ -2,9 +2,9 @@
 
 Read by trusted scoring (:mod:`lab05_autograder.plugin` and the modules it hands work to), the
 probe and its wire (:mod:`lab05_autograder.probe`, :mod:`lab05_autograder.wire`), the local
-sandbox (``tools/sandbox.py``), ``make grade-one``, ``make grade``, the benchmarks, and the tests
-that check what the README says of them. Change a limit here; nothing else states its value. This
-module imports nothing and holds no reference value: it ships to the probe too.
+sandbox (``tools/grading/sandbox/limits.py``), ``make grade-one``, ``make grade``, the benchmarks,
+and the tests that check what the README says of them. Change a limit here; nothing else states
+its value. This module imports nothing and holds no reference value: it ships to the probe too.
 """
 
 from __future__ import annotations

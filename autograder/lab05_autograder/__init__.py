@@ -1,9 +1,9 @@
 """Lab 05's autograder: trusted scoring, the probe, the hidden tests. Ships in the bundle only.
 
 Otter's config names the plugin through the top-level shim ``lab05_otter``, which loads this
-package from the ``files/`` of the bundle being run; the bundle's test files reach the hidden tests
-through the top-level ``lab05_hidden``. This file imports nothing: the probe receives a copy of it
-with its own three modules. One job per module:
+package from the ``files/`` of the bundle being run; the bundle's test files import the hidden
+tests from it (``from lab05_autograder import hidden``). This file imports nothing: the probe
+receives a copy of it with its own three modules. One job per module:
 
     ``policy.py``     every limit and flag name of grading, written once (the probe reads it too)
     ``wire.py``       the JSON the probe answers in, decoded with exact types and size limits

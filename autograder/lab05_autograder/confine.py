@@ -3,7 +3,8 @@
 The probe (:mod:`lab05_autograder.probe`) is started by a *spawner*: ``spawner(argv, workdir)``
 returns a :class:`Started`. :func:`unprivileged_spawner` is the one the plugin uses: as root it
 runs the probe as an unprivileged user with resource limits, as an ordinary user with the limits
-only. Local grading passes a spawner of its own (a bubblewrap sandbox, ``tools/grade_one.py``).
+only. Local grading passes a spawner of its own (a bubblewrap sandbox,
+``tools/grading/grade_one.py``).
 
 :func:`unprivileged_kernel` makes Otter start the notebook's kernel as another unprivileged user;
 :func:`take_uid_slot` gives both users numbers of this grading run's own, so that two runs on one

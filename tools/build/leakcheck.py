@@ -80,10 +80,9 @@ def solution_statements(reference_source: str) -> dict[str, list[str]]:
 
 
 def hidden_names(hidden_sources: Iterable[str]) -> list[str]:
-    """The autograder package's name and the one its hidden tests are imported by, the hidden tests'
-    names (``test_*``, from the sources of the hidden modules) and those of the bundle's test cases
-    that call them (``test_*_hidden``)."""
-    names = [layout.AUTOGRADER_PACKAGE, layout.HIDDEN_ALIAS]
+    """The autograder package's name, the hidden tests' names (``test_*``, from the sources of the
+    hidden modules) and those of the bundle's test cases that call them (``test_*_hidden``)."""
+    names = [layout.AUTOGRADER_PACKAGE]
     for source in hidden_sources:
         for node in ast.parse(source).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):

@@ -9,7 +9,7 @@ translation; a regular-expression scan for cells that do not parse) and in the f
 with it. A flag is a reason for a person to look, not a verdict, and no flag is no proof:
 
 What it catches: literal paths and names of the autograder's files (``tests/``,
-``lab05_autograder``, ``lab05_hidden``, ``lab05_reference``, ``autograder.zip``, ``source/``,
+``lab05_autograder``, ``lab05_reference``, ``autograder.zip``, ``source/``,
 ``otter_config.json``) in strings, imports and shell escapes; assignments, ``del``, ``setattr`` and mutating calls on
 Otter's and the lab's objects (``grader``, ``otter``, ``Checker``, the support package ``lab05``
 and its modules, ``lab05_autograder``, ``LAST_WRITTEN``, ``IMPORTED_AT``, the numeric libraries
@@ -47,9 +47,8 @@ FLAGS = {
     "run_order": "was not run top to bottom before export",
 }
 
-# Modules that hold the answers: the autograder's package (the hidden tests) and the reference,
-# and the name the bundle's test files import the hidden tests by.
-ANSWER_MODULES = (layout.AUTOGRADER_PACKAGE, layout.REFERENCE.removesuffix(".py"), layout.HIDDEN_ALIAS)
+# Modules that hold the answers: the autograder's package (the hidden tests) and the reference.
+ANSWER_MODULES = (layout.AUTOGRADER_PACKAGE, layout.REFERENCE.removesuffix(".py"))
 # Modules whose objects the grading depends on (the notebook imports them as aliases too).
 GRADER_MODULES = {"otter", layout.SUPPORT_PACKAGE, *ANSWER_MODULES}
 # Libraries the checks and hidden tests compare with: patching them can make a wrong answer pass.

@@ -1,8 +1,8 @@
 """Hidden tests of Lab 05: each student function against the reference implementation.
 
 Ships in the autograder bundle only. Each ``test_*`` function is one hidden test case (the public
-checks students run are ``lab05.checks.check_*``; the bundle's test files call both, these through
-the top-level module ``lab05_hidden``, which re-exports this package's names). The cases are the
+checks students run are ``lab05.checks.check_*``; the bundle's test files call both, these as
+``hidden.test_*(env)`` after ``from lab05_autograder import hidden``). The cases are the
 chapter's, edge cases (batch 1, FP16, every optimizer, thresholds that are exact powers, budgets at
 and around the wall) and seeded random inputs, the same for every student. One module per act, as
 ``lab05/displays/`` is split:
@@ -26,7 +26,8 @@ Principles:
     * A failure message names the call, what came back and which behaviour was wrong, never
       the reference value of a hidden case.
     * A message that recognises a known mistake ends with its id, `` [mistake: <id>]``, one of
-      :data:`MISTAKES`; the batch grader's mistakes report counts them (tools/mistakes.py).
+      :data:`MISTAKES`; the batch grader's mistakes report (``tools/grading/mistakes.py``) counts
+      them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A failure message that recognises one ends with `` [mistake: <id>]`` (:data:`MISTAKE_TAG`). The
 README's table of mistakes lists the same ids, in the same order, with the same words; the batch
-grader's report (``tools/mistakes.py``) reads this table from the bundle without running it, so it
+grader's report (``tools/grading/mistakes.py``) reads this table from the bundle without running it, so it
 stays a literal dict.
 """
 
