@@ -36,6 +36,18 @@ def report() -> mutation_runner.Report:
     return mutation_runner.run(mutation_corpus.CORPUS, gradescope=True)
 
 
+def test_a_failed_case_names_its_check_and_whether_it_is_hidden():
+    output = (
+        "    training_memory - 1 result:\n        ❌ Test case failed\n        Error at line 3 in test training_memory:\n"
+        "              checks.check_training_memory(env)\n        CheckFailed: ...\n\n"
+        "    training_memory - 2 result:\n        ❌ Test case failed\n        Error at line 4 in test training_memory:\n"
+        "              hidden.test_training_memory(env)\n        CheckFailed: ...\n"
+    )
+    got = [(c.number, c.passed, c.check, c.hidden) for c in mutation_runner.case_results(output)]
+    expected = [(1, False, "check_training_memory", False), (2, False, "test_training_memory", True)]
+    assert got == expected, f"input: a public and a hidden failure; expected {expected}; got {got}"
+
+
 def test_every_entry_gets_the_same_scores_on_gradescopes_path_as_through_grade_one(report):
     """What a TA sees with make grade-one is what Gradescope gives the same upload, question by question."""
     assert report.gradescope is not None and len(report.gradescope) == len(report.outcomes) + 1, (

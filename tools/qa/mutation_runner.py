@@ -48,7 +48,7 @@ _RESULT_BLOCK = re.compile(
     r"^\s*(?P<question>[\w]+) - (?P<number>\d+) result:\n(?P<body>.*?)(?=^\s*[\w]+ - \d+ result:\n|\Z)",
     re.MULTILINE | re.DOTALL,
 )
-_CHECK_CALL = re.compile(r"lab05_(?P<module>hidden|checks)\.(?P<check>(?:check|test)_\w+)\(env\)")
+_CHECK_CALL = re.compile(r"\b(?P<module>hidden|checks)\.(?P<check>(?:check|test)_\w+)\(env\)")
 
 
 # ---------------------------------------------------------------------------------------------
