@@ -53,8 +53,16 @@ def score(request: dict) -> dict:
 
 
 #: What the fork server imports once, so that each submission's scoring process starts warm: this
-#: module with what it imports (the trusted module's loader and the probe's sandbox), Otter, NumPy.
-PRELOAD = ("numpy", "nbformat", "otter.test_files.exception_test", "otter.test_files", "tools.grading.score_one")
+#: module with what it imports (the trusted module's loader and the probe's sandbox), Otter, NumPy,
+#: and the sandbox's listing of what it leaves out (``warm_scoring``).
+PRELOAD = (
+    "numpy",
+    "nbformat",
+    "otter.test_files.exception_test",
+    "otter.test_files",
+    "tools.grading.score_one",
+    "tools.grading.warm_scoring",
+)
 
 
 def serve_one(request: dict, connection, memory_bytes: int) -> None:
