@@ -38,7 +38,7 @@ import pytest
 from conftest import grade, possible_points
 from lab05_autograder.hidden import ANSWERS
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -187,9 +187,33 @@ class Lab:
         return self.cell(contains).find_element(By.CSS_SELECTOR, ".jp-Cell-outputWrapper").text
 
     def wait_output(self, contains: str, text: str, timeout: float = WAIT_S) -> str:
-        """Wait until the output of the cell containing ``contains`` shows ``text``; return the output."""
-        self.wait(lambda d: text in self.output(contains), timeout, f"the cell with {contains!r} never showed {text!r}")
+        """Wait until the output of the cell containing ``contains`` shows ``text``; return the output.
+        When it does not, the failure says where the notebook stood (:meth:`progress`)."""
+        try:
+            self.wait(lambda d: text in self.output(contains), timeout)
+        except TimeoutException:
+            try:
+                where = self.progress()
+            except WebDriverException as exc:
+                where = f"where the notebook stood is unknown ({type(exc).__name__})"
+            pytest.fail(f"the cell with {contains!r} never showed {text!r} within {timeout:g} s; {where}")
         return self.output(contains)
+
+    def progress(self) -> str:
+        """Where a run of the notebook stands: the kernel's status, the prompts of the cells still queued
+        or running, and the first error shown."""
+        status = self.driver.execute_script(
+            "const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
+            "return s ? s.getAttribute('data-status') : 'no indicator';"
+        )
+        prompts = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")]
+        waiting = [i for i, prompt in enumerate(prompts) if "*" in prompt]
+        errors = self.driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output[data-mime-type*='error']")
+        first_error = errors[0].text[-600:] if errors else "none"
+        return (
+            f"kernel {status}; {len(prompts)} code cells, queued or running: {waiting or 'none'} "
+            f"(last prompts {prompts[-3:]}); first error shown: {first_error}"
+        )
 
     # -- actions -------------------------------------------------------------------------------
     def menu(self, top: str, item: str) -> None:
