@@ -28,7 +28,6 @@ package tools/grading/batch/; this module is its command line.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import pathlib
 import signal
@@ -52,7 +51,7 @@ from tools.grading.batch.coordinator import (  # noqa: E402
 )
 from tools.grading.batch.discover import METADATA_FILE, BatchError, Submission, discover  # noqa: E402,F401
 from tools.grading.batch.row import STATUSES, Row, RowError  # noqa: E402,F401
-from tools.grading.grade_one import UNSANDBOXED_NOTE, unsandboxed_requested  # noqa: E402
+from tools.grading.grade_one import UNSANDBOXED_NOTE, seconds_argument, unsandboxed_requested  # noqa: E402
 from tools.layout import AUTOGRADER_ZIP, BATCH_GRADES  # noqa: E402
 
 
@@ -65,18 +64,6 @@ def _positive_int(text: str) -> int:
         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is too small; accepted: a whole number >= 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds; accepted: a number > 0, e.g. 900"
-        ) from None
-    if not (0 < value < math.inf):
-        raise argparse.ArgumentTypeError(f"{text} is not a usable timeout; accepted: a number of seconds > 0")
     return value
 
 
@@ -96,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_argument,
         default=DEFAULT_TIMEOUT,
         help=f"seconds per submission before it is stopped (default {DEFAULT_TIMEOUT:g})",
     )

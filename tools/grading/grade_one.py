@@ -244,7 +244,8 @@ def format_scores(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _seconds(text: str) -> float:
+def seconds_argument(text: str) -> float:
+    """A command line's timeout in seconds (a number > 0), or an argparse error that says what is accepted."""
     try:
         value = float(text)
     except ValueError:
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_argument,
         default=DEFAULT_TIMEOUT,
         help=f"seconds before grading is stopped (default {DEFAULT_TIMEOUT:g})",
     )

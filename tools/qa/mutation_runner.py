@@ -39,7 +39,7 @@ from tools import layout
 from tools.layout import AUTOGRADER_ZIP
 from tools.qa import mutation_corpus as corpus_module
 from tools.qa import notebooks
-from tools.qa.gradescope import grading_environment
+from tools.qa.gradescope import GradescopeRunError, grading_environment, run_like_gradescope
 
 BASELINE = "(solution)"
 DEFAULT_JOBS = 2
@@ -146,7 +146,6 @@ def _grade_like_gradescope(path: pathlib.Path, autograder: pathlib.Path, root: p
     """``{question: score}`` the bundle's own entry point gives ``path`` in a folder laid out as
     Gradescope's, or why it gave none."""
     from tools.grading.results import question_scores
-    from tools.qa.gradescope import GradescopeRunError, run_like_gradescope
 
     try:
         results = run_like_gradescope(
@@ -375,13 +374,18 @@ def run(
         _warm_up()
         environment = grading_environment(tmp / "grading-environment") if gradescope else None
 
-        def on_gradescope(name: str):
-            return (tmp / "gradescope" / str(order.index(name)), environment) if gradescope else None
-
         # Threads, each driving one submission's sandboxes (the pipeline of make grade-one and make
         # grade): what comes back is validated JSON, never a pickle from another process.
         with concurrent.futures.ThreadPoolExecutor(jobs, thread_name_prefix="mutant") as pool:
-            futures = {pool.submit(_grade, str(paths[name]), str(bundle), on_gradescope(name)): name for name in order}
+            futures = {
+                pool.submit(
+                    _grade,
+                    str(paths[name]),
+                    str(bundle),
+                    (tmp / "gradescope" / str(i), environment) if gradescope else None,
+                ): name
+                for i, name in enumerate(order)
+            }
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
                 try:
@@ -413,8 +417,8 @@ def run(
                 baseline.scores,
             )
         )
-    on_gradescope = {name: r.get("gradescope") for name, r in raw.items()} if gradescope else None
-    return Report(baseline, outcomes, time.perf_counter() - start, jobs, on_gradescope)
+    gradescope_scores = {name: r.get("gradescope") for name, r in raw.items()} if gradescope else None
+    return Report(baseline, outcomes, time.perf_counter() - start, jobs, gradescope_scores)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,7 +116,7 @@ def hidden_site_entries() -> tuple[Path, ...]:
     kept: set[str] = set()
     for dist in importlib.metadata.distributions(path=[str(site)]):
         owners = hidden if pins.canonical(dist.metadata["Name"]) in test_only else kept
-        owners.update(Path(f).parts[0] for f in dist.files or () if Path(f).parts and Path(f).parts[0] != "..")
+        owners.update(f.parts[0] for f in dist.files or () if f.parts and f.parts[0] != "..")
     return tuple(sorted(site / name for name in hidden - kept if (site / name).exists()))  # shared folders stay
 
 
